@@ -1,0 +1,1 @@
+"""makerates_lake."""

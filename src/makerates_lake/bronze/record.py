@@ -1,0 +1,205 @@
+"""The bronze row: one HTTP attempt (or file read), its bytes, and everything around it."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from makerates_lake import provenance
+from makerates_lake.errors import InvalidRecordError
+from makerates_lake.redact import redact_mapping, redact_text, redact_url
+
+_RETENTION = re.compile(r"^keep-(\d+)-(day|days|month|months|year|years)$")
+_TIERS = ("primary", "fallback", "backfill", "manual")
+
+
+def checksum(body: bytes) -> str:
+    """SHA-256 hex of the exact bytes received."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def parse_retention_policy(policy: str) -> timedelta:
+    """``keep-5-years`` -> a duration (years are 365.25 days, months 30.44).
+
+    Raises:
+        InvalidRecordError: The policy does not have the form ``keep-<n>-<days|months|years>``.
+    """
+    match = _RETENTION.match(policy)
+    if not match:
+        raise InvalidRecordError(
+            "retention_policy must look like keep-<n>-<days|months|years>",
+            retention_policy=policy,
+        )
+    count, unit = int(match.group(1)), match.group(2)
+    days_per_unit = {"day": 1.0, "month": 30.44, "year": 365.25}[unit.rstrip("s")]
+    return timedelta(days=count * days_per_unit)
+
+
+def retain_until(extraction_timestamp: datetime, policy: str) -> datetime:
+    """When a bronze row may first be removed under its retention policy."""
+    return extraction_timestamp + parse_retention_policy(policy)
+
+
+def _json_text(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(dict(value), sort_keys=True, default=str)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BronzeRecord:
+    """One row of ``bronze.extractions``.
+
+    Build it with :meth:`create`, which redacts secrets and computes the checksum;
+    the constructor only validates.
+    """
+
+    extraction_id: str
+    extraction_timestamp: datetime
+    source_name: str
+    source_version: str | None
+    source_tier: str
+    request_url: str
+    request_method: str
+    request_headers: str | None
+    request_params: str | None
+    request_body: str | None
+    http_status_code: int | None
+    response_headers: str | None
+    raw_response: bytes = field(repr=False)
+    response_content_type: str | None
+    extraction_duration_ms: float | None
+    response_size_bytes: int
+    error_message: str | None
+    error_code: str | None
+    retry_attempt: int
+    data_classification: str
+    retention_policy: str
+    extraction_host: str
+    extraction_user: str
+    pipeline_version: str
+    response_checksum: str
+    parent_extraction_id: str | None
+    run_id: str | None
+
+    def __post_init__(self) -> None:
+        context = {"extraction_id": self.extraction_id, "source": self.source_name}
+        if self.http_status_code is not None and not 100 <= self.http_status_code <= 599:
+            raise InvalidRecordError(
+                "http_status_code must be between 100 and 599",
+                status=self.http_status_code,
+                **context,
+            )
+        if self.http_status_code is None and not (self.error_message or self.error_code):
+            raise InvalidRecordError(
+                "a record without an HTTP status must say what failed (error_message/error_code)",
+                **context,
+            )
+        if self.extraction_timestamp.tzinfo is None:
+            raise InvalidRecordError("extraction_timestamp must be timezone-aware", **context)
+        if self.retry_attempt < 0:
+            raise InvalidRecordError("retry_attempt must be >= 0", **context)
+        if self.source_tier not in _TIERS:
+            raise InvalidRecordError(
+                f"source_tier must be one of {', '.join(_TIERS)}",
+                source_tier=self.source_tier,
+                **context,
+            )
+        if self.response_checksum != checksum(self.raw_response):
+            raise InvalidRecordError("response_checksum does not match raw_response", **context)
+        parse_retention_policy(self.retention_policy)
+        uuid.UUID(self.extraction_id)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        source_name: str,
+        request_url: str,
+        raw_response: bytes,
+        source_tier: str = "primary",
+        source_version: str | None = None,
+        request_method: str = "GET",
+        request_headers: Mapping[str, str] | None = None,
+        request_params: Mapping[str, Any] | None = None,
+        request_body: str | None = None,
+        http_status_code: int | None = None,
+        response_headers: Mapping[str, str] | None = None,
+        response_content_type: str | None = None,
+        extraction_duration_ms: float | None = None,
+        error_message: str | None = None,
+        error_code: str | None = None,
+        retry_attempt: int = 0,
+        data_classification: str = "internal",
+        retention_policy: str = "keep-5-years",
+        parent_extraction_id: str | None = None,
+        run_id: str | None = None,
+        extraction_id: str | None = None,
+        extraction_timestamp: datetime | None = None,
+        secrets: Iterable[str] = (),
+    ) -> BronzeRecord:
+        """Build a record from what was sent and received, redacting every secret.
+
+        Args:
+            raw_response: The exact bytes received (after content decoding); stored verbatim.
+            secrets: Known secret values (API keys, tokens) to scrub from URL, headers,
+                parameters and error text. Names that look secret are masked regardless.
+        """
+        secrets = tuple(s for s in secrets if s)
+        params = None
+        if request_params is not None:
+            params = redact_mapping({k: str(v) for k, v in request_params.items()}, secrets)
+        if response_content_type is None and response_headers:
+            lowered = {k.lower(): v for k, v in response_headers.items()}
+            response_content_type = lowered.get("content-type")
+        return cls(
+            extraction_id=extraction_id or str(uuid.uuid4()),
+            extraction_timestamp=extraction_timestamp or datetime.now(UTC),
+            source_name=source_name,
+            source_version=source_version,
+            source_tier=source_tier,
+            request_url=redact_url(request_url, secrets),
+            request_method=request_method.upper(),
+            request_headers=_json_text(
+                redact_mapping(request_headers, secrets) if request_headers else None
+            ),
+            request_params=_json_text(params),
+            request_body=redact_text(request_body, secrets) if request_body else None,
+            http_status_code=http_status_code,
+            response_headers=_json_text(
+                redact_mapping(response_headers, secrets) if response_headers else None
+            ),
+            raw_response=raw_response,
+            response_content_type=response_content_type,
+            extraction_duration_ms=extraction_duration_ms,
+            response_size_bytes=len(raw_response),
+            error_message=redact_text(error_message, secrets) if error_message else None,
+            error_code=error_code,
+            retry_attempt=retry_attempt,
+            data_classification=data_classification,
+            retention_policy=retention_policy,
+            extraction_host=provenance.current_host(),
+            extraction_user=provenance.current_user(),
+            pipeline_version=provenance.pipeline_version(),
+            response_checksum=checksum(raw_response),
+            parent_extraction_id=parent_extraction_id,
+            run_id=run_id,
+        )
+
+    def as_row(self) -> dict[str, Any]:
+        """The record as a dict keyed by column name."""
+        return dataclasses.asdict(self)
+
+    @property
+    def succeeded(self) -> bool:
+        """True when a response arrived with a 2xx status and no error was recorded."""
+        return (
+            self.http_status_code is not None
+            and 200 <= self.http_status_code < 300
+            and self.error_code is None
+        )

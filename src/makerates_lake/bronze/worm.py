@@ -1,0 +1,65 @@
+"""S3 Object Lock (WORM) for the bronze bucket: create it, and lock what bronze writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from makerates_lake.errors import BronzeError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    parts = urlsplit(uri)
+    if parts.scheme not in {"s3", "s3a"}:
+        raise BronzeError("not an S3 URI", uri=uri)
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def create_worm_bucket(
+    client: S3Client, bucket: str, *, default_retention_days: int = 1, mode: str = "COMPLIANCE"
+) -> None:
+    """Create a bucket with versioning and Object Lock and a default retention rule.
+
+    The default rule locks every object from the moment it is written; the writer then
+    extends each bronze object to the end of its rows' ``retention_policy``. S3 only
+    accepts a default rule on an empty bucket, so call this at set-up time.
+    """
+    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    client.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": mode, "Days": default_retention_days}},  # type: ignore[typeddict-item]
+        },
+    )
+
+
+def lock_objects(
+    client: S3Client, uris: Iterable[str], until: datetime, *, mode: str = "COMPLIANCE"
+) -> int:
+    """Set (or extend) retention on each object; returns how many were locked.
+
+    COMPLIANCE retention can be extended but never shortened, so a file that already
+    holds a later date keeps it: we only ever raise the date.
+    """
+    locked = 0
+    for uri in uris:
+        bucket, key = split_s3_uri(uri)
+        current = client.head_object(Bucket=bucket, Key=key).get("ObjectLockRetainUntilDate")
+        if current is not None and current >= until:
+            locked += 1
+            continue
+        client.put_object_retention(
+            Bucket=bucket,
+            Key=key,
+            Retention={"Mode": mode, "RetainUntilDate": until},  # type: ignore[typeddict-item]
+        )
+        locked += 1
+    return locked

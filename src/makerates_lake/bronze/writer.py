@@ -1,0 +1,167 @@
+"""Append-only writer for ``bronze.extractions``.
+
+There is no update and no delete here on purpose. A batch is one commit. When another
+process commits first, PyIceberg's SQL catalog raises ``CommitFailedException`` and does
+not retry; we refresh the table, drop the extraction_ids that are now present (so a
+retried or repeated write never duplicates a row) and try again with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import stamina
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual
+from pyiceberg.table import Table
+
+from makerates_lake.bronze.record import BronzeRecord, retain_until
+from makerates_lake.bronze.worm import lock_objects
+from makerates_lake.errors import CommitConflictError, DuplicateExtractionError
+from makerates_lake.lake import Lake
+from makerates_lake.tables import BRONZE_EXTRACTIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one :meth:`BronzeWriter.append` did.
+
+    Attributes:
+        written: Rows committed by this call.
+        skipped: extraction_ids that bronze already held (not written again).
+        snapshot_id: The snapshot this call committed, or None when nothing was new.
+        attempts: Commit attempts, more than one when another writer won a race.
+    """
+
+    written: int
+    skipped: tuple[str, ...]
+    snapshot_id: int | None
+    attempts: int
+
+
+def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
+    """The records as an Arrow table in the bronze schema."""
+    schema = BRONZE_EXTRACTIONS.schema.as_arrow()
+    return pa.Table.from_pylist([r.as_row() for r in records], schema=schema)
+
+
+def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
+    """Which of these records' extraction_ids the table already holds.
+
+    The time range prunes the scan to the day partitions the batch touches.
+    """
+    ids = [r.extraction_id for r in records]
+    stamps = [r.extraction_timestamp for r in records]
+    row_filter = And(
+        In("extraction_id", ids),
+        And(
+            GreaterThanOrEqual("extraction_timestamp", min(stamps).isoformat()),
+            LessThanOrEqual("extraction_timestamp", max(stamps).isoformat()),
+        ),
+    )
+    found = table.scan(row_filter=row_filter, selected_fields=("extraction_id",)).to_arrow()
+    return set(found.column("extraction_id").to_pylist())
+
+
+class BronzeWriter:
+    """Appends bronze records; each :meth:`append` is one commit.
+
+    Args:
+        lake: The open lake.
+        on_duplicate: ``"skip"`` (default) ignores extraction_ids already stored;
+            ``"error"`` raises :class:`DuplicateExtractionError` instead.
+    """
+
+    def __init__(self, lake: Lake, *, on_duplicate: str = "skip") -> None:
+        if on_duplicate not in {"skip", "error"}:
+            raise ValueError("on_duplicate must be 'skip' or 'error'")
+        self._lake = lake
+        self._on_duplicate = on_duplicate
+
+    def append(self, records: Sequence[BronzeRecord]) -> AppendResult:
+        """Commit the records that bronze does not hold yet, in one snapshot.
+
+        Raises:
+            DuplicateExtractionError: In ``"error"`` mode, when an id is already stored or
+                repeated within the batch.
+            CommitConflictError: Other writers won every attempt.
+        """
+        unique = self._unique(records)
+        if not unique:
+            return AppendResult(0, (), None, 0)
+        attempts = 0
+        skipped: set[str] = set()
+        try:
+            for attempt in stamina.retry_context(
+                on=CommitFailedException,
+                attempts=self._lake.settings.commit_retry_attempts,
+                wait_initial=0.05,
+                wait_max=2.0,
+                wait_jitter=0.5,
+            ):
+                with attempt:
+                    attempts += 1
+                    table = self._lake.bronze(refresh=True)
+                    skipped = existing_ids(table, unique)
+                    if skipped and self._on_duplicate == "error":
+                        raise DuplicateExtractionError(
+                            "bronze already holds these extraction_ids",
+                            extraction_ids=sorted(skipped),
+                        )
+                    fresh = [r for r in unique if r.extraction_id not in skipped]
+                    if not fresh:
+                        return AppendResult(0, tuple(sorted(skipped)), None, attempts)
+                    table.append(records_to_arrow(fresh))
+        except CommitFailedException as exc:
+            raise CommitConflictError(
+                "bronze commit kept losing to concurrent writers",
+                table=BRONZE_EXTRACTIONS.identifier,
+                attempts=attempts,
+                cause=str(exc),
+            ) from None
+        snapshot = table.current_snapshot()
+        assert snapshot is not None  # noqa: S101 - an append always leaves a snapshot
+        if self._lake.bronze_object_lock:
+            self._lock_snapshot_files(table, snapshot.snapshot_id, fresh)
+        log.info(
+            "bronze append committed",
+            extra={"rows": len(fresh), "snapshot_id": snapshot.snapshot_id, "attempts": attempts},
+        )
+        return AppendResult(len(fresh), tuple(sorted(skipped)), snapshot.snapshot_id, attempts)
+
+    def _unique(self, records: Sequence[BronzeRecord]) -> list[BronzeRecord]:
+        seen: dict[str, BronzeRecord] = {}
+        for record in records:
+            if record.extraction_id in seen:
+                if self._on_duplicate == "error" or seen[record.extraction_id] != record:
+                    raise DuplicateExtractionError(
+                        "the batch holds one extraction_id twice",
+                        extraction_id=record.extraction_id,
+                    )
+                continue
+            seen[record.extraction_id] = record
+        return list(seen.values())
+
+    def _lock_snapshot_files(
+        self, table: Table, snapshot_id: int, records: Sequence[BronzeRecord]
+    ) -> None:
+        """Extend COMPLIANCE retention of every object this commit wrote to the rows' policy."""
+        until = max(retain_until(r.extraction_timestamp, r.retention_policy) for r in records)
+        snapshot = table.snapshot_by_id(snapshot_id)
+        assert snapshot is not None  # noqa: S101 - we just committed it
+        uris = [table.metadata_location, snapshot.manifest_list]
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot_id:
+                continue
+            uris.append(manifest.manifest_path)
+            uris.extend(
+                entry.data_file.file_path
+                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                if entry.snapshot_id == snapshot_id
+            )
+        lock_objects(self._lake.s3_client(), uris, until)

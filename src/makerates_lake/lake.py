@@ -1,0 +1,240 @@
+"""Open the lake: the only place that builds a PyIceberg catalog.
+
+Three layouts, one code path:
+
+* embedded default: SQL catalog on SQLite + a local warehouse folder;
+* production: SQL catalog on PostgreSQL + S3/MinIO, bronze in its own (WORM) bucket;
+* an Iceberg REST catalog by URI.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import (
+    NamespaceAlreadyExistsError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
+from pyiceberg.table import Table
+from sqlalchemy.engine import make_url
+
+from makerates_lake.errors import LakeError
+from makerates_lake.redact import redact_url
+from makerates_lake.settings import Settings, load_settings
+from makerates_lake.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
+
+
+def _catalog_properties(settings: Settings) -> dict[str, str]:
+    uri = settings.resolved_catalog_uri
+    props: dict[str, str] = {"warehouse": settings.resolved_warehouse}
+    if settings.is_rest_catalog:
+        props.update({"type": "rest", "uri": uri})
+        if settings.catalog_token:
+            props["token"] = settings.catalog_token.reveal()
+    else:
+        if settings.catalog_password:
+            uri = make_url(uri).set(password=settings.catalog_password.reveal()).render_as_string(
+                hide_password=False
+            )
+        props.update({"type": "sql", "uri": uri, "init_catalog_tables": "true"})
+    if _uses_s3(settings):
+        # FsspecFileIO (s3fs) sends a checksum with every PutObject, which S3 Object Lock
+        # needs before it applies a bucket's default retention; PyArrowFileIO does not.
+        props["py-io-impl"] = _FSSPEC_IO
+        props.update(_s3_properties(settings))
+    return props
+
+
+def _uses_s3(settings: Settings) -> bool:
+    return any(
+        location.startswith(("s3://", "s3a://"))
+        for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse)
+    )
+
+
+def _s3_properties(settings: Settings) -> dict[str, str]:
+    props = {"s3.region": settings.s3_region}
+    if settings.s3_endpoint:
+        props["s3.endpoint"] = settings.s3_endpoint
+    if settings.s3_access_key_id:
+        props["s3.access-key-id"] = settings.s3_access_key_id
+    if settings.s3_secret_access_key:
+        props["s3.secret-access-key"] = settings.s3_secret_access_key.reveal()
+    return props
+
+
+def _location(settings: Settings, spec: TableSpec) -> str:
+    root = settings.resolved_bronze_warehouse if spec.in_bronze_bucket else settings.resolved_warehouse
+    return f"{root.rstrip('/')}/{spec.namespace}/{spec.name}"
+
+
+@dataclass
+class Lake:
+    """An open catalog plus the settings it was opened with.
+
+    Every stage receives a ``Lake``; nothing else builds a catalog.
+    """
+
+    settings: Settings
+    catalog: Catalog
+    _tables: dict[str, Table] = field(default_factory=dict, repr=False)
+
+    def table(self, spec: TableSpec | str, *, refresh: bool = True) -> Table:
+        """Load a table by spec or ``namespace.name``; ``refresh`` re-reads its metadata."""
+        identifier = spec.identifier if isinstance(spec, TableSpec) else spec
+        cached = self._tables.get(identifier)
+        if cached is not None:
+            return cached.refresh() if refresh else cached
+        try:
+            table = self.catalog.load_table(identifier)
+        except NoSuchTableError:
+            raise LakeError(
+                "table does not exist; open the lake with create=True first",
+                table=identifier,
+                catalog=redact_url(self.settings.resolved_catalog_uri),
+            ) from None
+        self._tables[identifier] = table
+        return table
+
+    def bronze(self, *, refresh: bool = True) -> Table:
+        """The ``bronze.extractions`` table."""
+        return self.table(BRONZE_EXTRACTIONS, refresh=refresh)
+
+    def location_of(self, spec: TableSpec) -> str:
+        """Where a table's files live."""
+        return _location(self.settings, spec)
+
+    def s3_client(self) -> S3Client:
+        """A boto3 S3 client for the configured endpoint (Object Lock, side-door checks)."""
+        return _s3_client(self.settings)
+
+    @functools.cached_property
+    def bronze_object_lock(self) -> bool:
+        """True when bronze lives in an S3 bucket with Object Lock enabled."""
+        location = self.settings.resolved_bronze_warehouse
+        if not location.startswith(("s3://", "s3a://")):
+            return False
+        from botocore.exceptions import ClientError
+
+        bucket = urlsplit(location).netloc
+        try:
+            config = self.s3_client().get_object_lock_configuration(Bucket=bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ObjectLockConfigurationNotFoundError":
+                return False
+            raise LakeError(
+                f"cannot read the Object Lock configuration: {exc}",
+                bucket=bucket,
+                endpoint=self.settings.s3_endpoint,
+            ) from None
+        return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+
+    def storage_options(self) -> dict[str, str]:
+        """Object-store options for engines that read the files directly (Polars, DuckDB)."""
+        if not _uses_s3(self.settings):
+            return {}
+        options = {"aws_region": self.settings.s3_region}
+        if self.settings.s3_endpoint:
+            options["aws_endpoint_url"] = self.settings.s3_endpoint
+            options["aws_allow_http"] = str(self.settings.s3_endpoint.startswith("http://")).lower()
+        if self.settings.s3_access_key_id:
+            options["aws_access_key_id"] = self.settings.s3_access_key_id
+        if self.settings.s3_secret_access_key:
+            options["aws_secret_access_key"] = self.settings.s3_secret_access_key.reveal()
+        return options
+
+
+def _s3_client(settings: Settings) -> S3Client:
+    import boto3
+
+    kwargs: dict[str, Any] = {"region_name": settings.s3_region}
+    if settings.s3_endpoint:
+        kwargs["endpoint_url"] = settings.s3_endpoint
+    if settings.s3_access_key_id:
+        kwargs["aws_access_key_id"] = settings.s3_access_key_id
+    if settings.s3_secret_access_key:
+        kwargs["aws_secret_access_key"] = settings.s3_secret_access_key.reveal()
+    return boto3.client("s3", **kwargs)
+
+
+def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
+    """Open the catalog and, with ``create``, make every namespace and table that is missing.
+
+    Args:
+        settings: Settings to use; default :func:`load_settings` (environment, file, defaults).
+        create: Create namespaces and tables that do not exist yet (idempotent, race-safe).
+
+    Raises:
+        LakeError: The catalog or its storage cannot be reached; names which one.
+    """
+    settings = settings or load_settings()
+    if not settings.is_rest_catalog and settings.resolved_catalog_uri.startswith("sqlite"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+    for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse):
+        if location.startswith("file://"):
+            Path(urlsplit(location).path).mkdir(parents=True, exist_ok=True)
+    try:
+        catalog = load_catalog(settings.catalog_name, **_catalog_properties(settings))
+    except Exception as exc:
+        raise LakeError(
+            f"cannot open the catalog: {type(exc).__name__}: {_scrub(exc, settings)}",
+            catalog=redact_url(settings.resolved_catalog_uri),
+        ) from None
+    lake = Lake(settings=settings, catalog=catalog)
+    if create:
+        _create_all(lake)
+    return lake
+
+
+def _scrub(exc: BaseException, settings: Settings) -> str:
+    secrets = [
+        s.reveal()
+        for s in (settings.catalog_password, settings.catalog_token, settings.s3_secret_access_key)
+        if s
+    ]
+    from makerates_lake.redact import redact_text
+
+    return redact_text(redact_url(str(exc)) if "://" in str(exc) else str(exc), secrets)
+
+
+def _create_all(lake: Lake) -> None:
+    catalog = lake.catalog
+    try:
+        for namespace in NAMESPACES:
+            try:
+                catalog.create_namespace_if_not_exists(namespace)
+            except NamespaceAlreadyExistsError:  # another process won the race
+                pass
+        for spec in ALL_TABLES:
+            if catalog.table_exists(spec.identifier):
+                continue
+            try:
+                catalog.create_table(
+                    spec.identifier,
+                    schema=spec.schema,
+                    location=_location(lake.settings, spec),
+                    partition_spec=spec.partition_spec,
+                    sort_order=spec.sort_order,
+                    properties=spec.properties,
+                )
+            except TableAlreadyExistsError:  # another process won the race
+                pass
+    except LakeError:
+        raise
+    except Exception as exc:
+        raise LakeError(
+            f"cannot create the lake's tables: {type(exc).__name__}: {_scrub(exc, lake.settings)}",
+            catalog=redact_url(lake.settings.resolved_catalog_uri),
+            warehouse=lake.settings.resolved_warehouse,
+        ) from None

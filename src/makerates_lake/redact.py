@@ -1,0 +1,83 @@
+"""Scrub secrets from URLs, headers, parameters and free text before anything is stored.
+
+Two layers: values we know are secret (the API key, the Vault token) are replaced wherever
+they appear, and names that look secret (``Authorization``, ``api_key=``...) are masked even
+when we did not know their value. ExchangeRate-API's key sits in the URL path, so its path
+shape is recognised as well.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED: Final = "[REDACTED]"
+
+SENSITIVE_HEADERS: Final = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "apikey",
+        "cookie",
+        "set-cookie",
+        "x-vault-token",
+        "x-amz-security-token",
+    }
+)
+_SENSITIVE_NAME = re.compile(
+    r"(^|[_\-.])(api[_\-]?key|apikey|key|access[_\-]?key|token|secret|password|passwd|"
+    r"signature|sig|auth|credential|app[_\-]?id)($|[_\-.])",
+    re.IGNORECASE,
+)
+# ExchangeRate-API v6: https://v6.exchangerate-api.com/v6/<KEY>/latest/USD
+_ERAPI_KEY_IN_PATH = re.compile(
+    r"(/v6/)([^/?#]+)(/(?:latest|pair|history|quota|enriched|codes)\b)", re.IGNORECASE
+)
+# Keys shorter than this are not scrubbed by value: replacing "a" everywhere would be noise.
+_MIN_SECRET_LENGTH: Final = 6
+
+
+def is_sensitive_name(name: str) -> bool:
+    """True for header or parameter names that carry credentials."""
+    return name.lower() in SENSITIVE_HEADERS or bool(_SENSITIVE_NAME.search(name))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace every known secret value in ``text``."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET_LENGTH:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
+    """Mask a URL's password, secret-looking query parameters, and known secret values."""
+    secrets = tuple(secrets)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{host}" if ":" in userinfo else f"{REDACTED}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, REDACTED if is_sensitive_name(k) else v) for k, v in pairs], safe="[]"
+        )
+    path = _ERAPI_KEY_IN_PATH.sub(rf"\g<1>{REDACTED}\g<3>", parts.path)
+    rebuilt = urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+    return redact_text(rebuilt, secrets)
+
+
+def redact_mapping(values: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
+    """Mask secret-looking keys and known secret values in headers or parameters."""
+    secrets = tuple(secrets)
+    return {
+        key: REDACTED if is_sensitive_name(key) else redact_text(str(value), secrets)
+        for key, value in values.items()
+    }

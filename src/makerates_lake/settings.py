@@ -1,0 +1,258 @@
+"""Typed, frozen settings.
+
+Precedence, highest first: explicit arguments to :func:`load_settings`, environment
+variables ``MAKERATES_<FIELD>`` (upper case), a TOML file (``MAKERATES_CONFIG`` or the
+``config_file`` argument; keys are the field names), then the defaults below.
+Nothing is read at import time. Secrets are :class:`~makerates_lake.secret.Secret`
+values, masked in every ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from makerates_lake.errors import ConfigError
+from makerates_lake.redact import redact_url
+from makerates_lake.secret import Secret
+
+ENV_PREFIX = "MAKERATES_"
+CONFIG_ENV = "MAKERATES_CONFIG"
+
+
+def _default_home() -> Path:
+    return Path.home() / ".makerates"
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class Settings:
+    """Everything the library can be configured with.
+
+    Attributes:
+        home: Folder of the embedded lake (SQLite catalog and local warehouse).
+        catalog_name: Name of the Iceberg catalog.
+        catalog_uri: ``sqlite:///...`` or ``postgresql+psycopg://...`` for a SQL catalog,
+            ``http(s)://...`` for an Iceberg REST catalog. Default: SQLite under ``home``.
+        catalog_password: Password for the catalog database, kept out of ``catalog_uri``.
+        catalog_token: Bearer token for a REST catalog.
+        warehouse: Where silver, gold and audit data live (``file://`` or ``s3://``).
+        bronze_warehouse: Where bronze lives; on MinIO its own WORM bucket. Default: ``warehouse``.
+        s3_endpoint: S3/MinIO endpoint URL, e.g. ``http://127.0.0.1:9000``.
+        s3_access_key_id: S3 access key id.
+        s3_secret_access_key: S3 secret key.
+        s3_region: S3 region.
+        data_classification: Default ``data_classification`` of bronze rows.
+        retention_policy: Default ``retention_policy`` of bronze rows (``keep-<n>-<days|years>``).
+        principal: Who the audit log names; default the OS user.
+        contact_url: Contact URL sent in the User-Agent.
+        exchangerate_api_key: ExchangeRate-API v6 key (when not in Vault).
+        vault_addr: HashiCorp Vault address.
+        vault_token: Vault token.
+        vault_key_path: KV v2 path of the ExchangeRate-API key.
+        rate_limit_calls: Calls allowed per source per ``rate_limit_period_s``.
+        rate_limit_period_s: Window of the client-side rate limiter.
+        http_connect_timeout_s: TCP/TLS connect timeout.
+        http_read_timeout_s: Read timeout.
+        max_response_bytes: Bodies larger than this are cut off and recorded as errors.
+        publish_dsn: PostgreSQL DSN for the published 90-day view (secret: holds a password).
+        commit_retry_attempts: Attempts for a commit that loses a race with another writer.
+    """
+
+    home: Path = field(default_factory=_default_home)
+    catalog_name: str = "makerates"
+    catalog_uri: str | None = None
+    catalog_password: Secret | None = None
+    catalog_token: Secret | None = None
+    warehouse: str | None = None
+    bronze_warehouse: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: Secret | None = None
+    s3_region: str = "us-east-1"
+    data_classification: str = "internal"
+    retention_policy: str = "keep-5-years"
+    principal: str | None = None
+    contact_url: str = "https://github.com/makerates/makerates_lake"
+    exchangerate_api_key: Secret | None = None
+    vault_addr: str | None = None
+    vault_token: Secret | None = None
+    vault_key_path: str = "makerates/exchangerate-api"
+    rate_limit_calls: int = 100
+    rate_limit_period_s: float = 60.0
+    http_connect_timeout_s: float = 5.0
+    http_read_timeout_s: float = 30.0
+    max_response_bytes: int = 10 * 1024 * 1024
+    publish_dsn: Secret | None = None
+    commit_retry_attempts: int = 20
+
+    def __repr__(self) -> str:
+        # URIs may carry a password (postgresql://user:pw@host); Secret fields mask themselves.
+        shown = []
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, str) and "://" in value:
+                value = redact_url(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @property
+    def resolved_catalog_uri(self) -> str:
+        """The catalog URI, defaulting to SQLite in ``home``."""
+        return self.catalog_uri or f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def resolved_warehouse(self) -> str:
+        """The warehouse location, defaulting to a folder in ``home``."""
+        return self.warehouse or (self.home / "warehouse").as_uri()
+
+    @property
+    def resolved_bronze_warehouse(self) -> str:
+        """Where bronze tables live."""
+        return self.bronze_warehouse or self.resolved_warehouse
+
+    @property
+    def is_rest_catalog(self) -> bool:
+        """True when the catalog is an Iceberg REST server."""
+        return self.resolved_catalog_uri.startswith(("http://", "https://"))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (values are parsed like explicit arguments)."""
+        return load_settings(_explicit_only=True, _base=self, **changes)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true/false, got {text!r}")
+
+
+def _parser_for(annotation: str) -> Callable[[Any], Any]:
+    base = annotation.replace(" | None", "").strip()
+    parsers: dict[str, Callable[[Any], Any]] = {
+        "Path": lambda v: Path(v).expanduser(),
+        "str": str,
+        "int": int,
+        "float": float,
+        "bool": lambda v: v if isinstance(v, bool) else _parse_bool(str(v)),
+        "Secret": lambda v: v if isinstance(v, Secret) else Secret(str(v)),
+    }
+    return parsers[base]
+
+
+def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
+    positive = (
+        "rate_limit_calls",
+        "rate_limit_period_s",
+        "http_connect_timeout_s",
+        "http_read_timeout_s",
+        "max_response_bytes",
+        "commit_retry_attempts",
+    )
+    for key in positive:
+        if key in values and values[key] <= 0:
+            raise ConfigError(
+                f"setting {key!r} must be positive, got {values[key]!r}",
+                key=key,
+                source=origin.get(key, "default"),
+            )
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    _explicit_only: bool = False,
+    _base: Settings | None = None,
+    **explicit: Any,
+) -> Settings:
+    """Build :class:`Settings` from explicit arguments, environment, file and defaults.
+
+    Args:
+        config_file: A TOML file; default ``$MAKERATES_CONFIG`` if set, else none.
+        environ: The environment to read (default ``os.environ``).
+        **explicit: Field values that win over everything else.
+
+    Raises:
+        ConfigError: A key is unknown or a value cannot be parsed; the message names the
+            key and where it came from, and lists every place consulted.
+    """
+    env = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    consulted: list[str] = ["explicit arguments"]
+    raw: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    if not _explicit_only:
+        consulted.append(f"environment {ENV_PREFIX}*")
+        path = config_file or env.get(CONFIG_ENV)
+        file_values = _read_config_file(Path(path)) if path else {}
+        if path:
+            consulted.append(f"file {path}")
+        consulted.append("defaults")
+        for key, value in file_values.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"unknown setting {key!r} in config file",
+                    key=key,
+                    source=str(path),
+                    known=", ".join(sorted(fields)),
+                )
+            raw[key], origin[key] = value, f"file {path}"
+        for name in fields:
+            env_key = ENV_PREFIX + name.upper()
+            if env_key in env and env[env_key] != "":
+                raw[name], origin[name] = env[env_key], f"environment {env_key}"
+
+    for key, value in explicit.items():
+        if key not in fields:
+            raise ConfigError(
+                f"unknown setting {key!r}", key=key, source="explicit arguments"
+            )
+        raw[key], origin[key] = value, "explicit arguments"
+
+    parsed: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None:
+            parsed[key] = None
+            continue
+        try:
+            parsed[key] = _parser_for(str(fields[key].type))(value)
+        except (TypeError, ValueError) as exc:
+            shown = "<secret>" if "Secret" in str(fields[key].type) else repr(value)
+            raise ConfigError(
+                f"invalid value {shown} for setting {key!r}: {exc}",
+                key=key,
+                source=origin[key],
+                consulted="; ".join(consulted),
+            ) from None
+    _check_ranges(parsed, origin)
+    if _base is not None:
+        return dataclasses.replace(_base, **parsed)
+    return Settings(**parsed)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found", key=CONFIG_ENV, source=str(path)
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file is not valid TOML: {exc}", key=CONFIG_ENV, source=str(path)
+        ) from None
+    # A [makerates] table is accepted so the file can live beside other tools' settings.
+    section = data.get("makerates", data)
+    if not isinstance(section, dict):
+        raise ConfigError("config file must hold a table of settings", source=str(path))
+    return section
