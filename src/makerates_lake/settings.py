@@ -59,6 +59,30 @@ class Settings:
         http_connect_timeout_s: TCP/TLS connect timeout.
         http_read_timeout_s: Read timeout.
         max_response_bytes: Bodies larger than this are cut off and recorded as errors.
+        http_ca_file: PEM bundle of CAs trusted for HTTPS sources (a private CA); default certifi.
+        http_retry_attempts: Attempts per source request (transport errors, 429, 5xx) before
+            the next tier is tried.
+        retry_after_max_s: Longest ``Retry-After`` honoured; a longer one moves to the next tier.
+        rate_limit_warn_remaining: Log a warning when a provider's remaining-calls header
+            falls under this.
+        extract_chain: Comma-separated tier chain for ``ingest``, primary first
+            (source names from :mod:`makerates_lake.source_names`).
+        exchangerate_api_url: Base URL of ExchangeRate-API v6.
+        exchangerate_api_auth: ``path`` (key in the URL path) or ``bearer`` (Authorization header).
+        open_er_api_url: Base URL of open.er-api.com.
+        frankfurter_url: Base URL of Frankfurter (without ``/v1`` or ``/v2``).
+        frankfurter_version: ``v1`` or ``v2`` API of Frankfurter.
+        ecb_daily_url: URL of the ECB daily reference rates XML.
+        ecb_history_url: URL of the ECB history file (zip).
+        exchangerate_api_key_file: File holding the ExchangeRate-API key (Docker/Kubernetes
+            secrets); used when no key is set directly and no Vault is configured.
+        vault_mount_point: Mount point of the KV v2 secrets engine.
+        vault_role_id: AppRole role id (AppRole auth instead of a token).
+        vault_secret_id: AppRole secret id.
+        vault_ca_file: PEM bundle to verify Vault's TLS certificate; default the system bundle.
+        secret_cache_ttl_s: How long a key read from its provider is reused.
+        key_max_age_days: A current key older than this raises a rotation alert.
+        key_grace_period_h: How long the previous key stays usable after a rotation.
         publish_dsn: PostgreSQL DSN for the published 90-day view (secret: holds a password).
         commit_retry_attempts: Attempts for a commit that loses a race with another writer.
     """
@@ -87,6 +111,26 @@ class Settings:
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 30.0
     max_response_bytes: int = 10 * 1024 * 1024
+    http_ca_file: Path | None = None
+    http_retry_attempts: int = 3
+    retry_after_max_s: float = 120.0
+    rate_limit_warn_remaining: int = 10
+    extract_chain: str = "exchangerate-api,open-er-api,frankfurter"
+    exchangerate_api_url: str = "https://v6.exchangerate-api.com"
+    exchangerate_api_auth: str = "path"
+    open_er_api_url: str = "https://open.er-api.com"
+    frankfurter_url: str = "https://api.frankfurter.dev"
+    frankfurter_version: str = "v1"
+    ecb_daily_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    ecb_history_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
+    exchangerate_api_key_file: Path | None = None
+    vault_mount_point: str = "secret"
+    vault_role_id: str | None = None
+    vault_secret_id: Secret | None = None
+    vault_ca_file: Path | None = None
+    secret_cache_ttl_s: float = 300.0
+    key_max_age_days: float = 90.0
+    key_grace_period_h: float = 24.0
     publish_dsn: Secret | None = None
     commit_retry_attempts: int = 20
 
@@ -154,6 +198,10 @@ def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
         "http_connect_timeout_s",
         "http_read_timeout_s",
         "max_response_bytes",
+        "http_retry_attempts",
+        "retry_after_max_s",
+        "secret_cache_ttl_s",
+        "key_max_age_days",
         "commit_retry_attempts",
     )
     for key in positive:
