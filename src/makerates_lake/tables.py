@@ -12,9 +12,12 @@ from typing import Final
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
-from pyiceberg.transforms import DayTransform, IdentityTransform
+from pyiceberg.transforms import DayTransform, IdentityTransform, YearTransform
 from pyiceberg.types import (
     BinaryType,
+    BooleanType,
+    DateType,
+    DecimalType,
     DoubleType,
     IntegerType,
     LongType,
@@ -120,4 +123,161 @@ BRONZE_EXTRACTIONS: Final = TableSpec(
     in_bronze_bucket=True,
 )
 
-ALL_TABLES: Final[tuple[TableSpec, ...]] = (BRONZE_EXTRACTIONS,)
+# --- silver and gold -------------------------------------------------------------------
+# Rates are decimal(38,18): 20 integer digits cover every fiat quote (IRR, VND, old TRL),
+# 18 fractional digits hold any rate a provider sends as a JSON number. The exact text the
+# provider sent is kept beside it (``rate_text``) because ``0.86720`` and ``0.8672`` are the
+# same decimal but not the same statement. Rates with more than 18 fractional digits are
+# rejected rather than rounded, so ``rate`` always equals ``rate_text`` numerically.
+RATE_DECIMAL: Final = DecimalType(38, 18)
+
+# Silver and gold are rebuilt in place by reprocessing, which commits often; without these
+# every commit would keep another full metadata.json forever (see STACK.md). Snapshots
+# themselves are kept until an explicit expiry, so time travel to an older version still works.
+_DERIVED_PROPERTIES: Final = {
+    **_COMMON_PROPERTIES,
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "25",
+}
+
+SILVER_NAMESPACE: Final = "silver"
+GOLD_NAMESPACE: Final = "gold"
+
+SILVER_RATES_SCHEMA: Final = Schema(
+    _f(1, "extraction_id", StringType(), True, "bronze row the rate came from"),
+    _f(2, "extraction_timestamp", TimestamptzType(), True),
+    _f(3, "source_name", StringType(), True),
+    _f(4, "source_version", StringType()),
+    _f(5, "source_tier", StringType(), True),
+    _f(6, "base_currency", StringType(), True),
+    _f(7, "quote_currency", StringType(), True),
+    _f(8, "rate", RATE_DECIMAL, True, "units of quote per one unit of base"),
+    _f(9, "rate_text", StringType(), True, "the rate exactly as the provider wrote it"),
+    _f(10, "rate_date", DateType(), True, "the provider's date for the rate"),
+    _f(11, "provider_updated_at", TimestamptzType(), doc="provider's last-update time, if sent"),
+    _f(12, "schema_version", StringType(), True, "payload shape detected, e.g. v6-latest-flat"),
+    _f(13, "transform_version", IntegerType(), True),
+    _f(14, "is_jump", BooleanType(), True, "day-over-day change above the threshold"),
+    _f(15, "is_stale", BooleanType(), True, "a latest-rate answer older than the threshold"),
+)
+
+SILVER_RATES: Final = TableSpec(
+    namespace=SILVER_NAMESPACE,
+    name="rates",
+    schema=SILVER_RATES_SCHEMA,
+    # 27 years of daily rates: one partition per year, not ~10,000 tiny day files.
+    partition_spec=PartitionSpec(
+        PartitionField(source_id=10, field_id=1000, transform=YearTransform(), name="rate_year")
+    ),
+    sort_order=SortOrder(
+        SortField(source_id=10, transform=IdentityTransform()),
+        SortField(source_id=6, transform=IdentityTransform()),
+        SortField(source_id=7, transform=IdentityTransform()),
+    ),
+    properties={**_DERIVED_PROPERTIES},
+)
+
+SILVER_REJECTS_SCHEMA: Final = Schema(
+    _f(1, "extraction_id", StringType(), True),
+    _f(2, "extraction_timestamp", TimestamptzType(), True),
+    _f(3, "source_name", StringType(), True),
+    _f(4, "source_version", StringType()),
+    _f(5, "source_tier", StringType(), True),
+    _f(6, "rule", StringType(), True, "the validation rule that failed"),
+    _f(7, "field", StringType(), doc="which value offended (quote_currency, rate, payload...)"),
+    _f(8, "offending_value", StringType(), doc="the value as found, cut to 200 characters"),
+    _f(9, "detail", StringType()),
+    _f(10, "base_currency", StringType()),
+    _f(11, "quote_currency", StringType()),
+    _f(12, "rate_date", DateType()),
+    _f(13, "transform_version", IntegerType(), True),
+)
+
+SILVER_REJECTS: Final = TableSpec(
+    namespace=SILVER_NAMESPACE,
+    name="rejects",
+    schema=SILVER_REJECTS_SCHEMA,
+    # Rejects are few; one unpartitioned table keeps range overwrites simple.
+    properties={**_DERIVED_PROPERTIES},
+)
+
+GOLD_DIM_CURRENCY: Final = TableSpec(
+    namespace=GOLD_NAMESPACE,
+    name="dim_currency",
+    schema=Schema(
+        _f(1, "currency_code", StringType(), True, "ISO 4217 alphabetic code"),
+        _f(2, "currency_name", StringType(), True),
+        _f(3, "numeric_code", StringType(), doc="ISO 4217 numeric code, zero-padded"),
+        _f(4, "minor_units", IntegerType(), doc="decimal places; null where ISO says N.A."),
+        _f(5, "is_active", BooleanType(), True, "false for historical codes (CYP, ROL, ...)"),
+        _f(6, "first_rate_date", DateType(), doc="first date silver has a rate for it"),
+        _f(7, "last_rate_date", DateType(), doc="last date silver has a rate for it"),
+    ),
+    properties={**_DERIVED_PROPERTIES},
+)
+
+GOLD_DIM_DATE: Final = TableSpec(
+    namespace=GOLD_NAMESPACE,
+    name="dim_date",
+    schema=Schema(
+        _f(1, "date_key", IntegerType(), True, "yyyymmdd"),
+        _f(2, "date", DateType(), True),
+        _f(3, "year", IntegerType(), True),
+        _f(4, "quarter", IntegerType(), True),
+        _f(5, "month", IntegerType(), True),
+        _f(6, "day", IntegerType(), True),
+        _f(7, "iso_week", IntegerType(), True),
+        _f(8, "iso_weekday", IntegerType(), True, "1 = Monday"),
+        _f(9, "is_weekend", BooleanType(), True),
+    ),
+    properties={**_DERIVED_PROPERTIES},
+)
+
+GOLD_DIM_SOURCE: Final = TableSpec(
+    namespace=GOLD_NAMESPACE,
+    name="dim_source",
+    schema=Schema(
+        _f(1, "source_name", StringType(), True),
+        _f(2, "provider", StringType(), True),
+        _f(3, "description", StringType(), True),
+        _f(4, "needs_api_key", BooleanType(), True),
+        _f(5, "is_authoritative", BooleanType(), True, "publishes reference rates itself"),
+    ),
+    properties={**_DERIVED_PROPERTIES},
+)
+
+GOLD_FACT_RATE: Final = TableSpec(
+    namespace=GOLD_NAMESPACE,
+    name="fact_rate",
+    schema=Schema(
+        _f(1, "rate_date", DateType(), True),
+        _f(2, "date_key", IntegerType(), True, "joins dim_date"),
+        _f(3, "base_currency", StringType(), True),
+        _f(4, "quote_currency", StringType(), True),
+        _f(5, "source_name", StringType(), True, "joins dim_source"),
+        _f(6, "source_tier", StringType(), True),
+        _f(7, "rate", RATE_DECIMAL, True),
+        _f(8, "rate_text", StringType(), doc="provider's text for direct rates, null if derived"),
+        _f(9, "is_derived", BooleanType(), True, "a cross rate through pivot_currency"),
+        _f(10, "pivot_currency", StringType()),
+        _f(11, "is_best", BooleanType(), True, "the rate to use for this date and pair"),
+        _f(12, "extraction_id", StringType(), True, "bronze row of the (quote leg of the) rate"),
+        _f(13, "base_extraction_id", StringType(), doc="bronze row of the base leg if derived"),
+        _f(14, "observed_at", TimestamptzType(), True, "extraction time of the observation"),
+        _f(15, "transform_version", IntegerType(), True),
+    ),
+    partition_spec=PartitionSpec(
+        PartitionField(source_id=1, field_id=1000, transform=YearTransform(), name="rate_year")
+    ),
+    sort_order=SortOrder(
+        SortField(source_id=1, transform=IdentityTransform()),
+        SortField(source_id=3, transform=IdentityTransform()),
+        SortField(source_id=4, transform=IdentityTransform()),
+    ),
+    properties={**_DERIVED_PROPERTIES},
+)
+
+SILVER_TABLES: Final = (SILVER_RATES, SILVER_REJECTS)
+GOLD_TABLES: Final = (GOLD_DIM_CURRENCY, GOLD_DIM_DATE, GOLD_DIM_SOURCE, GOLD_FACT_RATE)
+
+ALL_TABLES: Final[tuple[TableSpec, ...]] = (BRONZE_EXTRACTIONS, *SILVER_TABLES, *GOLD_TABLES)

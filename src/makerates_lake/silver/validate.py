@@ -1,0 +1,285 @@
+"""Validation and flags for parsed rate rows (pure, vectorised Polars).
+
+Rules, checked in this order; a row that breaks several gets one reject naming the
+first (the ``rule`` column of ``silver.rejects``):
+
+=========================  ===========================================================
+``invalid_currency_code``  base or quote is not an ISO 4217 code (historical included)
+``rate_not_a_number``      the rate text is not a decimal number (``NaN``, ``"abc"``)
+``rate_not_positive``      zero or negative
+``rate_precision_exceeded`` more than 18 decimal places: it would not survive exactly
+``rate_out_of_range``      more than 20 integer digits (beyond decimal(38,18))
+``base_to_base_not_one``   quote == base with a rate other than 1
+``base_mismatch``          the payload's base differs from the base that was requested
+``invalid_rate_date``      no date, or not a calendar date
+``future_rate_date``       more than one day after the extraction (UTC); one day of
+                           slack because providers east of UTC date rates ahead of it
+``duplicate_quote``        one extraction gave the same base/quote/date more than once;
+                           every copy is rejected because we cannot tell which is right
+=========================  ===========================================================
+
+Flags keep the row: ``is_jump`` (day-over-day change above a threshold within one
+source, base and quote) and ``is_stale`` (a *latest* answer whose provider time is
+older than a threshold at extraction; history and backfills are old on purpose).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import polars as pl
+
+from makerates_lake.silver.currencies import known_codes
+from makerates_lake.silver.parse import META_COLUMNS
+
+RATE_DTYPE = pl.Decimal(38, 18)
+MAX_SCALE = 18
+MAX_INTEGER_DIGITS = 20
+FUTURE_SLACK = timedelta(days=1)
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+#: Column order of silver.rates.
+SILVER_COLUMNS = (
+    *META_COLUMNS,
+    "base_currency",
+    "quote_currency",
+    "rate",
+    "rate_text",
+    "rate_date",
+    "provider_updated_at",
+    "schema_version",
+    "transform_version",
+    "is_jump",
+    "is_stale",
+)
+#: Column order of silver.rejects.
+REJECT_COLUMNS = (
+    *META_COLUMNS,
+    "rule",
+    "field",
+    "offending_value",
+    "detail",
+    "base_currency",
+    "quote_currency",
+    "rate_date",
+    "transform_version",
+)
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Rows that passed (``rates``, silver column order) and rows that did not."""
+
+    rates: pl.DataFrame
+    rejects: pl.DataFrame
+
+
+def _plain_decimal(texts: pl.Series) -> pl.Series:
+    """Exponent forms (``1e-05``) written out as plain decimals; other texts unchanged."""
+    mapping: dict[str, str | None] = {}
+    for text in texts.filter(texts.str.contains("[eE]")).unique().to_list():
+        try:
+            value = Decimal(text)
+            mapping[text] = format(value, "f") if value.is_finite() else None
+        except InvalidOperation:
+            mapping[text] = None
+    if not mapping:
+        return texts
+    return texts.replace(mapping)
+
+
+def _rule_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    codes = list(known_codes())
+    plain = pl.col("_plain")
+    fraction = plain.str.extract(r"\.(\d*)$").fill_null("")
+    integer = plain.str.extract(r"^[+-]?(\d*)").str.strip_chars_start("0")
+    checks: list[tuple[pl.Expr, str, str, pl.Expr]] = [
+        (
+            ~pl.col("base_currency").is_in(codes).fill_null(False),
+            "invalid_currency_code",
+            "base_currency",
+            pl.col("base_currency"),
+        ),
+        (
+            ~pl.col("quote_currency").is_in(codes).fill_null(False),
+            "invalid_currency_code",
+            "quote_currency",
+            pl.col("quote_currency"),
+        ),
+        (
+            ~plain.str.contains(_NUMBER).fill_null(False),
+            "rate_not_a_number",
+            "rate",
+            pl.col("rate_text"),
+        ),
+        (
+            plain.str.starts_with("-") | ~plain.str.contains("[1-9]"),
+            "rate_not_positive",
+            "rate",
+            pl.col("rate_text"),
+        ),
+        (
+            fraction.str.len_chars() > MAX_SCALE,
+            "rate_precision_exceeded",
+            "rate",
+            pl.col("rate_text"),
+        ),
+        (
+            integer.str.len_chars() > MAX_INTEGER_DIGITS,
+            "rate_out_of_range",
+            "rate",
+            pl.col("rate_text"),
+        ),
+        (
+            (pl.col("base_currency") == pl.col("quote_currency"))
+            & (plain.cast(RATE_DTYPE, strict=False) != pl.lit(1).cast(RATE_DTYPE)),
+            "base_to_base_not_one",
+            "rate",
+            pl.col("rate_text"),
+        ),
+        (
+            pl.col("requested_base").is_not_null()
+            & (pl.col("base_currency") != pl.col("requested_base")),
+            "base_mismatch",
+            "base_currency",
+            pl.col("base_currency"),
+        ),
+        (pl.col("_date").is_null(), "invalid_rate_date", "rate_date", pl.col("rate_date")),
+        (
+            pl.col("_date") > (pl.col("extraction_timestamp") + FUTURE_SLACK).dt.date(),
+            "future_rate_date",
+            "rate_date",
+            pl.col("rate_date"),
+        ),
+        (
+            pl.len().over("extraction_id", "base_currency", "quote_currency", "rate_date") > 1,
+            "duplicate_quote",
+            "quote_currency",
+            pl.col("quote_currency"),
+        ),
+    ]
+    # when/then chains change type after the first link; Any keeps the loop simple.
+    rule: Any = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
+    field: Any = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
+    value: Any = pl.when(checks[0][0]).then(checks[0][3])
+    for condition, name, column, offending in checks[1:]:
+        rule = rule.when(condition).then(pl.lit(name))
+        field = field.when(condition).then(pl.lit(column))
+        value = value.when(condition).then(offending)
+    return frame.with_columns(
+        rule.otherwise(None).alias("rule"),
+        field.otherwise(None).alias("field"),
+        value.otherwise(None).str.slice(0, 200).alias("offending_value"),
+    )
+
+
+def validate(rates: pl.DataFrame, *, transform_version: int) -> Validated:
+    """Apply every rule to parsed rate rows.
+
+    Args:
+        rates: :attr:`ParsedBatch.rates <makerates_lake.silver.parse.ParsedBatch.rates>`.
+        transform_version: Stored on every output row.
+
+    Returns:
+        Valid rows in silver column order (flags still False: see :func:`flag_suspicious`)
+        and rejected rows in reject column order.
+    """
+    frame = rates.with_columns(
+        pl.Series("_plain", _plain_decimal(rates.get_column("rate_text").str.strip_chars())),
+        pl.col("rate_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias("_date"),
+    )
+    frame = _rule_columns(frame).with_columns(
+        pl.lit(transform_version, pl.Int32).alias("transform_version")
+    )
+    good = frame.filter(pl.col("rule").is_null()).select(
+        *META_COLUMNS,
+        "base_currency",
+        "quote_currency",
+        pl.col("_plain").cast(RATE_DTYPE).alias("rate"),
+        "rate_text",
+        pl.col("_date").alias("rate_date"),
+        pl.from_epoch("provider_updated_unix", time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .alias("provider_updated_at"),
+        "schema_version",
+        "transform_version",
+        pl.lit(False).alias("is_jump"),
+        pl.col("is_latest").alias("is_stale"),  # replaced by flag_suspicious
+    )
+    bad = frame.filter(pl.col("rule").is_not_null()).select(
+        *META_COLUMNS,
+        "rule",
+        "field",
+        "offending_value",
+        pl.lit("row failed validation").alias("detail"),
+        "base_currency",
+        "quote_currency",
+        pl.col("_date").alias("rate_date"),
+        "transform_version",
+    )
+    return Validated(rates=good, rejects=bad)
+
+
+def payload_rejects(rejects: pl.DataFrame, *, transform_version: int) -> pl.DataFrame:
+    """Payload-level rejects from parsing, in reject column order."""
+    return rejects.with_columns(
+        pl.lit(None, pl.String).alias("base_currency"),
+        pl.lit(None, pl.String).alias("quote_currency"),
+        pl.lit(None, pl.Date).alias("rate_date"),
+        pl.lit(transform_version, pl.Int32).alias("transform_version"),
+    ).select(REJECT_COLUMNS)
+
+
+_KEY = ("source_name", "base_currency", "quote_currency")
+
+
+def flag_suspicious(
+    rates: pl.DataFrame,
+    *,
+    jump_threshold: float,
+    stale_after: timedelta,
+    history: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Set ``is_jump`` and ``is_stale`` on valid rows.
+
+    A jump compares a day's last observation (per source, base and quote) with the
+    previous date's last observation, in ``rates`` or in ``history`` (earlier silver rows
+    that give the first new day a predecessor). The ratio is computed in float: a flag is
+    a heuristic, the stored rate stays exact.
+
+    Args:
+        rates: Valid rows from :func:`validate` (with ``is_stale`` holding ``is_latest``).
+        jump_threshold: Relative change that counts as a jump (0.1 = 10 %).
+        stale_after: Age of a latest answer's provider time (or rate date, when the
+            provider sends no time) at extraction beyond which it is stale.
+        history: Earlier silver rows (columns of silver.rates) or None.
+    """
+    daily_cols = [*_KEY, "rate_date", "extraction_timestamp", "rate"]
+    daily = rates.select(daily_cols)
+    if history is not None and history.height:
+        daily = pl.concat([history.select(daily_cols), daily], how="vertical_relaxed")
+    last = (
+        daily.sort("extraction_timestamp")
+        .group_by([*_KEY, "rate_date"])
+        .agg(pl.col("rate").last().cast(pl.Float64).alias("_day_rate"))
+        .sort([*_KEY, "rate_date"])
+        .with_columns(pl.col("_day_rate").shift(1).over(_KEY).alias("_prev"))
+        .select(*_KEY, "rate_date", "_prev")
+    )
+    provider_time = pl.coalesce(
+        pl.col("provider_updated_at"),
+        pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    )
+    flagged = rates.join(last, on=[*_KEY, "rate_date"], how="left").with_columns(
+        (((pl.col("rate").cast(pl.Float64) / pl.col("_prev")) - 1).abs() > jump_threshold)
+        .fill_null(False)
+        .alias("is_jump"),
+        (pl.col("is_stale") & ((pl.col("extraction_timestamp") - provider_time) > stale_after))
+        .fill_null(False)
+        .alias("is_stale"),
+    )
+    return flagged.select(SILVER_COLUMNS)
