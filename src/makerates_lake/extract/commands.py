@@ -1,0 +1,196 @@
+"""Click commands of the extraction stage, registered by ``makerates_lake.cli``.
+
+``commands`` holds ``ingest``, ``backfill`` (with ``backfill ecb``) and ``secrets``
+(with ``secrets rotate`` and ``secrets status``). They take the :class:`Settings` from the
+click context object when the CLI put one there, else :func:`load_settings`. A library
+error is printed as ``ErrorType: message`` and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from makerates_lake.errors import MakeratesError
+from makerates_lake.extract.errors import SecretError
+from makerates_lake.extract.jobs import backfill_ecb, ingest
+from makerates_lake.extract.secrets import VaultKeyProvider, check_key_age, vault_client
+from makerates_lake.lake import open_lake
+from makerates_lake.secret import Secret
+from makerates_lake.settings import Settings, load_settings
+from makerates_lake.source_names import ALL_SOURCES, ECB_HISTORY
+
+log = logging.getLogger(__name__)
+
+_CHAIN_SOURCES = [s for s in ALL_SOURCES if s != ECB_HISTORY]
+
+
+def _settings(ctx: click.Context) -> Settings:
+    found = ctx.find_object(Settings)
+    return found if found is not None else load_settings()
+
+
+@contextmanager
+def _errors_to_exit(ctx: click.Context) -> Iterator[None]:
+    try:
+        yield
+    except MakeratesError as exc:
+        click.echo(f"{type(exc).__name__}: {exc}", err=True)
+        ctx.exit(1)
+
+
+def _currency(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    codes = []
+    for value in values:
+        for part in value.split(","):
+            code = part.strip().upper()
+            if len(code) != 3 or not code.isalpha():
+                raise click.BadParameter(f"{part!r} is not a three-letter currency code")
+            codes.append(code)
+    return codes
+
+
+@click.command("ingest")
+@click.option(
+    "--source", "sources", multiple=True, type=click.Choice(_CHAIN_SOURCES),
+    help="Source to use, in tier order (repeat); default the configured extract_chain.",
+)
+@click.option(
+    "--base", "bases", multiple=True, default=("USD",), show_default=True, callback=_currency,
+    help="Base currency (repeat or comma-separate).",
+)
+@click.pass_context
+def ingest_command(ctx: click.Context, sources: tuple[str, ...], bases: list[str]) -> None:
+    """Run the tier chain once per base currency and write every attempt to bronze."""
+    with _errors_to_exit(ctx):
+        lake = open_lake(_settings(ctx))
+        report = ingest(lake, bases, sources=list(sources) or None)
+        for result in report.run.results:
+            click.echo(f"{result.base}: answered by {result.answered_by}")
+        click.echo(f"bronze rows written: {report.append.written} (run {report.run.run_id})")
+
+
+@click.group("backfill")
+def backfill_group() -> None:
+    """Load history into bronze."""
+
+
+@backfill_group.command("ecb")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day wanted.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day wanted.")
+@click.option(
+    "--file", "path", type=click.Path(dir_okay=False, path_type=Path),
+    help="A local eurofxref-hist.zip or .csv instead of downloading.",
+)
+@click.pass_context
+def backfill_ecb_command(
+    ctx: click.Context, start: datetime | None, end: datetime | None, path: Path | None
+) -> None:
+    """Store the ECB history file (zip or CSV, URL or --file) in bronze as one record."""
+    if start and end and start > end:
+        raise click.BadParameter("--from is after --to")
+    with _errors_to_exit(ctx), _progress() as on_progress:
+        lake = open_lake(_settings(ctx))
+        report = backfill_ecb(
+            lake,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            path=path,
+            on_progress=on_progress,
+        )
+        record = report.outcome.records[-1]
+        click.echo(
+            f"ECB history stored: {record.response_size_bytes} bytes "
+            f"({record.response_content_type}), extraction {record.extraction_id}"
+        )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int | None], None]]:
+    """A download progress bar, shown once the size is known."""
+    state: dict[str, Any] = {}
+
+    def update(received: int, total: int | None) -> None:
+        if "bar" not in state:
+            bar = click.progressbar(length=total or 0, label="downloading", file=None)
+            state["bar"] = bar.__enter__()
+            state["done"] = 0
+        state["bar"].update(received - state["done"])
+        state["done"] = received
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+@click.group("secrets")
+def secrets_group() -> None:
+    """Manage the ExchangeRate-API key in Vault."""
+
+
+@secrets_group.command("rotate")
+@click.option(
+    "--new-key-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="File holding the new key; default: prompt (input hidden).",
+)
+@click.pass_context
+def rotate_command(ctx: click.Context, new_key_file: Path | None) -> None:
+    """Write a new key version; the previous key stays valid for the grace period."""
+    with _errors_to_exit(ctx):
+        settings = _settings(ctx)
+        if new_key_file is not None:
+            value = new_key_file.read_text(encoding="utf-8").strip()
+        else:
+            value = click.prompt("New ExchangeRate-API key", hide_input=True)
+        provider = _vault_provider(settings)
+        try:
+            keys = provider.rotate(Secret(value))
+        except SecretError as exc:
+            # Alert: a failed rotation is logged as an error, then exits non-zero.
+            log.error(
+                "API key rotation failed",
+                extra={"event": "key_rotation_failed", "error": str(exc)},
+            )
+            raise
+        click.echo(
+            f"rotated: version {keys.version}; previous key valid until "
+            f"{keys.previous_valid_until.isoformat() if keys.previous_valid_until else 'n/a'}"
+        )
+
+
+@secrets_group.command("status")
+@click.pass_context
+def status_command(ctx: click.Context) -> None:
+    """Show the key's age and grace window (never the key); exit 1 when overdue."""
+    with _errors_to_exit(ctx):
+        settings = _settings(ctx)
+        keys = _vault_provider(settings).load()
+        now = datetime.now(UTC)
+        age = keys.age(now)
+        click.echo(f"version: {keys.version}")
+        click.echo(f"age: {age.days if age else 'unknown'} days")
+        click.echo(f"previous key usable: {keys.previous_usable(now)}")
+        check_key_age(keys, max_age=timedelta(days=settings.key_max_age_days), now=now)
+
+
+def _vault_provider(settings: Settings) -> VaultKeyProvider:
+    return VaultKeyProvider(
+        vault_client(settings),
+        settings.vault_key_path,
+        mount_point=settings.vault_mount_point,
+        grace=timedelta(hours=settings.key_grace_period_h),
+    )
+
+
+commands: list[click.Command] = [ingest_command, backfill_group, secrets_group]
+"""The extraction commands for ``makerates_lake.cli`` to register."""
+
+__all__ = ["commands"]
