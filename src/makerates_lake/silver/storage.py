@@ -14,7 +14,14 @@ import polars as pl
 import pyarrow as pa
 import stamina
 from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression, In
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    GreaterThanOrEqual,
+    In,
+    LessThan,
+)
 from pyiceberg.table import Table
 
 from makerates_lake.errors import CommitConflictError
@@ -22,6 +29,33 @@ from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
 
 T = TypeVar("T")
+
+
+# PyIceberg's expression classes are pydantic models whose positional constructors
+# (the documented way to build them) confuse mypy; these wrappers hold the one ignore.
+def is_in(column: str, values: Sequence[object]) -> BooleanExpression:
+    """``column IN values``."""
+    return In(column, list(values))  # type: ignore[call-arg, arg-type]
+
+
+def at_least(column: str, value: object) -> BooleanExpression:
+    """``column >= value``."""
+    return GreaterThanOrEqual(column, value)  # type: ignore[call-arg, arg-type]
+
+
+def below(column: str, value: object) -> BooleanExpression:
+    """``column < value``."""
+    return LessThan(column, value)  # type: ignore[call-arg, arg-type]
+
+
+def all_of(*parts: BooleanExpression) -> BooleanExpression:
+    """Every condition (AlwaysTrue for none)."""
+    if not parts:
+        return AlwaysTrue()
+    result = parts[0]
+    for part in parts[1:]:
+        result = And(result, part)
+    return result
 
 
 def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:
@@ -77,9 +111,7 @@ def append_new(lake: Lake, spec: TableSpec, frame: pl.DataFrame) -> int:
 def _present_ids(table: Table, ids: list[str]) -> list[str]:
     if table.current_snapshot() is None:
         return []
-    # PyIceberg types In() as a pydantic model; the positional form is its documented use.
-    row_filter = In("extraction_id", ids)  # type: ignore[call-arg, arg-type]
-    found = table.scan(row_filter=row_filter, selected_fields=("extraction_id",))
+    found = table.scan(row_filter=is_in("extraction_id", ids), selected_fields=("extraction_id",))
     return list(set(found.to_arrow().column("extraction_id").to_pylist()))
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -26,7 +27,7 @@ def transform_bronze(
     transform_version: int,
     jump_threshold: float = 0.1,
     stale_after: timedelta = timedelta(hours=96),
-    history: pl.DataFrame | None = None,
+    history: Callable[[date], pl.DataFrame | None] | None = None,
 ) -> SilverBatch:
     """Turn bronze rows into silver rows and rejects.
 
@@ -35,7 +36,8 @@ def transform_bronze(
         transform_version: Version stamped on every row (must be a known version).
         jump_threshold: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
         stale_after: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
-        history: Earlier silver rows used as the predecessor day for jump flags.
+        history: Called with the batch's first rate date; returns earlier silver rows
+            that give that day a predecessor for jump flags (injected I/O, may be None).
 
     Raises:
         UnknownTransformVersionError: ``transform_version`` is not implemented.
@@ -43,8 +45,10 @@ def transform_bronze(
     rules_for(transform_version)
     parsed = parse_bronze(bronze)
     checked = validate(parsed.rates, transform_version=transform_version)
+    dates = checked.rates.get_column("rate_date")
+    earlier = history(dates.min()) if history is not None and dates.len() else None  # type: ignore[arg-type]
     rates = flag_suspicious(
-        checked.rates, jump_threshold=jump_threshold, stale_after=stale_after, history=history
+        checked.rates, jump_threshold=jump_threshold, stale_after=stale_after, history=earlier
     )
     rejects = pl.concat(
         [payload_rejects(parsed.rejects, transform_version=transform_version), checked.rejects],

@@ -1,0 +1,152 @@
+"""Build gold from silver (I/O), and the transform / reprocess runs over both stages.
+
+Gold is a pure function of silver and the transform version
+(:mod:`makerates_lake.gold.model`). An incremental run rebuilds ``fact_rate`` for the
+rate dates it touched (one overwrite commit) and the small dimensions in full; a
+reprocess rebuilds everything and tags every table's snapshot ``transform-v<N>``,
+after tagging the snapshot it replaces ``pre-reprocess-<timestamp>`` so both stay
+readable by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from makerates_lake.gold import model
+from makerates_lake.lake import Lake
+from makerates_lake.silver import storage
+from makerates_lake.silver.build import SilverResult, reprocess_silver, transform
+from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
+from makerates_lake.tables import (
+    GOLD_DIM_CURRENCY,
+    GOLD_DIM_DATE,
+    GOLD_DIM_SOURCE,
+    GOLD_FACT_RATE,
+    GOLD_TABLES,
+    SILVER_RATES,
+    SILVER_TABLES,
+)
+
+_FACT_INPUT = (
+    "extraction_id", "extraction_timestamp", "source_name", "source_tier", "base_currency",
+    "quote_currency", "rate", "rate_text", "rate_date", "transform_version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GoldResult:
+    """What one gold build wrote: fact rows and the date range rebuilt (None if nothing)."""
+
+    facts: int
+    first_date: date | None
+    last_date: date | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A transform or reprocess over silver and gold."""
+
+    silver: SilverResult
+    gold: GoldResult
+    tag: str | None = None
+
+
+def build_gold(
+    lake: Lake,
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+    cross_bases: Sequence[str] = model.DEFAULT_CROSS_BASES,
+) -> GoldResult:
+    """Rebuild ``fact_rate`` for rate dates ``first..last`` (default all) and the dimensions.
+
+    Raises:
+        UnknownTransformVersionError: The version is not implemented.
+        CommitConflictError: Concurrent writers won every commit attempt.
+    """
+    rules = rules_for(transform_version)
+    parts = []
+    if first is not None:
+        parts.append(storage.at_least("rate_date", first.isoformat()))
+    if last is not None:
+        parts.append(storage.below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
+    where = storage.all_of(*parts) if parts else None
+    silver = storage.read(lake, SILVER_RATES, row_filter=where, columns=_FACT_INPUT)
+    facts = model.fact_rate(silver, rules, cross_bases)
+    props = {"makerates.transform-version": str(transform_version)}
+    storage.overwrite(lake, GOLD_FACT_RATE, facts, where=where, properties=props)
+    _build_dimensions(lake, props)
+    dates = facts.get_column("rate_date")
+    return GoldResult(
+        facts=facts.height,
+        first_date=dates.min() if dates.len() else None,  # type: ignore[arg-type]
+        last_date=dates.max() if dates.len() else None,  # type: ignore[arg-type]
+    )
+
+
+def _build_dimensions(lake: Lake, props: dict[str, str]) -> None:
+    seen = storage.read(
+        lake, SILVER_RATES, columns=["base_currency", "quote_currency", "rate_date"]
+    )
+    storage.overwrite(lake, GOLD_DIM_CURRENCY, model.dim_currency(seen), properties=props)
+    storage.overwrite(lake, GOLD_DIM_SOURCE, model.dim_source(), properties=props)
+    dates = seen.get_column("rate_date")
+    if dates.len():
+        days = model.dim_date(dates.min(), dates.max())  # type: ignore[arg-type]
+        storage.overwrite(lake, GOLD_DIM_DATE, days, properties=props)
+
+
+def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> RunResult:
+    """Transform new bronze rows into silver, then refresh gold for the dates touched."""
+    silver = transform(lake, transform_version=transform_version)
+    if silver.first_date is None:
+        return RunResult(silver, GoldResult(0, None, None))
+    gold = build_gold(
+        lake, first=silver.first_date, last=silver.last_date, transform_version=transform_version
+    )
+    return RunResult(silver, gold)
+
+
+def run_reprocess(
+    lake: Lake,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+) -> RunResult:
+    """Rebuild silver (bronze extracted ``start..end``, default all) and all of gold.
+
+    Zero API calls: reads bronze only. Tags the previous snapshot of every silver and
+    gold table ``pre-reprocess-<UTC timestamp>`` and the new one ``transform-v<N>``.
+    """
+    rules_for(transform_version)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    specs = (*SILVER_TABLES, *GOLD_TABLES)
+    for spec in specs:
+        previous = storage.current_snapshot_id(lake, spec)
+        if previous is not None:
+            storage.tag_snapshot(lake, spec, f"pre-reprocess-{stamp}", previous)
+    silver = reprocess_silver(lake, start=start, end=end, transform_version=transform_version)
+    gold = build_gold(lake, transform_version=transform_version)
+    tag = f"transform-v{transform_version}"
+    for spec in specs:
+        storage.tag_snapshot(lake, spec, tag)
+    return RunResult(silver, gold, tag)
+
+
+def read_facts(lake: Lake, *, tag: str | None = None) -> pl.DataFrame:
+    """``gold.fact_rate`` now, or as of a tag (e.g. ``transform-v1``)."""
+    snapshot_id = None
+    if tag is not None:
+        snapshot = lake.table(GOLD_FACT_RATE).snapshot_by_name(tag)
+        if snapshot is None:
+            from makerates_lake.gold.errors import GoldError
+
+            raise GoldError("no such tag", table=GOLD_FACT_RATE.identifier, tag=tag)
+        snapshot_id = snapshot.snapshot_id
+    return storage.read(lake, GOLD_FACT_RATE, snapshot_id=snapshot_id)
