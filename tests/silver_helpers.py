@@ -1,0 +1,60 @@
+"""Builders shared by the silver and gold tests (plain module: conftest belongs to the lead)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from makerates_lake import source_names
+from makerates_lake.bronze.record import BronzeRecord
+from makerates_lake.bronze.writer import records_to_arrow
+from makerates_lake.silver.parse import BRONZE_COLUMNS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE_ZIP = Path(__file__).parents[1] / "src/makerates_lake/data/eurofxref-hist-sample.zip"
+WHEN = datetime(2024, 5, 3, 16, 30, tzinfo=UTC)
+
+V6_URL = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
+
+
+def record(
+    body: bytes | str,
+    *,
+    source: str = source_names.EXCHANGERATE_API,
+    url: str = V6_URL,
+    version: str | None = "v6",
+    status: int | None = 200,
+    when: datetime = WHEN,
+    **extra: Any,
+) -> BronzeRecord:
+    """A bronze record as extraction would store it."""
+    raw = body.encode() if isinstance(body, str) else body
+    if status is None:
+        extra.setdefault("error_message", "connection refused")
+    return BronzeRecord.create(
+        source_name=source,
+        source_version=version,
+        request_url=url,
+        raw_response=raw,
+        http_status_code=status,
+        extraction_timestamp=when,
+        **extra,
+    )
+
+
+def frame(*records: BronzeRecord) -> pl.DataFrame:
+    """Bronze records as the frame silver reads."""
+    table = pl.from_arrow(records_to_arrow(list(records)))
+    assert isinstance(table, pl.DataFrame)
+    return table.select(BRONZE_COLUMNS)
+
+
+def v6_latest(rates: str, *, base: str = "USD", unix: int = 1714694401) -> str:
+    """An ExchangeRate-API v6 latest body around a raw ``conversion_rates`` object text."""
+    return (
+        '{"result":"success","time_last_update_unix":' + str(unix) + ',"base_code":"'
+        + base + '","conversion_rates":' + rates + "}"
+    )
