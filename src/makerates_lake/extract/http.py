@@ -59,6 +59,36 @@ TOO_LARGE_SAMPLE_BYTES = 4096
 _MAX_REDIRECTS = 5
 
 
+class _RedactingFilter(logging.Filter):
+    """Scrubs URLs in httpx's own log records (``HTTP Request: GET <url>``).
+
+    httpx logs every request URL at INFO; ExchangeRate-API keeps its key in the path.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(str(arg)) if isinstance(arg, httpx.URL | str) and "://" in str(arg)
+                else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str) and "://" in record.msg:
+            record.msg = redact_url(record.msg)
+        return True
+
+
+_LOG_FILTER = _RedactingFilter()
+_THIRD_PARTY_LOGGERS = ("httpx", "httpcore.http11", "httpcore.connection", "httpcore.proxy")
+
+
+def _install_log_filter() -> None:
+    """Attach the redacting filter to the loggers that print request URLs (idempotent)."""
+    for name in _THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LOG_FILTER not in logger.filters:
+            logger.addFilter(_LOG_FILTER)
+
+
 def make_ssl_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
     """A client context that speaks TLS 1.3 or nothing, and verifies the peer.
 
@@ -276,6 +306,7 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         allow_insecure_loopback: bool = False,
     ) -> None:
+        _install_log_filter()
         self._settings = settings
         self._allow_insecure_loopback = allow_insecure_loopback
         self._max_bytes = settings.max_response_bytes
