@@ -55,6 +55,11 @@ def frame(*records: BronzeRecord) -> pl.DataFrame:
 def v6_latest(rates: str, *, base: str = "USD", unix: int = 1714694401) -> str:
     """An ExchangeRate-API v6 latest body around a raw ``conversion_rates`` object text."""
     return (
-        '{"result":"success","time_last_update_unix":' + str(unix) + ',"base_code":"'
-        + base + '","conversion_rates":' + rates + "}"
+        '{"result":"success","time_last_update_unix":'
+        + str(unix)
+        + ',"base_code":"'
+        + base
+        + '","conversion_rates":'
+        + rates
+        + "}"
     )

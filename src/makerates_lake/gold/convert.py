@@ -3,9 +3,10 @@
 The rule for a date without a rate (weekends, holidays, before the first rate): by
 default :class:`~makerates_lake.gold.errors.NoRateError`; with ``fallback="previous"``
 the latest earlier date that has a rate, at most ``max_lookback_days`` back. For one
-date the lookup tries, in order: the best ``from -> to`` row (direct or derived), the
-inverse of the best ``to -> from`` row, then ``pivot -> to / pivot -> from`` through
-EUR, USD, then any other pivot (alphabetically). Computed rates follow the
+date the lookup tries, in order: a direct (published) ``from -> to`` rate;
+``pivot -> to / pivot -> from`` over direct rates through EUR, USD, then any other
+pivot (alphabetically), where ``pivot == to`` means ``1 / (to -> from)``; the inverse
+of a direct ``to -> from``; finally a stored derived row. Computed rates follow the
 transform version's precision rule (:func:`makerates_lake.gold.model.divide`).
 The converted amount is not rounded: round it to the currency's ``minor_units``.
 """
@@ -57,25 +58,26 @@ class RateBook:
         rates = self._rates.get(day)
         if not rates:
             return None
-        found = rates.get((source, target))
-        if found is not None:
-            return Quote(found[0], day, "derived" if found[1] else "direct")
-        back = rates.get((target, source))
-        if back is not None:
-            return Quote(divide(Decimal(1), back[0], self._digits), day, "inverse")
+        # Published (direct) numbers first; a stored cross rate is already rounded, so
+        # computing from direct legs is preferred over reusing or inverting it.
+        direct = {pair: rate for pair, (rate, derived) in rates.items() if not derived}
+        if (source, target) in direct:
+            return Quote(direct[(source, target)], day, "direct")
         pivots = sorted(
-            {b for b, _ in rates},
-            key=lambda c: (
-                c not in _PREFERRED_PIVOTS,
-                _PREFERRED_PIVOTS.index(c) if c in _PREFERRED_PIVOTS else 0,
-                c,
-            ),
+            {b for b, _ in direct},
+            key=lambda c: (_PREFERRED_PIVOTS.index(c) if c in _PREFERRED_PIVOTS else 9, c),
         )
         for pivot in pivots:
-            leg_from, leg_to = rates.get((pivot, source)), rates.get((pivot, target))
+            leg_from, leg_to = direct.get((pivot, source)), direct.get((pivot, target))
             if leg_from is not None and leg_to is not None:
-                rate = divide(leg_to[0], leg_from[0], self._digits)
+                rate = divide(leg_to, leg_from, self._digits)
                 return Quote(rate, day, f"pivot:{pivot}")
+            if pivot == target and leg_from is not None:
+                return Quote(divide(Decimal(1), leg_from, self._digits), day, "inverse")
+        if (target, source) in direct:
+            return Quote(divide(Decimal(1), direct[(target, source)], self._digits), day, "inverse")
+        if (source, target) in rates:
+            return Quote(rates[(source, target)][0], day, "derived")
         return None
 
     def rate(

@@ -1,0 +1,111 @@
+"""BronzeRecord: checksums over exact bytes, status rules, redaction on creation."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from makerates_lake.bronze.record import BronzeRecord, parse_retention_policy, retain_until
+from makerates_lake.errors import InvalidRecordError
+
+KEY = "abcdef0123456789abcdef01"
+
+
+def _create(**overrides: object) -> BronzeRecord:
+    values: dict[str, object] = {
+        "source_name": "exchangerate-api",
+        "request_url": f"https://v6.exchangerate-api.com/v6/{KEY}/latest/USD",
+        "raw_response": b'{"result":"success","conversion_rates":{"EUR":0.86720}}',
+        "http_status_code": 200,
+        "secrets": [KEY],
+    }
+    values.update(overrides)
+    return BronzeRecord.create(**values)  # type: ignore[arg-type]
+
+
+def test_checksum_is_sha256_of_the_exact_bytes() -> None:
+    """The checksum is over the bytes as received, trailing zeros and spacing included."""
+    body = b'{ "EUR": 0.86720 }\n'
+    record = _create(raw_response=body)
+    assert record.response_checksum == hashlib.sha256(body).hexdigest()
+    assert record.raw_response == body
+    assert record.response_size_bytes == len(body)
+
+
+def test_key_is_redacted_from_url_headers_params_and_errors() -> None:
+    """The API key's bytes appear in no field of the record."""
+    record = _create(
+        request_headers={"Authorization": f"Bearer {KEY}"},
+        request_params={"note": f"k={KEY}"},
+        error_message=f"failed for {KEY}",
+        error_code="invalid-key",
+    )
+    for value in dataclasses.asdict(record).values():
+        if isinstance(value, str):
+            assert KEY not in value
+    assert "[REDACTED]" in record.request_url
+
+
+@pytest.mark.parametrize("status", [99, 600, 0, -1])
+def test_status_outside_100_599_is_rejected(status: int) -> None:
+    """An HTTP status outside 100-599 cannot be stored."""
+    with pytest.raises(InvalidRecordError, match="100 and 599"):
+        _create(http_status_code=status)
+
+
+def test_failed_request_is_a_record_without_status() -> None:
+    """A request that got no response is stored with status null and its error."""
+    record = _create(http_status_code=None, raw_response=b"", error_code="timeout",
+                     error_message="read timed out")
+    assert record.http_status_code is None
+    assert record.response_checksum == hashlib.sha256(b"").hexdigest()
+    assert not record.succeeded
+
+
+def test_no_status_and_no_error_is_rejected() -> None:
+    """A record must say either what came back or what failed."""
+    with pytest.raises(InvalidRecordError, match="error_message"):
+        _create(http_status_code=None, raw_response=b"")
+
+
+def test_naive_timestamp_is_rejected() -> None:
+    """Timestamps must carry a timezone: bronze partitions by UTC day."""
+    with pytest.raises(InvalidRecordError, match="timezone"):
+        _create(extraction_timestamp=datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+def test_tampered_checksum_is_rejected_on_construction() -> None:
+    """A record whose checksum does not match its body cannot be built."""
+    record = _create()
+    with pytest.raises(InvalidRecordError, match="checksum"):
+        dataclasses.replace(record, raw_response=b"other")
+
+
+def test_unknown_tier_is_rejected() -> None:
+    """source_tier is one of a fixed set."""
+    with pytest.raises(InvalidRecordError, match="source_tier"):
+        _create(source_tier="tertiary")
+
+
+def test_retention_policy_parsing() -> None:
+    """keep-N-years/days parse to durations; other text is an error."""
+    assert parse_retention_policy("keep-90-days") == timedelta(days=90)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retain_until(start, "keep-5-years") - start == timedelta(days=5 * 365.25)
+    with pytest.raises(InvalidRecordError):
+        parse_retention_policy("forever")
+    with pytest.raises(InvalidRecordError):
+        _create(retention_policy="keep-a-while")
+
+
+def test_defaults_fill_compliance_and_infrastructure() -> None:
+    """Classification, retention, host, user and pipeline version are filled in."""
+    record = _create()
+    assert record.data_classification == "internal"
+    assert record.retention_policy == "keep-5-years"
+    assert record.extraction_host and record.extraction_user and record.pipeline_version
+    assert record.retry_attempt == 0
+    assert record.extraction_timestamp.tzinfo is not None

@@ -1,0 +1,102 @@
+"""Settings: precedence, parsing, errors that name the key, and masked secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from makerates_lake.errors import ConfigError
+from makerates_lake.secret import Secret
+from makerates_lake.settings import load_settings
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_defaults_put_the_embedded_lake_under_home(tmp_path: Path) -> None:
+    """With nothing configured, the catalog is SQLite and the warehouse a folder in home."""
+    settings = load_settings(environ={}, home=tmp_path)
+    assert settings.resolved_catalog_uri == f"sqlite:///{tmp_path / 'catalog.db'}"
+    assert settings.resolved_warehouse == (tmp_path / "warehouse").as_uri()
+    assert settings.resolved_bronze_warehouse == settings.resolved_warehouse
+    assert not settings.is_rest_catalog
+
+
+def test_explicit_beats_environment_beats_file(tmp_path: Path) -> None:
+    """Explicit arguments win over MAKERATES_* variables, which win over the file."""
+    config = _write(tmp_path / "c.toml", 'catalog_name = "from-file"\nrate_limit_calls = 7\n'
+                    's3_region = "file-region"\n')
+    env = {"MAKERATES_CATALOG_NAME": "from-env", "MAKERATES_RATE_LIMIT_CALLS": "9"}
+    settings = load_settings(config, environ=env, catalog_name="explicit")
+    assert settings.catalog_name == "explicit"
+    assert settings.rate_limit_calls == 9
+    assert settings.s3_region == "file-region"
+
+
+def test_config_file_from_environment_and_makerates_section(tmp_path: Path) -> None:
+    """MAKERATES_CONFIG names the file; a [makerates] table inside it is read."""
+    config = _write(tmp_path / "c.toml", '[makerates]\nretention_policy = "keep-7-years"\n')
+    settings = load_settings(environ={"MAKERATES_CONFIG": str(config)})
+    assert settings.retention_policy == "keep-7-years"
+
+
+def test_invalid_value_names_key_and_source() -> None:
+    """A value that does not parse raises ConfigError naming the key and where it came from."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={"MAKERATES_RATE_LIMIT_CALLS": "many"})
+    assert info.value.key == "rate_limit_calls"  # type: ignore[attr-defined]
+    assert "MAKERATES_RATE_LIMIT_CALLS" in str(info.value)
+    assert "defaults" in str(info.value)
+
+
+def test_non_positive_limit_is_rejected() -> None:
+    """Zero or negative limits are configuration errors, not silent misbehaviour."""
+    with pytest.raises(ConfigError, match="rate_limit_period_s"):
+        load_settings(environ={}, rate_limit_period_s=0)
+
+
+def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
+    """A typo in the config file is reported with the file's path."""
+    config = _write(tmp_path / "c.toml", 'catalog_nmae = "x"\n')
+    with pytest.raises(ConfigError, match="catalog_nmae") as info:
+        load_settings(config, environ={})
+    assert str(config) in str(info.value)
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    """A config file that does not exist names MAKERATES_CONFIG and the path."""
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(environ={"MAKERATES_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    """Settings cannot be changed after they are built."""
+    settings = load_settings(environ={}, home=tmp_path)
+    with pytest.raises(AttributeError):
+        settings.catalog_name = "other"  # type: ignore[misc]
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    """Secret fields and passwords inside URIs are masked in repr and str."""
+    settings = load_settings(
+        environ={"MAKERATES_EXCHANGERATE_API_KEY": "sk-live-abcdef123456"},
+        catalog_uri="postgresql+psycopg://cat:pw-in-uri-998877@db:5432/iceberg",
+        vault_token="hvs.token-value-42",
+    )
+    assert isinstance(settings.exchangerate_api_key, Secret)
+    assert settings.exchangerate_api_key.reveal() == "sk-live-abcdef123456"
+    shown = repr(settings) + str(settings)
+    for secret in ("sk-live-abcdef123456", "pw-in-uri-998877", "hvs.token-value-42"):
+        assert secret not in shown
+
+
+def test_replace_parses_like_explicit_arguments(tmp_path: Path) -> None:
+    """replace() returns a parsed copy and leaves the original alone."""
+    settings = load_settings(environ={}, home=tmp_path)
+    changed = settings.replace(rate_limit_calls="5", s3_secret_access_key="abc")
+    assert changed.rate_limit_calls == 5
+    assert changed.s3_secret_access_key == Secret("abc")
+    assert settings.rate_limit_calls == 100
