@@ -27,7 +27,6 @@ from makerates_lake.extract.secrets import (
 from makerates_lake.extract.sources import Frankfurter, OpenErApi
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings, load_settings
-from tests.unit.extract import payloads as p
 
 
 @pytest.fixture(autouse=True)
@@ -167,4 +166,3 @@ def test_error_module_exports_are_sorted_and_real() -> None:
     names = extract_errors.__all__
     assert list(names) == sorted(names)
     assert all(hasattr(extract_errors, name) for name in names)
-    assert p.ERAPI_ERROR_TYPES
