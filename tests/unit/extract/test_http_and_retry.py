@@ -166,3 +166,11 @@ def test_error_module_exports_are_sorted_and_real() -> None:
     names = extract_errors.__all__
     assert list(names) == sorted(names)
     assert all(hasattr(extract_errors, name) for name in names)
+
+
+def test_extract_package_exports_are_sorted_and_real() -> None:
+    """makerates_lake.extract.__all__ is sorted and every name resolves."""
+    import makerates_lake.extract as extract
+
+    assert list(extract.__all__) == sorted(extract.__all__)
+    assert all(hasattr(extract, name) for name in extract.__all__)
