@@ -68,7 +68,7 @@ def _bare_parse(home: str, codes: list[str], queue: Any) -> None:
     start = time.perf_counter()
     dtype = pl.Struct(
         {"base_code": pl.String, "time_last_update_unix": pl.Int64,
-         "conversion_rates": pl.Struct({c: pl.String for c in codes})}
+         "conversion_rates": pl.Struct(dict.fromkeys(codes, pl.String))}
     )  # fmt: skip
     rows = (
         raw.select(pl.col("raw_response").cast(pl.String).str.json_decode(dtype).alias("j"))
@@ -109,7 +109,7 @@ def run(years: float, per_day: int, currencies: int) -> dict[str, tuple[int, flo
                 raw_response=body,
                 http_status_code=200,
                 extraction_timestamp=when,
-            )  # fmt: skip
+            )
             for when, body in _payloads(years, per_day, currencies)
         ]
         BronzeWriter(lake).append(records)

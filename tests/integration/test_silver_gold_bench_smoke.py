@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.bench_reprocess import run
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -51,7 +50,7 @@ def ecb_lake(embedded_lake: Lake) -> Lake:
 
 
 @pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Fail any attempt to open a network connection (Unix sockets stay allowed)."""
     attempts: list[object] = []
     real_connect = socket.socket.connect
@@ -63,7 +62,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
         real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-    yield attempts
+    return attempts
 
 
 def test_ecb_history_gives_published_rates_and_cross_rates(ecb_lake: Lake) -> None:
@@ -90,7 +89,7 @@ def test_incremental_run_is_idempotent(ecb_lake: Lake) -> None:
     again = run_transform(ecb_lake)
     assert again.silver.extractions == 0
     BronzeWriter(ecb_lake).append(
-        [record(v6_latest('{"EUR":0.9,"XYZ":1}')), record("nope", status=500)]  # type: ignore[list-item]
+        [record(v6_latest('{"EUR":0.9,"XYZ":1}')), record("nope", status=500)]
     )
     third = run_transform(ecb_lake)
     assert (third.silver.extractions, third.silver.rates, third.silver.rejects) == (2, 1, 2)
@@ -147,7 +146,7 @@ def test_reprocess_range_keeps_other_rows(embedded_lake: Lake) -> None:
         v6_latest('{"EUR":0.9}', unix=1714521600), when=datetime(2024, 5, 1, 9, tzinfo=UTC)
     )
     late = record(v6_latest('{"EUR":0.95}'), when=datetime(2024, 5, 3, 9, tzinfo=UTC))
-    BronzeWriter(embedded_lake).append([early, late])  # type: ignore[list-item]
+    BronzeWriter(embedded_lake).append([early, late])
     run_transform(embedded_lake)
     result = run_reprocess(embedded_lake, start=date(2024, 5, 3), end=date(2024, 5, 3))
     assert result.silver.extractions == 1
