@@ -85,6 +85,10 @@ class Settings:
         key_grace_period_h: How long the previous key stays usable after a rotation.
         publish_dsn: PostgreSQL DSN for the published 90-day view (secret: holds a password).
         commit_retry_attempts: Attempts for a commit that loses a race with another writer.
+        jump_threshold: Relative day-over-day change of a rate (0.1 = 10 %) above which
+            silver flags it ``is_jump`` (kept, not rejected).
+        stale_after_hours: Age of a "latest" answer's provider timestamp at extraction
+            above which silver flags it ``is_stale`` (default 96 h covers a long weekend).
     """
 
     home: Path = field(default_factory=_default_home)
@@ -133,6 +137,8 @@ class Settings:
     key_grace_period_h: float = 24.0
     publish_dsn: Secret | None = None
     commit_retry_attempts: int = 20
+    jump_threshold: float = 0.1
+    stale_after_hours: float = 96.0
 
     def __repr__(self) -> str:
         # URIs may carry a password (postgresql://user:pw@host); Secret fields mask themselves.
@@ -203,6 +209,8 @@ def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
         "secret_cache_ttl_s",
         "key_max_age_days",
         "commit_retry_attempts",
+        "jump_threshold",
+        "stale_after_hours",
     )
     for key in positive:
         if key in values and values[key] <= 0:
