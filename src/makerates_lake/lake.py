@@ -117,7 +117,7 @@ class Lake:
 
     def s3_client(self) -> S3Client:
         """A boto3 S3 client for the configured endpoint (Object Lock, side-door checks)."""
-        return _s3_client(self.settings)
+        return s3_client(self.settings)
 
     @functools.cached_property
     def bronze_object_lock(self) -> bool:
@@ -155,7 +155,8 @@ class Lake:
         return options
 
 
-def _s3_client(settings: Settings) -> S3Client:
+def s3_client(settings: Settings) -> S3Client:
+    """A boto3 S3 client for the settings' endpoint and credentials."""
     import boto3
 
     kwargs: dict[str, Any] = {"region_name": settings.s3_region}

@@ -49,17 +49,24 @@ def lock_objects(
     COMPLIANCE retention can be extended but never shortened, so a file that already
     holds a later date keeps it: we only ever raise the date.
     """
+    from botocore.exceptions import ClientError
+
     locked = 0
     for uri in uris:
         bucket, key = split_s3_uri(uri)
-        current = client.head_object(Bucket=bucket, Key=key).get("ObjectLockRetainUntilDate")
-        if current is not None and current >= until:
-            locked += 1
-            continue
-        client.put_object_retention(
-            Bucket=bucket,
-            Key=key,
-            Retention={"Mode": mode, "RetainUntilDate": until},  # type: ignore[typeddict-item]
-        )
+        try:
+            client.put_object_retention(
+                Bucket=bucket,
+                Key=key,
+                Retention={"Mode": mode, "RetainUntilDate": until},  # type: ignore[typeddict-item]
+            )
+        except ClientError as exc:
+            # Refused when the object already holds a later date (COMPLIANCE cannot be
+            # shortened): the object stays locked at least until ``until`` either way.
+            current = client.head_object(Bucket=bucket, Key=key).get("ObjectLockRetainUntilDate")
+            if current is None or current < until:
+                raise BronzeError(
+                    f"cannot lock bronze object: {exc}", bucket=bucket, key=key
+                ) from None
         locked += 1
     return locked

@@ -9,17 +9,21 @@ retried or repeated write never duplicates a row) and try again with backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import stamina
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual
+from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 
 from makerates_lake.bronze.record import BronzeRecord, retain_until
+from makerates_lake.bronze.commit import commit_data_files, write_data_files
 from makerates_lake.bronze.worm import lock_objects
+from makerates_lake.commit_lock import table_commit_lock
 from makerates_lake.errors import CommitConflictError, DuplicateExtractionError
 from makerates_lake.lake import Lake
 from makerates_lake.tables import BRONZE_EXTRACTIONS
@@ -53,7 +57,8 @@ def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
 def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
     """Which of these records' extraction_ids the table already holds.
 
-    The time range prunes the scan to the day partitions the batch touches.
+    The time range prunes the scan to the day partitions the batch touches, and the
+    extraction_id bounds in the manifests prune most files within them.
     """
     ids = [r.extraction_id for r in records]
     stamps = [r.extraction_timestamp for r in records]
@@ -66,6 +71,55 @@ def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
     )
     found = table.scan(row_filter=row_filter, selected_fields=("extraction_id",)).to_arrow()
     return set(found.column("extraction_id").to_pylist())
+
+
+def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] | None:
+    """Data files committed after ``snapshot_id`` on the current branch.
+
+    None when ``snapshot_id`` is no longer an ancestor (history was rewritten), so the
+    caller falls back to a full check.
+    """
+    added: list[DataFile] = []
+    snapshot = table.current_snapshot()
+    while snapshot is not None and snapshot.snapshot_id != snapshot_id:
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot.snapshot_id:
+                continue
+            added.extend(
+                entry.data_file
+                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                if entry.status == ManifestEntryStatus.ADDED
+            )
+        parent = snapshot.parent_snapshot_id
+        snapshot = table.snapshot_by_id(parent) if parent is not None else None
+    if snapshot is None and snapshot_id is not None:
+        return None
+    return added
+
+
+def ids_in_files(table: Table, files: Iterable[DataFile]) -> set[str]:
+    """The extraction_ids stored in these data files."""
+    found: set[str] = set()
+    for data_file in files:
+        with table.io.new_input(data_file.file_path).open() as stream:
+            column = pq.read_table(pa.BufferReader(stream.read()), columns=["extraction_id"])
+        found.update(column.column("extraction_id").to_pylist())
+    return found
+
+
+def _current_snapshot_id(table: Table) -> int | None:
+    snapshot = table.current_snapshot()
+    return snapshot.snapshot_id if snapshot else None
+
+
+def _ids_added_since(
+    table: Table, records: Sequence[BronzeRecord], snapshot_id: int | None
+) -> set[str]:
+    """Ids of ``records`` that commits after ``snapshot_id`` stored."""
+    added = files_added_since(table, snapshot_id)
+    if added is None:  # history was rewritten since: check everything again
+        return existing_ids(table, records)
+    return ids_in_files(table, added) & {r.extraction_id for r in records}
 
 
 class BronzeWriter:
@@ -94,29 +148,40 @@ class BronzeWriter:
         unique = self._unique(records)
         if not unique:
             return AppendResult(0, (), None, 0)
+        # The expensive work happens outside the commit lock: the full duplicate check
+        # and writing the data files. Inside it, only what other writers added since
+        # is checked, and the commit is made.
+        table = self._lake.bronze(refresh=True)
+        skipped = existing_ids(table, unique)
+        checked_at = _current_snapshot_id(table)
+        fresh = self._fresh(unique, skipped)
+        if not fresh:
+            return AppendResult(0, tuple(sorted(skipped)), None, 0)
+        files = write_data_files(table, records_to_arrow(fresh))
         attempts = 0
-        skipped: set[str] = set()
         try:
             for attempt in stamina.retry_context(
                 on=CommitFailedException,
                 attempts=self._lake.settings.commit_retry_attempts,
+                timeout=None,
                 wait_initial=0.05,
                 wait_max=2.0,
                 wait_jitter=0.5,
             ):
-                with attempt:
+                with attempt, table_commit_lock(self._lake, BRONZE_EXTRACTIONS.identifier):
                     attempts += 1
                     table = self._lake.bronze(refresh=True)
-                    skipped = existing_ids(table, unique)
-                    if skipped and self._on_duplicate == "error":
-                        raise DuplicateExtractionError(
-                            "bronze already holds these extraction_ids",
-                            extraction_ids=sorted(skipped),
-                        )
-                    fresh = [r for r in unique if r.extraction_id not in skipped]
-                    if not fresh:
-                        return AppendResult(0, tuple(sorted(skipped)), None, attempts)
-                    table.append(records_to_arrow(fresh))
+                    newly_present = _ids_added_since(table, unique, checked_at) - skipped
+                    checked_at = _current_snapshot_id(table)
+                    if newly_present:
+                        # Another writer stored some of our ids after our check: the files
+                        # we wrote would duplicate them, so they are written again without.
+                        skipped |= newly_present
+                        fresh = self._fresh(unique, skipped)
+                        if not fresh:
+                            return AppendResult(0, tuple(sorted(skipped)), None, attempts)
+                        files = write_data_files(table, records_to_arrow(fresh))
+                    commit_data_files(table, files)
         except CommitFailedException as exc:
             raise CommitConflictError(
                 "bronze commit kept losing to concurrent writers",
@@ -133,6 +198,13 @@ class BronzeWriter:
             extra={"rows": len(fresh), "snapshot_id": snapshot.snapshot_id, "attempts": attempts},
         )
         return AppendResult(len(fresh), tuple(sorted(skipped)), snapshot.snapshot_id, attempts)
+
+    def _fresh(self, unique: Sequence[BronzeRecord], stored: set[str]) -> list[BronzeRecord]:
+        if stored and self._on_duplicate == "error":
+            raise DuplicateExtractionError(
+                "bronze already holds these extraction_ids", extraction_ids=sorted(stored)
+            )
+        return [r for r in unique if r.extraction_id not in stored]
 
     def _unique(self, records: Sequence[BronzeRecord]) -> list[BronzeRecord]:
         seen: dict[str, BronzeRecord] = {}

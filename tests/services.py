@@ -1,0 +1,151 @@
+"""Real services for the test session: a throwaway PostgreSQL and moto's S3 server.
+
+Both are started as child processes on loopback. When one cannot start, the error says
+why, and the fixtures turn it into a test failure: nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
+
+
+class ServiceStartError(RuntimeError):
+    """A test service could not be started; the message says which and why."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceStartError(f"{what} exited with code {proc.returncode} while starting")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise ServiceStartError(f"{what} did not open port {port} within {timeout} s")
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, trust authentication."""
+
+    port: int
+    data_dir: Path
+    run_as: str | None
+
+    @property
+    def admin_dsn(self) -> str:
+        """psycopg DSN of the ``postgres`` database as the superuser."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @classmethod
+    def start(cls) -> PostgresServer:
+        """initdb + pg_ctl start; as root, both run as the unprivileged ``postgres`` user."""
+        bin_dir = next((Path(d) for d in PG_BIN_DIRS if Path(d, "initdb").exists()), None)
+        if bin_dir is None:
+            raise ServiceStartError(
+                "no PostgreSQL server binaries in " + ", ".join(PG_BIN_DIRS)
+                + " (install postgresql, or set MAKERATES_TEST_PG_DSN)"
+            )
+        run_as = None
+        if os.geteuid() == 0:
+            # initdb refuses to run as root.
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise ServiceStartError("running as root but there is no 'postgres' user") from None
+            run_as = "postgres"
+        data_dir = Path(tempfile.mkdtemp(prefix="makerates-pg-"))
+        if run_as:
+            shutil.chown(data_dir, user=run_as)
+        port = free_port()
+        prefix = ["runuser", "-u", run_as, "--"] if run_as else []
+        initdb = subprocess.run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres",
+             "-A", "trust", "-E", "UTF8", "--no-sync"],
+            capture_output=True, text=True, check=False,
+        )
+        if initdb.returncode != 0:
+            raise ServiceStartError(f"initdb failed: {initdb.stderr.strip()[-800:]}")
+        options = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        start = subprocess.run(
+            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir / "data"), "-o", options,
+             "-l", str(data_dir / "server.log"), "-w", "-t", "60", "start"],
+            capture_output=True, text=True, check=False,
+        )
+        if start.returncode != 0:
+            log = (data_dir / "server.log").read_text(errors="replace")[-800:]
+            raise ServiceStartError(f"pg_ctl start failed: {start.stderr.strip()} {log}")
+        return cls(port=port, data_dir=data_dir, run_as=run_as)
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        bin_dir = next(Path(d) for d in PG_BIN_DIRS if Path(d, "pg_ctl").exists())
+        prefix = ["runuser", "-u", self.run_as, "--"] if self.run_as else []
+        subprocess.run(
+            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(self.data_dir / "data"), "-m", "immediate",
+             "stop"],
+            capture_output=True, check=False,
+        )
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@dataclass
+class MotoServer:
+    """moto's S3-compatible HTTP server in a child process (the MinIO stand-in)."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls) -> MotoServer:
+        """Start ``moto.server`` on a free loopback port and wait until it answers."""
+        port = free_port()
+        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )
+        try:
+            _wait_for_port(port, 30, "moto S3 server", process)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=10):  # noqa: S310 - loopback
+                pass
+        except Exception:
+            process.kill()
+            raise
+        return cls(port=port, process=process)
+
+    def stop(self) -> None:
+        """Terminate the server."""
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
