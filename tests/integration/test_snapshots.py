@@ -1,0 +1,54 @@
+"""AsOf parsing and snapshot resolution by id, tag and time."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from makerates_lake.bronze import BronzeWriter
+from makerates_lake.lake import Lake
+from makerates_lake.snapshots import AsOf, SnapshotNotFoundError, resolve_as_of
+from tests.integration.bronze_helpers import make_record
+
+
+def test_parse_reads_ids_timestamps_and_tags() -> None:
+    """Digits are ids, ISO text is a time (UTC when naive), anything else a tag."""
+    assert AsOf.parse("123") == AsOf(snapshot_id=123)
+    assert AsOf.parse("2026-11-20T09:00") == AsOf(
+        timestamp=datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    )
+    assert AsOf.parse("published-2026-11-20") == AsOf(tag="published-2026-11-20")
+    assert AsOf.parse("tag:2026") == AsOf(tag="2026")
+
+
+def test_exactly_one_selector_is_required() -> None:
+    """AsOf with none or two selectors is refused."""
+    with pytest.raises(ValueError, match="exactly one"):
+        AsOf()
+    with pytest.raises(ValueError, match="exactly one"):
+        AsOf(snapshot_id=1, tag="x")
+
+
+def test_resolve_by_id_tag_and_time(embedded_lake: Lake) -> None:
+    """Each selector finds the snapshot a reader saw; unknown ones raise with the table."""
+    writer = BronzeWriter(embedded_lake)
+    first = writer.append([make_record(1)]).snapshot_id
+    time.sleep(0.01)  # snapshot times are in milliseconds: keep the three instants apart
+    between = datetime.now(UTC)
+    time.sleep(0.01)
+    second = writer.append([make_record(2)]).snapshot_id
+    table = embedded_lake.bronze()
+    table.manage_snapshots().create_tag(first, "first").commit()  # type: ignore[arg-type]
+    table = embedded_lake.bronze()
+
+    assert resolve_as_of(table, None).snapshot_id == second  # type: ignore[union-attr]
+    assert resolve_as_of(table, AsOf(snapshot_id=first)).snapshot_id == first  # type: ignore[union-attr]
+    assert resolve_as_of(table, AsOf(tag="first")).snapshot_id == first  # type: ignore[union-attr]
+    assert resolve_as_of(table, AsOf(timestamp=between)).snapshot_id == first  # type: ignore[union-attr]
+    assert resolve_as_of(table, AsOf(timestamp=between - timedelta(days=1))) is None
+    with pytest.raises(SnapshotNotFoundError, match="bronze"):
+        resolve_as_of(table, AsOf(tag="nope"))
+    with pytest.raises(SnapshotNotFoundError):
+        resolve_as_of(table, AsOf(snapshot_id=42))
