@@ -12,7 +12,7 @@ from typing import Final
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
-from pyiceberg.transforms import DayTransform, IdentityTransform, YearTransform
+from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, YearTransform
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -20,6 +20,7 @@ from pyiceberg.types import (
     DecimalType,
     DoubleType,
     IntegerType,
+    ListType,
     LongType,
     NestedField,
     StringType,
@@ -280,4 +281,45 @@ GOLD_FACT_RATE: Final = TableSpec(
 SILVER_TABLES: Final = (SILVER_RATES, SILVER_REJECTS)
 GOLD_TABLES: Final = (GOLD_DIM_CURRENCY, GOLD_DIM_DATE, GOLD_DIM_SOURCE, GOLD_FACT_RATE)
 
-ALL_TABLES: Final[tuple[TableSpec, ...]] = (BRONZE_EXTRACTIONS, *SILVER_TABLES, *GOLD_TABLES)
+# --- audit ----------------------------------------------------------------------------
+AUDIT_NAMESPACE: Final = "audit"
+
+AUDIT_ACCESS_LOG: Final = TableSpec(
+    namespace=AUDIT_NAMESPACE,
+    name="access_log",
+    schema=Schema(
+        _f(1, "audit_id", StringType(), True, "UUID of this entry"),
+        _f(2, "accessed_at", TimestamptzType(), True, "when the read happened (UTC)"),
+        _f(3, "principal", StringType(), True, "configured principal, else the OS user"),
+        _f(4, "action", StringType(), True, "trace, read, diff, sql, publish, retention_purge..."),
+        _f(5, "table_name", StringType(), True),
+        _f(
+            6,
+            "record_ids",
+            ListType(element_id=11, element_type=StringType(), element_required=True),
+            True,
+            "extraction ids (or other keys) the read returned",
+        ),
+        _f(7, "host", StringType(), True),
+        _f(8, "ip_address", StringType(), doc="address of host, when it resolves"),
+        _f(9, "query_text", StringType(), doc="the query or command, secrets redacted"),
+        _f(10, "process_id", LongType(), True),
+    ),
+    # Entries are tiny and written in batches: a month per partition keeps files few
+    # while a time-bounded audit query still prunes to the months it asks about.
+    partition_spec=PartitionSpec(
+        PartitionField(source_id=2, field_id=1000, transform=MonthTransform(), name="access_month")
+    ),
+    sort_order=SortOrder(SortField(source_id=2, transform=IdentityTransform())),
+    # Every flush is a commit; keep the metadata.json trail bounded like silver/gold.
+    properties={**_DERIVED_PROPERTIES},
+)
+
+AUDIT_TABLES: Final = (AUDIT_ACCESS_LOG,)
+
+ALL_TABLES: Final[tuple[TableSpec, ...]] = (
+    BRONZE_EXTRACTIONS,
+    *SILVER_TABLES,
+    *GOLD_TABLES,
+    *AUDIT_TABLES,
+)
