@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin")
+PG_BIN_DIRS = tuple(f"/usr/lib/postgresql/{major}/bin" for major in (15, 16, 17))
 
 
 class ServiceStartError(RuntimeError):
@@ -135,7 +135,7 @@ class MotoServer:
         )
         try:
             _wait_for_port(port, 30, "moto S3 server", process)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=10):  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=10):
                 pass
         except Exception:
             process.kill()

@@ -9,6 +9,7 @@ Three layouts, one code path:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,10 @@ def _s3_properties(settings: Settings) -> dict[str, str]:
 
 
 def _location(settings: Settings, spec: TableSpec) -> str:
-    root = settings.resolved_bronze_warehouse if spec.in_bronze_bucket else settings.resolved_warehouse
+    if spec.in_bronze_bucket:
+        root = settings.resolved_bronze_warehouse
+    else:
+        root = settings.resolved_warehouse
     return f"{root.rstrip('/')}/{spec.namespace}/{spec.name}"
 
 
@@ -213,14 +217,13 @@ def _create_all(lake: Lake) -> None:
     catalog = lake.catalog
     try:
         for namespace in NAMESPACES:
-            try:
+            # Another process may create it between the check and the create.
+            with contextlib.suppress(NamespaceAlreadyExistsError):
                 catalog.create_namespace_if_not_exists(namespace)
-            except NamespaceAlreadyExistsError:  # another process won the race
-                pass
         for spec in ALL_TABLES:
             if catalog.table_exists(spec.identifier):
                 continue
-            try:
+            with contextlib.suppress(TableAlreadyExistsError):  # another process won the race
                 catalog.create_table(
                     spec.identifier,
                     schema=spec.schema,
@@ -229,8 +232,6 @@ def _create_all(lake: Lake) -> None:
                     sort_order=spec.sort_order,
                     properties=spec.properties,
                 )
-            except TableAlreadyExistsError:  # another process won the race
-                pass
     except LakeError:
         raise
     except Exception as exc:

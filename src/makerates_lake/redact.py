@@ -70,6 +70,9 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
             [(k, REDACTED if is_sensitive_name(k) else v) for k, v in pairs], safe="[]"
         )
     path = _ERAPI_KEY_IN_PATH.sub(rf"\g<1>{REDACTED}\g<3>", parts.path)
+    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
+        # Nothing structural to mask; rebuilding would also turn sqlite:/// into sqlite://.
+        return redact_text(url, secrets)
     rebuilt = urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
     return redact_text(rebuilt, secrets)
 

@@ -66,7 +66,9 @@ class TableSpec:
         return f"{self.namespace}.{self.name}"
 
 
-def _f(field_id: int, name: str, kind: object, required: bool = False, doc: str = "") -> NestedField:
+def _f(
+    field_id: int, name: str, kind: object, required: bool = False, doc: str = ""
+) -> NestedField:
     return NestedField(field_id, name, kind, required=required, doc=doc or None)  # type: ignore[arg-type]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -81,7 +82,7 @@ def _raw_files(lake: Lake) -> list[bytes]:
     return chunks
 
 
-def append_worker(settings_values: dict[str, str], worker: int, appends: int) -> list[str]:
+def append_worker(settings_values: dict[str, Any], worker: int, appends: int) -> list[str]:
     """Run in a child process: open the lake and make ``appends`` one-record commits."""
     from makerates_lake.bronze.writer import BronzeWriter
     from makerates_lake.lake import open_lake
@@ -97,7 +98,7 @@ def append_worker(settings_values: dict[str, str], worker: int, appends: int) ->
     return ids
 
 
-def same_batch_worker(settings_values: dict[str, str], records: list[BronzeRecord]) -> int:
+def same_batch_worker(settings_values: dict[str, Any], records: list[BronzeRecord]) -> int:
     """Run in a child process: append one shared batch; returns rows written."""
     from makerates_lake.bronze.writer import BronzeWriter
     from makerates_lake.lake import open_lake

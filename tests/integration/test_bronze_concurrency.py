@@ -12,7 +12,9 @@ from tests.integration.bronze_helpers import append_worker, make_record, same_ba
 
 def _plain(settings: Settings) -> dict[str, str]:
     """Settings as explicit string arguments a child process can rebuild them from."""
-    assert settings.catalog_uri and settings.s3_secret_access_key and settings.s3_endpoint
+    assert settings.catalog_uri
+    assert settings.s3_secret_access_key
+    assert settings.s3_endpoint
     return {
         "home": str(settings.home),
         "catalog_uri": settings.catalog_uri,

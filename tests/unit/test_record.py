@@ -74,7 +74,7 @@ def test_no_status_and_no_error_is_rejected() -> None:
 def test_naive_timestamp_is_rejected() -> None:
     """Timestamps must carry a timezone: bronze partitions by UTC day."""
     with pytest.raises(InvalidRecordError, match="timezone"):
-        _create(extraction_timestamp=datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+        _create(extraction_timestamp=datetime(2026, 1, 1))
 
 
 def test_tampered_checksum_is_rejected_on_construction() -> None:
@@ -106,6 +106,8 @@ def test_defaults_fill_compliance_and_infrastructure() -> None:
     record = _create()
     assert record.data_classification == "internal"
     assert record.retention_policy == "keep-5-years"
-    assert record.extraction_host and record.extraction_user and record.pipeline_version
+    assert record.extraction_host
+    assert record.extraction_user
+    assert record.pipeline_version
     assert record.retry_attempt == 0
     assert record.extraction_timestamp.tzinfo is not None

@@ -24,7 +24,8 @@ def test_secret_query_parameters_and_userinfo_are_masked() -> None:
 def test_known_secret_values_are_replaced_anywhere() -> None:
     """A known key is replaced wherever it occurs in free text."""
     text = "GET /x/sk-abcdef999 failed: key sk-abcdef999 rejected"
-    assert redact_text(text, ["sk-abcdef999"]) == f"GET /x/{REDACTED} failed: key {REDACTED} rejected"
+    expected = f"GET /x/{REDACTED} failed: key {REDACTED} rejected"
+    assert redact_text(text, ["sk-abcdef999"]) == expected
 
 
 def test_short_values_are_not_scrubbed_by_value() -> None:
@@ -39,3 +40,9 @@ def test_sensitive_headers_are_masked() -> None:
     assert redacted["Authorization"] == REDACTED
     assert redacted["X-Api-Key"] == REDACTED
     assert redacted["User-Agent"] == "ua"
+
+
+def test_urls_without_secrets_are_unchanged() -> None:
+    """A URL with nothing to mask comes back byte for byte (sqlite:/// keeps its slashes)."""
+    for url in ("sqlite:////tmp/lake/catalog.db", "sqlite:///rel.db", "s3://bucket/prefix"):
+        assert redact_url(url) == url

@@ -13,8 +13,9 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThan
+from pyiceberg.expressions import BooleanExpression
 
+from makerates_lake.expressions import all_of, at_least, below
 from makerates_lake.lake import Lake
 
 _COLUMNS = ["extraction_id", "extraction_timestamp", "raw_response", "response_checksum"]
@@ -54,12 +55,12 @@ class VerifyReport:
 
 
 def _time_filter(start: datetime | None, end: datetime | None) -> BooleanExpression:
-    expression: BooleanExpression = AlwaysTrue()
+    parts = []
     if start is not None:
-        expression = And(expression, GreaterThanOrEqual("extraction_timestamp", start.isoformat()))
+        parts.append(at_least("extraction_timestamp", start.isoformat()))
     if end is not None:
-        expression = And(expression, LessThan("extraction_timestamp", end.isoformat()))
-    return expression
+        parts.append(below("extraction_timestamp", end.isoformat()))
+    return all_of(*parts)
 
 
 def _read_file(lake: Lake, path: str) -> tuple[pa.Table, int]:

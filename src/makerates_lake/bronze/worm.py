@@ -11,6 +11,7 @@ from makerates_lake.errors import BronzeError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import ObjectLockRetentionModeType
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -22,7 +23,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def create_worm_bucket(
-    client: S3Client, bucket: str, *, default_retention_days: int = 1, mode: str = "COMPLIANCE"
+    client: S3Client, bucket: str, *, default_retention_days: int = 1, mode: ObjectLockRetentionModeType = "COMPLIANCE"
 ) -> None:
     """Create a bucket with versioning and Object Lock and a default retention rule.
 
@@ -36,13 +37,13 @@ def create_worm_bucket(
         Bucket=bucket,
         ObjectLockConfiguration={
             "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": mode, "Days": default_retention_days}},  # type: ignore[typeddict-item]
+            "Rule": {"DefaultRetention": {"Mode": mode, "Days": default_retention_days}},
         },
     )
 
 
 def lock_objects(
-    client: S3Client, uris: Iterable[str], until: datetime, *, mode: str = "COMPLIANCE"
+    client: S3Client, uris: Iterable[str], until: datetime, *, mode: ObjectLockRetentionModeType = "COMPLIANCE"
 ) -> int:
     """Set (or extend) retention on each object; returns how many were locked.
 
@@ -58,7 +59,7 @@ def lock_objects(
             client.put_object_retention(
                 Bucket=bucket,
                 Key=key,
-                Retention={"Mode": mode, "RetainUntilDate": until},  # type: ignore[typeddict-item]
+                Retention={"Mode": mode, "RetainUntilDate": until},
             )
         except ClientError as exc:
             # Refused when the object already holds a later date (COMPLIANCE cannot be

@@ -16,15 +16,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import stamina
 from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.expressions import And, GreaterThanOrEqual, In, LessThanOrEqual
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 
-from makerates_lake.bronze.record import BronzeRecord, retain_until
 from makerates_lake.bronze.commit import commit_data_files, write_data_files
+from makerates_lake.bronze.record import BronzeRecord, retain_until
 from makerates_lake.bronze.worm import lock_objects
 from makerates_lake.commit_lock import table_commit_lock
 from makerates_lake.errors import CommitConflictError, DuplicateExtractionError
+from makerates_lake.expressions import all_of, at_least, at_most, is_in
 from makerates_lake.lake import Lake
 from makerates_lake.tables import BRONZE_EXTRACTIONS
 
@@ -62,12 +62,10 @@ def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
     """
     ids = [r.extraction_id for r in records]
     stamps = [r.extraction_timestamp for r in records]
-    row_filter = And(
-        In("extraction_id", ids),
-        And(
-            GreaterThanOrEqual("extraction_timestamp", min(stamps).isoformat()),
-            LessThanOrEqual("extraction_timestamp", max(stamps).isoformat()),
-        ),
+    row_filter = all_of(
+        is_in("extraction_id", ids),
+        at_least("extraction_timestamp", min(stamps).isoformat()),
+        at_most("extraction_timestamp", max(stamps).isoformat()),
     )
     found = table.scan(row_filter=row_filter, selected_fields=("extraction_id",)).to_arrow()
     return set(found.column("extraction_id").to_pylist())
@@ -190,7 +188,7 @@ class BronzeWriter:
                 cause=str(exc),
             ) from None
         snapshot = table.current_snapshot()
-        assert snapshot is not None  # noqa: S101 - an append always leaves a snapshot
+        assert snapshot is not None
         if self._lake.bronze_object_lock:
             self._lock_snapshot_files(table, snapshot.snapshot_id, fresh)
         log.info(
@@ -225,7 +223,7 @@ class BronzeWriter:
         """Extend COMPLIANCE retention of every object this commit wrote to the rows' policy."""
         until = max(retain_until(r.extraction_timestamp, r.retention_policy) for r in records)
         snapshot = table.snapshot_by_id(snapshot_id)
-        assert snapshot is not None  # noqa: S101 - we just committed it
+        assert snapshot is not None
         uris = [table.metadata_location, snapshot.manifest_list]
         for manifest in snapshot.manifests(table.io):
             if manifest.added_snapshot_id != snapshot_id:
