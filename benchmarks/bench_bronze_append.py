@@ -44,7 +44,7 @@ def make_records(rows: int, currencies: int = 160, seed: int = 7) -> list[Bronze
                 source_name="exchangerate-api",
                 source_version="v6",
                 request_url="https://v6.exchangerate-api.com/v6/KEY/latest/USD",
-                request_headers={"User-Agent": "makerates_lake/bench", "Accept": "application/json"},
+                request_headers={"User-Agent": "makerates_lake/bench", "Accept": "text/json"},
                 raw_response=body,
                 http_status_code=200,
                 response_headers={"content-type": "application/json"},
@@ -95,7 +95,8 @@ def main() -> None:
           f"{result['bronze_s']:6.2f} s  {result['bronze_rows_per_s']:>9,.0f} rows/s")
     print(f"pq.write_table  {result['rows']:>7,} rows, one file:          "
           f"{result['baseline_s']:6.2f} s  {result['baseline_rows_per_s']:>9,.0f} rows/s")
-    print(f"ratio bronze/baseline time: {result['ratio']:.2f}x  (rows stored: {result['stored']:,})")
+    print(f"ratio bronze/baseline time: {result['ratio']:.2f}x  "
+          f"(rows stored: {result['stored']:,})")
 
 
 if __name__ == "__main__":
