@@ -1,0 +1,184 @@
+"""The pieces of a trace: bronze evidence, the provider's value, and the comparisons.
+
+Re-reading the provider's value uses silver's own parser on the stored bytes, so "what
+the provider sent" means exactly what the current code reads from the payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from pyiceberg.table import Table
+
+from makerates_lake.audit.expressions import all_equal
+from makerates_lake.audit.reading import scan_at
+from makerates_lake.gold.model import divide
+from makerates_lake.silver.parse import BRONZE_COLUMNS, parse_bronze
+from makerates_lake.silver.versions import rules_for
+
+if TYPE_CHECKING:
+    from makerates_lake.audit.trace import LegTrace
+
+_EVIDENCE_COLUMNS = (
+    *BRONZE_COLUMNS,
+    "response_checksum",
+    "retention_policy",
+    "extraction_host",
+    "pipeline_version",
+)
+
+
+@dataclass(frozen=True)
+class BronzeEvidence:
+    """A bronze row as stored, with its checksum recomputed from the stored bytes.
+
+    Attributes:
+        row: The bronze columns read (``raw_response`` included, as bytes).
+        stored_checksum: ``response_checksum`` as stored.
+        recomputed_checksum: SHA-256 of ``raw_response`` as read now.
+    """
+
+    row: dict[str, Any] = field(repr=False)
+    stored_checksum: str
+    recomputed_checksum: str
+
+    @property
+    def tampered(self) -> bool:
+        """True when the stored bytes no longer match the stored checksum."""
+        return self.stored_checksum != self.recomputed_checksum
+
+    @property
+    def raw_response(self) -> bytes:
+        """The exact bytes stored."""
+        body: bytes = self.row["raw_response"] or b""
+        return body
+
+    def to_dict(self, body_chars: int = 2000) -> dict[str, Any]:
+        """JSON-ready form; the body as text cut to ``body_chars`` (base64 when not UTF-8)."""
+        meta = {k: v for k, v in self.row.items() if k != "raw_response"}
+        body = self.raw_response
+        try:
+            text, encoding = body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(body).decode("ascii"), "base64"
+        return {
+            **jsonable(meta),
+            "stored_checksum": self.stored_checksum,
+            "recomputed_checksum": self.recomputed_checksum,
+            "tampered": self.tampered,
+            "raw_response_size": len(body),
+            "raw_response_encoding": encoding,
+            "raw_response": text[:body_chars],
+            "raw_response_truncated": len(text) > body_chars,
+        }
+
+
+def jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with dates, times and decimals as strings (JSON has no such types)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, (date, datetime)):
+            out[key] = value.isoformat()
+        elif isinstance(value, Decimal):
+            out[key] = format(value, "f")
+        elif isinstance(value, bytes):
+            out[key] = base64.b64encode(value).decode("ascii")
+        else:
+            out[key] = value
+    return out
+
+
+def bronze_evidence(
+    bronze: Table, snapshot_id: int | None, extraction_id: str, stamp: datetime | None
+) -> BronzeEvidence | None:
+    """Read one bronze row, pruned to its day partition when its timestamp is known."""
+    keys: list[tuple[str, object]] = [("extraction_id", extraction_id)]
+    if stamp is not None:
+        keys.append(("extraction_timestamp", stamp.isoformat()))
+    expression = all_equal(*keys)
+    rows = scan_at(bronze, snapshot_id, expression, _EVIDENCE_COLUMNS).to_pylist()
+    if not rows:
+        return None
+    row = rows[0]
+    recomputed = hashlib.sha256(row["raw_response"] or b"").hexdigest()
+    return BronzeEvidence(row, row["response_checksum"], recomputed)
+
+
+def provider_text(evidence: BronzeEvidence, day: date, base: str, quote: str) -> str | None:
+    """The rate for ``day`` and ``base``/``quote`` as the stored payload holds it."""
+    frame = pl.DataFrame(
+        {name: [evidence.row.get(name)] for name in BRONZE_COLUMNS},
+        schema={
+            name: pl.Binary if name == "raw_response" else _dtype(name) for name in BRONZE_COLUMNS
+        },
+    )
+    rates = parse_bronze(frame).rates.filter(
+        (pl.col("rate_date") == day.isoformat())
+        & (pl.col("base_currency") == base)
+        & (pl.col("quote_currency") == quote)
+    )
+    if rates.is_empty():
+        return None
+    text: str | None = rates.get_column("rate_text")[0]
+    return text
+
+
+def _dtype(name: str) -> pl.DataType:
+    if name == "extraction_timestamp":
+        return pl.Datetime("us", "UTC")
+    if name == "http_status_code":
+        return pl.Int32()
+    return pl.String()
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        return None
+
+
+def compare_to_provider(provider: str | None, silver_row: dict[str, Any]) -> str | None:
+    """A description of how silver differs from the provider's value, or None."""
+    stored, stored_text = silver_row["rate"], silver_row["rate_text"]
+    if provider is None:
+        return f"the stored payload holds no such rate; silver stores {stored_text} ({stored})"
+    sent = _decimal(provider)
+    if sent is None or sent != stored:
+        return f"provider sent {provider}, silver stores {format(stored, 'f')}"
+    if provider != stored_text:
+        return f"provider sent {provider!r}, silver's rate_text is {stored_text!r}"
+    return None
+
+
+def check_fact(fact: dict[str, Any], legs: Sequence[LegTrace]) -> list[str]:
+    """How the gold fact differs from what its silver rows imply (empty when it agrees)."""
+    if any(leg.silver is None for leg in legs):
+        return []  # the legs already say what is missing
+    rate: Decimal = fact["rate"]
+    if not fact["is_derived"]:
+        silver = legs[0].silver
+        if silver is not None and rate != silver["rate"]:
+            return [f"gold stores {format(rate, 'f')}, silver {format(silver['rate'], 'f')}"]
+        return []
+    by_role = {leg.role: leg.stored_rate for leg in legs}
+    numerator = by_role.get("quote_leg") or Decimal(1)
+    denominator = by_role["base_leg"]
+    if denominator is None or denominator == 0:
+        return ["the base leg of the cross rate is zero or missing"]
+    digits = rules_for(fact["transform_version"]).cross_significant_digits
+    expected = divide(numerator, denominator, digits)
+    if expected != rate:
+        return [
+            f"gold stores {format(rate, 'f')}, the silver legs give {format(expected, 'f')}"
+        ]
+    return []

@@ -1,0 +1,313 @@
+"""Trace one published rate to the bytes it came from: gold fact -> silver row -> bronze row.
+
+Each hop is a filtered Iceberg scan that partition and file statistics prune: gold and
+silver by ``rate_date`` (year partitions) plus the pair and extraction id, bronze by
+``extraction_timestamp`` (day partitions) plus the extraction id. Nothing scans a whole
+table unless a row is missing its timestamp.
+
+Verdicts, worst first:
+
+* ``missing``: a link of the chain does not exist (silver or bronze row gone);
+* ``tampered``: the stored body no longer hashes to its stored checksum;
+* ``transform_mismatch``: what we store (silver or gold) differs from what the provider
+  sent, with both values;
+* ``ok``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from pyiceberg.table import Table
+
+from makerates_lake.audit import lineage
+from makerates_lake.audit.access_log import log_access
+from makerates_lake.audit.errors import RecordNotFoundError
+from makerates_lake.audit.expressions import all_equal
+from makerates_lake.audit.lineage import BronzeEvidence
+from makerates_lake.audit.reading import scan_at
+from makerates_lake.lake import Lake
+from makerates_lake.snapshots import AsOf, resolve_as_of
+from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
+
+OK: Final = "ok"
+TRANSFORM_MISMATCH: Final = "transform_mismatch"
+TAMPERED: Final = "tampered"
+MISSING: Final = "missing"
+_SEVERITY: Final = {OK: 0, TRANSFORM_MISMATCH: 1, TAMPERED: 2, MISSING: 3}
+
+
+def worst(verdicts: list[str]) -> str:
+    """The most severe of ``verdicts`` (``ok`` for none)."""
+    return max(verdicts, key=_SEVERITY.__getitem__, default=OK)
+
+
+@dataclass(frozen=True)
+class LegTrace:
+    """One silver row behind a fact and the bronze record behind it.
+
+    Attributes:
+        role: ``direct``, or ``quote_leg`` / ``base_leg`` of a cross rate.
+        base_currency: Base of the silver row (the pivot for a cross-rate leg).
+        quote_currency: Quote of the silver row.
+        extraction_id: The bronze row named by the fact.
+        silver: The silver row, None when missing.
+        bronze: The bronze evidence, None when missing.
+        provider_text: The rate as the stored payload really holds it (re-parsed now).
+        verdict: This leg's verdict.
+        problems: What is wrong, in words, with both values where they differ.
+    """
+
+    role: str
+    base_currency: str
+    quote_currency: str
+    extraction_id: str
+    silver: dict[str, Any] | None
+    bronze: BronzeEvidence | None
+    provider_text: str | None
+    verdict: str
+    problems: tuple[str, ...] = ()
+
+    @property
+    def stored_rate(self) -> Decimal | None:
+        """The rate silver stores."""
+        return None if self.silver is None else self.silver["rate"]
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """A fact, its lineage, the snapshots read, and the verdict.
+
+    Attributes:
+        rate_date: The date traced.
+        base_currency: Base currency of the fact.
+        quote_currency: Quote currency of the fact.
+        as_of: How the point in time was given, or None for now.
+        snapshots: Snapshot id read per table.
+        fact: The ``gold.fact_rate`` row.
+        legs: One entry per silver row behind the fact.
+        verdict: Worst verdict of the fact and its legs.
+        problems: Fact-level problems (gold differs from silver).
+    """
+
+    rate_date: date
+    base_currency: str
+    quote_currency: str
+    as_of: str | None
+    snapshots: dict[str, int | None]
+    fact: dict[str, Any]
+    legs: tuple[LegTrace, ...]
+    verdict: str
+    problems: tuple[str, ...] = field(default=())
+
+    def to_dict(self, *, body_chars: int = 2000) -> dict[str, Any]:
+        """A JSON-ready form; bodies are cut to ``body_chars`` characters."""
+        return {
+            "rate_date": self.rate_date.isoformat(),
+            "base_currency": self.base_currency,
+            "quote_currency": self.quote_currency,
+            "as_of": self.as_of,
+            "verdict": self.verdict,
+            "problems": list(self.problems),
+            "snapshots": self.snapshots,
+            "fact": lineage.jsonable(self.fact),
+            "legs": [
+                {
+                    "role": leg.role,
+                    "base_currency": leg.base_currency,
+                    "quote_currency": leg.quote_currency,
+                    "extraction_id": leg.extraction_id,
+                    "verdict": leg.verdict,
+                    "problems": list(leg.problems),
+                    "provider_text": leg.provider_text,
+                    "silver": None if leg.silver is None else lineage.jsonable(leg.silver),
+                    "bronze": None if leg.bronze is None else leg.bronze.to_dict(body_chars),
+                }
+                for leg in self.legs
+            ],
+        }
+
+
+def _companion(table: Table, as_of: AsOf | None, moment: datetime | None) -> int | None:
+    """The snapshot of a lower layer that goes with the gold snapshot read."""
+    if as_of is None or moment is None:
+        snapshot = resolve_as_of(table, None)
+    elif as_of.tag is not None and table.snapshot_by_name(as_of.tag) is not None:
+        # run_reprocess tags silver and gold alike: the tag names the exact pair.
+        snapshot = resolve_as_of(table, as_of)
+    else:
+        snapshot = resolve_as_of(table, AsOf(timestamp=moment))
+    return snapshot.snapshot_id if snapshot else None
+
+
+def _find_fact(
+    gold: Table, snapshot_id: int | None, day: date, base: str, quote: str, source: str | None
+) -> dict[str, Any]:
+    keys: list[tuple[str, object]] = [
+        ("rate_date", day.isoformat()),
+        ("base_currency", base),
+        ("quote_currency", quote),
+    ]
+    keys.append(("source_name", source) if source else ("is_best", True))
+    rows = scan_at(gold, snapshot_id, all_equal(*keys)).to_pylist()
+    if not rows:
+        raise RecordNotFoundError(
+            "no gold fact for this date and pair",
+            table=GOLD_FACT_RATE.identifier,
+            snapshot_id=snapshot_id,
+            rate_date=day.isoformat(),
+            pair=f"{base}/{quote}",
+            source=source or "best",
+        )
+    # Direct before derived, as gold ranks them; one source has at most one of each.
+    rows.sort(key=lambda r: bool(r["is_derived"]))
+    fact: dict[str, Any] = rows[0]
+    return fact
+
+
+def _legs_of(fact: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(role, silver base, silver quote, extraction_id) for every silver row behind a fact."""
+    if not fact["is_derived"]:
+        return [("direct", fact["base_currency"], fact["quote_currency"], fact["extraction_id"])]
+    pivot = fact["pivot_currency"]
+    legs = [("base_leg", pivot, fact["base_currency"], fact["base_extraction_id"])]
+    if fact["quote_currency"] != pivot:  # the way back to the pivot has no quote leg
+        legs.insert(0, ("quote_leg", pivot, fact["quote_currency"], fact["extraction_id"]))
+    return legs
+
+
+def _trace_leg(
+    silver: Table,
+    bronze: Table,
+    snapshots: dict[str, int | None],
+    day: date,
+    role: str,
+    base: str,
+    quote: str,
+    extraction_id: str,
+) -> LegTrace:
+    rows = scan_at(
+        silver,
+        snapshots[SILVER_RATES.identifier],
+        all_equal(
+            ("rate_date", day.isoformat()),
+            ("base_currency", base),
+            ("quote_currency", quote),
+            ("extraction_id", extraction_id),
+        ),
+    ).to_pylist()
+    silver_row = rows[0] if rows else None
+    stamp = silver_row["extraction_timestamp"] if silver_row else None
+    evidence = lineage.bronze_evidence(
+        bronze, snapshots[BRONZE_EXTRACTIONS.identifier], extraction_id, stamp
+    )
+    provider = None if evidence is None else lineage.provider_text(evidence, day, base, quote)
+    problems: list[str] = []
+    if silver_row is None:
+        problems.append(f"silver.rates has no {base}/{quote} row from extraction {extraction_id}")
+    if evidence is None:
+        problems.append(f"bronze.extractions has no row {extraction_id}")
+        return LegTrace(role, base, quote, extraction_id, silver_row, None, None, MISSING,
+                        tuple(problems))  # fmt: skip
+    verdicts = [MISSING] if silver_row is None else []
+    if evidence.tampered:
+        verdicts.append(TAMPERED)
+        problems.append(
+            f"stored checksum {evidence.stored_checksum} but the stored bytes hash to "
+            f"{evidence.recomputed_checksum}"
+        )
+    if silver_row is not None:
+        mismatch = lineage.compare_to_provider(provider, silver_row)
+        if mismatch:
+            verdicts.append(TRANSFORM_MISMATCH)
+            problems.append(mismatch)
+    return LegTrace(role, base, quote, extraction_id, silver_row, evidence, provider,
+                    worst(verdicts), tuple(problems))  # fmt: skip
+
+
+def trace(
+    lake: Lake,
+    rate_date: date,
+    base: str,
+    quote: str,
+    *,
+    source: str | None = None,
+    as_of: AsOf | None = None,
+) -> TraceResult:
+    """Trace the gold rate for ``rate_date`` and ``base``/``quote`` back to bronze.
+
+    Gold is read as of ``as_of``; silver and bronze as of the same moment (silver by the
+    same tag when it has one), so a trace before a reprocess shows the lineage then.
+    Logs one access-log entry (action ``trace``).
+
+    Args:
+        lake: The open lake.
+        rate_date: The provider's date of the rate.
+        base: Base currency (ISO code).
+        quote: Quote currency (ISO code).
+        source: A source name; default the fact gold marks ``is_best``.
+        as_of: Snapshot id, tag or time of gold; default now.
+
+    Raises:
+        RecordNotFoundError: Gold has no such fact at that point in time.
+        SnapshotNotFoundError: Unknown snapshot id or tag.
+        AccessLogError: The trace could not be logged (the trace fails).
+    """
+    base, quote = base.upper(), quote.upper()
+    gold = lake.table(GOLD_FACT_RATE, refresh=True)
+    silver = lake.table(SILVER_RATES, refresh=True)
+    bronze = lake.table(BRONZE_EXTRACTIONS, refresh=True)
+    gold_snapshot = resolve_as_of(gold, as_of)
+    moment = None
+    if gold_snapshot is not None:
+        # Half a millisecond later, so rounding can never put the moment before the commit.
+        moment = datetime.fromtimestamp(gold_snapshot.timestamp_ms / 1000, UTC) + timedelta(
+            microseconds=500
+        )
+    snapshots = {
+        GOLD_FACT_RATE.identifier: gold_snapshot.snapshot_id if gold_snapshot else None,
+        SILVER_RATES.identifier: _companion(silver, as_of, moment),
+        BRONZE_EXTRACTIONS.identifier: _companion(bronze, as_of, moment),
+    }
+    query = (
+        f"trace {base} {quote} --date {rate_date.isoformat()}"
+        f"{f' --source {source}' if source else ''}"
+        f"{f' --as-of {as_of.describe()}' if as_of else ''}"
+    )
+    try:
+        fact = _find_fact(
+            gold, snapshots[GOLD_FACT_RATE.identifier], rate_date, base, quote, source
+        )
+    except RecordNotFoundError:
+        log_access(lake, action="trace", table=GOLD_FACT_RATE.identifier, query_text=query)
+        raise
+    legs = tuple(
+        _trace_leg(silver, bronze, snapshots, rate_date, role, leg_base, leg_quote, eid)
+        for role, leg_base, leg_quote, eid in _legs_of(fact)
+    )
+    fact_problems = lineage.check_fact(fact, legs)
+    verdict = worst(
+        [leg.verdict for leg in legs] + ([TRANSFORM_MISMATCH] if fact_problems else [])
+    )
+    log_access(
+        lake,
+        action="trace",
+        table=GOLD_FACT_RATE.identifier,
+        record_ids=sorted({leg.extraction_id for leg in legs}),
+        query_text=query,
+    )
+    return TraceResult(
+        rate_date=rate_date,
+        base_currency=base,
+        quote_currency=quote,
+        as_of=as_of.describe() if as_of else None,
+        snapshots=snapshots,
+        fact=fact,
+        legs=legs,
+        verdict=verdict,
+        problems=tuple(fact_problems),
+    )
+
