@@ -1,0 +1,142 @@
+"""Run SQL over the lake and record the read in the access log.
+
+Every statement run through :func:`run_sql` logs one access-log entry per lake table it
+reads (action ``sql``, the statement as ``query_text``, the ``extraction_id`` values of
+the result as record ids when it has that column). A statement whose tables cannot be
+named (a raw ``iceberg_scan(...)`` path, say) is logged against the table ``*``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+
+from makerates_lake.federate import sqltext
+from makerates_lake.federate.connection import connect
+from makerates_lake.federate.errors import QueryError
+from makerates_lake.federate.scrub import scrub
+from makerates_lake.lake import Lake
+from makerates_lake.snapshots import AsOf, resolve_as_of
+from makerates_lake.tables import ALL_TABLES
+
+UNRESOLVED_TABLE: Final = "*"
+SQL_ACTION: Final = "sql"
+_PG_PREFIX: Final = f"{sqltext.PG_ALIAS}."
+
+
+def referenced_tables(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    """Lake tables (``namespace.name``) and attached PostgreSQL relations ``query`` reads.
+
+    Views and ``<table>_at(...)`` macros both count. DuckDB's parser names the tables;
+    a text match adds any it could not (a statement that fails to bind, a macro call),
+    erring towards logging a table too many rather than one too few.
+    """
+    try:
+        parsed = con.get_table_names(query, qualified=True)
+    except duckdb.Error:
+        parsed = set()
+    names = {_strip_alias(n).lower() for n in parsed}
+    found: list[str] = []
+    for spec in ALL_TABLES:
+        ident = spec.identifier.lower()
+        parsed_hit = ident in names or f"memory.{ident}" in names
+        if parsed_hit or _mentions(query, spec.namespace, spec.name):
+            found.append(spec.identifier)
+    found += sorted(n for n in names if n.startswith(_PG_PREFIX))
+    return found
+
+
+def _strip_alias(name: str) -> str:
+    return re.split(r"\s+as\s+", name, maxsplit=1, flags=re.IGNORECASE)[0].strip()
+
+
+def _mentions(query: str, namespace: str, name: str) -> bool:
+    """``namespace.name`` or ``namespace.name_at(`` appears in the text (quoted or not)."""
+    pattern = (
+        rf"(?<![\w\"]){_ident_pattern(namespace)}\s*\.\s*"
+        rf"(?:{_ident_pattern(name)}(?![\w\"])|{_ident_pattern(name + sqltext.AT_SUFFIX)}\s*\()"
+    )
+    return re.search(pattern, query, re.IGNORECASE) is not None
+
+
+def _ident_pattern(name: str) -> str:
+    escaped = re.escape(name)
+    return rf'(?:{escaped}|"{escaped}")'
+
+
+def _record_ids(result: pa.Table) -> list[str]:
+    if "extraction_id" not in result.column_names:
+        return []
+    column = result.column("extraction_id").drop_null().unique()
+    return sorted(str(v) for v in column.to_pylist())
+
+
+def run_sql(
+    lake: Lake,
+    query: str,
+    *,
+    as_of: AsOf | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    parameters: Sequence[object] | None = None,
+) -> pa.Table:
+    """Run one statement and return its rows as Arrow, logging the read.
+
+    Args:
+        lake: The open lake.
+        query: One SQL statement.
+        as_of: Pin the views to a snapshot id, tag or time (only when ``con`` is None).
+        con: A connection from :func:`connect` to reuse; default a new one.
+        parameters: Values for ``?`` placeholders.
+
+    Raises:
+        QueryError: DuckDB refused or failed the statement (message scrubbed of secrets).
+        AccessLogError: The read could not be logged; no rows are returned.
+    """
+    from makerates_lake.audit.access_log import AccessLog, log_access
+
+    own = con is None
+    connection = connect(lake, as_of=as_of) if con is None else con
+    try:
+        try:
+            relation = connection.execute(query, parameters)
+            result = relation.fetch_arrow_table() if relation.description else pa.table({})
+        except duckdb.Error as exc:
+            raise QueryError(f"{type(exc).__name__}: {scrub(str(exc), lake)}") from None
+        tables = referenced_tables(connection, query) or [UNRESOLVED_TABLE]
+        ids = _record_ids(result)
+        with AccessLog(lake):
+            for table in tables:
+                log_access(lake, action=SQL_ACTION, table=table, record_ids=ids, query_text=query)
+        return result
+    finally:
+        if own:
+            connection.close()
+
+
+def as_of_view(
+    con: duckdb.DuckDBPyConnection, lake: Lake, table: str, as_of: AsOf, view: str
+) -> int | None:
+    """Create temporary view ``view`` over ``table`` as of a snapshot id, tag or time.
+
+    The snapshot is resolved exactly like ``--as-of`` (:func:`resolve_as_of`), so a tag or
+    a point in time can be used next to current views in one statement.
+
+    Returns:
+        The snapshot id the view reads; None when the table was empty at that time.
+
+    Raises:
+        SnapshotNotFoundError: Unknown snapshot id or tag for this table.
+    """
+    iceberg = lake.table(table, refresh=True)
+    snapshot = resolve_as_of(iceberg, as_of)
+    snapshot_id = snapshot.snapshot_id if snapshot else None
+    scan = sqltext.iceberg_scan(iceberg.metadata_location, snapshot_id)
+    limit = " LIMIT 0" if snapshot is None else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {sqltext.identifier(view)} AS SELECT * FROM {scan}{limit}"
+    )
+    return snapshot_id

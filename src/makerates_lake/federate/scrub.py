@@ -1,0 +1,47 @@
+"""Remove secrets from DuckDB and driver messages before they become errors or logs."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from makerates_lake.lake import Lake
+from makerates_lake.redact import REDACTED, redact_text
+
+# scheme://user:password@host inside free text (a driver may echo the URL it was given).
+_URL_PASSWORD: Final = re.compile(r"([A-Za-z][\w+.-]*://[^:/@\s]+:)[^@\s]+@")
+# key=value DSNs: password=... up to the next space.
+_KV_PASSWORD: Final = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
+def lake_secrets(lake: Lake) -> list[str]:
+    """Every secret value the settings hold, plus the password inside the publish DSN."""
+    s = lake.settings
+    values = [
+        x.reveal()
+        for x in (s.catalog_password, s.catalog_token, s.s3_secret_access_key, s.publish_dsn)
+        if x
+    ]
+    if s.publish_dsn:
+        password = dsn_password(s.publish_dsn.reveal())
+        if password:
+            values.append(password)
+    return values
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password of a libpq DSN (URL or ``key=value`` form), if it has one."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # an unparsable DSN has no password we can find
+        return None
+    return None if password is None else str(password)
+
+
+def scrub(text: str, lake: Lake) -> str:
+    """``text`` with every known secret and any URL password masked."""
+    text = redact_text(text, lake_secrets(lake))
+    text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
+    return _KV_PASSWORD.sub(rf"\g<1>{REDACTED}", text)
