@@ -26,3 +26,7 @@ class RecordNotFoundError(AuditError, LookupError):
 
 class RetentionError(AuditError):
     """The retention policy forbids the requested removal."""
+
+
+class DiffKeyError(AuditError, ValueError):
+    """The key given for a diff is missing or does not identify one row."""

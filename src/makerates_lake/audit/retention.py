@@ -1,0 +1,189 @@
+"""Retention: expire old silver/gold snapshots, purge bronze rows whose retention ended.
+
+* ``maintain`` expires silver and gold snapshots older than a window. It never expires a
+  tagged snapshot (``transform-v<N>``, ``pre-reprocess-*``, published ones), a branch head,
+  or the newest ``keep_last`` snapshots, so as-of reads of what was published keep working.
+* ``purge_bronze`` is the one deliberate exception to bronze being append-only. It removes
+  rows only after their ``retention_policy`` ended (GDPR erasure included), refuses the
+  whole request when any selected row is still retained, and logs what it removes to the
+  access log (action ``retention_purge``) before removing it. Bronze snapshots older than the purge are then
+  expired so time travel cannot bring the rows back; the files themselves stay until
+  storage lifecycle (and Object Lock) lets them go.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from makerates_lake.audit.access_log import make_entry, write_entries
+from makerates_lake.audit.errors import RetentionError
+from makerates_lake.audit.expressions import all_of, in_range, is_in
+from makerates_lake.bronze.record import retain_until
+from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.lake import Lake
+from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SNAPSHOT_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class ExpiredSnapshots:
+    """What :func:`maintain` expired in one table."""
+
+    table: str
+    expired: tuple[int, ...]
+    kept_tagged: tuple[int, ...]
+
+
+def _protected(spec: TableSpec, lake: Lake, keep_last: int) -> tuple[set[int], set[int]]:
+    table = lake.table(spec, refresh=True)
+    tagged = {ref.snapshot_id for ref in table.metadata.refs.values()}
+    newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)[-keep_last:]
+    return tagged, tagged | {s.snapshot_id for s in newest}
+
+
+def maintain(
+    lake: Lake,
+    *,
+    older_than: timedelta = DEFAULT_SNAPSHOT_WINDOW,
+    keep_last: int = 1,
+    now: datetime | None = None,
+    tables: Sequence[TableSpec] = (*SILVER_TABLES, *GOLD_TABLES),
+    dry_run: bool = False,
+) -> list[ExpiredSnapshots]:
+    """Expire silver/gold snapshots older than ``older_than``, never tagged ones.
+
+    Args:
+        lake: The open lake.
+        older_than: Snapshots committed before ``now - older_than`` may go.
+        keep_last: The newest snapshots always kept, whatever their age (at least 1).
+        now: Reference time; default the current time.
+        tables: Tables to maintain; bronze is refused (its history is the audit trail).
+        dry_run: Report what would be expired without committing.
+
+    Raises:
+        RetentionError: ``tables`` names bronze, or ``keep_last`` < 1.
+    """
+    if keep_last < 1:
+        raise RetentionError("keep_last must be at least 1", keep_last=keep_last)
+    if any(spec.in_bronze_bucket for spec in tables):
+        raise RetentionError("maintain never expires bronze snapshots; use retention purge")
+    cutoff_ms = int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000)
+    results = []
+    for spec in tables:
+        with table_commit_lock(lake, spec.identifier):
+            tagged, protected = _protected(spec, lake, keep_last)
+            table = lake.table(spec, refresh=True)
+            old = [s.snapshot_id for s in table.metadata.snapshots if s.timestamp_ms < cutoff_ms]
+            expire = [s for s in old if s not in protected]
+            if expire and not dry_run:
+                table.maintenance.expire_snapshots().by_ids(expire).commit()
+        results.append(
+            ExpiredSnapshots(
+                spec.identifier, tuple(expire), tuple(sorted(s for s in old if s in tagged))
+            )
+        )
+        log.info("snapshots expired", extra={"table": spec.identifier, "count": len(expire)})
+    return results
+
+
+@dataclass
+class PurgeReport:
+    """What :func:`purge_bronze` removed (or would remove, on a dry run)."""
+
+    removed: list[str] = field(default_factory=list)
+    expired_snapshots: int = 0
+    dry_run: bool = False
+
+
+def purge_bronze(
+    lake: Lake,
+    *,
+    reason: str,
+    extraction_ids: Sequence[str] = (),
+    before: datetime | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> PurgeReport:
+    """Remove bronze rows whose retention ended; refuse if any selected row is retained.
+
+    Select rows by ``extraction_ids`` (a GDPR erasure request), by ``before`` (rows
+    extracted earlier), or both (rows matching both).
+
+    Args:
+        lake: The open lake.
+        reason: Why (ticket, erasure request id); recorded in the access log.
+        extraction_ids: Rows to remove.
+        before: Remove rows extracted before this time.
+        now: Reference time for retention; default the current time.
+        dry_run: Report without removing or logging.
+
+    Raises:
+        RetentionError: No selection or reason was given, an id does not exist, or a
+            selected row is still under its retention policy (nothing is removed then).
+        AccessLogError: The purge could not be logged; nothing was removed.
+    """
+    if not reason.strip():
+        raise RetentionError("a purge needs a reason (ticket or erasure request id)")
+    if not extraction_ids and before is None:
+        raise RetentionError("select rows to purge by extraction id or --before")
+    moment = now or datetime.now(UTC)
+    table = lake.bronze(refresh=True)
+    selection = all_of(
+        *([is_in("extraction_id", list(extraction_ids))] if extraction_ids else []),
+        *([in_range("extraction_timestamp", None, before.isoformat())] if before else []),
+    )
+    rows = table.scan(
+        row_filter=selection,
+        selected_fields=("extraction_id", "extraction_timestamp", "retention_policy"),
+    ).to_arrow().to_pylist()
+    found = {r["extraction_id"] for r in rows}
+    unknown = sorted(set(extraction_ids) - found)
+    if unknown:
+        raise RetentionError("bronze holds no such extraction ids", extraction_ids=unknown)
+    retained = sorted(
+        (r["extraction_id"], retain_until(r["extraction_timestamp"], r["retention_policy"]))
+        for r in rows
+        if retain_until(r["extraction_timestamp"], r["retention_policy"]) > moment
+    )
+    if retained:
+        raise RetentionError(
+            "rows are still under their retention policy; nothing was removed",
+            retained=", ".join(f"{eid} until {until.isoformat()}" for eid, until in retained),
+        )
+    report = PurgeReport(removed=sorted(found), dry_run=dry_run)
+    if dry_run or not found:
+        return report
+    # Logged first and unbuffered: if the log cannot be written, nothing is removed.
+    entry = make_entry(
+        lake,
+        action="retention_purge",
+        table=BRONZE_EXTRACTIONS.identifier,
+        record_ids=report.removed,
+        query_text=f"retention purge of {len(report.removed)} rows: {reason}",
+    )
+    write_entries(lake, [entry])
+    with table_commit_lock(lake, BRONZE_EXTRACTIONS.identifier):
+        table = lake.bronze(refresh=True)
+        table.delete(is_in("extraction_id", report.removed))
+        table = lake.bronze(refresh=True)
+        current = table.current_snapshot()
+        protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
+        older = [
+            s.snapshot_id
+            for s in table.metadata.snapshots
+            if current is not None
+            and s.snapshot_id != current.snapshot_id
+            and s.snapshot_id not in protected
+        ]
+        if older:
+            # Otherwise an as-of read of an older snapshot would still return the rows.
+            table.maintenance.expire_snapshots().by_ids(older).commit()
+        report.expired_snapshots = len(older)
+    log.warning("bronze rows purged", extra={"rows": len(found), "reason": reason})
+    return report

@@ -1,0 +1,102 @@
+"""``audit verify``: bronze checksums plus lineage (every silver/gold extraction id exists)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pyarrow as pa
+
+from makerates_lake.audit.expressions import in_range
+from makerates_lake.bronze.verify import VerifyReport, verify_bronze
+from makerates_lake.lake import Lake
+from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS
+
+#: (table, its time column used for ``--from/--to``, its columns naming bronze rows)
+_LINEAGE_COLUMNS = (
+    (SILVER_RATES, "extraction_timestamp", ("extraction_id",)),
+    (SILVER_REJECTS, "extraction_timestamp", ("extraction_id",)),
+    (GOLD_FACT_RATE, "observed_at", ("extraction_id", "base_extraction_id")),
+)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A silver or gold row naming an extraction id that bronze does not hold."""
+
+    table: str
+    column: str
+    extraction_id: str
+    rows: int
+
+
+@dataclass
+class AuditVerifyReport:
+    """Result of :func:`verify_lake`."""
+
+    bronze: VerifyReport
+    orphans: list[Orphan] = field(default_factory=list)
+    rows_checked: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every checksum matched, every file was sound and no id is orphaned."""
+        return self.bronze.ok and not self.orphans
+
+    def offenders(self) -> list[str]:
+        """One line per problem, for people."""
+        lines = [
+            f"tampered: bronze row {m.extraction_id} in {m.file_path}: stored checksum "
+            f"{m.stored_checksum}, stored bytes hash to {m.recomputed_checksum}"
+            for m in self.bronze.mismatches
+        ]
+        lines += [f"file: {p.file_path}: {p.problem}" for p in self.bronze.file_problems]
+        lines += [
+            f"orphan: {o.table}.{o.column} = {o.extraction_id} ({o.rows} rows) is not in bronze"
+            for o in self.orphans
+        ]
+        return lines
+
+
+def _bronze_ids(lake: Lake) -> set[str]:
+    rows = lake.bronze(refresh=True).scan(selected_fields=("extraction_id",)).to_arrow()
+    return {str(i) for i in rows.column("extraction_id").to_pylist()}
+
+
+def verify_lake(
+    lake: Lake, start: datetime | None = None, end: datetime | None = None
+) -> AuditVerifyReport:
+    """Recompute bronze checksums in ``[start, end)`` and check silver/gold lineage.
+
+    Silver rows are selected by ``extraction_timestamp``, gold facts by ``observed_at``,
+    in the same range; each extraction id they name must exist in bronze (any time).
+    Not an audited read of records (it returns no rates), so it writes no access entry.
+
+    Args:
+        lake: The open lake.
+        start: First extraction time (inclusive); default the beginning.
+        end: End of the range (exclusive); default now.
+    """
+    report = AuditVerifyReport(bronze=verify_bronze(lake, start, end))
+    known = _bronze_ids(lake)
+    for spec, time_column, id_columns in _LINEAGE_COLUMNS:
+        table = lake.table(spec, refresh=True)
+        rows: pa.Table = table.scan(
+            row_filter=in_range(
+                time_column,
+                start.isoformat() if start else None,
+                end.isoformat() if end else None,
+            ),
+            selected_fields=id_columns,
+        ).to_arrow()
+        report.rows_checked[spec.identifier] = rows.num_rows
+        for column in id_columns:
+            counts: dict[str, int] = {}
+            for value in rows.column(column).to_pylist():
+                if value is not None and value not in known:
+                    counts[value] = counts.get(value, 0) + 1
+            report.orphans.extend(
+                Orphan(spec.identifier, column, eid, n) for eid, n in sorted(counts.items())
+            )
+    report.rows_checked[BRONZE_EXTRACTIONS.identifier] = report.bronze.rows_checked
+    return report
