@@ -126,5 +126,34 @@ def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
     click.echo(f"created {bucket} with Object Lock (COMPLIANCE, {retention_days} day default)")
 
 
+@main.command("demo")
+@click.pass_context
+def demo_command(ctx: click.Context) -> None:
+    """Offline demo: the bundled ECB sample through bronze, silver and gold, then a look."""
+    from makerates_lake.demo import run_demo
+
+    try:
+        lake = open_lake(_settings(ctx))
+        report = run_demo(lake)
+    except MakeratesError as exc:
+        _fail(exc)
+    stored = report.backfill
+    state = "already in bronze, nothing added" if stored.already_stored else "stored in bronze"
+    click.echo(f"ECB sample: {state} (extraction {stored.extraction_id})")
+    transform = stored.transform
+    click.echo(
+        f"silver: +{transform.silver.rates} rates, +{transform.silver.rejects} rejects; "
+        f"gold: {transform.gold.facts} facts rebuilt"
+    )
+    click.echo("latest rates:")
+    for rate in report.latest:
+        click.echo(f"  {rate}")
+    settings = lake.settings
+    click.echo(f"chart: {report.chart}")
+    click.echo(f"lake:  {settings.home}")
+    click.echo(f"  catalog   {redact_url(settings.resolved_catalog_uri)}")
+    click.echo(f"  warehouse {redact_url(settings.resolved_warehouse)}")
+
+
 for _command in (*extract_commands, *silver_commands):
     main.add_command(_command)
