@@ -6,8 +6,8 @@
 * ``purge_bronze`` is the one deliberate exception to bronze being append-only. It removes
   rows only after their ``retention_policy`` ended (GDPR erasure included), refuses the
   whole request when any selected row is still retained, and logs what it removes to the
-  access log (action ``retention_purge``) before removing it. Bronze snapshots older than the purge are then
-  expired so time travel cannot bring the rows back; the files themselves stay until
+  access log (action ``retention_purge``) before removing it. Bronze snapshots older than
+  the purge are then expired so time travel cannot bring the rows back; the files stay until
   storage lifecycle (and Object Lock) lets them go.
 """
 

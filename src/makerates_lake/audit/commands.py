@@ -1,0 +1,257 @@
+"""Click commands for audit and retention; the CLI module registers :data:`commands`.
+
+Every command that reads records runs inside one :class:`AccessLog`, so its access-log
+entries are written in one batch when it ends, and a failed write fails the command.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ParamSpec, TypeVar
+
+import click
+import polars as pl
+
+from makerates_lake.audit.access_log import AccessLog
+from makerates_lake.audit.diff import diff_snapshots
+from makerates_lake.audit.reading import read_as_of
+from makerates_lake.audit.render import render_diff, render_trace
+from makerates_lake.audit.retention import maintain, purge_bronze
+from makerates_lake.audit.trace import trace
+from makerates_lake.audit.verify import verify_lake
+from makerates_lake.errors import MakeratesError
+from makerates_lake.lake import Lake, open_lake
+from makerates_lake.settings import Settings, load_settings
+from makerates_lake.snapshots import AsOf
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _lake(ctx: click.Context) -> Lake:
+    """The lake from ``ctx.obj`` (a Lake or Settings), else the default settings."""
+    found = ctx.find_object(Lake)
+    if found is not None:
+        return found
+    settings = ctx.find_object(Settings)
+    return open_lake(settings or load_settings())
+
+
+def _errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print ``ErrorType: message`` and exit 1 on a library error (anything else is a bug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except MakeratesError as exc:
+            click.echo(f"{type(exc).__name__}: {exc}", err=True)
+            raise SystemExit(1) from None
+
+    return wrapper
+
+
+def _as_of(value: str | None) -> AsOf | None:
+    return AsOf.parse(value) if value else None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+_AS_OF_HELP = "Snapshot id, ISO timestamp (UTC if no zone) or tag (tag:NAME forces a tag)."
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Trace, verify, diff and read any table as of a point in time."""
+
+
+@audit_group.command("trace")
+@click.argument("base")
+@click.argument("quote")
+@click.option("--date", "rate_date", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--source", default=None, help="Source name; default the best rate.")
+@click.option("--as-of", "as_of", default=None, help=_AS_OF_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--body-chars", default=2000, show_default=True, help="Body characters shown.")
+@click.pass_context
+@_errors
+def trace_command(
+    ctx: click.Context,
+    base: str,
+    quote: str,
+    rate_date: datetime,
+    source: str | None,
+    as_of: str | None,
+    as_json: bool,
+    body_chars: int,
+) -> None:
+    """Trace the rate BASE->QUOTE on --date to the bronze bytes it came from."""
+    lake = _lake(ctx)
+    with AccessLog(lake):
+        result = trace(
+            lake, rate_date.date(), base, quote, source=source, as_of=_as_of(as_of)
+        )
+    if as_json:
+        _echo_json(result.to_dict(body_chars=body_chars))
+    else:
+        click.echo(render_trace(result, body_chars=min(body_chars, 300)))
+    if result.verdict != "ok":
+        raise SystemExit(2)
+
+
+@audit_group.command("verify")
+@click.option("--from", "start", type=click.DateTime(), default=None)
+@click.option("--to", "end", type=click.DateTime(), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_errors
+def verify_command(
+    ctx: click.Context, start: datetime | None, end: datetime | None, as_json: bool
+) -> None:
+    """Recompute bronze checksums and check every silver/gold extraction id is in bronze."""
+    report = verify_lake(_lake(ctx), _utc(start), _utc(end))
+    offenders = report.offenders()
+    if as_json:
+        _echo_json({"ok": report.ok, "rows_checked": report.rows_checked, "offenders": offenders})
+    else:
+        for line in offenders:
+            click.echo(line)
+        checked = ", ".join(f"{t}: {n}" for t, n in report.rows_checked.items())
+        click.echo(f"{'OK' if report.ok else 'FAILED'} ({checked} rows checked)")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@audit_group.command("diff")
+@click.argument("table")
+@click.option("--from", "from_", required=True, help=_AS_OF_HELP)
+@click.option("--to", "to", default=None, help=f"{_AS_OF_HELP} Default: now.")
+@click.option("--key", "keys", multiple=True, help="Key column (repeat); default per table.")
+@click.option("--limit", default=20, show_default=True, help="Rows shown per section.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_errors
+def diff_command(
+    ctx: click.Context,
+    table: str,
+    from_: str,
+    to: str | None,
+    keys: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Rows added, removed and changed in TABLE between two snapshots or tags."""
+    lake = _lake(ctx)
+    with AccessLog(lake):
+        result = diff_snapshots(
+            lake, table, AsOf.parse(from_), _as_of(to), keys=keys or None
+        )
+    if as_json:
+        _echo_json(
+            {
+                "table": result.table,
+                "from_snapshot": result.from_snapshot,
+                "to_snapshot": result.to_snapshot,
+                "added": result.added.head(limit).to_dicts(),
+                "removed": result.removed.head(limit).to_dicts(),
+                "changed": result.changed.head(limit).to_dicts(),
+                "counts": {
+                    "added": result.added.height,
+                    "removed": result.removed.height,
+                    "changed": result.changed.height,
+                },
+            }
+        )
+    else:
+        click.echo(render_diff(result, limit))
+
+
+@audit_group.command("read")
+@click.argument("table")
+@click.option("--as-of", "as_of", default=None, help=_AS_OF_HELP)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+@_errors
+def read_command(
+    ctx: click.Context, table: str, as_of: str | None, limit: int, fmt: str
+) -> None:
+    """Print TABLE as it was at --as-of (default now)."""
+    lake = _lake(ctx)
+    with AccessLog(lake):
+        frame = read_as_of(lake, table, _as_of(as_of)).to_polars()
+    shown = frame.head(limit)
+    if fmt == "csv":
+        click.echo(shown.write_csv(), nl=False)
+    elif fmt == "json":
+        _echo_json(shown.to_dicts())
+    else:
+        with pl.Config(tbl_rows=limit, tbl_cols=-1):
+            click.echo(shown)
+
+
+@click.command("maintain")
+@click.option("--older-than-days", default=90.0, show_default=True, type=float)
+@click.option("--keep-last", default=1, show_default=True, type=int)
+@click.option("--dry-run", is_flag=True)
+@click.pass_context
+@_errors
+def maintain_command(
+    ctx: click.Context, older_than_days: float, keep_last: int, dry_run: bool
+) -> None:
+    """Expire silver/gold snapshots older than the window (never tagged ones)."""
+    results = maintain(
+        _lake(ctx),
+        older_than=timedelta(days=older_than_days),
+        keep_last=keep_last,
+        dry_run=dry_run,
+    )
+    verb = "would expire" if dry_run else "expired"
+    for item in results:
+        click.echo(
+            f"{item.table}: {verb} {len(item.expired)} snapshots, "
+            f"kept {len(item.kept_tagged)} old tagged ones"
+        )
+
+
+@click.group("retention")
+def retention_group() -> None:
+    """Bronze retention: the only way rows ever leave bronze."""
+
+
+@retention_group.command("purge")
+@click.option("--extraction-id", "ids", multiple=True, help="Row to remove (repeat).")
+@click.option("--before", type=click.DateTime(), default=None, help="Rows extracted earlier.")
+@click.option("--reason", required=True, help="Ticket or erasure request id (logged).")
+@click.option("--dry-run", is_flag=True)
+@click.pass_context
+@_errors
+def purge_command(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    before: datetime | None,
+    reason: str,
+    dry_run: bool,
+) -> None:
+    """Remove bronze rows whose retention policy ended; refuses any still retained."""
+    report = purge_bronze(
+        _lake(ctx), reason=reason, extraction_ids=ids, before=_utc(before), dry_run=dry_run
+    )
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(report.removed)} bronze rows")
+    for eid in report.removed:
+        click.echo(f"  {eid}")
+
+
+commands: list[click.Command] = [audit_group, maintain_command, retention_group]
