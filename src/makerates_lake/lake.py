@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 _FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
 
 
-def _catalog_properties(settings: Settings) -> dict[str, str]:
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    """PyIceberg catalog properties for these settings (secrets included: never log them)."""
     uri = settings.resolved_catalog_uri
     props: dict[str, str] = {"warehouse": settings.resolved_warehouse}
     if settings.is_rest_catalog:
@@ -190,7 +191,7 @@ def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
         if location.startswith("file://"):
             Path(urlsplit(location).path).mkdir(parents=True, exist_ok=True)
     try:
-        catalog = load_catalog(settings.catalog_name, **_catalog_properties(settings))
+        catalog = load_catalog(settings.catalog_name, **catalog_properties(settings))
     except Exception as exc:
         raise LakeError(
             f"cannot open the catalog: {type(exc).__name__}: {_scrub(exc, settings)}",
