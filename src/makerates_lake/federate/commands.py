@@ -49,7 +49,8 @@ def sql_command(ctx: click.Context, query: str, as_of: AsOf | None, fmt: str) ->
     from makerates_lake.federate.query import run_sql
 
     try:
-        result = run_sql(lake_from_context(ctx), query, as_of=as_of)
+        lake = lake_from_context(ctx)
+        result = run_sql(lake, query, as_of=as_of)
     except MakeratesError as exc:
         click.echo(f"{type(exc).__name__}: {exc}", err=True)
         ctx.exit(1)

@@ -1,0 +1,364 @@
+"""Publish the last N days of gold to PostgreSQL behind one atomically switched view.
+
+One publish, under a PostgreSQL advisory lock so two publishers queue:
+
+1. resolve the gold snapshot (:func:`makerates_lake.snapshots.resolve_as_of`); if the view
+   already shows that snapshot and window, change nothing (only repair a missing tag);
+2. read the window from gold, log the read, and load it into a new table
+   ``makerates.rates_s<snapshot>_d<days>`` through ADBC (Arrow-native binary COPY);
+3. index and analyze the new table while readers still use the old one;
+4. in one transaction, point ``makerates.rates_last_90_days`` at the new table, drop the
+   old one(s) and record the publish in ``makerates.publishes``;
+5. tag the gold snapshot ``published-<UTC time>``.
+
+A reader polling the view sees the old publish until step 4 commits and the new one
+after: never an empty or partial view, never a mix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Final
+
+import polars as pl
+import psycopg
+import pyarrow as pa
+import stamina
+from psycopg import sql
+from pyiceberg.exceptions import CommitFailedException
+
+from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.federate.scrub import scrub
+from makerates_lake.lake import Lake
+from makerates_lake.publish import ddl
+from makerates_lake.publish.errors import (
+    NothingToPublishError,
+    PublishConfigError,
+    PublishLoadError,
+    TagError,
+)
+from makerates_lake.publish.frame import (
+    COLUMNS,
+    FACT_COLUMNS,
+    publish_frame,
+    table_name,
+    tag_name,
+    window,
+)
+from makerates_lake.silver import storage
+from makerates_lake.snapshots import AsOf, resolve_as_of
+from makerates_lake.tables import GOLD_FACT_RATE
+
+PUBLISH_ACTION: Final = "publish"
+# Session advisory lock that serialises publishers of one database.
+_LOCK_KEY: Final = 0x6D616B6572617465  # "makerate"
+_SWITCH_LOCK_TIMEOUT: Final = "30s"
+
+ARROW_SCHEMA: Final = pa.schema(
+    [
+        ("rate_date", pa.date32()),
+        ("base_currency", pa.string()),
+        ("quote_currency", pa.string()),
+        ("rate", pa.decimal128(38, 18)),
+        ("source_name", pa.string()),
+        ("is_derived", pa.bool_()),
+        ("extraction_id", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("gold_snapshot_id", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish did.
+
+    Attributes:
+        changed: False when the view already showed this gold snapshot and window.
+        table_name: The table behind the view (``makerates.<name>``).
+        gold_snapshot_id: The published gold snapshot.
+        days: Window length.
+        rows: Rows in the published table.
+        first_date: First rate date published.
+        last_date: Last rate date published.
+        published_at: When this publish (or the one it matched) switched the view.
+        tag: The gold tag naming the published snapshot.
+        dropped: Tables dropped by the switch.
+        load_seconds: Time spent in the Arrow load (0 when unchanged).
+    """
+
+    changed: bool
+    table_name: str
+    gold_snapshot_id: int
+    days: int
+    rows: int
+    first_date: date | None
+    last_date: date | None
+    published_at: datetime
+    tag: str
+    dropped: tuple[str, ...] = ()
+    load_seconds: float = 0.0
+
+
+def publish(lake: Lake, *, days: int = 90, as_of: AsOf | None = None) -> PublishResult:
+    """Publish the last ``days`` days of ``gold.fact_rate`` to ``settings.publish_dsn``.
+
+    Args:
+        lake: The open lake.
+        days: Window length, ending at the latest rate date of the gold snapshot.
+        as_of: Publish a past gold snapshot (id, tag or time) instead of the current one.
+
+    Raises:
+        PublishConfigError: No ``publish_dsn``, or ``days`` is not positive.
+        NothingToPublishError: Gold is empty at that snapshot.
+        InvalidCurrencyError: Gold holds a malformed currency code (nothing is sent).
+        PublishLoadError: PostgreSQL failed; the view still shows the previous publish.
+        TagError: The view was switched but tagging failed; publishing again repairs it.
+        AccessLogError: The read of gold could not be logged; nothing was published.
+    """
+    window(date.today(), days)
+    dsn = _dsn(lake)
+    fact_table = lake.table(GOLD_FACT_RATE, refresh=True)
+    snapshot = resolve_as_of(fact_table, as_of)
+    if snapshot is None:
+        raise NothingToPublishError("gold has no snapshot", table=GOLD_FACT_RATE.identifier)
+    sid = snapshot.snapshot_id
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(ddl.SCHEMA_SQL)
+            with _publish_lock(conn):
+                current = _current(conn)
+                if current is not None and current.gold_snapshot_id == sid and current.days == days:
+                    _ensure_tag(lake, sid, current.tag)
+                    return current
+                result = _publish_new(lake, conn, dsn, sid, days)
+    except PublishLoadError as exc:
+        raise PublishLoadError(scrub(exc.message, lake), **exc.context) from None
+    except psycopg.Error as exc:
+        raise PublishLoadError(
+            f"PostgreSQL failed: {type(exc).__name__}: {scrub(str(exc), lake)}",
+            gold_snapshot_id=sid,
+        ) from None
+    _ensure_tag(lake, sid, result.tag)
+    return result
+
+
+def _dsn(lake: Lake) -> str:
+    if not lake.settings.publish_dsn:
+        raise PublishConfigError(
+            "no PostgreSQL to publish to: set publish_dsn (MAKERATES_PUBLISH_DSN or the "
+            "config file)",
+            key="publish_dsn",
+        )
+    return lake.settings.publish_dsn.reveal()
+
+
+@contextmanager
+def _publish_lock(conn: psycopg.Connection[tuple[object, ...]]) -> Iterator[None]:
+    conn.execute("SELECT pg_advisory_lock(%s)", [_LOCK_KEY])
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
+
+
+def _current(conn: psycopg.Connection[tuple[object, ...]]) -> PublishResult | None:
+    """The publish the view shows now, if its view and table are both still there."""
+    row = conn.execute(
+        "SELECT table_name, gold_snapshot_id, days, row_count, first_date, last_date, "
+        "published_at, gold_tag FROM makerates.publishes WHERE is_current"
+    ).fetchone()
+    if row is None:
+        return None
+    name, sid, days, rows, first, last, published_at, tag = row
+    present = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+        [f"{ddl.SCHEMA}.{ddl.VIEW}", f'{ddl.SCHEMA}."{name}"'],
+    ).fetchone()
+    if not present or not present[0]:
+        return None
+    return PublishResult(
+        changed=False,
+        table_name=str(name),
+        gold_snapshot_id=int(str(sid)),
+        days=int(str(days)),
+        rows=int(str(rows)),
+        first_date=first if isinstance(first, date) else None,
+        last_date=last if isinstance(last, date) else None,
+        published_at=published_at if isinstance(published_at, datetime) else datetime.now(UTC),
+        tag=str(tag),
+    )
+
+
+def read_window(lake: Lake, snapshot_id: int, days: int) -> pl.DataFrame:
+    """The gold rows a publish of ``days`` days at ``snapshot_id`` starts from."""
+    dates = storage.read(lake, GOLD_FACT_RATE, columns=["rate_date"], snapshot_id=snapshot_id)
+    if dates.height == 0:
+        return dates
+    first, _ = window(dates.get_column("rate_date").max(), days)  # type: ignore[arg-type]
+    return storage.read(
+        lake,
+        GOLD_FACT_RATE,
+        row_filter=storage.at_least("rate_date", first.isoformat()),
+        columns=FACT_COLUMNS,
+        snapshot_id=snapshot_id,
+    )
+
+
+def _publish_new(
+    lake: Lake, conn: psycopg.Connection[tuple[object, ...]], dsn: str, sid: int, days: int
+) -> PublishResult:
+    from makerates_lake.audit.access_log import log_access
+
+    published_at = datetime.now(UTC)
+    facts = read_window(lake, sid, days)
+    frame = publish_frame(facts, days=days, published_at=published_at, gold_snapshot_id=sid)
+    if frame.height == 0:
+        raise NothingToPublishError("no best rates in the window", gold_snapshot_id=sid, days=days)
+    name = table_name(sid, days)
+    log_access(
+        lake,
+        action=PUBLISH_ACTION,
+        table=GOLD_FACT_RATE.identifier,
+        record_ids=frame.get_column("extraction_id").unique().sort().to_list(),
+        query_text=f"publish days={days} gold_snapshot_id={sid} -> {ddl.SCHEMA}.{name}",
+    )
+    started = datetime.now(UTC)
+    try:
+        load_table(conn, dsn, name, to_arrow(frame))
+    except BaseException:
+        conn.execute(ddl.drop_table(name))  # the view never pointed at it
+        raise
+    load_seconds = (datetime.now(UTC) - started).total_seconds()
+    dates = frame.get_column("rate_date")
+    result = PublishResult(
+        changed=True,
+        table_name=name,
+        gold_snapshot_id=sid,
+        days=days,
+        rows=frame.height,
+        first_date=dates.min(),  # type: ignore[arg-type]
+        last_date=dates.max(),  # type: ignore[arg-type]
+        published_at=published_at,
+        tag=tag_name(published_at),
+        load_seconds=load_seconds,
+    )
+    dropped = _switch(conn, result)
+    return PublishResult(**{**result.__dict__, "dropped": dropped})
+
+
+def to_arrow(frame: pl.DataFrame) -> pa.Table:
+    """A publish frame as Arrow in the exact types of the PostgreSQL table."""
+    return frame.select(COLUMNS).to_arrow().cast(ARROW_SCHEMA)
+
+
+def load_table(
+    conn: psycopg.Connection[tuple[object, ...]], dsn: str, name: str, rows: pa.Table
+) -> None:
+    """Create ``makerates.<name>``, load ``rows`` through ADBC, check the count, index it.
+
+    Raises:
+        PublishLoadError: The table holds a different number of rows than sent.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    with conn.transaction():
+        conn.execute(ddl.create_table(name))
+    try:
+        with adbc.connect(dsn) as adbc_conn:
+            with adbc_conn.cursor() as cursor:
+                cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
+            adbc_conn.commit()
+    except adbc.Error as exc:
+        # The driver's message can quote the URI it was given: callers scrub it.
+        raise PublishLoadError(
+            f"the ADBC load failed: {type(exc).__name__}: {exc}", table=f"{ddl.SCHEMA}.{name}"
+        ) from None
+    target = sql.Identifier(ddl.SCHEMA, name)
+    count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
+    if count is None or count[0] != rows.num_rows:
+        raise PublishLoadError(
+            "the loaded table does not hold the rows sent",
+            table=f"{ddl.SCHEMA}.{name}",
+            sent=rows.num_rows,
+            found=None if count is None else count[0],
+        )
+    with conn.transaction():
+        for statement in ddl.create_indexes(name):
+            conn.execute(statement)
+        conn.execute(sql.SQL("ANALYZE {t}").format(t=target))
+
+
+def _switch(conn: psycopg.Connection[tuple[object, ...]], result: PublishResult) -> tuple[str, ...]:
+    """One transaction: view -> new table, old tables dropped, publish recorded."""
+    with conn.transaction():
+        # A reader holding the old table for longer than this fails the publish (and rolls
+        # it back) instead of blocking new readers of the view behind the switch forever.
+        conn.execute(f"SET LOCAL lock_timeout = '{_SWITCH_LOCK_TIMEOUT}'")
+        conn.execute(ddl.replace_view(result.table_name, COLUMNS))
+        role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [ddl.READER_ROLE])
+        if role.fetchone() is not None:
+            conn.execute(ddl.grant_reader())
+        stale = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                "AND starts_with(tablename, %s) AND tablename <> %s ORDER BY tablename",
+                [ddl.SCHEMA, ddl.TABLE_PREFIX, result.table_name],
+            ).fetchall()
+        ]
+        for name in stale:
+            conn.execute(ddl.drop_table(name))
+        conn.execute(
+            "UPDATE makerates.publishes SET is_current = FALSE, replaced_at = %s WHERE is_current",
+            [result.published_at],
+        )
+        conn.execute(
+            "INSERT INTO makerates.publishes (publish_id, table_name, gold_snapshot_id, days, "
+            "row_count, first_date, last_date, published_at, gold_tag, is_current) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, TRUE)",
+            [
+                uuid.uuid4(),
+                result.table_name,
+                result.gold_snapshot_id,
+                result.days,
+                result.rows,
+                result.first_date,
+                result.last_date,
+                result.published_at,
+                result.tag,
+            ],
+        )
+    return tuple(stale)
+
+
+def _ensure_tag(lake: Lake, snapshot_id: int, tag: str) -> None:
+    """Tag the published gold snapshot, unless the tag already points at it."""
+    try:
+        for attempt in stamina.retry_context(
+            on=CommitFailedException,
+            attempts=lake.settings.commit_retry_attempts,
+            timeout=None,
+            wait_initial=0.05,
+            wait_max=1.0,
+        ):
+            with attempt, table_commit_lock(lake, GOLD_FACT_RATE.identifier):
+                table = lake.table(GOLD_FACT_RATE, refresh=True)
+                ref = table.metadata.refs.get(tag)
+                if ref is not None and ref.snapshot_id == snapshot_id:
+                    return
+                manage = table.manage_snapshots()
+                if ref is not None:
+                    manage = manage.remove_tag(tag)
+                manage.create_tag(snapshot_id, tag).commit()
+    except Exception as exc:
+        raise TagError(
+            f"published, but the gold snapshot could not be tagged: {type(exc).__name__}: "
+            f"{scrub(str(exc), lake)}",
+            gold_snapshot_id=snapshot_id,
+            tag=tag,
+        ) from None
