@@ -1,0 +1,133 @@
+"""compose/ and catalog/ agree: services, ports, buckets, databases and variable names.
+
+No container engine runs here, so the stack is checked, not started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from makerates_lake.settings import ENV_PREFIX, Settings, load_settings
+
+ROOT = Path(__file__).parents[2]
+COMPOSE = ROOT / "compose"
+
+
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())
+    return data
+
+
+def _services() -> dict[str, Any]:
+    services: dict[str, Any] = _compose()["services"]
+    return services
+
+
+def _published(service: str, container_port: int) -> int:
+    for mapping in _services()[service].get("ports", []):
+        host, _, inside = str(mapping).rpartition(":")
+        if int(inside) == container_port:
+            return int(host)
+    raise AssertionError(f"{service} does not publish {container_port}")
+
+
+def test_every_service_has_a_health_check_or_is_a_one_shot_job() -> None:
+    """Long-running services have health checks; set-up jobs do not restart."""
+    for name, service in _services().items():
+        assert "healthcheck" in service or service.get("restart") == "no", name
+
+
+def test_dependencies_exist_and_wait_for_health() -> None:
+    """Every depends_on names a real service and waits on health or completion."""
+    services = _services()
+    for name, service in services.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            assert rule["condition"] in {"service_healthy", "service_completed_successfully"}
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], dependency
+
+
+def test_minio_matches_the_production_catalog_file() -> None:
+    """Endpoint port and bucket names in postgres-minio.toml are what compose creates."""
+    settings = load_settings(ROOT / "catalog/postgres-minio.toml", environ={})
+    assert settings.s3_endpoint is not None
+    assert urlsplit(settings.s3_endpoint).port == _published("minio", 9000)
+    setup = "\n".join(_services()["minio-setup"]["command"])
+    bronze_bucket = urlsplit(settings.resolved_bronze_warehouse).netloc
+    lake_bucket = urlsplit(settings.resolved_warehouse).netloc
+    assert f"mc mb --ignore-existing --with-lock local/{bronze_bucket}" in setup
+    assert f"mc retention set --default COMPLIANCE 1d local/{bronze_bucket}" in setup
+    assert f"local/{lake_bucket}" in setup
+    assert f"--with-lock local/{lake_bucket}" not in setup
+
+
+def test_postgres_matches_the_catalog_uri() -> None:
+    """Catalog database, user and port in the catalog file are created by init.sh."""
+    settings = load_settings(ROOT / "catalog/postgres-minio.toml", environ={})
+    uri = urlsplit(settings.resolved_catalog_uri.replace("postgresql+psycopg", "postgresql"))
+    assert uri.port == _published("postgres", 5432)
+    init = (COMPOSE / "postgres/init.sh").read_text()
+    assert f"CREATE ROLE {uri.username} LOGIN" in init
+    assert f"CREATE DATABASE {uri.path.lstrip('/')} OWNER {uri.username}" in init
+    rest_env = _services()["iceberg-rest"]["environment"]
+    assert rest_env["CATALOG_URI"].endswith(f":5432{uri.path}")
+
+
+def test_rest_catalog_and_trino_point_at_the_same_catalog_and_buckets() -> None:
+    """rest.toml, the REST service and Trino's catalog agree on URI and warehouse."""
+    settings = load_settings(ROOT / "catalog/rest.toml", environ={})
+    assert urlsplit(settings.resolved_catalog_uri).port == _published("iceberg-rest", 8181)
+    rest_env = _services()["iceberg-rest"]["environment"]
+    assert rest_env["CATALOG_WAREHOUSE"] == settings.resolved_warehouse
+    trino = dict(
+        line.split("=", 1)
+        for line in (COMPOSE / "trino/catalog/iceberg.properties").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert trino["iceberg.catalog.type"] == "rest"
+    assert trino["iceberg.rest-catalog.uri"] == "http://iceberg-rest:8181"
+    assert trino["iceberg.rest-catalog.warehouse"] == settings.resolved_warehouse
+    assert trino["s3.endpoint"] == rest_env["CATALOG_S3_ENDPOINT"]
+
+
+def test_makerates_service_uses_only_real_settings() -> None:
+    """Every MAKERATES_* variable given to the app names a Settings field (or the config)."""
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    environment = _services()["makerates"]["environment"]
+    for key in environment:
+        if key == "MAKERATES_CONFIG":
+            assert (ROOT / str(environment[key]).removeprefix("/app/")).exists()
+            continue
+        assert key.startswith(ENV_PREFIX)
+        assert key.removeprefix(ENV_PREFIX).lower() in fields, key
+
+
+def test_vault_seed_writes_the_path_and_field_the_library_reads() -> None:
+    """The seeded KV v2 path and field name are those the key provider reads."""
+    environment = _services()["makerates"]["environment"]
+    path = environment["MAKERATES_VAULT_KEY_PATH"]
+    assert path == Settings().vault_key_path
+    seed = (COMPOSE / "vault/seed.sh").read_text()
+    assert f"vault kv put -mount=secret {path}" in seed
+    assert re.search(r"\bapi_key=", seed)
+    assert "kv-v2" in seed
+
+
+def test_every_variable_in_compose_is_in_the_example_env() -> None:
+    """${VAR} references in compose are all listed in .env.example, and no secret is inline."""
+    text = (COMPOSE / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)\}", text))
+    example = {
+        line.split("=", 1)[0]
+        for line in (COMPOSE / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert used <= example, used - example
+    assert not re.search(r"(PASSWORD|SECRET|TOKEN)[A-Z_]*: [^$\s]", text)
