@@ -1,0 +1,143 @@
+"""Trace, as-of, diff and verify on both layouts (embedded, PostgreSQL + S3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from makerates_lake.audit.diff import diff_snapshots
+from makerates_lake.audit.errors import RecordNotFoundError
+from makerates_lake.audit.reading import read_polars
+from makerates_lake.audit.trace import trace
+from makerates_lake.audit.verify import verify_lake
+from makerates_lake.gold.build import run_reprocess
+from makerates_lake.lake import Lake
+from makerates_lake.snapshots import AsOf
+from makerates_lake.tables import GOLD_FACT_RATE
+from tests.audit_helpers import (
+    FIRST_DAY,
+    alter_silver_rate,
+    build_small_lake,
+    rewrite_bronze_body,
+)
+
+
+def test_trace_of_an_untouched_rate_is_ok_with_full_lineage(lake: Lake) -> None:
+    """A clean lake traces gold -> silver -> bronze with matching checksums and values."""
+    records = build_small_lake(lake)
+    result = trace(lake, FIRST_DAY, "usd", "eur")
+    assert result.verdict == "ok"
+    (leg,) = result.legs
+    assert leg.extraction_id == records[0].extraction_id
+    assert leg.provider_text == "0.9120"
+    assert leg.bronze is not None
+    assert leg.bronze.raw_response == records[0].raw_response
+    assert leg.bronze.recomputed_checksum == records[0].response_checksum
+    assert all(sid is not None for sid in result.snapshots.values())
+
+
+def test_value_altered_in_silver_is_a_transform_mismatch_with_both_numbers(lake: Lake) -> None:
+    """Silver changed behind the transform's back: the provider's and the stored value show."""
+    records = build_small_lake(lake)
+    alter_silver_rate(lake, records[0].extraction_id, "EUR", Decimal("0.5"))
+    result = trace(lake, FIRST_DAY, "USD", "EUR")
+    assert result.verdict == "transform_mismatch"
+    text = " ".join(result.legs[0].problems)
+    assert "0.9120" in text
+    assert "0.500000000000000000" in text
+
+
+def test_bronze_body_rewritten_in_storage_is_tampered(lake: Lake) -> None:
+    """A Parquet file rewritten through a side door is caught by the recomputed checksum."""
+    records = build_small_lake(lake)
+    target = records[1]
+    rewrite_bronze_body(
+        lake, target.extraction_id, target.raw_response.replace(b"0.9220", b"0.9999")
+    )
+    result = trace(lake, FIRST_DAY + timedelta(days=1), "USD", "EUR")
+    assert result.verdict == "tampered"
+    leg = result.legs[0]
+    assert leg.bronze is not None
+    assert leg.bronze.stored_checksum == target.response_checksum
+    assert leg.bronze.recomputed_checksum != target.response_checksum
+    report = verify_lake(lake)
+    assert not report.ok
+    assert [m.extraction_id for m in report.bronze.mismatches] == [target.extraction_id]
+
+
+def test_trace_as_of_before_a_reprocess_returns_the_old_value_and_lineage(lake: Lake) -> None:
+    """A cross rate rounded by v1 is traced as of the pre-reprocess tag after a v2 rebuild."""
+    records = build_small_lake(lake)
+    run_reprocess(lake, transform_version=1)
+    v1 = trace(lake, FIRST_DAY, "EUR", "GBP")
+    before_v2 = lake.table(GOLD_FACT_RATE).current_snapshot()
+    assert before_v2 is not None
+    run_reprocess(lake, transform_version=2)
+    now = trace(lake, FIRST_DAY, "EUR", "GBP")
+    old = trace(lake, FIRST_DAY, "EUR", "GBP", as_of=AsOf(snapshot_id=before_v2.snapshot_id))
+    assert now.fact["rate"] != v1.fact["rate"]
+    assert old.fact["rate"] == v1.fact["rate"]
+    assert old.fact["transform_version"] == 1
+    assert old.verdict == "ok"
+    assert {leg.extraction_id for leg in old.legs} == {records[0].extraction_id}
+    assert old.snapshots[GOLD_FACT_RATE.identifier] == before_v2.snapshot_id
+    by_tag = trace(lake, FIRST_DAY, "EUR", "GBP", as_of=AsOf(tag="transform-v1"))
+    assert by_tag.fact["rate"] == v1.fact["rate"]
+
+
+def test_diff_of_a_reprocess_lists_changed_cross_rates_by_key(lake: Lake) -> None:
+    """Diffing gold across a reprocess shows the re-rounded cross rates as changed rows."""
+    build_small_lake(lake)
+    run_reprocess(lake, transform_version=1)
+    run_reprocess(lake, transform_version=2)
+    result = diff_snapshots(lake, GOLD_FACT_RATE, AsOf(tag="transform-v1"))
+    assert result.added.is_empty() and result.removed.is_empty()
+    assert result.changed.height > 0
+    assert set(result.changed.get_column("transform_version_to").to_list()) == {2}
+    direct = result.changed.filter(result.changed.get_column("base_currency") == "USD")
+    assert "rate_from" in result.changed.columns
+    assert direct.filter(direct.get_column("rate_from") != direct.get_column("rate_to")).is_empty()
+
+
+def test_as_of_read_by_time_sees_what_a_reader_saw_then(embedded_lake: Lake) -> None:
+    """Reading gold at the time of an older snapshot returns that snapshot's rows."""
+    build_small_lake(embedded_lake)
+    run_reprocess(embedded_lake, transform_version=1)
+    snapshot = embedded_lake.table(GOLD_FACT_RATE).current_snapshot()
+    assert snapshot is not None
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(snapshot.timestamp_ms / 1000 + 0.001, UTC)
+    run_reprocess(embedded_lake, transform_version=2)
+    then = read_polars(embedded_lake, GOLD_FACT_RATE, AsOf(timestamp=moment))
+    assert set(then.get_column("transform_version").to_list()) == {1}
+    assert set(read_polars(embedded_lake, GOLD_FACT_RATE).get_column("transform_version")) == {2}
+
+
+def test_verify_lists_silver_rows_whose_extraction_is_not_in_bronze(
+    embedded_lake: Lake,
+) -> None:
+    """A silver row naming an unknown extraction id is reported as an orphan."""
+    import pyarrow as pa
+
+    from makerates_lake.tables import SILVER_RATES
+
+    build_small_lake(embedded_lake)
+    assert verify_lake(embedded_lake).ok
+    table = embedded_lake.table(SILVER_RATES)
+    rows = table.scan().to_arrow().slice(0, 1)
+    ghost = "00000000-0000-4000-8000-000000000000"
+    rows = rows.set_column(0, rows.schema.field(0), pa.array([ghost], rows.schema.field(0).type))
+    table.append(rows)
+    report = verify_lake(embedded_lake)
+    assert not report.ok
+    assert [(o.table, o.extraction_id) for o in report.orphans] == [("silver.rates", ghost)]
+
+
+def test_trace_of_an_unknown_pair_raises_not_found(embedded_lake: Lake) -> None:
+    """No fact for the pair and date is an error naming them, not an empty result."""
+    build_small_lake(embedded_lake)
+    with pytest.raises(RecordNotFoundError, match="no gold fact"):
+        trace(embedded_lake, FIRST_DAY, "USD", "CHF")
