@@ -11,8 +11,7 @@ import pytest
 
 from makerates_lake.audit.access_log import read_access_log
 from makerates_lake.lake import Lake, open_lake
-from makerates_lake.publish import PublishConfigError, publish
-from makerates_lake.publish import ddl
+from makerates_lake.publish import PublishConfigError, ddl, publish
 from makerates_lake.publish.errors import NothingToPublishError, PublishLoadError
 from makerates_lake.settings import load_settings
 from makerates_lake.tables import GOLD_FACT_RATE
@@ -46,7 +45,8 @@ def _snapshot(lake: Lake) -> int:
 def test_publish_loads_the_window_and_records_it(lake: Lake, pg_database: str) -> None:
     """The view holds the last 90 days of best rates, stamped with the gold snapshot."""
     result = publish(lake)
-    assert result.changed and result.rows > 0
+    assert result.changed
+    assert result.rows > 0
     assert (result.last_date - result.first_date).days <= 89  # type: ignore[operator]
     with psycopg.connect(pg_database) as conn:
         rows, snaps, first, last = conn.execute(
@@ -68,7 +68,8 @@ def test_same_snapshot_twice_changes_nothing(lake: Lake, pg_database: str) -> No
     refs = dict(lake.table(GOLD_FACT_RATE).metadata.refs)
     second = publish(lake)
     assert not second.changed
-    assert second.table_name == first.table_name and second.tag == first.tag
+    assert second.table_name == first.table_name
+    assert second.tag == first.tag
     assert dict(lake.table(GOLD_FACT_RATE).metadata.refs) == refs
     assert refs[first.tag].snapshot_id == _snapshot(lake)
     with psycopg.connect(pg_database) as conn:
@@ -198,7 +199,8 @@ def test_publish_is_logged(lake: Lake) -> None:
     entries = read_access_log(lake).to_pylist()[before:]
     assert [e["action"] for e in entries] == ["publish"]
     assert entries[0]["table_name"] == "gold.fact_rate"
-    assert entries[0]["record_ids"] and result.table_name in entries[0]["query_text"]
+    assert entries[0]["record_ids"]
+    assert result.table_name in entries[0]["query_text"]
 
 
 def test_publish_needs_a_dsn_and_gold(tmp_path: Path, pg_database: str) -> None:
