@@ -59,7 +59,8 @@ def rewrite_bronze_body(lake: Lake, extraction_id: str, body: bytes) -> None:
             )
         ]
         index = rows.schema.get_field_index("raw_response")
-        rows = rows.set_column(index, rows.schema.field(index), pa.array(bodies, rows.schema.field(index).type))
+        kind = rows.schema.field(index)
+        rows = rows.set_column(index, kind, pa.array(bodies, kind.type))
         sink = pa.BufferOutputStream()
         pq.write_table(rows, sink)
         with table.io.new_output(path).create(overwrite=True) as out:

@@ -93,7 +93,8 @@ def test_diff_of_a_reprocess_lists_changed_cross_rates_by_key(lake: Lake) -> Non
     run_reprocess(lake, transform_version=1)
     run_reprocess(lake, transform_version=2)
     result = diff_snapshots(lake, GOLD_FACT_RATE, AsOf(tag="transform-v1"))
-    assert result.added.is_empty() and result.removed.is_empty()
+    assert result.added.is_empty()
+    assert result.removed.is_empty()
     assert result.changed.height > 0
     assert set(result.changed.get_column("transform_version_to").to_list()) == {2}
     direct = result.changed.filter(result.changed.get_column("base_currency") == "USD")

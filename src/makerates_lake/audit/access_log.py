@@ -108,13 +108,28 @@ def _host_address() -> str | None:
     return address
 
 
+def _dsn_password(dsn: str) -> str | None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # an unparseable DSN still has its whole text redacted
+        return None
+    return str(password) if password else None
+
+
 def _secrets(lake: Lake) -> list[str]:
     s = lake.settings
-    return [
+    found = [
         x.reveal()
         for x in (s.catalog_password, s.catalog_token, s.s3_secret_access_key, s.publish_dsn)
         if x
     ]
+    if s.publish_dsn:
+        password = _dsn_password(s.publish_dsn.reveal())
+        if password:
+            found.append(password)
+    return found
 
 
 def make_entry(

@@ -1,0 +1,150 @@
+"""Benchmark: median latency of one trace next to a full scan of silver, same run, same lake.
+
+Generates a lake of ``--years`` years of daily ExchangeRate-API answers (base USD,
+``--currencies`` quotes each), loaded the way a daily pipeline would: bronze appended and
+transformed in chunks of ``--chunk-days`` days (each chunk adds files to silver and gold,
+as the scheduled runs do). Then it times ``--traces`` traces of random dates and pairs and
+``--scans`` full scans of ``silver.rates`` (every row and column, what a trace would cost
+without partition and file pruning), and prints both medians and their ratio.
+
+    .venv/bin/python benchmarks/bench_trace.py                # 5 years (the target: >= 20x)
+    .venv/bin/python benchmarks/bench_trace.py --years 0.1    # a quick look
+
+The trace's access-log entries are buffered in one AccessLog and written after timing,
+so the numbers measure the reads themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from makerates_lake import source_names
+from makerates_lake.audit.access_log import AccessLog
+from makerates_lake.audit.trace import trace
+from makerates_lake.bronze.record import BronzeRecord
+from makerates_lake.bronze.writer import BronzeWriter
+from makerates_lake.gold.build import run_transform
+from makerates_lake.lake import Lake, open_lake
+from makerates_lake.settings import load_settings
+from makerates_lake.silver.currencies import known_codes
+from makerates_lake.tables import SILVER_RATES
+
+START = date(2020, 1, 1)
+URL = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
+
+
+def _answer(day: date, quotes: Sequence[str], rng: random.Random) -> BronzeRecord:
+    unix = int(datetime(day.year, day.month, day.day, 0, 0, 1, tzinfo=UTC).timestamp())
+    rates = ",".join(f'"{q}":{rng.uniform(0.2, 150):.6f}' for q in quotes)
+    body = (
+        f'{{"result":"success","time_last_update_unix":{unix},"base_code":"USD",'
+        f'"conversion_rates":{{{rates}}}}}'
+    )
+    return BronzeRecord.create(
+        source_name=source_names.EXCHANGERATE_API,
+        source_version="v6",
+        request_url=URL,
+        raw_response=body.encode(),
+        http_status_code=200,
+        extraction_timestamp=datetime(day.year, day.month, day.day, 16, 30, tzinfo=UTC),
+    )
+
+
+def quotes_for(count: int) -> list[str]:
+    """``count`` active ISO codes (EUR and GBP first, so cross rates exist)."""
+    others = sorted(known_codes() - {"USD", "EUR", "GBP"})
+    return ["EUR", "GBP", *others][:count]
+
+
+def generate(lake: Lake, *, days: int, currencies: int, chunk_days: int, seed: int = 7) -> None:
+    """Load ``days`` days of answers into bronze and transform them chunk by chunk."""
+    rng = random.Random(seed)
+    quotes = quotes_for(currencies)
+    writer = BronzeWriter(lake)
+    for first in range(0, days, chunk_days):
+        chunk = [
+            _answer(START + timedelta(days=i), quotes, rng)
+            for i in range(first, min(first + chunk_days, days))
+        ]
+        writer.append(chunk)
+        run_transform(lake)
+
+
+def _timed(action: object) -> float:
+    began = time.perf_counter()
+    action()  # type: ignore[operator]
+    return time.perf_counter() - began
+
+
+def run(
+    home: Path, *, years: float, currencies: int, chunk_days: int, traces: int, scans: int
+) -> dict[str, float]:
+    """Generate the lake under ``home`` and time traces and full scans; returns the numbers."""
+    lake = open_lake(load_settings(home=home))
+    days = max(2, int(years * 365.25))
+    began = time.perf_counter()
+    generate(lake, days=days, currencies=currencies, chunk_days=chunk_days)
+    generated = time.perf_counter() - began
+    rng = random.Random(11)
+    quotes = quotes_for(currencies)
+    silver = lake.table(SILVER_RATES)
+    silver_rows = silver.scan(selected_fields=("rate_date",)).to_arrow().num_rows
+    trace_times: list[float] = []
+    with AccessLog(lake, max_entries=traces + 1, max_age_s=3600) as log:
+        for _ in range(traces):
+            day = START + timedelta(days=rng.randrange(days))
+            quote = rng.choice(quotes)
+            trace_times.append(_timed(lambda d=day, q=quote: trace(lake, d, "USD", q)))
+        if len(log.pending) != traces:
+            raise RuntimeError("every trace must leave exactly one access-log entry")
+    scan_times = [_timed(lambda: lake.table(SILVER_RATES).scan().to_arrow()) for _ in range(scans)]
+    trace_median = statistics.median(trace_times)
+    scan_median = statistics.median(scan_times)
+    return {
+        "days": days,
+        "silver_rows": silver_rows,
+        "generate_s": generated,
+        "trace_median_s": trace_median,
+        "full_scan_median_s": scan_median,
+        "ratio": scan_median / trace_median,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Command-line entry point; prints the results."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--years", type=float, default=5.0)
+    parser.add_argument("--currencies", type=int, default=150)
+    parser.add_argument("--chunk-days", type=int, default=31)
+    parser.add_argument("--traces", type=int, default=25)
+    parser.add_argument("--scans", type=int, default=5)
+    parser.add_argument("--home", type=Path, default=None, help="Keep the lake here.")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-trace-") as scratch:
+        numbers = run(
+            args.home or Path(scratch),
+            years=args.years,
+            currencies=args.currencies,
+            chunk_days=args.chunk_days,
+            traces=args.traces,
+            scans=args.scans,
+        )
+    print(
+        f"{numbers['days']:.0f} days, {numbers['silver_rows']:.0f} silver rows "
+        f"(generated in {numbers['generate_s']:.1f} s)\n"
+        f"median trace:            {numbers['trace_median_s'] * 1000:8.1f} ms\n"
+        f"median full silver scan: {numbers['full_scan_median_s'] * 1000:8.1f} ms\n"
+        f"ratio:                   {numbers['ratio']:8.1f}x (target >= 20x)"
+    )
+    return numbers
+
+
+if __name__ == "__main__":
+    main()
