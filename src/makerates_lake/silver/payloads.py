@@ -45,7 +45,8 @@ RAW_REJECT_SCHEMA: dict[str, Any] = {
     "detail": pl.String,
 }
 
-_V6_PATH = re.compile(r"/(latest|pair|history)/([^/?#]+)", re.IGNORECASE)
+#: The endpoint and requested base in a v6 URL path (shared with the vectorised reader).
+V6_PATH = re.compile(r"/(latest|pair|history)/([^/?#]+)", re.IGNORECASE)
 
 
 class PayloadRejected(Exception):  # noqa: N818 - control flow inside this module, never raised out
@@ -254,7 +255,7 @@ def parse_v6(collector: Collector, row: int, request: Request, obj: Any) -> None
     error = obj.get("error-type") or obj.get("error")
     if obj.get("result") == "error" or error is not None:
         raise PayloadRejected("provider_error", error or "error", "provider answered result=error")
-    match = _V6_PATH.search(urlsplit(request.url).path)
+    match = V6_PATH.search(urlsplit(request.url).path)
     endpoint = match.group(1).lower() if match else "latest"
     requested = match.group(2).upper() if match else None
     base = as_text(obj.get("base_code"))
