@@ -131,7 +131,7 @@ def test_reader_never_sees_an_empty_or_mixed_view(lake: Lake, pg_database: str) 
         stop.set()
         reader.join(timeout=30)
     with psycopg.connect(pg_database) as conn:
-        expected = dict(
+        expected: dict[object, int] = dict(
             conn.execute("SELECT published_at, row_count FROM makerates.publishes").fetchall()
         )
     assert len(expected) == 21

@@ -26,6 +26,9 @@ from makerates_lake.tables import ALL_TABLES
 UNRESOLVED_TABLE: Final = "*"
 SQL_ACTION: Final = "sql"
 _PG_PREFIX: Final = f"{sqltext.PG_ALIAS}."
+_PG_RELATION: Final = re.compile(
+    rf'(?<![\w"]){sqltext.PG_ALIAS}\s*\.\s*"?(\w+)"?\s*\.\s*"?(\w+)"?', re.IGNORECASE
+)
 
 
 def referenced_tables(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
@@ -46,8 +49,9 @@ def referenced_tables(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
         parsed_hit = ident in names or f"memory.{ident}" in names
         if parsed_hit or _mentions(query, spec.namespace, spec.name):
             found.append(spec.identifier)
-    found += sorted(n for n in names if n.startswith(_PG_PREFIX))
-    return found
+    attached = {n for n in names if n.startswith(_PG_PREFIX)}
+    attached |= {f"{_PG_PREFIX}{m[0]}.{m[1]}".lower() for m in _PG_RELATION.findall(query)}
+    return found + sorted(attached)
 
 
 def _strip_alias(name: str) -> str:
@@ -103,7 +107,7 @@ def run_sql(
     try:
         try:
             relation = connection.execute(query, parameters)
-            result = relation.fetch_arrow_table() if relation.description else pa.table({})
+            result = relation.to_arrow_table() if relation.description else pa.table({})
         except duckdb.Error as exc:
             raise QueryError(f"{type(exc).__name__}: {scrub(str(exc), lake)}") from None
         tables = referenced_tables(connection, query) or [UNRESOLVED_TABLE]
