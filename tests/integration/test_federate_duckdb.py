@@ -162,7 +162,10 @@ def test_no_extension_is_downloaded(
     assert time.monotonic() - started < 2
     assert hits == []
     # The canary works: a connection pointed at it does reach it on INSTALL.
-    config: dict[str, str | bool | int | float | list[str]] = {"custom_extension_repository": url, "extension_directory": str(tmp_path / "p")}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "custom_extension_repository": url,
+        "extension_directory": str(tmp_path / "p"),
+    }
     plain = duckdb.connect(config=config)
     with pytest.raises(duckdb.Error):
         plain.execute("INSTALL spatial")

@@ -264,20 +264,9 @@ def load_table(
     Raises:
         PublishLoadError: The table holds a different number of rows than sent.
     """
-    import adbc_driver_postgresql.dbapi as adbc
-
     with conn.transaction():
         conn.execute(ddl.create_table(name))
-    try:
-        with adbc.connect(dsn) as adbc_conn:
-            with adbc_conn.cursor() as cursor:
-                cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
-            adbc_conn.commit()
-    except adbc.Error as exc:
-        # The driver's message can quote the URI it was given: callers scrub it.
-        raise PublishLoadError(
-            f"the ADBC load failed: {type(exc).__name__}: {exc}", table=f"{ddl.SCHEMA}.{name}"
-        ) from None
+    ingest(dsn, name, rows)
     target = sql.Identifier(ddl.SCHEMA, name)
     count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
     if count is None or count[0] != rows.num_rows:
@@ -291,6 +280,26 @@ def load_table(
         for statement in ddl.create_indexes(name):
             conn.execute(statement)
         conn.execute(sql.SQL("ANALYZE {t}").format(t=target))
+
+
+def ingest(dsn: str, name: str, rows: pa.Table) -> None:
+    """Append ``rows`` to ``makerates.<name>`` through ADBC (binary COPY), in one commit.
+
+    Raises:
+        PublishLoadError: The driver failed (message not yet scrubbed: callers scrub it).
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    try:
+        with adbc.connect(dsn) as adbc_conn:
+            with adbc_conn.cursor() as cursor:
+                cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
+            adbc_conn.commit()
+    except adbc.Error as exc:
+        # The driver's message can quote the URI it was given: callers scrub it.
+        raise PublishLoadError(
+            f"the ADBC load failed: {type(exc).__name__}: {exc}", table=f"{ddl.SCHEMA}.{name}"
+        ) from None
 
 
 def _switch(conn: psycopg.Connection[tuple[object, ...]], result: PublishResult) -> tuple[str, ...]:
