@@ -59,7 +59,7 @@ class AsOf:
             return f"snapshot {self.snapshot_id}"
         if self.tag is not None:
             return f"tag {self.tag!r}"
-        assert self.timestamp is not None  # noqa: S101 - guaranteed by __post_init__
+        assert self.timestamp is not None
         return f"time {self.timestamp.isoformat()}"
 
 
@@ -88,7 +88,7 @@ def resolve_as_of(table: Table, as_of: AsOf | None) -> Snapshot | None:
         if snapshot is None:
             raise SnapshotNotFoundError("no such tag or branch", table=name, tag=as_of.tag)
         return snapshot
-    assert as_of.timestamp is not None  # noqa: S101 - guaranteed by AsOf
+    assert as_of.timestamp is not None
     millis = int(as_of.timestamp.timestamp() * 1000)
     # The snapshot log records which snapshot was *current* at each moment, which is
     # what a reader saw (a rollback makes this differ from "latest committed before").
