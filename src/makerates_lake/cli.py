@@ -14,12 +14,15 @@ from typing import Any, NoReturn
 
 import click
 
+from makerates_lake.audit.commands import commands as audit_commands
 from makerates_lake.bronze.verify import verify_bronze
 from makerates_lake.bronze.worm import create_worm_bucket, split_s3_uri
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.commands import commands as extract_commands
+from makerates_lake.federate.commands import commands as federate_commands
 from makerates_lake.lake import open_lake, s3_client
 from makerates_lake.provenance import package_version
+from makerates_lake.publish.commands import commands as publish_commands
 from makerates_lake.redact import redact_url
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.silver.commands import commands as silver_commands
@@ -155,5 +158,11 @@ def demo_command(ctx: click.Context) -> None:
     click.echo(f"  warehouse {redact_url(settings.resolved_warehouse)}")
 
 
-for _command in (*extract_commands, *silver_commands):
+for _command in (
+    *extract_commands,
+    *silver_commands,
+    *audit_commands,
+    *federate_commands,
+    *publish_commands,
+):
     main.add_command(_command)

@@ -31,6 +31,7 @@ from makerates_lake.settings import Settings, load_settings
 from makerates_lake.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
 
 if TYPE_CHECKING:
+    import duckdb
     from mypy_boto3_s3 import S3Client
 
 _FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
@@ -144,6 +145,15 @@ class Lake:
                 endpoint=self.settings.s3_endpoint,
             ) from None
         return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+
+    def duckdb(self, **options: Any) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with a view per table; see :func:`makerates_lake.federate.connect`.
+
+        Extensions load from the offline wheels only; ``as_of=AsOf(...)`` pins every view.
+        """
+        from makerates_lake.federate import connect
+
+        return connect(self, **options)
 
     def storage_options(self) -> dict[str, str]:
         """Object-store options for engines that read the files directly (Polars, DuckDB)."""
