@@ -151,6 +151,12 @@ def demo_command(ctx: click.Context) -> None:
     click.echo("latest rates:")
     for rate in report.latest:
         click.echo(f"  {rate}")
+    audited = report.trace
+    legs = ", ".join(f"extraction {leg.extraction_id}" for leg in audited.legs)
+    click.echo(
+        f"audit trace {audited.base_currency}/{audited.quote_currency} "
+        f"{audited.rate_date.isoformat()}: verdict {audited.verdict} ({legs})"
+    )
     settings = lake.settings
     click.echo(f"chart: {report.chart}")
     click.echo(f"lake:  {settings.home}")

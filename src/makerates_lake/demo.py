@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from makerates_lake.audit.trace import TraceResult, trace
 from makerates_lake.gold.build import read_facts
 from makerates_lake.gold.convert import RateBook
 from makerates_lake.lake import Lake
@@ -49,6 +50,7 @@ class DemoReport:
 
     backfill: BackfillResult
     latest: list[LatestRate]
+    trace: TraceResult
     chart: Path
 
 
@@ -110,8 +112,12 @@ def write_chart(facts: pl.DataFrame, pair: tuple[str, str], path: Path) -> Path:
 
 
 def run_demo(lake: Lake) -> DemoReport:
-    """Backfill the bundled sample (idempotent), then read rates and draw the chart."""
+    """Backfill the bundled sample (idempotent), read rates, trace one, draw the chart."""
     result = backfill(lake)
     facts = read_facts(lake)
     chart = write_chart(facts, CHART_PAIR, lake.settings.home / "charts" / "eur-usd.png")
-    return DemoReport(result, latest_rates(facts, DEMO_PAIRS), chart)
+    latest = latest_rates(facts, DEMO_PAIRS)
+    # Audit the first pair's latest rate back to the bytes the ECB file held.
+    first = latest[0]
+    audited = trace(lake, first.rate_date, first.base, first.quote)
+    return DemoReport(result, latest, audited, chart)

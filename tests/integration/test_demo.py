@@ -38,6 +38,8 @@ def test_demo_twice_prints_the_same_rates_and_duplicates_nothing(tmp_path: Path)
     assert rates(first.output) == rates(second.output)
     assert "  EUR/USD 2026-10-30  1.1172  (direct)" in rates(first.output)  # ECB's published rate
     assert "already in bronze" in second.output
+    assert "audit trace EUR/USD 2026-10-30: verdict ok" in first.output
+    assert "audit trace EUR/USD 2026-10-30: verdict ok" in second.output
 
     lake = open_lake(load_settings(home=home))
     assert lake.bronze().scan().to_arrow().num_rows == 1
