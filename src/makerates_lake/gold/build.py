@@ -19,7 +19,7 @@ import polars as pl
 from makerates_lake.gold import model
 from makerates_lake.lake import Lake
 from makerates_lake.silver import storage
-from makerates_lake.silver.build import SilverResult, reprocess_silver, transform
+from makerates_lake.silver.build import SilverResult, rebuild_silver, transform
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 from makerates_lake.tables import (
     GOLD_DIM_CURRENCY,
@@ -69,6 +69,18 @@ def build_gold(
         UnknownTransformVersionError: The version is not implemented.
         CommitConflictError: Concurrent writers won every commit attempt.
     """
+    return _build_gold(lake, None, first, last, transform_version, cross_bases)
+
+
+def _build_gold(
+    lake: Lake,
+    silver: pl.DataFrame | None,
+    first: date | None,
+    last: date | None,
+    transform_version: int,
+    cross_bases: Sequence[str] = model.DEFAULT_CROSS_BASES,
+) -> GoldResult:
+    """:func:`build_gold`; ``silver`` is all of ``silver.rates`` when the caller has it."""
     rules = rules_for(transform_version)
     parts = []
     if first is not None:
@@ -76,11 +88,14 @@ def build_gold(
     if last is not None:
         parts.append(storage.below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
     where = storage.all_of(*parts) if parts else None
-    silver = storage.read(lake, SILVER_RATES, row_filter=where, columns=_FACT_INPUT)
-    facts = model.fact_rate(silver, rules, cross_bases)
+    if silver is None or where is not None:
+        rows = storage.read(lake, SILVER_RATES, row_filter=where, columns=_FACT_INPUT)
+    else:
+        rows = silver.select(_FACT_INPUT)
+    facts = model.fact_rate(rows, rules, cross_bases)
     props = {"makerates.transform-version": str(transform_version)}
     storage.overwrite(lake, GOLD_FACT_RATE, facts, where=where, properties=props)
-    _build_dimensions(lake, props)
+    _build_dimensions(lake, props, silver)
     dates = facts.get_column("rate_date")
     return GoldResult(
         facts=facts.height,
@@ -89,9 +104,12 @@ def build_gold(
     )
 
 
-def _build_dimensions(lake: Lake, props: dict[str, str]) -> None:
-    seen = storage.read(
-        lake, SILVER_RATES, columns=["base_currency", "quote_currency", "rate_date"]
+def _build_dimensions(lake: Lake, props: dict[str, str], silver: pl.DataFrame | None) -> None:
+    columns = ["base_currency", "quote_currency", "rate_date"]
+    seen = (
+        storage.read(lake, SILVER_RATES, columns=columns)
+        if silver is None
+        else silver.select(columns)
     )
     storage.overwrite(lake, GOLD_DIM_CURRENCY, model.dim_currency(seen), properties=props)
     storage.overwrite(lake, GOLD_DIM_SOURCE, model.dim_source(), properties=props)
@@ -131,8 +149,11 @@ def run_reprocess(
         previous = storage.current_snapshot_id(lake, spec)
         if previous is not None:
             storage.tag_snapshot(lake, spec, f"pre-reprocess-{stamp}", previous)
-    silver = reprocess_silver(lake, start=start, end=end, transform_version=transform_version)
-    gold = build_gold(lake, transform_version=transform_version)
+    silver, rows = rebuild_silver(lake, start=start, end=end, transform_version=transform_version)
+    # After a full rebuild the new rows are all of silver: gold need not read them back.
+    everything = rows if start is None and end is None else None
+    del rows
+    gold = _build_gold(lake, everything, None, None, transform_version)
     tag = f"transform-v{transform_version}"
     for spec in specs:
         storage.tag_snapshot(lake, spec, tag)

@@ -216,35 +216,62 @@ def _source_rank() -> pl.Expr:
     return pl.col("source_name").replace_strict(_SOURCE_RANK, default=len(_SOURCE_RANK))
 
 
+_MAX_MICROS = 1 << 52  # 2112-09-17: the composite rank keys below need 0 <= time < this
+
+
+def _first_by(
+    frame: pl.DataFrame, group: Sequence[str], order: Sequence[tuple[str, bool]]
+) -> pl.DataFrame:
+    """One row per group: the first by ``order`` (column, descending) pairs.
+
+    The same rows as sorting by ``order`` and keeping each group's first, provided the
+    order columns are a unique key within a group, but computed as successive filters
+    "equal to the group's best", one window each: no sort of the whole frame.
+    """
+    for column, descending in order:
+        best = pl.col(column).max() if descending else pl.col(column).min()
+        frame = frame.filter(pl.col(column) == best.over(group))
+    return frame
+
+
+def _micros_in_range(column: pl.Series) -> bool:
+    micros = column.dt.epoch("us")
+    low, high = micros.min(), micros.max()
+    return low is None or (0 <= low and high < _MAX_MICROS)  # type: ignore[operator]
+
+
 def direct_facts(silver: pl.DataFrame) -> pl.DataFrame:
-    """One row per (date, base, quote, source): the source's best observation that day."""
-    return (
-        silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
-        .with_columns(_tier_rank().alias("_tier"))
-        .sort(
-            ["_tier", "extraction_timestamp", "extraction_id"],
-            descending=[False, True, True],
-        )
-        .unique(
-            ["rate_date", "base_currency", "quote_currency", "source_name"],
-            keep="first",
-            maintain_order=True,
-        )
-        .select(
-            "rate_date",
-            "base_currency",
-            "quote_currency",
-            "source_name",
-            "source_tier",
-            "rate",
-            "rate_text",
-            "extraction_id",
-            "transform_version",
-            pl.lit(None, pl.String).alias("base_extraction_id"),
-            pl.col("extraction_timestamp").alias("observed_at"),
-            pl.lit(False).alias("is_derived"),
-            pl.lit(None, pl.String).alias("pivot_currency"),
-        )
+    """One row per (date, base, quote, source): the source's best observation that day.
+
+    Best is the best tier, then the latest extraction, then the larger extraction_id.
+    """
+    rows = silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
+    group = ("rate_date", "base_currency", "quote_currency", "source_name")
+    order: list[tuple[str, bool]]
+    if _micros_in_range(rows.get_column("extraction_timestamp")):
+        # Tier and time folded into one integer: one window instead of two.
+        rank = (4 - _tier_rank()).cast(pl.Int64) * _MAX_MICROS + pl.col(
+            "extraction_timestamp"
+        ).dt.epoch("us")
+        rows = rows.with_columns(rank.alias("_rank"))
+        order = [("_rank", True), ("extraction_id", True)]
+    else:
+        rows = rows.with_columns((-_tier_rank()).alias("_rank"))
+        order = [("_rank", True), ("extraction_timestamp", True), ("extraction_id", True)]
+    return _first_by(rows, group, order).select(
+        "rate_date",
+        "base_currency",
+        "quote_currency",
+        "source_name",
+        "source_tier",
+        "rate",
+        "rate_text",
+        "extraction_id",
+        "transform_version",
+        pl.lit(None, pl.String).alias("base_extraction_id"),
+        pl.col("extraction_timestamp").alias("observed_at"),
+        pl.lit(False).alias("is_derived"),
+        pl.lit(None, pl.String).alias("pivot_currency"),
     )
 
 
@@ -310,18 +337,34 @@ def fact_rate(
         pl.lit(rules.version, pl.Int32).alias("transform_version")
     )
     facts = pl.concat([direct, cross_facts(direct, rules, cross_bases)], how="vertical_relaxed")
-    ranked = facts.with_columns(
-        pl.col("is_derived").cast(pl.Int8).alias("_derived"),
-        _tier_rank().alias("_tier"),
-        _source_rank().alias("_source"),
-    ).sort(
-        ["_derived", "_tier", "observed_at", "_source", "source_name"],
-        descending=[False, False, True, False, False],
+    facts = facts.with_row_index("_row").with_columns(
+        pl.col("is_derived").cast(pl.Int64).alias("_derived"),
+        _tier_rank().cast(pl.Int64).alias("_tier"),
+        _source_rank().cast(pl.Int64).alias("_source"),
+        pl.col("pivot_currency").fill_null("").alias("_pivot"),
     )
-    best = pl.int_range(pl.len()).over("rate_date", "base_currency", "quote_currency") == 0
+    order: list[tuple[str, bool]]
+    if _micros_in_range(facts.get_column("observed_at")):
+        # derived, tier, newest observation, source rank: one integer, smallest is best.
+        newest = _MAX_MICROS - 1 - pl.col("observed_at").dt.epoch("us")
+        rank = ((pl.col("_derived") * 8 + pl.col("_tier")) * _MAX_MICROS + newest) * 8 + pl.col(
+            "_source"
+        )
+        facts = facts.with_columns(rank.alias("_rank"))
+        order = [("_rank", False), ("source_name", False), ("_pivot", False)]
+    else:
+        order = [("_derived", False), ("_tier", False), ("observed_at", True),
+                 ("_source", False), ("source_name", False), ("_pivot", False)]  # fmt: skip
+    winners = _first_by(
+        facts.select(
+            "_row", "rate_date", "base_currency", "quote_currency", *(c for c, _ in order)
+        ),
+        ("rate_date", "base_currency", "quote_currency"),
+        order,
+    ).get_column("_row")
     return (
-        ranked.with_columns(
-            best.alias("is_best"),
+        facts.with_columns(
+            pl.col("_row").is_in(winners.implode()).alias("is_best"),
             (
                 pl.col("rate_date").dt.year() * 10000
                 + pl.col("rate_date").dt.month().cast(pl.Int32) * 100
@@ -330,8 +373,8 @@ def fact_rate(
             .cast(pl.Int32)
             .alias("date_key"),
         )
+        .sort("rate_date", "base_currency", "quote_currency", "source_name", "is_derived", "_pivot")
         .select(FACT_COLUMNS)
-        .sort("rate_date", "base_currency", "quote_currency", "source_name", "is_derived")
     )
 
 

@@ -159,6 +159,40 @@ def transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION)
     return _result(bronze, batch, rates, rejects)
 
 
+def _bronze_in_range(lake: Lake, start: date | None, end: date | None) -> pl.DataFrame:
+    """Bronze rows extracted ``start..end`` (UTC days), silver's columns only, in one scan."""
+    lazy = storage.scan(lake, BRONZE_EXTRACTIONS).select(BRONZE_COLUMNS)
+    stamp = pl.col("extraction_timestamp")
+    if start is not None:
+        lazy = lazy.filter(stamp >= datetime.combine(start, time(), UTC))
+    if end is not None:
+        lazy = lazy.filter(stamp < datetime.combine(end + timedelta(days=1), time(), UTC))
+    return lazy.collect()
+
+
+def rebuild_silver(
+    lake: Lake,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+) -> tuple[SilverResult, pl.DataFrame]:
+    """:func:`reprocess_silver`, also returning the rows written to ``silver.rates``.
+
+    Gold is built from these rows when the whole of silver was rebuilt, instead of
+    reading 1.75 million rows back from the files just written.
+    """
+    rules_for(transform_version)
+    where = extraction_range(start, end)
+    bronze = _bronze_in_range(lake, start, end)
+    # A full rebuild has no earlier silver to look at; a range reads the days before it.
+    batch = _batch(lake, bronze, transform_version, with_history=where is not None)
+    properties = {"makerates.transform-version": str(transform_version)}
+    storage.overwrite(lake, SILVER_RATES, batch.rates, where=where, properties=properties)
+    storage.overwrite(lake, SILVER_REJECTS, batch.rejects, where=where, properties=properties)
+    return _result(bronze, batch, batch.rates.height, batch.rejects.height), batch.rates
+
+
 def reprocess_silver(
     lake: Lake,
     *,
@@ -174,12 +208,5 @@ def reprocess_silver(
         UnknownTransformVersionError: The version is not implemented.
         CommitConflictError: Concurrent writers won every commit attempt.
     """
-    rules_for(transform_version)
-    where = extraction_range(start, end)
-    bronze = storage.read(lake, BRONZE_EXTRACTIONS, row_filter=where, columns=BRONZE_COLUMNS)
-    # A full rebuild has no earlier silver to look at; a range reads the days before it.
-    batch = _batch(lake, bronze, transform_version, with_history=where is not None)
-    properties = {"makerates.transform-version": str(transform_version)}
-    storage.overwrite(lake, SILVER_RATES, batch.rates, where=where, properties=properties)
-    storage.overwrite(lake, SILVER_REJECTS, batch.rejects, where=where, properties=properties)
-    return _result(bronze, batch, batch.rates.height, batch.rejects.height)
+    result, _ = rebuild_silver(lake, start=start, end=end, transform_version=transform_version)
+    return result

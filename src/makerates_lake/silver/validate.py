@@ -92,11 +92,34 @@ def _plain_decimal(texts: pl.Series) -> pl.Series:
     return texts.replace(mapping)
 
 
+_DUPLICATE_KEY = ("extraction_id", "base_currency", "quote_currency", "rate_date")
+
+
+def _duplicates(frame: pl.DataFrame) -> pl.Series:
+    """Rows whose (extraction, base, quote, date) occurs more than once.
+
+    A 64-bit hash of the key finds the candidates in one cheap pass over 1.75 million
+    rows; only those (in practice none or a handful) are compared on the real key, so a
+    hash collision never rejects a row.
+    """
+    maybe = frame.select(pl.struct(_DUPLICATE_KEY).hash().is_duplicated()).to_series()
+    if not maybe.any():
+        return maybe
+    candidates = frame.with_row_index("_i").filter(maybe)
+    confirmed = candidates.filter(pl.len().over(_DUPLICATE_KEY) > 1).get_column("_i")
+    return pl.Series([False] * frame.height).scatter(confirmed, True)
+
+
 def _rule_columns(frame: pl.DataFrame) -> pl.DataFrame:
     codes = list(known_codes())
     plain = pl.col("_plain")
-    fraction = plain.str.extract(r"\.(\d*)$").fill_null("")
-    integer = plain.str.extract(r"^[+-]?(\d*)").str.strip_chars_start("0")
+    # A valid number here is [+-]digits[.digits] (exponents were written out by
+    # _plain_decimal), so the digit counts come from the position of the dot instead of
+    # regex captures. Rows that are not numbers fail an earlier rule first.
+    length = plain.str.len_bytes()
+    dot = plain.str.find(".", literal=True)
+    fraction = pl.when(dot.is_null()).then(0).otherwise(length - dot - 1)
+    integer = plain.str.slice(0, pl.coalesce(dot, length)).str.strip_chars_start("+-0")
     checks: list[tuple[pl.Expr, str, str, pl.Expr]] = [
         (
             ~pl.col("base_currency").is_in(codes).fill_null(False),
@@ -123,20 +146,20 @@ def _rule_columns(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("rate_text"),
         ),
         (
-            fraction.str.len_chars() > MAX_SCALE,
+            fraction > MAX_SCALE,
             "rate_precision_exceeded",
             "rate",
             pl.col("rate_text"),
         ),
         (
-            integer.str.len_chars() > MAX_INTEGER_DIGITS,
+            integer.str.len_bytes() > MAX_INTEGER_DIGITS,
             "rate_out_of_range",
             "rate",
             pl.col("rate_text"),
         ),
         (
             (pl.col("base_currency") == pl.col("quote_currency"))
-            & (plain.cast(RATE_DTYPE, strict=False) != pl.lit(1).cast(RATE_DTYPE)),
+            & (pl.col("_rate") != pl.lit(1).cast(RATE_DTYPE)),
             "base_to_base_not_one",
             "rate",
             pl.col("rate_text"),
@@ -156,25 +179,35 @@ def _rule_columns(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("rate_date"),
         ),
         (
-            pl.len().over("extraction_id", "base_currency", "quote_currency", "rate_date") > 1,
+            pl.col("_duplicate"),
             "duplicate_quote",
             "quote_currency",
             pl.col("quote_currency"),
         ),
     ]
+    frame = frame.with_columns(
+        pl.col("_plain").cast(RATE_DTYPE, strict=False).alias("_rate"),
+        _duplicates(frame).alias("_duplicate"),
+    )
+    # Each condition is computed once, as a column: the three when/then chains below
+    # would otherwise evaluate every regex and window three times.
+    frame = frame.with_columns(
+        condition.fill_null(False).alias(f"_c{i}") for i, (condition, *_) in enumerate(checks)
+    )
+    flags = [pl.col(f"_c{i}") for i in range(len(checks))]
     # when/then chains change type after the first link; Any keeps the loop simple.
-    rule: Any = pl.when(checks[0][0]).then(pl.lit(checks[0][1]))
-    field: Any = pl.when(checks[0][0]).then(pl.lit(checks[0][2]))
-    value: Any = pl.when(checks[0][0]).then(checks[0][3])
-    for condition, name, column, offending in checks[1:]:
-        rule = rule.when(condition).then(pl.lit(name))
-        field = field.when(condition).then(pl.lit(column))
-        value = value.when(condition).then(offending)
+    rule: Any = pl.when(flags[0]).then(pl.lit(checks[0][1]))
+    field: Any = pl.when(flags[0]).then(pl.lit(checks[0][2]))
+    value: Any = pl.when(flags[0]).then(checks[0][3])
+    for flag, (_, name, column, offending) in zip(flags[1:], checks[1:], strict=True):
+        rule = rule.when(flag).then(pl.lit(name))
+        field = field.when(flag).then(pl.lit(column))
+        value = value.when(flag).then(offending)
     return frame.with_columns(
         rule.otherwise(None).alias("rule"),
         field.otherwise(None).alias("field"),
         value.otherwise(None).str.slice(0, 200).alias("offending_value"),
-    )
+    ).drop([f"_c{i}" for i in range(len(checks))])
 
 
 def validate(rates: pl.DataFrame, *, transform_version: int) -> Validated:
