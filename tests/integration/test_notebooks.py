@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+
 def _read(path: Path) -> nbformat.NotebookNode:
     # nbformat.read is untyped; one place holds the ignore.
     book: nbformat.NotebookNode = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
