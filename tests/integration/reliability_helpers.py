@@ -1,0 +1,348 @@
+"""Helpers of the reliability suite: crashing children, a stoppable proxy, state readers.
+
+Run as a module, this file is the child a crash test starts::
+
+    python -m tests.integration.reliability_helpers <crash-point> <makerates args...>
+
+It installs the named crash point (the process SIGKILLs itself when execution reaches
+it) and then runs the real ``makerates`` CLI. ``none`` installs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from makerates_lake.lake import Lake
+from makerates_lake.secret import Secret
+from makerates_lake.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_ZIP = REPO / "src/makerates_lake/data/eurofxref-hist-sample.zip"
+
+#: Where a child can be told to kill itself (see :func:`_install_crash_point`).
+CRASH_POINTS = (
+    "bronze-files-written",  # data files written, catalog commit not started
+    "bronze-metadata-written",  # new metadata.json written, catalog pointer not swapped
+    "bronze-catalog-uncommitted",  # pointer UPDATE executed, transaction not committed
+    "publish-table-loaded",  # new PostgreSQL table loaded, view not switched
+    "publish-mid-switch",  # inside the switch transaction, view already replaced
+)
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _install_crash_point(point: str) -> None:  # noqa: C901 - one branch per crash point
+    """Patch the library so the process SIGKILLs itself at ``point``."""
+    if point == "none":
+        return
+    if point == "bronze-files-written":
+        import makerates_lake.bronze.writer as writer
+
+        def no_commit(*_args: Any, **_kwargs: Any) -> None:
+            _die()
+
+        writer.commit_data_files = no_commit  # type: ignore[assignment]
+    elif point == "bronze-metadata-written":
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        original_write = SqlCatalog._write_metadata
+
+        def write_then_die(*args: Any, **kwargs: Any) -> None:
+            original_write(*args, **kwargs)
+            # Table creation writes version 00000; only a commit to bronze is the target.
+            path = str(kwargs.get("metadata_path", args[-1] if args else ""))
+            if "/bronze/" in path and "/00000-" not in path:
+                _die()
+
+        # _write_metadata is a staticmethod: keep it one, or the class would pass self.
+        SqlCatalog._write_metadata = staticmethod(write_then_die)  # type: ignore[method-assign,assignment]
+    elif point == "bronze-catalog-uncommitted":
+        import pyiceberg.catalog.sql as sql_catalog
+        from sqlalchemy.orm import Session
+
+        class DyingSession(Session):
+            def commit(self) -> None:
+                _die()
+
+        original_commit_table = sql_catalog.SqlCatalog.commit_table
+
+        def commit_table(self: Any, table: Any, *args: Any, **kwargs: Any) -> Any:
+            if table.name()[0] == "bronze":
+                sql_catalog.Session = DyingSession  # type: ignore[misc]
+            return original_commit_table(self, table, *args, **kwargs)
+
+        sql_catalog.SqlCatalog.commit_table = commit_table  # type: ignore[method-assign]
+    elif point == "publish-table-loaded":
+        import makerates_lake.publish.postgres as publish
+
+        def no_switch(*_args: Any, **_kwargs: Any) -> None:
+            _die()
+
+        publish._switch = no_switch  # type: ignore[assignment]
+    elif point == "publish-mid-switch":
+        original_execute = psycopg.Connection.execute
+
+        def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(query, str) and query.startswith("UPDATE makerates.publishes"):
+                _die()  # the view was replaced and old tables dropped in this transaction
+            return original_execute(self, query, *args, **kwargs)
+
+        psycopg.Connection.execute = execute  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown crash point {point!r}")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``MAKERATES_*`` variables that make a child load exactly these settings."""
+    env: dict[str, str] = {}
+    for item in dataclasses.fields(settings):
+        value = getattr(settings, item.name)
+        if value is None:
+            continue
+        if isinstance(value, Secret):
+            value = value.reveal()
+        env[f"MAKERATES_{item.name.upper()}"] = str(value)
+    return env
+
+
+def run_cli(
+    settings: Settings,
+    *args: str,
+    crash_at: str = "none",
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``makerates ARGS`` in a child process configured by ``settings``."""
+    child_env = {**os.environ, **settings_env(settings), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.integration.reliability_helpers", crash_at, *args],
+        cwd=REPO,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def spawn_cli(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start ``makerates ARGS`` in a child process and return without waiting."""
+    child_env = {**os.environ, **settings_env(settings), **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.reliability_helpers", "none", *args],
+        cwd=REPO,
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def bronze_ids(lake: Lake) -> list[str]:
+    """Every extraction_id in bronze, one per row (duplicates stay visible)."""
+    rows = lake.bronze(refresh=True).scan(selected_fields=("extraction_id",)).to_arrow()
+    return [str(v) for v in rows.column("extraction_id").to_pylist()]
+
+
+def ecb_csv_with_extra_day(folder: Path, day: str, rate: str = "1.1") -> Path:
+    """The bundled ECB sample as CSV with one more (newest) day prepended.
+
+    Each call with another ``day`` gives different bytes, so bronze stores a new record.
+    """
+    with zipfile.ZipFile(SAMPLE_ZIP) as archive:
+        name = next(n for n in archive.namelist() if n.lower().endswith(".csv"))
+        text = archive.read(name).decode()
+    header, _, rest = text.partition("\n")
+    columns = [c for c in header.split(",") if c.strip()]
+    values = [rate if c.strip() not in {"Date"} else day for c in columns]
+    path = folder / f"ecb-{day}.csv"
+    path.write_text(f"{header}\n{','.join(values)},\n{rest}")
+    return path
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedState:
+    """What the published view shows and what ``makerates.publishes`` says it should."""
+
+    current: list[tuple[Any, ...]]
+    view_rows: int
+    view_snapshot_ids: set[int]
+    tables: list[str]
+
+
+def published_state(dsn: str) -> PublishedState:
+    """Read the publish bookkeeping and the view in one transaction."""
+    with psycopg.connect(dsn) as conn:
+        current = conn.execute(
+            "SELECT table_name, gold_snapshot_id, row_count FROM makerates.publishes "
+            "WHERE is_current"
+        ).fetchall()
+        row = conn.execute("SELECT count(*) FROM makerates.rates_last_90_days").fetchone()
+        ids = conn.execute(
+            "SELECT DISTINCT gold_snapshot_id FROM makerates.rates_last_90_days"
+        ).fetchall()
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'makerates' "
+            "AND tablename LIKE 'rates_s%' ORDER BY 1"
+        ).fetchall()
+    return PublishedState(
+        current=current,
+        view_rows=int(row[0]) if row else 0,
+        view_snapshot_ids={int(i[0]) for i in ids},
+        tables=[str(t[0]) for t in tables],
+    )
+
+
+class TcpProxy:
+    """A loopback TCP forwarder that can go down and come back on the same port.
+
+    Stands between the library and a dependency (moto's S3, PostgreSQL) so a test can
+    make the dependency unreachable mid-run without losing its state: ``down()`` closes
+    the listener and every open connection (clients see resets and refusals), ``up()``
+    listens again on the same port.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = int(probe.getsockname()[1])
+        probe.close()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        """Listen (again) on the proxy's port."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.settimeout(0.05)
+        self._listener = listener
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def down(self) -> None:
+        """Stop listening and cut every open connection."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for conn in self._conns:
+                with contextlib.suppress(OSError):
+                    conn.close()
+            self._conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        selector = selectors.DefaultSelector()
+        try:
+            a.setblocking(False)
+            b.setblocking(False)
+            selector.register(a, selectors.EVENT_READ, b)
+            selector.register(b, selectors.EVENT_READ, a)
+            while not self._stop.is_set():
+                for key, _ in selector.select(0.1):
+                    src: socket.socket = key.fileobj  # type: ignore[assignment]
+                    data = src.recv(65536)
+                    if not data:
+                        return
+                    key.data.setblocking(True)
+                    key.data.sendall(data)
+                    key.data.setblocking(False)
+        except (OSError, ValueError):
+            return
+        finally:
+            selector.close()
+            for sock in (a, b):
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+@contextlib.contextmanager
+def proxied(target_port: int) -> Iterator[TcpProxy]:
+    """A running :class:`TcpProxy` to ``target_port`` for the block."""
+    proxy = TcpProxy(target_port)
+    proxy.up()
+    try:
+        yield proxy
+    finally:
+        proxy.down()
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``check`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def zip_bytes(name: str, body: bytes) -> bytes:
+    """A zip holding one member (for hostile archives)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+def _main(argv: list[str]) -> None:
+    point, *args = argv
+    _install_crash_point(point)
+    from makerates_lake.cli import main
+
+    main(args, prog_name="makerates")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
