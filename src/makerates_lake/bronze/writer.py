@@ -195,6 +195,11 @@ class BronzeWriter:
             "bronze append committed",
             extra={"rows": len(fresh), "snapshot_id": snapshot.snapshot_id, "attempts": attempts},
         )
+        # Compacts and expires once enough snapshots piled up, so commit cost stays bounded;
+        # never raises. Imported here: maintenance imports bronze modules.
+        from makerates_lake.maintenance.run import maybe_maintain
+
+        maybe_maintain(self._lake, BRONZE_EXTRACTIONS)
         return AppendResult(len(fresh), tuple(sorted(skipped)), snapshot.snapshot_id, attempts)
 
     def _fresh(self, unique: Sequence[BronzeRecord], stored: set[str]) -> list[BronzeRecord]:

@@ -1,0 +1,91 @@
+"""Click commands for table maintenance; the CLI module registers :data:`commands`.
+
+``makerates compact`` runs a full pass (or parts of it) and prints a before/after table.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from makerates_lake.errors import MakeratesError
+from makerates_lake.lake import Lake, open_lake
+from makerates_lake.maintenance.policy import MaintenancePolicy
+from makerates_lake.maintenance.run import MaintenanceReport, run_maintenance
+from makerates_lake.settings import Settings, load_settings
+from makerates_lake.tables import ALL_TABLES
+
+
+def _lake(ctx: click.Context) -> Lake:
+    found = ctx.find_object(Lake)
+    if found is not None:
+        return found
+    return open_lake(ctx.find_object(Settings) or load_settings())
+
+
+def render(report: MaintenanceReport) -> str:
+    """A before/after table of snapshots, files, manifests and metadata size."""
+    lines = [f"{'table':<22} {'snapshots':>15} {'data files':>15} {'max/partition':>15} "
+             f"{'manifests':>13} {'metadata.json':>19}"]
+    for old, new in zip(report.before, report.after, strict=True):
+        lines.append(
+            f"{old.table:<22} {old.snapshots:>6} -> {new.snapshots:<6} "
+            f"{old.data_files:>6} -> {new.data_files:<6} "
+            f"{old.max_files_per_partition:>6} -> {new.max_files_per_partition:<6} "
+            f"{old.manifests:>5} -> {new.manifests:<5} "
+            f"{old.metadata_json_bytes:>8} -> {new.metadata_json_bytes:<8}"
+        )
+    lines.append(f"orphan files removed: {report.orphans_removed} "
+                 f"(failed: {report.orphans_failed})")
+    return "\n".join(lines)
+
+
+@click.command("compact")
+@click.option("--table", "names", multiple=True,
+              help="Table to maintain (namespace.name); repeatable. Default: every table.")
+@click.option("--no-compact", is_flag=True, help="Skip rewriting small files.")
+@click.option("--no-expire", is_flag=True, help="Skip snapshot expiry.")
+@click.option("--no-orphans", is_flag=True, help="Skip orphan-file removal (never on bronze).")
+@click.option("--snapshot-days", type=int, default=90, show_default=True,
+              help="Snapshots younger than this are kept (tagged ones always).")
+@click.option("--keep-last", type=int, default=10, show_default=True,
+              help="Newest snapshots kept whatever their age.")
+@click.option("--orphan-min-age-days", type=float, default=3.0, show_default=True,
+              help="Unreferenced files younger than this are kept.")
+@click.pass_context
+def compact_command(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    no_compact: bool,
+    no_expire: bool,
+    no_orphans: bool,
+    snapshot_days: int,
+    keep_last: int,
+    orphan_min_age_days: float,
+) -> None:
+    """Compact small files, merge manifests, expire snapshots and remove orphans."""
+    try:
+        known = {spec.identifier: spec for spec in ALL_TABLES}
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise click.BadParameter(
+                f"unknown table(s): {', '.join(unknown)}", param_hint="--table"
+            )
+        tables = tuple(known[n] for n in names) if names else ALL_TABLES
+        policy = MaintenancePolicy(
+            snapshot_window=timedelta(days=snapshot_days),
+            keep_last=keep_last,
+            orphan_min_age=timedelta(days=orphan_min_age_days),
+        )
+        report = run_maintenance(
+            _lake(ctx), tables=tables, policy=policy,
+            compact=not no_compact, expire=not no_expire, orphans=not no_orphans,
+        )
+    except MakeratesError as exc:
+        click.echo(f"{type(exc).__name__}: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(render(report))
+
+
+commands: list[click.Command] = [compact_command]

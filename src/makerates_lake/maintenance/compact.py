@@ -1,0 +1,250 @@
+"""Compaction: rewrite a partition's small data files into files of the target size.
+
+The rewrite is one Iceberg ``overwrite`` snapshot that deletes the small files from the
+table's manifests and adds the new ones; the rows do not change. Before committing, the
+new files are read back and compared with the old ones row for row (for bronze that
+includes every ``raw_response`` byte and ``response_checksum``); any difference aborts.
+
+The old files are not deleted. Older snapshots still reference them (time travel), and
+bronze objects on S3 stay under their COMPLIANCE retention regardless. New bronze files
+get the same retention as the rows they hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.manifest import DataFile, DataFileContent
+from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform
+
+from makerates_lake.bronze.record import retain_until
+from makerates_lake.bronze.worm import lock_objects
+from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.lake import Lake
+from makerates_lake.maintenance.errors import CompactionMismatchError, MaintenanceError
+from makerates_lake.maintenance.policy import SNAPSHOT_MARKER, MaintenancePolicy
+from makerates_lake.tables import TableSpec
+
+log = logging.getLogger(__name__)
+
+PartitionKey = tuple[int, tuple[Any, ...]]
+
+
+@dataclass
+class CompactionResult:
+    """What :func:`compact_table` did to one table."""
+
+    table: str
+    partitions: int = 0
+    files_removed: int = 0
+    files_added: int = 0
+    rows: int = 0
+    snapshot_id: int | None = None
+    skipped_reason: str | None = None
+
+
+def live_data_files(table: Table) -> list[DataFile]:
+    """Every data and delete file of the table's current snapshot."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return []
+    return [
+        entry.data_file
+        for manifest in snapshot.manifests(table.io)
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+    ]
+
+
+def files_per_partition(table: Table) -> dict[PartitionKey, int]:
+    """Live data files per (spec id, partition values)."""
+    counts: dict[PartitionKey, int] = defaultdict(int)
+    for data_file in live_data_files(table):
+        if data_file.content == DataFileContent.DATA:
+            counts[_key(data_file)] += 1
+    return dict(counts)
+
+
+def _key(data_file: DataFile) -> PartitionKey:
+    partition = data_file.partition
+    return data_file.spec_id, tuple(partition[i] for i in range(len(partition)))
+
+
+def plan(table: Table, policy: MaintenancePolicy) -> dict[PartitionKey, list[DataFile]]:
+    """Partitions worth compacting and their small files, oldest partition first."""
+    groups: dict[PartitionKey, list[DataFile]] = defaultdict(list)
+    for data_file in live_data_files(table):
+        if data_file.content != DataFileContent.DATA:
+            continue
+        if data_file.file_size_in_bytes < policy.small_file_bytes:
+            groups[_key(data_file)].append(data_file)
+    worth = {k: v for k, v in groups.items() if len(v) >= policy.min_files_to_compact}
+    return dict(sorted(worth.items(), key=lambda item: repr(item[0])))
+
+
+def _read(table: Table, files: Sequence[DataFile]) -> pa.Table:
+    # ArrowScan projects every file onto the current schema by field id, so files written
+    # before a schema change come back with the same columns as new ones.
+    from pyiceberg.io.pyarrow import ArrowScan
+    from pyiceberg.table import FileScanTask
+
+    scan = ArrowScan(table.metadata, table.io, table.schema(), row_filter=_always_true())
+    return scan.to_table([FileScanTask(f) for f in files])
+
+
+def _always_true() -> Any:
+    from pyiceberg.expressions import AlwaysTrue
+
+    return AlwaysTrue()
+
+
+def _sort_columns(table: Table) -> list[str]:
+    """Column names of the table's identity sort fields (what its writers sort by)."""
+    names = []
+    for sort_field in table.sort_order().fields:
+        if isinstance(sort_field.transform, IdentityTransform):
+            name = table.schema().find_column_name(sort_field.source_id)
+            if name is not None:
+                names.append(name)
+    return names
+
+
+def _canonical(rows: pa.Table, columns: list[str]) -> pa.Table:
+    """Rows in one deterministic order, so two tables compare equal iff same multiset."""
+    keys = [c for c in columns if not pa.types.is_binary(rows.schema.field(c).type)]
+    return rows.sort_by([(c, "ascending") for c in keys]) if keys else rows
+
+
+def _check_same_rows(
+    table: Table, old: pa.Table, new_files: list[DataFile], spec: TableSpec
+) -> None:
+    new = _read(table, new_files)
+    context = {"table": spec.identifier}
+    if new.num_rows != old.num_rows:
+        raise CompactionMismatchError(
+            "rewritten files hold a different number of rows",
+            old_rows=old.num_rows, new_rows=new.num_rows, **context,
+        )
+    names = old.schema.names
+    order = [c for c in names if not pa.types.is_nested(old.schema.field(c).type)]
+    if not _canonical(old, order).equals(_canonical(new.select(names), order)):
+        raise CompactionMismatchError("rewritten files hold different rows", **context)
+    if "response_checksum" in names:
+        pairs_old = set(zip(old["extraction_id"].to_pylist(),
+                            old["response_checksum"].to_pylist(), strict=True))
+        pairs_new = set(zip(new["extraction_id"].to_pylist(),
+                            new["response_checksum"].to_pylist(), strict=True))
+        if pairs_old != pairs_new:
+            raise CompactionMismatchError(
+                "rewritten bronze files hold different extraction_id/checksum pairs", **context
+            )
+
+
+def compact_table(
+    lake: Lake, spec: TableSpec, policy: MaintenancePolicy | None = None
+) -> CompactionResult:
+    """Rewrite each partition's small files into target-size files, in one snapshot.
+
+    Raises:
+        CompactionMismatchError: The new files would not hold exactly the old rows
+            (nothing is committed).
+        MaintenanceError: Another writer changed the table's files meanwhile.
+    """
+    policy = policy or MaintenancePolicy()
+    result = CompactionResult(spec.identifier)
+    table = lake.table(spec, refresh=True)
+    if any(f.content != DataFileContent.DATA for f in live_data_files(table)):
+        # Rewriting data files under delete files would need the deletes applied first.
+        result.skipped_reason = "table has delete files"
+        return result
+    groups = plan(table, policy)
+    if not groups:
+        return result
+    # Files are written outside the lock (the slow part) into a table whose target file
+    # size is the policy's; only the check that the inputs are still live and the commit
+    # happen under it.
+    sizing = table.metadata.model_copy(
+        update={"properties": {**table.metadata.properties,
+                               "write.target-file-size-bytes": str(policy.target_file_size_bytes)}}
+    )
+    removed: list[DataFile] = []
+    added: list[DataFile] = []
+    rows_by_partition: list[pa.Table] = []
+    sort = _sort_columns(table)
+    for files in groups.values():
+        rows = _read(table, files)
+        if sort:
+            rows = rows.sort_by([(c, "ascending") for c in sort])
+        # Private helper of PyIceberg (pinned to 0.11.1): the writer Table.append uses;
+        # it splits by partition and rolls files at write.target-file-size-bytes.
+        from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+        new_files = list(_dataframe_to_data_files(table_metadata=sizing, df=rows, io=table.io))
+        for data_file in new_files:
+            # Not set by the writer (it is not stored in the file) but read by ArrowScan.
+            data_file.spec_id = table.metadata.default_spec_id
+        _check_same_rows(table, rows, new_files, spec)
+        removed.extend(files)
+        added.extend(new_files)
+        rows_by_partition.append(rows)
+        result.rows += rows.num_rows
+    with table_commit_lock(lake, spec.identifier):
+        table = lake.table(spec, refresh=True)
+        live = {f.file_path for f in live_data_files(table)}
+        gone = [f.file_path for f in removed if f.file_path not in live]
+        if gone:
+            raise MaintenanceError(
+                "files to compact were removed by another writer; run maintenance again",
+                table=spec.identifier, files=len(gone),
+            )
+        try:
+            with table.transaction() as transaction:
+                update = transaction.update_snapshot(
+                    snapshot_properties={SNAPSHOT_MARKER: "compact"}
+                )
+                with update.overwrite() as overwrite:
+                    for data_file in removed:
+                        overwrite.delete_data_file(data_file)
+                    for data_file in added:
+                        overwrite.append_data_file(data_file)
+        except CommitFailedException as exc:
+            raise MaintenanceError(
+                "compaction lost a commit race; run maintenance again",
+                table=spec.identifier, cause=str(exc),
+            ) from None
+        table = lake.table(spec, refresh=True)
+    snapshot = table.current_snapshot()
+    result.snapshot_id = snapshot.snapshot_id if snapshot else None
+    result.partitions, result.files_removed, result.files_added = (
+        len(groups), len(removed), len(added)
+    )
+    if spec.in_bronze_bucket and lake.bronze_object_lock and snapshot is not None:
+        _lock_new_bronze(lake, table, added, rows_by_partition)
+    log.info("compacted", extra={"table": spec.identifier, "removed": len(removed),
+                                 "added": len(added)})
+    return result
+
+
+def _lock_new_bronze(
+    lake: Lake, table: Table, added: list[DataFile], rows: list[pa.Table]
+) -> None:
+    """Give the new bronze files (and this snapshot's metadata) the rows' retention."""
+    until = max(
+        retain_until(stamp, policy)
+        for part in rows
+        for stamp, policy in zip(part["extraction_timestamp"].to_pylist(),
+                                 part["retention_policy"].to_pylist(), strict=True)
+    )
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    uris = [table.metadata_location, snapshot.manifest_list]
+    uris.extend(m.manifest_path for m in snapshot.manifests(table.io)
+                if m.added_snapshot_id == snapshot.snapshot_id)
+    uris.extend(f.file_path for f in added)
+    lock_objects(lake.s3_client(), uris, until)

@@ -1,0 +1,164 @@
+"""One maintenance pass over the lake, and the automatic trigger that starts one.
+
+A pass, per table: set the properties that bound manifests and metadata, compact small
+files, expire old snapshots (keeping tagged and audit-required ones), then remove orphan
+files of the non-bronze tables. Bronze orphans are never removed: on a WORM bucket the
+delete would be refused, and everywhere a bronze file that no snapshot references any more
+is still an original object that compaction promised to leave where it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyiceberg.table import Table
+
+from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.lake import Lake
+from makerates_lake.maintenance.compact import CompactionResult, compact_table, files_per_partition
+from makerates_lake.maintenance.expire import ExpiryResult, expire_all
+from makerates_lake.maintenance.policy import (
+    LAST_RUN_PROPERTY,
+    MaintenancePolicy,
+    apply_table_properties,
+    auto_enabled,
+    trigger_snapshots,
+)
+from makerates_lake.tables import ALL_TABLES, TableSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """Size of one table's current state: what maintenance bounds."""
+
+    table: str
+    snapshots: int
+    data_files: int
+    manifests: int
+    max_files_per_partition: int
+    metadata_json_bytes: int
+
+
+@dataclass
+class MaintenanceReport:
+    """What :func:`run_maintenance` did, table by table."""
+
+    properties_changed: dict[str, dict[str, str]] = field(default_factory=dict)
+    compaction: list[CompactionResult] = field(default_factory=list)
+    expiry: list[ExpiryResult] = field(default_factory=list)
+    orphans_removed: int = 0
+    orphans_failed: int = 0
+    before: list[TableStats] = field(default_factory=list)
+    after: list[TableStats] = field(default_factory=list)
+
+
+def table_stats(lake: Lake, spec: TableSpec) -> TableStats:
+    """Snapshots, live data files, manifests and metadata size of a table now."""
+    table = lake.table(spec, refresh=True)
+    snapshot = table.current_snapshot()
+    manifests = len(snapshot.manifests(table.io)) if snapshot else 0
+    counts = files_per_partition(table)
+    with table.io.new_input(table.metadata_location).open() as stream:
+        metadata_bytes = len(stream.read())
+    return TableStats(
+        spec.identifier,
+        len(table.metadata.snapshots),
+        sum(counts.values()),
+        manifests,
+        max(counts.values(), default=0),
+        metadata_bytes,
+    )
+
+
+def snapshots_since_maintenance(table: Table, limit: int) -> int:
+    """Snapshots on the main branch since the last maintenance, counting up to ``limit``."""
+    last = table.metadata.properties.get(LAST_RUN_PROPERTY)
+    by_id = {s.snapshot_id: s for s in table.metadata.snapshots}
+    snapshot = table.current_snapshot()
+    count = 0
+    while snapshot is not None and count < limit and str(snapshot.snapshot_id) != last:
+        count += 1
+        parent = snapshot.parent_snapshot_id
+        snapshot = by_id.get(parent) if parent is not None else None
+    return count
+
+
+def _mark_done(lake: Lake, spec: TableSpec) -> None:
+    with table_commit_lock(lake, spec.identifier):
+        table = lake.table(spec, refresh=True)
+        snapshot = table.current_snapshot()
+        if snapshot is not None:
+            with table.transaction() as transaction:
+                transaction.set_properties({LAST_RUN_PROPERTY: str(snapshot.snapshot_id)})
+
+
+def run_maintenance(
+    lake: Lake,
+    *,
+    tables: tuple[TableSpec, ...] = ALL_TABLES,
+    policy: MaintenancePolicy | None = None,
+    compact: bool = True,
+    expire: bool = True,
+    orphans: bool = True,
+    now: datetime | None = None,
+) -> MaintenanceReport:
+    """Maintain ``tables``: bound properties, compact, expire snapshots, remove orphans.
+
+    Args:
+        lake: The open lake.
+        tables: Tables to maintain; default every table.
+        policy: Targets and thresholds; default :class:`MaintenancePolicy`.
+        compact: Rewrite small files of each partition into target-size files.
+        expire: Expire snapshots older than the policy's window (never tagged ones).
+        orphans: Remove unreferenced files older than the policy's safety age
+            (never from bronze).
+        now: Reference time for expiry and orphan age; default the current time.
+    """
+    policy = policy or MaintenancePolicy()
+    report = MaintenanceReport()
+    report.before = [table_stats(lake, spec) for spec in tables]
+    report.properties_changed = apply_table_properties(lake, tables)
+    if compact:
+        report.compaction = [compact_table(lake, spec, policy) for spec in tables]
+    if expire:
+        report.expiry = expire_all(lake, tables, policy, now=now)
+    derived = tuple(spec for spec in tables if not spec.in_bronze_bucket)
+    if orphans and derived:
+        from makerates_lake.audit.orphans import remove_orphans
+
+        removed = remove_orphans(lake, older_than=policy.orphan_min_age, now=now, tables=derived)
+        report.orphans_removed, report.orphans_failed = len(removed.removed), len(removed.failed)
+    for spec in tables:
+        _mark_done(lake, spec)
+    report.after = [table_stats(lake, spec) for spec in tables]
+    return report
+
+
+def maybe_maintain(
+    lake: Lake, spec: TableSpec, policy: MaintenancePolicy | None = None
+) -> MaintenanceReport | None:
+    """Maintain ``spec`` when enough snapshots piled up since its last maintenance.
+
+    Called after a commit. Cheap when nothing is due (reads the loaded metadata only).
+    A failure is logged, never raised: the caller's commit already succeeded, and the
+    next commit tries again.
+    """
+    policy = policy or MaintenancePolicy()
+    try:
+        table = lake.table(spec, refresh=False)
+        if not auto_enabled(table):
+            return None
+        threshold = trigger_snapshots(table, policy)
+        if snapshots_since_maintenance(table, threshold) < threshold:
+            return None
+        # Orphan removal lists the whole table location: too slow to run inline with an
+        # ingest; it runs with ``makerates maintain`` instead.
+        return run_maintenance(lake, tables=(spec,), policy=policy, orphans=False)
+    except Exception:  # the commit that called us must not fail because of maintenance
+        log.warning("automatic maintenance failed", extra={"table": spec.identifier},
+                    exc_info=True)
+        return None
