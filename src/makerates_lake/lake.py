@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from pyiceberg.exceptions import (
 from pyiceberg.table import Table
 from sqlalchemy.engine import make_url
 
-from makerates_lake.errors import LakeError
+from makerates_lake.errors import LakeError, MakeratesError
 from makerates_lake.redact import redact_url
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
@@ -250,4 +251,50 @@ def _create_all(lake: Lake) -> None:
             f"cannot create the lake's tables: {type(exc).__name__}: {_scrub(exc, lake.settings)}",
             catalog=redact_url(lake.settings.resolved_catalog_uri),
             warehouse=lake.settings.resolved_warehouse,
+        ) from None
+
+
+def _dependency_of(exc: BaseException, settings: Settings) -> tuple[str, dict[str, str]] | None:
+    """Which dependency a raw library exception comes from, and where it lives."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError | sqlite3.Error) or type(exc).__module__.startswith(
+        "psycopg"
+    ):
+        uri = settings.resolved_catalog_uri
+        kind = "PostgreSQL" if uri.startswith("postgresql") else "SQLite"
+        return f"the {kind} catalog database", {"catalog": redact_url(uri)}
+    module = type(exc).__module__
+    if module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs")) or isinstance(
+        exc, OSError
+    ):
+        if _uses_s3(settings):
+            return "S3 object storage", {"endpoint": settings.s3_endpoint or "AWS"}
+        return "the warehouse storage", {"warehouse": settings.resolved_warehouse}
+    return None
+
+
+@contextlib.contextmanager
+def dependency_errors(settings: Settings, doing: str) -> Iterator[None]:
+    """Turn a raw catalog-database or storage failure into a :class:`LakeError` naming it.
+
+    Library errors and anything that is not a catalog or storage failure pass unchanged.
+    The error is marked transient: the dependency may be back on the next run.
+    """
+    try:
+        yield
+    except MakeratesError:
+        raise
+    except Exception as exc:
+        found = _dependency_of(exc, settings)
+        if found is None:
+            raise
+        dependency, where = found
+        raise LakeError(
+            f"{dependency} failed while {doing}: {type(exc).__name__}: {_scrub(exc, settings)}",
+            dependency=dependency,
+            transient=True,
+            **where,
         ) from None

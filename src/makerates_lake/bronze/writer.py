@@ -25,7 +25,7 @@ from makerates_lake.bronze.worm import lock_objects
 from makerates_lake.commit_lock import table_commit_lock
 from makerates_lake.errors import CommitConflictError, DuplicateExtractionError
 from makerates_lake.expressions import all_of, at_least, at_most, is_in
-from makerates_lake.lake import Lake
+from makerates_lake.lake import Lake, dependency_errors
 from makerates_lake.tables import BRONZE_EXTRACTIONS
 
 log = logging.getLogger(__name__)
@@ -142,10 +142,18 @@ class BronzeWriter:
             DuplicateExtractionError: In ``"error"`` mode, when an id is already stored or
                 repeated within the batch.
             CommitConflictError: Other writers won every attempt.
+            LakeError: The catalog database or the object store failed; names which.
         """
         unique = self._unique(records)
         if not unique:
             return AppendResult(0, (), None, 0)
+        # A catalog database or object store that goes away mid-append surfaces as one
+        # LakeError naming it (the CLI prints it and exits 1), not as a driver traceback.
+        doing = f"appending to {BRONZE_EXTRACTIONS.identifier}"
+        with dependency_errors(self._lake.settings, doing):
+            return self._append(unique)
+
+    def _append(self, unique: list[BronzeRecord]) -> AppendResult:
         # The expensive work happens outside the commit lock: the full duplicate check
         # and writing the data files. Inside it, only what other writers added since
         # is checked, and the commit is made.

@@ -1,0 +1,211 @@
+"""Dependencies down mid-run: S3, the PostgreSQL catalog, a hanging HTTP source.
+
+S3 and PostgreSQL sit behind a loopback :class:`TcpProxy` that this test owns, so going
+"down" cuts every connection and refuses new ones while the server keeps its state for
+the recovery run (the session's shared servers are never touched). Each case checks: a
+bounded failure, a clear error naming the dependency, a non-zero CLI exit, nothing
+half-written in bronze, and a next run that succeeds once the dependency is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import makerates_lake.bronze.writer as writer_module
+from makerates_lake.audit.verify import verify_lake
+from makerates_lake.bronze.worm import create_worm_bucket
+from makerates_lake.bronze.writer import BronzeWriter
+from makerates_lake.cli import main
+from makerates_lake.lake import Lake, open_lake, s3_client
+from makerates_lake.settings import Settings, load_settings
+from tests.conftest import S3_KEY_ID, S3_SECRET
+from tests.integration.bronze_helpers import make_record
+from tests.integration.extract_servers import LoopbackCa, Reply, Router, Seen, make_ca, serve
+from tests.integration.reliability_helpers import (
+    SAMPLE_ZIP,
+    TcpProxy,
+    bronze_ids,
+    proxied,
+    settings_env,
+)
+from tests.services import MotoServer
+from tests.unit.extract import payloads
+
+pytestmark = pytest.mark.integration
+
+#: A dependency outage must fail the run within this many seconds, retries included.
+BOUNDED_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def own_moto() -> Iterator[MotoServer]:
+    """A moto server for this module only (the proxy in front of it goes down, not it)."""
+    server = MotoServer.start()
+    yield server
+    server.stop()
+
+
+def _pg_s3_settings(
+    tmp_path: Path, catalog_dsn: str, s3_endpoint: str, moto: MotoServer
+) -> Settings:
+    suffix = uuid.uuid4().hex[:10]
+    settings = load_settings(
+        home=tmp_path / "lake",
+        catalog_uri=catalog_dsn.replace("postgresql://", "postgresql+psycopg://", 1),
+        warehouse=f"s3://lake-{suffix}/warehouse",
+        bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
+        s3_endpoint=s3_endpoint,
+        s3_access_key_id=S3_KEY_ID,
+        s3_secret_access_key=S3_SECRET,
+    )
+    # Buckets are made straight on moto, not through the proxy.
+    direct = s3_client(settings.replace(s3_endpoint=moto.endpoint))
+    direct.create_bucket(Bucket=f"lake-{suffix}")
+    create_worm_bucket(direct, f"bronze-{suffix}", default_retention_days=1)
+    return settings
+
+
+def _seed(lake: Lake) -> list[str]:
+    records = [make_record(n) for n in range(3)]
+    BronzeWriter(lake).append(records)
+    return sorted(r.extraction_id for r in records)
+
+
+def _backfill_with_outage(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, outage: Callable[[], None]
+) -> tuple[Result, float]:
+    """``makerates backfill ecb`` where ``outage`` runs after the data files are written."""
+    original = writer_module.commit_data_files
+
+    def commit_after_outage(*args: Any, **kwargs: Any) -> None:
+        outage()
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(writer_module, "commit_data_files", commit_after_outage)
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(settings)
+    )
+    elapsed = time.monotonic() - started
+    monkeypatch.setattr(writer_module, "commit_data_files", original)
+    return result, elapsed
+
+
+def _assert_clean_failure(result: Result, elapsed: float, names: tuple[str, ...]) -> None:
+    assert result.exit_code != 0
+    # A library error (named, one line), not a traceback: the CLI catches only MakeratesError.
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), f"raw exception escaped: {result.exception!r}"
+    message = result.output.lower()
+    assert any(name in message for name in names), result.output
+    assert elapsed < BOUNDED_S
+
+
+def test_s3_down_mid_commit_fails_cleanly_and_recovers(
+    tmp_path: Path, pg_database: str, own_moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 unreachable between data files and commit: named error, exit 1, next run commits."""
+    with proxied(own_moto.port) as proxy:
+        settings = _pg_s3_settings(tmp_path, pg_database, proxy.endpoint, own_moto)
+        lake = open_lake(settings)
+        committed = _seed(lake)
+        result, elapsed = _backfill_with_outage(settings, monkeypatch, proxy.down)
+        _assert_clean_failure(result, elapsed, ("s3", "storage"))
+        proxy.up()
+
+        assert sorted(bronze_ids(lake)) == committed  # nothing half-written is visible
+        rerun = CliRunner().invoke(
+            main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(settings)
+        )
+        assert rerun.exit_code == 0, rerun.output
+        after = bronze_ids(lake)
+        assert len(after) == len(set(after)) == len(committed) + 1
+        assert verify_lake(lake).ok
+
+
+def test_postgres_catalog_down_mid_commit_fails_cleanly_and_recovers(
+    tmp_path: Path, pg_database: str, own_moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog database unreachable at commit: named error, exit 1, next run commits."""
+    port = int(pg_database.rsplit(":", 1)[1].split("/", 1)[0])
+    proxy = TcpProxy(port)
+    proxy.up()
+    try:
+        dsn = pg_database.replace(f":{port}/", f":{proxy.port}/", 1)
+        settings = _pg_s3_settings(tmp_path, dsn, own_moto.endpoint, own_moto)
+        lake = open_lake(settings)
+        committed = _seed(lake)
+        result, elapsed = _backfill_with_outage(settings, monkeypatch, proxy.down)
+        _assert_clean_failure(result, elapsed, ("catalog", "postgres"))
+        proxy.up()
+
+        lake = open_lake(settings)  # the old pool's connections died with the outage
+        assert sorted(bronze_ids(lake)) == committed
+        rerun = CliRunner().invoke(
+            main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(settings)
+        )
+        assert rerun.exit_code == 0, rerun.output
+        after = bronze_ids(lake)
+        assert len(after) == len(set(after)) == len(committed) + 1
+    finally:
+        proxy.down()
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCa:
+    """A CA for the loopback HTTPS source."""
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+def test_hanging_source_times_out_with_bounded_retries(tmp_path: Path, ca: LoopbackCa) -> None:
+    """A source that never answers: bounded attempts, named error, exit 1, rows recorded."""
+    hanging = threading.Event()
+    hanging.set()
+
+    def answer(_seen: Seen) -> Reply:
+        if hanging.is_set():
+            time.sleep(3)  # longer than the read timeout below
+        return Reply(body=payloads.OPEN_ER_LATEST)
+
+    router = Router()
+    router.add("/v6/latest/USD", answer)
+    with serve(router, tls=ca.server_context()) as source:
+        settings = load_settings(
+            home=tmp_path / "lake",
+            open_er_api_url=source.url,
+            http_ca_file=ca.ca_file,
+            http_read_timeout_s=0.5,
+            http_connect_timeout_s=0.5,
+            http_retry_attempts=2,
+        )
+        lake = open_lake(settings)
+        args = ["ingest", "--source", "open-er-api", "--base", "USD"]
+        started = time.monotonic()
+        result = CliRunner().invoke(main, args, env=settings_env(settings))
+        elapsed = time.monotonic() - started
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit)
+        assert "open-er-api" in result.output
+        assert "timeout" in result.output.lower()
+        assert len(source.seen) == 2  # exactly the configured attempts, no more
+        assert elapsed < 15
+        # Every attempt is a complete bronze row saying what failed; none claims success.
+        rows = lake.bronze().scan().to_arrow().to_pylist()
+        assert len(rows) == 2
+        assert all(r["http_status_code"] is None and r["error_code"] for r in rows)
+
+        hanging.clear()
+        rerun = CliRunner().invoke(main, args, env=settings_env(settings))
+        assert rerun.exit_code == 0, rerun.output
+        ok = [r for r in lake.bronze().scan().to_arrow().to_pylist() if r["http_status_code"]]
+        assert len(ok) == 1
+        assert ok[0]["raw_response"] == payloads.OPEN_ER_LATEST
