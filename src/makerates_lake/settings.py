@@ -89,6 +89,9 @@ class Settings:
             silver flags it ``is_jump`` (kept, not rejected).
         stale_after_hours: Age of a "latest" answer's provider timestamp at extraction
             above which silver flags it ``is_stale`` (default 96 h covers a long weekend).
+        snapshot_retention_days: ``makerates maintain`` expires silver/gold snapshots older
+            than this many days (never tagged ones, branch heads or the newest); as-of
+            reads by time reach back this far.
     """
 
     home: Path = field(default_factory=_default_home)
@@ -139,6 +142,7 @@ class Settings:
     commit_retry_attempts: int = 20
     jump_threshold: float = 0.1
     stale_after_hours: float = 96.0
+    snapshot_retention_days: int = 90
 
     def __repr__(self) -> str:
         # URIs may carry a password (postgresql://user:pw@host); Secret fields mask themselves.
@@ -211,6 +215,7 @@ def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
         "commit_retry_attempts",
         "jump_threshold",
         "stale_after_hours",
+        "snapshot_retention_days",
     )
     for key in positive:
         if key in values and values[key] <= 0:

@@ -83,7 +83,16 @@ def audit_group() -> None:
 @click.option("--source", default=None, help="Source name; default the best rate.")
 @click.option("--as-of", "as_of", default=None, help=_AS_OF_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--body-chars", default=2000, show_default=True, help="Body characters shown.")
+@click.option(
+    "--body-chars",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Body characters shown; 0 means the whole body.",
+)
+@click.option(
+    "--full-body", is_flag=True, help="The whole raw body (same as --body-chars 0)."
+)
 @click.pass_context
 @_errors
 def trace_command(
@@ -95,17 +104,20 @@ def trace_command(
     as_of: str | None,
     as_json: bool,
     body_chars: int,
+    full_body: bool,
 ) -> None:
     """Trace the rate BASE->QUOTE on --date to the bronze bytes it came from."""
+    # 0 is "no limit": an auditor exporting evidence needs every byte, not a preview.
+    limit = None if full_body or body_chars == 0 else body_chars
     lake = _lake(ctx)
     with AccessLog(lake):
         result = trace(
             lake, rate_date.date(), base, quote, source=source, as_of=_as_of(as_of)
         )
     if as_json:
-        _echo_json(result.to_dict(body_chars=body_chars))
+        _echo_json(result.to_dict(body_chars=limit))
     else:
-        click.echo(render_trace(result, body_chars=min(body_chars, 300)))
+        click.echo(render_trace(result, body_chars=limit if limit is None else min(limit, 300)))
     if result.verdict != "ok":
         raise SystemExit(2)
 
@@ -202,17 +214,25 @@ def read_command(
 
 
 @click.command("maintain")
-@click.option("--older-than-days", default=90.0, show_default=True, type=float)
+@click.option(
+    "--older-than-days",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Window in days; default the snapshot_retention_days setting (90).",
+)
 @click.option("--keep-last", default=1, show_default=True, type=int)
 @click.option("--dry-run", is_flag=True)
 @click.pass_context
 @_errors
 def maintain_command(
-    ctx: click.Context, older_than_days: float, keep_last: int, dry_run: bool
+    ctx: click.Context, older_than_days: float | None, keep_last: int, dry_run: bool
 ) -> None:
     """Expire silver/gold snapshots older than the window (never tagged ones)."""
+    lake = _lake(ctx)
+    if older_than_days is None:
+        older_than_days = lake.settings.snapshot_retention_days
     results = maintain(
-        _lake(ctx),
+        lake,
         older_than=timedelta(days=older_than_days),
         keep_last=keep_last,
         dry_run=dry_run,

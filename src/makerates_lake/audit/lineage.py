@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from pyiceberg.table import Table
 
-from makerates_lake.audit.expressions import all_equal
-from makerates_lake.audit.reading import scan_at
+from makerates_lake.audit.lookup import find_rows
 from makerates_lake.gold.model import divide
 from makerates_lake.silver.parse import BRONZE_COLUMNS, parse_bronze
 from makerates_lake.silver.versions import rules_for
@@ -60,8 +59,9 @@ class BronzeEvidence:
         body: bytes = self.row["raw_response"] or b""
         return body
 
-    def to_dict(self, body_chars: int = 2000) -> dict[str, Any]:
-        """JSON-ready form; the body as text cut to ``body_chars`` (base64 when not UTF-8)."""
+    def to_dict(self, body_chars: int | None = 2000) -> dict[str, Any]:
+        """JSON-ready form; the body as text cut to ``body_chars`` (None: whole; base64
+        when not UTF-8)."""
         meta = {k: v for k, v in self.row.items() if k != "raw_response"}
         body = self.raw_response
         try:
@@ -76,7 +76,7 @@ class BronzeEvidence:
             "raw_response_size": len(body),
             "raw_response_encoding": encoding,
             "raw_response": text[:body_chars],
-            "raw_response_truncated": len(text) > body_chars,
+            "raw_response_truncated": body_chars is not None and len(text) > body_chars,
         }
 
 
@@ -99,11 +99,10 @@ def bronze_evidence(
     bronze: Table, snapshot_id: int | None, extraction_id: str, stamp: datetime | None
 ) -> BronzeEvidence | None:
     """Read one bronze row, pruned to its day partition when its timestamp is known."""
-    keys: list[tuple[str, object]] = [("extraction_id", extraction_id)]
+    keys: dict[str, object] = {"extraction_id": extraction_id}
     if stamp is not None:
-        keys.append(("extraction_timestamp", stamp.isoformat()))
-    expression = all_equal(*keys)
-    rows = scan_at(bronze, snapshot_id, expression, _EVIDENCE_COLUMNS).to_pylist()
+        keys["extraction_timestamp"] = stamp
+    rows = find_rows(bronze, snapshot_id, keys, _EVIDENCE_COLUMNS)
     if not rows:
         return None
     row = rows[0]

@@ -8,7 +8,7 @@ from makerates_lake.audit.diff import SnapshotDiff
 from makerates_lake.audit.trace import LegTrace, TraceResult
 
 
-def _leg(leg: LegTrace, body_chars: int) -> list[str]:
+def _leg(leg: LegTrace, body_chars: int | None) -> list[str]:
     lines = [
         f"  {leg.role}: {leg.base_currency}/{leg.quote_currency}  verdict: {leg.verdict}",
         f"    silver: rate {leg.silver['rate']} text {leg.silver['rate_text']!r}"
@@ -26,13 +26,14 @@ def _leg(leg: LegTrace, body_chars: int) -> list[str]:
             f"({row['request_url']}), HTTP {row['http_status_code']}, {len(body)} bytes",
             f"      checksum stored     {leg.bronze.stored_checksum}",
             f"      checksum recomputed {leg.bronze.recomputed_checksum}",
-            f"      body: {body[:body_chars]!r}{' ...' if len(body) > body_chars else ''}",
+            f"      body: {body[:body_chars]!r}"
+            f"{' ...' if body_chars is not None and len(body) > body_chars else ''}",
         ]
     lines += [f"    ! {problem}" for problem in leg.problems]
     return lines
 
 
-def render_trace(result: TraceResult, *, body_chars: int = 300) -> str:
+def render_trace(result: TraceResult, *, body_chars: int | None = 300) -> str:
     """A trace as text for people."""
     fact = result.fact
     lines = [

@@ -28,6 +28,7 @@ from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES
 
 log = logging.getLogger(__name__)
 
+#: The default of the ``snapshot_retention_days`` setting, for callers without settings.
 DEFAULT_SNAPSHOT_WINDOW = timedelta(days=90)
 
 
@@ -50,7 +51,7 @@ def _protected(spec: TableSpec, lake: Lake, keep_last: int) -> tuple[set[int], s
 def maintain(
     lake: Lake,
     *,
-    older_than: timedelta = DEFAULT_SNAPSHOT_WINDOW,
+    older_than: timedelta | None = None,
     keep_last: int = 1,
     now: datetime | None = None,
     tables: Sequence[TableSpec] = (*SILVER_TABLES, *GOLD_TABLES),
@@ -60,7 +61,8 @@ def maintain(
 
     Args:
         lake: The open lake.
-        older_than: Snapshots committed before ``now - older_than`` may go.
+        older_than: Snapshots committed before ``now - older_than`` may go; default the
+            ``snapshot_retention_days`` setting.
         keep_last: The newest snapshots always kept, whatever their age (at least 1).
         now: Reference time; default the current time.
         tables: Tables to maintain; bronze is refused (its history is the audit trail).
@@ -73,6 +75,8 @@ def maintain(
         raise RetentionError("keep_last must be at least 1", keep_last=keep_last)
     if any(spec.in_bronze_bucket for spec in tables):
         raise RetentionError("maintain never expires bronze snapshots; use retention purge")
+    if older_than is None:
+        older_than = timedelta(days=lake.settings.snapshot_retention_days)
     cutoff_ms = int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000)
     results = []
     for spec in tables:

@@ -26,9 +26,8 @@ from pyiceberg.table import Table
 from makerates_lake.audit import lineage
 from makerates_lake.audit.access_log import log_access
 from makerates_lake.audit.errors import RecordNotFoundError
-from makerates_lake.audit.expressions import all_equal
 from makerates_lake.audit.lineage import BronzeEvidence
-from makerates_lake.audit.reading import scan_at
+from makerates_lake.audit.lookup import find_rows
 from makerates_lake.lake import Lake
 from makerates_lake.snapshots import AsOf, resolve_as_of
 from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
@@ -103,8 +102,8 @@ class TraceResult:
     verdict: str
     problems: tuple[str, ...] = field(default=())
 
-    def to_dict(self, *, body_chars: int = 2000) -> dict[str, Any]:
-        """A JSON-ready form; bodies are cut to ``body_chars`` characters."""
+    def to_dict(self, *, body_chars: int | None = 2000) -> dict[str, Any]:
+        """A JSON-ready form; bodies are cut to ``body_chars`` characters (None: whole)."""
         return {
             "rate_date": self.rate_date.isoformat(),
             "base_currency": self.base_currency,
@@ -146,13 +145,9 @@ def _companion(table: Table, as_of: AsOf | None, moment: datetime | None) -> int
 def _find_fact(
     gold: Table, snapshot_id: int | None, day: date, base: str, quote: str, source: str | None
 ) -> dict[str, Any]:
-    keys: list[tuple[str, object]] = [
-        ("rate_date", day.isoformat()),
-        ("base_currency", base),
-        ("quote_currency", quote),
-    ]
-    keys.append(("source_name", source) if source else ("is_best", True))
-    rows = scan_at(gold, snapshot_id, all_equal(*keys)).to_pylist()
+    keys: dict[str, object] = {"rate_date": day, "base_currency": base, "quote_currency": quote}
+    keys.update({"source_name": source} if source else {"is_best": True})
+    rows = find_rows(gold, snapshot_id, keys)
     if not rows:
         raise RecordNotFoundError(
             "no gold fact for this date and pair",
@@ -189,16 +184,16 @@ def _trace_leg(
     quote: str,
     extraction_id: str,
 ) -> LegTrace:
-    rows = scan_at(
+    rows = find_rows(
         silver,
         snapshots[SILVER_RATES.identifier],
-        all_equal(
-            ("rate_date", day.isoformat()),
-            ("base_currency", base),
-            ("quote_currency", quote),
-            ("extraction_id", extraction_id),
-        ),
-    ).to_pylist()
+        {
+            "rate_date": day,
+            "base_currency": base,
+            "quote_currency": quote,
+            "extraction_id": extraction_id,
+        },
+    )
     silver_row = rows[0] if rows else None
     stamp = silver_row["extraction_timestamp"] if silver_row else None
     evidence = lineage.bronze_evidence(

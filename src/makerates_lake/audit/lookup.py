@@ -1,0 +1,308 @@
+"""Point lookups that open only the files, and read only the row groups, that can match.
+
+A trace asks each table for a handful of rows by equality on a few columns. A PyIceberg
+scan would plan from scratch every time (manifest list plus every manifest: tens of
+milliseconds per table) and then read each matching file whole, and silver and gold keep
+one file per year. Here:
+
+* Snapshots and manifests are immutable, so the data files of a snapshot with their
+  partition values and column bounds are listed once and kept (keyed by table UUID and
+  snapshot id; manifests by path, so a new snapshot re-reads only its new manifests).
+* Each lookup prunes files by partition and column bounds in memory, then opens only the
+  candidate files and reads only the row groups whose Parquet statistics can match.
+* Data files themselves are never cached: a file rewritten behind Iceberg's back must be
+  read as it is now, because catching exactly that is what a trace's checksum is for.
+
+Anything this reader does not handle (delete files, a file without field ids, a column
+missing from an older file) falls back to an ordinary filtered PyIceberg scan, so the
+answer is always the one a scan would give.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyiceberg.conversions import from_bytes
+from pyiceberg.io import FileIO
+from pyiceberg.manifest import DataFile, ManifestContent, ManifestFile
+from pyiceberg.partitioning import PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, YearTransform
+from pyiceberg.types import (
+    BooleanType,
+    DateType,
+    IcebergType,
+    PrimitiveType,
+    StringType,
+    TimestampType,
+    TimestamptzType,
+)
+from pyiceberg.utils.datetime import date_to_days, datetime_to_micros
+
+from makerates_lake.audit.expressions import all_equal
+from makerates_lake.audit.reading import scan_at
+
+#: Snapshot file lists kept; a trace touches three tables, as-of traces a few more.
+MAX_SNAPSHOTS: Final = 64
+#: Parsed manifests kept (a manifest is shared by every later snapshot that keeps it).
+MAX_MANIFESTS: Final = 4096
+_FIELD_ID: Final = b"PARQUET:field_id"
+_PRUNABLE: Final = (DateType, StringType, TimestamptzType, TimestampType, BooleanType)
+
+
+class _UnsupportedError(Exception):
+    """This lookup needs the general scan (raised before anything is returned)."""
+
+
+@dataclass(frozen=True)
+class _File:
+    """One live data file of a snapshot."""
+
+    path: str
+    spec_id: int
+    partition: tuple[Any, ...]
+    lower: Mapping[int, bytes]
+    upper: Mapping[int, bytes]
+
+
+@dataclass
+class _Snapshot:
+    """The live data files of one snapshot, grouped by partition for the spec in force."""
+
+    files: tuple[_File, ...]
+    by_partition: dict[tuple[int, tuple[Any, ...]], list[_File]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for item in self.files:
+            self.by_partition.setdefault((item.spec_id, item.partition), []).append(item)
+
+
+class _Cache:
+    """Bounded, thread-safe caches of immutable metadata."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshots: OrderedDict[tuple[str, int], _Snapshot | None] = OrderedDict()
+        self._manifests: OrderedDict[str, tuple[_File, ...]] = OrderedDict()
+
+    def snapshot(self, table: Table, snapshot_id: int) -> _Snapshot | None:
+        """The file list of a snapshot, None when it has delete files (not handled here)."""
+        key = (str(table.metadata.table_uuid), snapshot_id)
+        with self._lock:
+            if key in self._snapshots:
+                self._snapshots.move_to_end(key)
+                return self._snapshots[key]
+        built = self._build(table, snapshot_id)
+        with self._lock:
+            self._snapshots[key] = built
+            while len(self._snapshots) > MAX_SNAPSHOTS:
+                self._snapshots.popitem(last=False)
+        return built
+
+    def _build(self, table: Table, snapshot_id: int) -> _Snapshot | None:
+        snapshot = table.snapshot_by_id(snapshot_id)
+        if snapshot is None:
+            raise _UnsupportedError(f"snapshot {snapshot_id} is not in the table metadata")
+        manifests = snapshot.manifests(table.io)
+        if any(m.content != ManifestContent.DATA for m in manifests):
+            return None
+        files: list[_File] = []
+        for manifest in manifests:
+            files.extend(self._manifest(table.io, manifest))
+        return _Snapshot(tuple(files))
+
+    def _manifest(self, io: FileIO, manifest: ManifestFile) -> tuple[_File, ...]:
+        with self._lock:
+            cached = self._manifests.get(manifest.manifest_path)
+            if cached is not None:
+                self._manifests.move_to_end(manifest.manifest_path)
+                return cached
+        entries = manifest.fetch_manifest_entry(io, discard_deleted=True)
+        parsed = tuple(_file(entry.data_file) for entry in entries)
+        with self._lock:
+            self._manifests[manifest.manifest_path] = parsed
+            while len(self._manifests) > MAX_MANIFESTS:
+                self._manifests.popitem(last=False)
+        return parsed
+
+    def clear(self) -> None:
+        """Forget everything (tests; never needed for correctness)."""
+        with self._lock:
+            self._snapshots.clear()
+            self._manifests.clear()
+
+
+def _file(data_file: DataFile) -> _File:
+    return _File(
+        path=data_file.file_path,
+        spec_id=data_file.spec_id,
+        partition=tuple(data_file.partition),
+        lower=dict(data_file.lower_bounds or {}),
+        upper=dict(data_file.upper_bounds or {}),
+    )
+
+
+CACHE: Final = _Cache()
+
+
+def _internal(value: object, kind: IcebergType) -> Any:
+    """``value`` in Iceberg's internal form for ``kind`` (what bounds decode to)."""
+    if isinstance(kind, DateType) and isinstance(value, date) and not isinstance(value, datetime):
+        return date_to_days(value)
+    if isinstance(kind, (TimestamptzType, TimestampType)) and isinstance(value, datetime):
+        return datetime_to_micros(value)
+    if isinstance(kind, StringType) and isinstance(value, str):
+        return value
+    if isinstance(kind, BooleanType) and isinstance(value, bool):
+        return value
+    raise _UnsupportedError(f"no pruning for {type(value).__name__} against {kind}")
+
+
+def _partition_of(
+    spec: PartitionSpec, schema: Schema, keys: Mapping[int, Any]
+) -> tuple[Any, ...] | None:
+    """The partition the keys pin down under ``spec``, or None if they do not."""
+    values = []
+    for part in spec.fields:
+        transform = part.transform
+        if part.source_id not in keys or not isinstance(
+            transform, (IdentityTransform, YearTransform, MonthTransform, DayTransform)
+        ):
+            return None
+        source_type = schema.find_field(part.source_id).field_type
+        values.append(transform.transform(source_type)(keys[part.source_id]))
+    return tuple(values)
+
+
+def _may_hold(item: _File, schema: Schema, keys: Mapping[int, Any]) -> bool:
+    """False when the file's column bounds rule the keys out."""
+    for field_id, value in keys.items():
+        kind = schema.find_field(field_id).field_type
+        assert isinstance(kind, PrimitiveType)  # keys were checked to be primitive
+        low, high = item.lower.get(field_id), item.upper.get(field_id)
+        if low is not None and value < from_bytes(kind, low):
+            return False
+        if high is not None and value > from_bytes(kind, high):
+            return False
+    return True
+
+
+def _candidates(table: Table, index: _Snapshot, keys: Mapping[int, Any]) -> list[_File]:
+    schema = table.schema()
+    files: list[_File] | tuple[_File, ...] = index.files
+    spec = table.spec()
+    partition = _partition_of(spec, schema, keys)
+    if partition is not None and all(f.spec_id == spec.spec_id for f in index.files):
+        files = index.by_partition.get((spec.spec_id, partition), [])
+    return [f for f in files if _may_hold(f, schema, keys)]
+
+
+def _group_may_hold(group: pq.RowGroupMetaData, positions: Mapping[int, Any]) -> bool:
+    """False when a row group's min/max statistics rule the keys out."""
+    for position, value in positions.items():
+        stats = group.column(position).statistics
+        if stats is None or not stats.has_min_max:
+            continue
+        low, high = stats.min, stats.max
+        if type(low) is not type(value) or type(high) is not type(value):
+            continue  # statistics in another representation: no pruning on them
+        if value < low or value > high:
+            return False
+    return True
+
+
+def _read_file(
+    io: FileIO, path: str, columns: Mapping[int, str], keys: Mapping[int, object]
+) -> pa.Table | None:
+    """Rows of one data file where every key column equals its value (table names)."""
+    with io.new_input(path).open(seekable=True) as stream:
+        parquet = pq.ParquetFile(stream)
+        by_id: dict[int, str] = {}
+        for arrow_field in parquet.schema_arrow:
+            meta = arrow_field.metadata or {}
+            if _FIELD_ID in meta:
+                by_id[int(meta[_FIELD_ID])] = arrow_field.name
+        if any(fid not in by_id for fid in (*columns, *keys)):
+            raise _UnsupportedError(f"{path} lacks field ids the lookup needs")
+        metadata = parquet.metadata
+        leaf = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+        positions = {
+            leaf[by_id[fid]]: value
+            for fid, value in keys.items()
+            if by_id[fid] in leaf and isinstance(value, (date, str))
+        }
+        groups = [
+            i for i in range(metadata.num_row_groups)
+            if _group_may_hold(metadata.row_group(i), positions)
+        ]  # fmt: skip
+        if not groups:
+            return None
+        wanted = list(dict.fromkeys([*(by_id[f] for f in columns), *(by_id[f] for f in keys)]))
+        rows = parquet.read_row_groups(groups, columns=wanted, use_threads=False)
+    mask = None
+    for fid, value in keys.items():
+        column = rows.column(by_id[fid])
+        hit = pc.equal(column, pa.scalar(value, type=column.type))
+        mask = hit if mask is None else pc.and_(mask, hit)
+    if mask is not None:
+        rows = rows.filter(mask)
+    return rows.select([by_id[f] for f in columns]).rename_columns(list(columns.values()))
+
+
+def find_rows(
+    table: Table,
+    snapshot_id: int | None,
+    equals: Mapping[str, object],
+    columns: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of ``table`` at ``snapshot_id`` where each column equals its value.
+
+    Values are Python values of the column's type (``date`` for dates, ``datetime`` for
+    timestamps, ``str``, ``bool``). The result is what a filtered scan of that snapshot
+    returns, as dicts; the order of rows is not defined.
+    """
+    if snapshot_id is None:
+        return []
+    schema = table.schema()
+    names = list(columns) if columns else [f.name for f in schema.fields]
+    try:
+        index = CACHE.snapshot(table, snapshot_id)
+        if index is None:
+            raise _UnsupportedError("the snapshot has delete files")
+        ids = {schema.find_field(name).field_id: name for name in names}
+        keys: dict[int, object] = {}
+        internal: dict[int, Any] = {}
+        for name, value in equals.items():
+            found = schema.find_field(name)
+            if not isinstance(found.field_type, _PRUNABLE):
+                raise _UnsupportedError(f"no lookup by {name}")
+            keys[found.field_id] = value
+            internal[found.field_id] = _internal(value, found.field_type)
+        parts = [
+            rows
+            for item in _candidates(table, index, internal)
+            if (rows := _read_file(table.io, item.path, ids, keys)) is not None
+        ]
+    except _UnsupportedError:
+        expression = all_equal(
+            *((name, _literal(value)) for name, value in equals.items())
+        )
+        return scan_at(table, snapshot_id, expression, names).to_pylist()
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        out.extend(part.to_pylist())
+    return out
+
+
+def _literal(value: object) -> object:
+    """A value PyIceberg's expressions accept (dates and times as ISO text)."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
