@@ -1,0 +1,118 @@
+"""The ECB history (7,126 daily payloads) loaded by dlt and by makerates_lake, same run.
+
+    python -m benchmarks.bench_vs_dlt            # every day of the history
+    python -m benchmarks.bench_vs_dlt --days 200
+
+* dlt: one resource yielding each day's payload, ``filesystem`` destination on a local
+  folder, Iceberg table format (falls back to Parquet if Iceberg fails offline). dlt
+  normalises the nested ``rates`` object into one float column per currency.
+* makerates_lake: a bronze record per day (full request/response metadata, verbatim bytes,
+  SHA-256) appended in one commit, then the silver transform (exact decimals, validation,
+  rejects), on the embedded lake.
+
+Prints each side's wall time and stored bytes, and the ratio. dlt runs with telemetry off
+and ``DLT_DATA_DIR`` in a temporary folder (as root it would otherwise write /var/dlt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmarks._ecb import bronze_records, daily_payloads, folder_bytes
+
+
+def run_dlt(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
+    """Load the days with dlt; returns seconds, bytes, rows and the table format used."""
+    os.environ["DLT_DATA_DIR"] = str(folder / "dlt-data")
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ["DLT_TELEMETRY"] = "false"
+    import dlt
+
+    def ecb() -> Iterator[dict[str, Any]]:
+        for day in days:
+            yield {"date": day["day"], "base": "EUR",
+                   "rates": {k: float(v) for k, v in day["rates"].items()}}
+
+    last_error = ""
+    for table_format in ("iceberg", None):
+        target = folder / f"dlt-{table_format or 'parquet'}"
+        started = time.perf_counter()
+        try:
+            pipeline = dlt.pipeline(
+                pipeline_name=f"ecb_{table_format or 'parquet'}",
+                pipelines_dir=str(folder / "dlt-pipelines"),
+                destination=dlt.destinations.filesystem(bucket_url=target.as_uri()),
+                dataset_name="ecb",
+            )
+            resource = dlt.resource(ecb, name="rates", write_disposition="append",
+                                    table_format=table_format)
+            pipeline.run(resource(), loader_file_format="parquet")
+        except Exception as exc:  # Iceberg on dlt's filesystem destination may need more
+            last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            continue
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "bytes": folder_bytes(target),
+                "format": table_format or "parquet", "iceberg_error": last_error}
+    raise RuntimeError(f"dlt could not load: {last_error}")
+
+
+def run_makerates(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
+    """Bronze + silver on the embedded lake; returns seconds, bytes and row counts."""
+    from makerates_lake.bronze.writer import BronzeWriter
+    from makerates_lake.lake import open_lake
+    from makerates_lake.settings import load_settings
+    from makerates_lake.silver.build import transform
+
+    home = folder / "lake"
+    lake = open_lake(load_settings(home=home))
+    started = time.perf_counter()
+    records = bronze_records(days)
+    appended = BronzeWriter(lake).append(records)
+    silver = transform(lake)
+    seconds = time.perf_counter() - started
+    warehouse = home / "warehouse"
+    bronze_dir = next(p for p in home.rglob("extractions") if p.is_dir())
+    return {"seconds": seconds, "bytes": folder_bytes(home), "bronze_rows": appended.written,
+            "silver_rates": silver.rates, "silver_rejects": silver.rejects,
+            "bronze_bytes": folder_bytes(bronze_dir),
+            "warehouse_bytes": folder_bytes(warehouse) if warehouse.exists() else 0}
+
+
+def run(days: int | None = None) -> dict[str, Any]:
+    """Both arms on the same payloads in one process; returns the measurements."""
+    payloads = daily_payloads(limit=days)
+    with tempfile.TemporaryDirectory(prefix="makerates-vs-dlt-") as name:
+        folder = Path(name)
+        dlt_result = run_dlt(payloads, folder)
+        ours = run_makerates(payloads, folder)
+    return {"days": len(payloads), "dlt": dlt_result, "makerates": ours,
+            "speedup": dlt_result["seconds"] / ours["seconds"],
+            "bytes_ratio": ours["bytes"] / max(1, dlt_result["bytes"])}
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=None, help="first N days only")
+    args = parser.parse_args()
+    r = run(args.days)
+    d, m = r["dlt"], r["makerates"]
+    print(f"ECB history: {r['days']:,} daily payloads")
+    print(f"dlt filesystem ({d['format']}):  {d['seconds']:7.2f} s  {d['bytes']:>12,} bytes")
+    if d["iceberg_error"]:
+        print(f"  (dlt Iceberg table format failed: {d['iceberg_error']})")
+    print(f"makerates bronze+silver:   {m['seconds']:7.2f} s  {m['bytes']:>12,} bytes "
+          f"(bronze {m['bronze_rows']:,} rows / {m['bronze_bytes']:,} bytes, "
+          f"silver {m['silver_rates']:,} rates, {m['silver_rejects']:,} rejects)")
+    print(f"speed-up makerates vs dlt: {r['speedup']:.2f}x; "
+          f"bytes makerates/dlt: {r['bytes_ratio']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
