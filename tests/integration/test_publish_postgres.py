@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
 import pytest
 
 from makerates_lake.audit.access_log import read_access_log
 from makerates_lake.lake import Lake, open_lake
 from makerates_lake.publish import PublishConfigError, ddl, publish
-from makerates_lake.publish.errors import NothingToPublishError, PublishLoadError
+from makerates_lake.publish.errors import CopyEncodeError, NothingToPublishError, PublishLoadError
+from makerates_lake.publish.postgres import ARROW_SCHEMA, load_table
 from makerates_lake.settings import load_settings
 from makerates_lake.tables import GOLD_FACT_RATE
 from tests.integration.federate_publish_helpers import fill_gold
@@ -53,9 +58,7 @@ def test_publish_loads_the_window_and_records_it(lake: Lake, pg_database: str) -
             f"SELECT count(*), count(DISTINCT gold_snapshot_id), min(rate_date), max(rate_date) "
             f"FROM {VIEW}"
         ).fetchone()  # type: ignore[misc]
-        assert (rows, snaps, first, last) == (
-            result.rows, 1, result.first_date, result.last_date
-        )
+        assert (rows, snaps, first, last) == (result.rows, 1, result.first_date, result.last_date)
         snapshot_id = conn.execute(f"SELECT max(gold_snapshot_id) FROM {VIEW}").fetchone()
         assert snapshot_id == (_snapshot(lake),)
 
@@ -73,9 +76,10 @@ def test_same_snapshot_twice_changes_nothing(lake: Lake, pg_database: str) -> No
     assert dict(lake.table(GOLD_FACT_RATE).metadata.refs) == refs
     assert refs[first.tag].snapshot_id == _snapshot(lake)
     with psycopg.connect(pg_database) as conn:
-        assert conn.execute(
-            "SELECT %s::regclass::oid", [f"makerates.{first.table_name}"]
-        ).fetchone() == oid
+        assert (
+            conn.execute("SELECT %s::regclass::oid", [f"makerates.{first.table_name}"]).fetchone()
+            == oid
+        )
         assert conn.execute("SELECT count(*) FROM makerates.publishes").fetchone() == (1,)
 
 
@@ -222,3 +226,78 @@ def test_connection_errors_hide_the_password(gold_home: Path, postgres: str) -> 
         publish(lake)
     assert "hunter2-secret" not in str(caught.value)
     assert "hunter2-secret" not in repr(caught.value.__dict__)
+
+
+def _edge_rows() -> pa.Table:
+    """Publish rows at the edges of every type: numeric limits, signs, text lengths, UTF-8."""
+    rates = [
+        "0", "-1.5", "99999999999999999999.999999999999999999",
+        "-99999999999999999999.999999999999999999", "0.000000000000000001",
+        "-0.000000000000000001", "12345.6789", "1E+10", "0.86720", "18446744073709551616",
+    ]  # fmt: skip
+    n = len(rates)
+    return pa.table(
+        {
+            "rate_date": [date(1970, 1, 1), date(1999, 12, 31), date(2000, 1, 1)]
+            + [date(2026, 3, i + 1) for i in range(n - 3)],
+            "base_currency": ["USD", "EUR", "", "É", "ÅÅÅ", "x" * 40] + ["GBP"] * (n - 6),
+            "quote_currency": ["JPY"] * n,
+            "rate": [Decimal(r) for r in rates],
+            "source_name": [f"s{'y' * i}" for i in range(n)],
+            "is_derived": [i % 3 == 0 for i in range(n)],
+            "extraction_id": [str(uuid.UUID(int=i)) for i in range(n)],
+            "published_at": [datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+            + [datetime(2026, 3, 1, 12, i, tzinfo=UTC) for i in range(n - 1)],
+            "gold_snapshot_id": [-(2**63), 2**63 - 1, *range(n - 2)],
+        },
+        schema=ARROW_SCHEMA,
+    )
+
+
+@pytest.mark.parametrize("rows", ["edge", "bench"])
+def test_binary_copy_matches_adbc_row_for_row(pg_database: str, rows: str) -> None:
+    """The NumPy binary COPY encoder stores exactly what ADBC's own COPY writer stores."""
+    from benchmarks.bench_publish import make_rows
+
+    table = _edge_rows() if rows == "edge" else make_rows(currencies=7, days=3)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(ddl.SCHEMA_SQL)
+        load_table(conn, "rates_s1_copy", table)
+        conn.execute(ddl.create_table("rates_s1_adbc"))
+        _adbc_ingest(pg_database, "rates_s1_adbc", table)
+        differ = conn.execute(
+            "SELECT (SELECT count(*) FROM (TABLE makerates.rates_s1_copy EXCEPT ALL "
+            "TABLE makerates.rates_s1_adbc) a), (SELECT count(*) FROM (TABLE "
+            "makerates.rates_s1_adbc EXCEPT ALL TABLE makerates.rates_s1_copy) b), "
+            "(SELECT count(*) FROM makerates.rates_s1_copy)"
+        ).fetchone()
+        assert differ == (0, 0, table.num_rows)
+        texts = conn.execute("SELECT rate::text FROM makerates.rates_s1_copy").fetchall()
+    # Exact decimal text, independent of ADBC: every value survives digit for digit.
+    assert sorted(Decimal(t) for (t,) in texts) == sorted(table["rate"].to_pylist())
+
+
+def test_copy_refuses_nulls_and_foreign_schemas(pg_database: str) -> None:
+    """A null or a different Arrow schema is refused before anything reaches PostgreSQL."""
+    table = _edge_rows()
+    with_null = table.set_column(4, "source_name", pa.array([None] * table.num_rows, pa.string()))
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(ddl.SCHEMA_SQL)
+        with pytest.raises(CopyEncodeError, match="nulls"):
+            load_table(conn, "rates_s2_d1", with_null)
+        with pytest.raises(CopyEncodeError, match="schema"):
+            load_table(
+                conn,
+                "rates_s2_d1",
+                table.cast(table.schema.set(1, pa.field("base_currency", pa.large_string()))),
+            )
+        assert conn.execute("SELECT to_regclass('makerates.rates_s2_d1')").fetchone() == (None,)
+
+
+def _adbc_ingest(dsn: str, name: str, rows: pa.Table) -> None:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    with adbc.connect(dsn) as conn:
+        with conn.cursor() as cursor:
+            cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
+        conn.commit()

@@ -84,9 +84,9 @@ def create_table(name: str) -> sql.Composed:
     Currency codes are checked in Python before the load (:func:`~makerates_lake.publish.
     frame.check_codes`); a regex CHECK per row would halve the load rate.
     """
-    return sql.SQL("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} ").format(
-        t=_table(name)
-    ) + sql.SQL(_COLUMNS_DDL)
+    return sql.SQL("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} ").format(t=_table(name)) + sql.SQL(
+        _COLUMNS_DDL
+    )
 
 
 def create_indexes(name: str) -> list[sql.Composed]:

@@ -6,6 +6,7 @@
      ├── PublishConfigError (ValueError)  no PostgreSQL DSN, or an invalid ``days``
      ├── NothingToPublishError            gold is empty at the chosen snapshot
      ├── InvalidCurrencyError (ValueError) a code that is not three capital letters
+ ├── CopyEncodeError (ValueError)     rows cannot be encoded for binary COPY (a null, a type)
      ├── PublishLoadError                 loading, indexing or switching failed (transient)
      └── TagError                         published, but tagging the gold snapshot failed
 
@@ -30,6 +31,10 @@ class InvalidCurrencyError(PublishError, ValueError):
     """A currency code is not three capital ASCII letters; nothing was sent to PostgreSQL."""
 
 
+class CopyEncodeError(PublishError, ValueError):
+    """Rows cannot be encoded for binary COPY (a null, or an unsupported type); none sent."""
+
+
 class PublishLoadError(PublishError):
     """PostgreSQL refused the load, the indexes or the switch; the old view is intact."""
 
@@ -43,6 +48,7 @@ class TagError(PublishError):
 
 
 __all__ = [
+    "CopyEncodeError",
     "InvalidCurrencyError",
     "NothingToPublishError",
     "PublishConfigError",

@@ -5,7 +5,8 @@ One publish, under a PostgreSQL advisory lock so two publishers queue:
 1. resolve the gold snapshot (:func:`makerates_lake.snapshots.resolve_as_of`); if the view
    already shows that snapshot and window, change nothing (only repair a missing tag);
 2. read the window from gold, log the read, and load it into a new table
-   ``makerates.rates_s<snapshot>_d<days>`` through ADBC (Arrow-native binary COPY);
+   ``makerates.rates_s<snapshot>_d<days>`` by binary COPY encoded straight from Arrow
+   (:mod:`makerates_lake.publish.pgcopy`), on the same connection;
 3. index and analyze the new table while readers still use the old one;
 4. in one transaction, point ``makerates.rates_last_90_days`` at the new table, drop the
    old one(s) and record the publish in ``makerates.publishes``;
@@ -34,8 +35,9 @@ from pyiceberg.exceptions import CommitFailedException
 from makerates_lake.commit_lock import table_commit_lock
 from makerates_lake.federate.scrub import scrub
 from makerates_lake.lake import Lake
-from makerates_lake.publish import ddl
+from makerates_lake.publish import ddl, pgcopy
 from makerates_lake.publish.errors import (
+    CopyEncodeError,
     NothingToPublishError,
     PublishConfigError,
     PublishLoadError,
@@ -135,7 +137,7 @@ def publish(lake: Lake, *, days: int = 90, as_of: AsOf | None = None) -> Publish
                 if current is not None and current.gold_snapshot_id == sid and current.days == days:
                     _ensure_tag(lake, sid, current.tag)
                     return current
-                result = _publish_new(lake, conn, dsn, sid, days)
+                result = _publish_new(lake, conn, sid, days)
     except PublishLoadError as exc:
         raise PublishLoadError(scrub(exc.message, lake), **exc.context) from None
     except psycopg.Error as exc:
@@ -210,7 +212,7 @@ def read_window(lake: Lake, snapshot_id: int, days: int) -> pl.DataFrame:
 
 
 def _publish_new(
-    lake: Lake, conn: psycopg.Connection[tuple[object, ...]], dsn: str, sid: int, days: int
+    lake: Lake, conn: psycopg.Connection[tuple[object, ...]], sid: int, days: int
 ) -> PublishResult:
     from makerates_lake.audit.access_log import log_access
 
@@ -229,7 +231,7 @@ def _publish_new(
     )
     started = datetime.now(UTC)
     try:
-        load_table(conn, dsn, name, to_arrow(frame))
+        load_table(conn, name, to_arrow(frame))
     except BaseException:
         conn.execute(ddl.drop_table(name))  # the view never pointed at it
         raise
@@ -247,7 +249,7 @@ def _publish_new(
         tag=tag_name(published_at),
         load_seconds=load_seconds,
     )
-    dropped = _switch(conn, result)
+    dropped = switch_view(conn, result)
     return PublishResult(**{**result.__dict__, "dropped": dropped})
 
 
@@ -256,19 +258,19 @@ def to_arrow(frame: pl.DataFrame) -> pa.Table:
     return frame.select(COLUMNS).to_arrow().cast(ARROW_SCHEMA)
 
 
-def load_table(
-    conn: psycopg.Connection[tuple[object, ...]], dsn: str, name: str, rows: pa.Table
-) -> None:
-    """Create ``makerates.<name>``, load ``rows`` through ADBC, check the count, index it.
+def load_table(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
+    """Create ``makerates.<name>``, load ``rows`` by binary COPY, check the count, index it.
+
+    Create and COPY share one transaction, so a failed load leaves no table behind.
 
     Raises:
         PublishLoadError: The table holds a different number of rows than sent.
     """
+    target = sql.Identifier(ddl.SCHEMA, name)
     with conn.transaction():
         conn.execute(ddl.create_table(name))
-    ingest(dsn, name, rows)
-    target = sql.Identifier(ddl.SCHEMA, name)
-    count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
+        copy_rows(conn, name, rows)
+        count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
     if count is None or count[0] != rows.num_rows:
         raise PublishLoadError(
             "the loaded table does not hold the rows sent",
@@ -282,28 +284,33 @@ def load_table(
         conn.execute(sql.SQL("ANALYZE {t}").format(t=target))
 
 
-def ingest(dsn: str, name: str, rows: pa.Table) -> None:
-    """Append ``rows`` to ``makerates.<name>`` through ADBC (binary COPY), in one commit.
+def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
+    """Append ``rows`` (in :data:`ARROW_SCHEMA`) to ``makerates.<name>`` by binary COPY.
+
+    Runs in the caller's transaction. Blocks are sent while the next one is encoded.
 
     Raises:
-        PublishLoadError: The driver failed (message not yet scrubbed: callers scrub it).
+        CopyEncodeError: ``rows`` do not have the publish schema, or hold a null.
     """
-    import adbc_driver_postgresql.dbapi as adbc
-
-    try:
-        with adbc.connect(dsn) as adbc_conn:
-            with adbc_conn.cursor() as cursor:
-                cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
-            adbc_conn.commit()
-    except adbc.Error as exc:
-        # The driver's message can quote the URI it was given: callers scrub it.
-        raise PublishLoadError(
-            f"the ADBC load failed: {type(exc).__name__}: {exc}", table=f"{ddl.SCHEMA}.{name}"
-        ) from None
+    if rows.schema != ARROW_SCHEMA:
+        raise CopyEncodeError("rows do not have the publish schema", table=f"{ddl.SCHEMA}.{name}")
+    statement = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT binary)").format(
+        t=sql.Identifier(ddl.SCHEMA, name),
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names),
+    )
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for block in pgcopy.encode(rows):
+            copy.write(block)
 
 
-def _switch(conn: psycopg.Connection[tuple[object, ...]], result: PublishResult) -> tuple[str, ...]:
-    """One transaction: view -> new table, old tables dropped, publish recorded."""
+def switch_view(
+    conn: psycopg.Connection[tuple[object, ...]], result: PublishResult
+) -> tuple[str, ...]:
+    """One transaction: view -> new table, old tables dropped, publish recorded.
+
+    Returns:
+        The publish tables dropped (every ``rates_s*`` table but the new one).
+    """
     with conn.transaction():
         # A reader holding the old table for longer than this fails the publish (and rolls
         # it back) instead of blocking new readers of the view behind the switch forever.
