@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from makerates_lake import source_names
 from makerates_lake.silver.currencies import iso4217
+from makerates_lake.silver.validate import SILVER_ORDER
 from makerates_lake.silver.versions import TransformRules
 
 TIER_PRIORITY: Final = {"primary": 0, "fallback": 1, "backfill": 2, "manual": 3}
@@ -216,28 +217,35 @@ def _source_rank() -> pl.Expr:
     return pl.col("source_name").replace_strict(_SOURCE_RANK, default=len(_SOURCE_RANK))
 
 
-_MAX_MICROS = 1 << 52  # 2112-09-17: the composite rank keys below need 0 <= time < this
+_MAX_MICROS = 1 << 52  # 2112-09-17: the composite rank below needs 0 <= time < this
 
 
-def _first_by(
-    frame: pl.DataFrame, group: Sequence[str], order: Sequence[tuple[str, bool]]
+def _runs(group: Sequence[str]) -> pl.Expr:
+    """Run number of ``group`` in a frame sorted by it: one integer per group."""
+    changed = pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in group)
+    return changed.fill_null(True).cum_sum().cast(pl.Int64)
+
+
+def _best_in_runs(
+    frame: pl.DataFrame, order: Sequence[tuple[str, bool]], *, keep: str
 ) -> pl.DataFrame:
-    """One row per group: the first by ``order`` (column, descending) pairs.
+    """Per run ``_run``: the rows best by ``order`` (column, descending), then one of them.
 
-    The same rows as sorting by ``order`` and keeping each group's first, provided the
-    order columns are a unique key within a group, but computed as successive filters
-    "equal to the group's best", one window each: no sort of the whole frame.
+    ``frame`` is sorted so that each group is one run and, among rows equal on
+    ``order``, the wanted one comes ``keep`` ("first" or "last") in its run. Each
+    ``order`` column is one window over the integer run number, never a sort.
     """
     for column, descending in order:
         best = pl.col(column).max() if descending else pl.col(column).min()
-        frame = frame.filter(pl.col(column) == best.over(group))
-    return frame
+        frame = frame.filter(pl.col(column) == best.over("_run"))
+    neighbour = pl.col("_run").shift(1 if keep == "first" else -1)
+    return frame.filter((pl.col("_run") != neighbour).fill_null(True))
 
 
 def _micros_in_range(column: pl.Series) -> bool:
     micros = column.dt.epoch("us")
     low, high = micros.min(), micros.max()
-    return low is None or (0 <= low and high < _MAX_MICROS)  # type: ignore[operator]
+    return low is None or (low >= 0 and high < _MAX_MICROS)  # type: ignore[operator]
 
 
 def direct_facts(silver: pl.DataFrame) -> pl.DataFrame:
@@ -245,20 +253,15 @@ def direct_facts(silver: pl.DataFrame) -> pl.DataFrame:
 
     Best is the best tier, then the latest extraction, then the larger extraction_id.
     """
-    rows = silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
-    group = ("rate_date", "base_currency", "quote_currency", "source_name")
-    order: list[tuple[str, bool]]
-    if _micros_in_range(rows.get_column("extraction_timestamp")):
-        # Tier and time folded into one integer: one window instead of two.
-        rank = (4 - _tier_rank()).cast(pl.Int64) * _MAX_MICROS + pl.col(
-            "extraction_timestamp"
-        ).dt.epoch("us")
-        rows = rows.with_columns(rank.alias("_rank"))
-        order = [("_rank", True), ("extraction_id", True)]
-    else:
-        rows = rows.with_columns((-_tier_rank()).alias("_rank"))
-        order = [("_rank", True), ("extraction_timestamp", True), ("extraction_id", True)]
-    return _first_by(rows, group, order).select(
+    # In SILVER_ORDER (cheap when silver comes sorted) each (date, base, quote, source)
+    # is one run, latest extraction last: the best row is its tier's last row.
+    rows = (
+        silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
+        .sort(SILVER_ORDER)
+        .with_columns(_runs(SILVER_ORDER[:4]).alias("_run"), (-_tier_rank()).alias("_tier"))
+    )
+    order = [("_tier", True)] if rows.get_column("source_tier").n_unique() > 1 else []
+    return _best_in_runs(rows, order, keep="last").select(
         "rate_date",
         "base_currency",
         "quote_currency",
@@ -337,45 +340,42 @@ def fact_rate(
         pl.lit(rules.version, pl.Int32).alias("transform_version")
     )
     facts = pl.concat([direct, cross_facts(direct, rules, cross_bases)], how="vertical_relaxed")
-    facts = facts.with_row_index("_row").with_columns(
+    # The output order first: each (date, base, quote) is then one run, and among rows of
+    # equal rank the first one has the smallest source name (then pivot).
+    facts = facts.sort(
+        "rate_date", "base_currency", "quote_currency", "source_name", "is_derived",
+        pl.col("pivot_currency").fill_null(""),
+    ).with_row_index("_row").with_columns(
+        _runs(("rate_date", "base_currency", "quote_currency")).alias("_run"),
         pl.col("is_derived").cast(pl.Int64).alias("_derived"),
         _tier_rank().cast(pl.Int64).alias("_tier"),
         _source_rank().cast(pl.Int64).alias("_source"),
-        pl.col("pivot_currency").fill_null("").alias("_pivot"),
-    )
+    )  # fmt: skip
     order: list[tuple[str, bool]]
     if _micros_in_range(facts.get_column("observed_at")):
-        # derived, tier, newest observation, source rank: one integer, smallest is best.
+        # direct first, best tier, newest observation, source rank: one integer, smallest best.
         newest = _MAX_MICROS - 1 - pl.col("observed_at").dt.epoch("us")
         rank = ((pl.col("_derived") * 8 + pl.col("_tier")) * _MAX_MICROS + newest) * 8 + pl.col(
             "_source"
         )
         facts = facts.with_columns(rank.alias("_rank"))
-        order = [("_rank", False), ("source_name", False), ("_pivot", False)]
+        order = [("_rank", False)]
     else:
-        order = [("_derived", False), ("_tier", False), ("observed_at", True),
-                 ("_source", False), ("source_name", False), ("_pivot", False)]  # fmt: skip
-    winners = _first_by(
-        facts.select(
-            "_row", "rate_date", "base_currency", "quote_currency", *(c for c, _ in order)
-        ),
-        ("rate_date", "base_currency", "quote_currency"),
-        order,
+        order = [("_derived", False), ("_tier", False), ("observed_at", True), ("_source", False)]
+    winners = _best_in_runs(
+        facts.select("_row", "_run", *(c for c, _ in order)), order, keep="first"
     ).get_column("_row")
-    return (
-        facts.with_columns(
-            pl.col("_row").is_in(winners.implode()).alias("is_best"),
-            (
-                pl.col("rate_date").dt.year() * 10000
-                + pl.col("rate_date").dt.month().cast(pl.Int32) * 100
-                + pl.col("rate_date").dt.day().cast(pl.Int32)
-            )
-            .cast(pl.Int32)
-            .alias("date_key"),
+    best = pl.Series("is_best", [False] * facts.height).scatter(winners, True)
+    return facts.with_columns(
+        best,
+        (
+            pl.col("rate_date").dt.year() * 10000
+            + pl.col("rate_date").dt.month().cast(pl.Int32) * 100
+            + pl.col("rate_date").dt.day().cast(pl.Int32)
         )
-        .sort("rate_date", "base_currency", "quote_currency", "source_name", "is_derived", "_pivot")
-        .select(FACT_COLUMNS)
-    )
+        .cast(pl.Int32)
+        .alias("date_key"),
+    ).select(FACT_COLUMNS)
 
 
 def dim_date(first: date, last: date) -> pl.DataFrame:

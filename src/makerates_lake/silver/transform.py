@@ -54,11 +54,10 @@ def transform_bronze(
         [payload_rejects(parsed.rejects, transform_version=transform_version), checked.rejects],
         how="vertical_relaxed",
     )
-    # A stable order makes two rebuilds byte-for-byte comparable.
+    # A stable order makes two rebuilds byte-for-byte comparable (flag_suspicious
+    # returns the rates in SILVER_ORDER already).
     return SilverBatch(
-        rates=rates.sort(
-            "rate_date", "base_currency", "quote_currency", "extraction_timestamp", "extraction_id"
-        ),
+        rates=rates,
         rejects=rejects.sort(
             "extraction_timestamp", "extraction_id", "rule", "quote_currency", nulls_last=True
         ),

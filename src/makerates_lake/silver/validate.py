@@ -268,6 +268,16 @@ def payload_rejects(rejects: pl.DataFrame, *, transform_version: int) -> pl.Data
 
 
 _KEY = ("source_name", "base_currency", "quote_currency")
+_DAY = (*_KEY, "rate_date")
+#: Row order of silver.rates: the table's sort order, then a unique tie-break.
+SILVER_ORDER = (
+    "rate_date",
+    "base_currency",
+    "quote_currency",
+    "source_name",
+    "extraction_timestamp",
+    "extraction_id",
+)
 
 
 def flag_suspicious(
@@ -290,24 +300,50 @@ def flag_suspicious(
         stale_after: Age of a latest answer's provider time (or rate date, when the
             provider sends no time) at extraction beyond which it is stale.
         history: Earlier silver rows (columns of silver.rates) or None.
+
+    Returns:
+        The rows in :data:`SILVER_ORDER`, silver column order.
     """
-    daily_cols = [*_KEY, "rate_date", "extraction_timestamp", "rate"]
-    daily = rates.select(daily_cols)
-    if history is not None and history.height:
-        daily = pl.concat([history.select(daily_cols), daily], how="vertical_relaxed")
-    last = (
-        daily.sort("extraction_timestamp")
-        .group_by([*_KEY, "rate_date"])
-        .agg(pl.col("rate").last().cast(pl.Float64).alias("_day_rate"))
-        .sort([*_KEY, "rate_date"])
-        .with_columns(pl.col("_day_rate").shift(1).over(_KEY).alias("_prev"))
-        .select(*_KEY, "rate_date", "_prev")
+    # Sorted so that each (date, base, quote, source) is one run of rows, latest last:
+    # the day's last observation closes its run, found without a group-by or a join.
+    rows = rates.sort(SILVER_ORDER).with_columns(
+        (pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY).fill_null(True))
+        .cum_sum()
+        .cast(pl.Int64)
+        .sub(1)
+        .alias("_day")
     )
+    closes = (pl.col("_day") != pl.col("_day").shift(-1)).fill_null(True)
+    days = rows.filter(closes).select(
+        *_DAY, "_day", pl.col("rate").cast(pl.Float64).alias("_day_rate")
+    )
+    if history is not None and history.height:
+        earlier = (
+            history.group_by(_DAY)
+            .agg(
+                pl.col("rate")
+                .sort_by("extraction_timestamp", "extraction_id")
+                .last()
+                .cast(pl.Float64)
+                .alias("_day_rate")
+            )
+            .with_columns(pl.lit(None, pl.Int64).alias("_day"))
+        )
+        days = pl.concat([earlier.select(days.columns), days], how="vertical_relaxed")
+    same_key = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in _KEY).fill_null(False)
+    previous = (
+        days.sort(*_KEY, "rate_date")
+        .with_columns(pl.when(same_key).then(pl.col("_day_rate").shift(1)).alias("_prev"))
+        .filter(pl.col("_day").is_not_null())
+        .sort("_day")
+        .get_column("_prev")
+    )
+    last = rows.with_columns(previous.gather(rows.get_column("_day")).alias("_prev"))
     provider_time = pl.coalesce(
         pl.col("provider_updated_at"),
         pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
-    flagged = rates.join(last, on=[*_KEY, "rate_date"], how="left").with_columns(
+    flagged = last.with_columns(
         (((pl.col("rate").cast(pl.Float64) / pl.col("_prev")) - 1).abs() > jump_threshold)
         .fill_null(False)
         .alias("is_jump"),
