@@ -30,7 +30,7 @@ def daily_payloads(path: Path = ECB_ZIP, limit: int | None = None) -> list[dict[
         rates = {k.strip(): v.strip() for k, v in row.items()
                  if k and k.strip() and v and v.strip() not in {"", "N/A"}}
         days.append({"day": day, "rates": rates})
-    days.sort(key=lambda d: d["day"])
+    days.sort(key=lambda d: str(d["day"]))
     return days[:limit] if limit else days
 
 

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from tests.services import MotoServer, PostgresServer
 
 from makerates_lake.bronze.worm import create_worm_bucket
 from makerates_lake.lake import Lake, open_lake, s3_client
 from makerates_lake.settings import load_settings
-from tests.services import MotoServer, PostgresServer
 
 LAYOUTS = ("embedded", "pg_s3")
 

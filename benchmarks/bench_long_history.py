@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from benchmarks._layouts import LAYOUTS, bench_lake
 from makerates_lake.bronze.commit import commit_data_files, write_data_files
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
@@ -40,7 +41,6 @@ from makerates_lake.lake import Lake
 from makerates_lake.maintenance import MaintenancePolicy, run_maintenance, table_stats
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
 from makerates_lake.tables import BRONZE_EXTRACTIONS
-from benchmarks._layouts import LAYOUTS, bench_lake
 
 START = datetime(2021, 1, 1, tzinfo=UTC)
 

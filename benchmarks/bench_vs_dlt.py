@@ -50,8 +50,9 @@ def run_dlt(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
                 destination=dlt.destinations.filesystem(bucket_url=target.as_uri()),
                 dataset_name="ecb",
             )
-            resource = dlt.resource(ecb, name="rates", write_disposition="append",
-                                    table_format=table_format)
+            resource = dlt.resource(  # type: ignore[call-overload]  # table_format may be None
+                ecb, name="rates", write_disposition="append", table_format=table_format
+            )
             pipeline.run(resource(), loader_file_format="parquet")
         except Exception as exc:  # Iceberg on dlt's filesystem destination may need more
             last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
