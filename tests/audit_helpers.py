@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,7 +25,7 @@ def eur_text(day_index: int) -> str:
     return f"0.9{day_index + 1}20"
 
 
-def day_record(day: date, day_index: int, **extra: object) -> BronzeRecord:
+def day_record(day: date, day_index: int, **extra: Any) -> BronzeRecord:
     """An ExchangeRate-API v6 answer (base USD) for ``day``, extracted that afternoon."""
     unix = int(datetime.combine(day, time(0, 0, 1), UTC).timestamp())
     rates = f'{{"EUR":{eur_text(day_index)},"GBP":0.8{day_index}5,"JPY":15{day_index}.25}}'
@@ -32,7 +33,7 @@ def day_record(day: date, day_index: int, **extra: object) -> BronzeRecord:
     return record(v6_latest(rates, unix=unix), when=when, **extra)
 
 
-def build_small_lake(lake: Lake, days: int = 3, **extra: object) -> list[BronzeRecord]:
+def build_small_lake(lake: Lake, days: int = 3, **extra: Any) -> list[BronzeRecord]:
     """Bronze for ``days`` days from FIRST_DAY, transformed into silver and gold."""
     records = [day_record(FIRST_DAY + timedelta(days=i), i, **extra) for i in range(days)]
     BronzeWriter(lake).append(records)

@@ -144,10 +144,10 @@ _DERIVED_PROPERTIES: Final = {
 }
 
 # silver.rates and gold.fact_rate hold one file per year, sorted by date and pair. A trace
-# reads one date and pair: row groups of ~8k rows (under two months of 150 quotes) let
+# reads one date and pair: row groups of 8192 rows (about 55 days of 150 quotes) let
 # Parquet min/max statistics skip all but one group of a year file, instead of reading the
 # whole year (the default limit, 1M rows, makes the year one group). A full scan reads the
-# same bytes either way; the extra footer entries are a few kilobytes per file.
+# same bytes either way; smaller groups (2048) made PyIceberg's full scan about 2x slower.
 _POINT_LOOKUP_PROPERTIES: Final = {"write.parquet.row-group-limit": "8192"}
 
 SILVER_NAMESPACE: Final = "silver"

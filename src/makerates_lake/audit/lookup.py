@@ -145,7 +145,8 @@ def _file(data_file: DataFile) -> _File:
     return _File(
         path=data_file.file_path,
         spec_id=data_file.spec_id,
-        partition=tuple(data_file.partition),
+        # Record is iterable at runtime but not typed as such in PyIceberg 0.11.
+        partition=tuple(data_file.partition),  # type: ignore[arg-type]
         lower=dict(data_file.lower_bounds or {}),
         upper=dict(data_file.upper_bounds or {}),
     )
@@ -296,7 +297,8 @@ def find_rows(
         expression = all_equal(
             *((name, _literal(value)) for name, value in equals.items())
         )
-        return scan_at(table, snapshot_id, expression, names).to_pylist()
+        fallback: list[dict[str, Any]] = scan_at(table, snapshot_id, expression, names).to_pylist()
+        return fallback
     out: list[dict[str, Any]] = []
     for part in parts:
         out.extend(part.to_pylist())
