@@ -101,9 +101,9 @@ class Lake:
         """Load a table by spec or ``namespace.name``; ``refresh`` re-reads its metadata."""
         identifier = spec.identifier if isinstance(spec, TableSpec) else spec
         cached = self._tables.get(identifier)
-        if cached is not None:
-            return cached.refresh() if refresh else cached
         try:
+            if cached is not None:
+                return cached.refresh() if refresh else cached
             table = self.catalog.load_table(identifier)
         except NoSuchTableError:
             raise LakeError(
@@ -111,6 +111,8 @@ class Lake:
                 table=identifier,
                 catalog=redact_url(self.settings.resolved_catalog_uri),
             ) from None
+        except Exception as exc:
+            raise metadata_error(self.catalog, self.settings, identifier, exc) from None
         self._tables[identifier] = table
         return table
 
@@ -233,8 +235,12 @@ def _create_all(lake: Lake) -> None:
             with contextlib.suppress(NamespaceAlreadyExistsError):
                 catalog.create_namespace_if_not_exists(namespace)
         for spec in ALL_TABLES:
-            if catalog.table_exists(spec.identifier):
-                continue
+            try:
+                if catalog.table_exists(spec.identifier):
+                    continue
+            except Exception as exc:
+                # The catalog names the table, but its metadata file is missing or damaged.
+                raise metadata_error(catalog, lake.settings, spec.identifier, exc) from None
             with contextlib.suppress(TableAlreadyExistsError):  # another process won the race
                 catalog.create_table(
                     spec.identifier,
@@ -252,6 +258,58 @@ def _create_all(lake: Lake) -> None:
             catalog=redact_url(lake.settings.resolved_catalog_uri),
             warehouse=lake.settings.resolved_warehouse,
         ) from None
+
+
+def _metadata_location(catalog: Catalog, identifier: str) -> str | None:
+    """The metadata file the SQL catalog points ``identifier`` at, read from its row."""
+    try:
+        from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        if not isinstance(catalog, SqlCatalog):
+            return None
+        namespace, _, name = identifier.rpartition(".")
+        with Session(catalog.engine) as session:
+            row = session.scalar(
+                select(IcebergTables).where(
+                    IcebergTables.catalog_name == catalog.name,
+                    IcebergTables.table_namespace == namespace,
+                    IcebergTables.table_name == name,
+                )
+            )
+        return str(row.metadata_location) if row is not None else None
+    except Exception:  # only for the message: the original failure is what matters
+        return None
+
+
+def metadata_error(
+    catalog: Catalog, settings: Settings, identifier: str, exc: BaseException
+) -> LakeError:
+    """A :class:`LakeError` for a table whose metadata cannot be read, naming the file.
+
+    A catalog or storage outage is named as such (see :func:`dependency_errors`); anything
+    else means the metadata file itself is missing or damaged.
+    """
+    found = _dependency_of(exc, settings)
+    location = _metadata_location(catalog, identifier)
+    reason = "is missing" if isinstance(exc, FileNotFoundError) else "cannot be read"
+    if found is not None and not isinstance(exc, FileNotFoundError):
+        dependency, where = found
+        return LakeError(
+            f"{dependency} failed while loading table {identifier}: "
+            f"{type(exc).__name__}: {_scrub(exc, settings)}",
+            dependency=dependency,
+            table=identifier,
+            transient=True,
+            **where,
+        )
+    return LakeError(
+        f"the metadata file of table {identifier} {reason} (changed or deleted outside "
+        f"the library?): {type(exc).__name__}: {_scrub(exc, settings)}",
+        table=identifier,
+        metadata=redact_url(location) if location else "unknown",
+    )
 
 
 def _dependency_of(exc: BaseException, settings: Settings) -> tuple[str, dict[str, str]] | None:

@@ -25,6 +25,8 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 
@@ -59,7 +61,7 @@ def _install_crash_point(point: str) -> None:
         def no_commit(*_args: Any, **_kwargs: Any) -> None:
             _die()
 
-        writer.commit_data_files = no_commit  # type: ignore[assignment]
+        mock.patch.object(writer, "commit_data_files", no_commit).start()
     elif point == "bronze-metadata-written":
         from pyiceberg.catalog.sql import SqlCatalog
 
@@ -73,7 +75,7 @@ def _install_crash_point(point: str) -> None:
                 _die()
 
         # _write_metadata is a staticmethod: keep it one, or the class would pass self.
-        SqlCatalog._write_metadata = staticmethod(write_then_die)  # type: ignore[method-assign,assignment]
+        mock.patch.object(SqlCatalog, "_write_metadata", staticmethod(write_then_die)).start()
     elif point == "bronze-catalog-uncommitted":
         import pyiceberg.catalog.sql as sql_catalog
         from sqlalchemy.orm import Session
@@ -86,17 +88,17 @@ def _install_crash_point(point: str) -> None:
 
         def commit_table(self: Any, table: Any, *args: Any, **kwargs: Any) -> Any:
             if table.name()[0] == "bronze":
-                sql_catalog.Session = DyingSession  # type: ignore[misc]
+                mock.patch.object(sql_catalog, "Session", DyingSession).start()
             return original_commit_table(self, table, *args, **kwargs)
 
-        sql_catalog.SqlCatalog.commit_table = commit_table  # type: ignore[method-assign]
+        mock.patch.object(sql_catalog.SqlCatalog, "commit_table", commit_table).start()
     elif point == "publish-table-loaded":
         import makerates_lake.publish.postgres as publish
 
         def no_switch(*_args: Any, **_kwargs: Any) -> None:
             _die()
 
-        publish._switch = no_switch  # type: ignore[assignment]
+        mock.patch.object(publish, "_switch", no_switch).start()
     elif point == "publish-mid-switch":
         original_execute = psycopg.Connection.execute
 
@@ -105,7 +107,7 @@ def _install_crash_point(point: str) -> None:
                 _die()  # the view was replaced and old tables dropped in this transaction
             return original_execute(self, query, *args, **kwargs)
 
-        psycopg.Connection.execute = execute  # type: ignore[method-assign]
+        mock.patch.object(psycopg.Connection, "execute", execute).start()
     else:
         raise SystemExit(f"unknown crash point {point!r}")
 
@@ -334,6 +336,36 @@ def zip_bytes(name: str, body: bytes) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(name, body)
     return buffer.getvalue()
+
+
+def read_object(lake: Lake, uri: str) -> bytes:
+    """The bytes of a lake file (local path or S3 object), outside the library."""
+    parts = urlsplit(uri)
+    if parts.scheme in {"s3", "s3a"}:
+        body = lake.s3_client().get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+        return body["Body"].read()
+    return Path(unquote(parts.path)).read_bytes()
+
+
+def overwrite_object(lake: Lake, uri: str, data: bytes) -> None:
+    """Replace a lake file behind the library's back (on WORM S3: a new object version)."""
+    parts = urlsplit(uri)
+    if parts.scheme in {"s3", "s3a"}:
+        # Object Lock buckets refuse a put without a checksum.
+        lake.s3_client().put_object(
+            Bucket=parts.netloc, Key=parts.path.lstrip("/"), Body=data, ChecksumAlgorithm="CRC32"
+        )
+        return
+    Path(unquote(parts.path)).write_bytes(data)
+
+
+def delete_object(lake: Lake, uri: str) -> None:
+    """Delete a lake file behind the library's back (on versioned S3: a delete marker)."""
+    parts = urlsplit(uri)
+    if parts.scheme in {"s3", "s3a"}:
+        lake.s3_client().delete_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+        return
+    Path(unquote(parts.path)).unlink()
 
 
 def _main(argv: list[str]) -> None:

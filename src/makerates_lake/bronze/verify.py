@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.expressions import BooleanExpression
+from pyiceberg.table import Table
 
 from makerates_lake.expressions import all_of, at_least, below
 from makerates_lake.lake import Lake
@@ -71,6 +72,30 @@ def _read_file(lake: Lake, path: str) -> tuple[pa.Table, int]:
     return pq.read_table(pa.BufferReader(data), columns=_COLUMNS), len(data)
 
 
+def _metadata_problems(table: Table) -> list[FileProblem]:
+    """The current snapshot's manifest list and manifests, each checked readable."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return []
+    try:
+        manifests = snapshot.manifests(table.io)
+    except Exception as exc:  # any failure to read it is a finding, reported by path
+        return [FileProblem(snapshot.manifest_list, _unreadable("manifest list", exc))]
+    problems = []
+    for manifest in manifests:
+        try:
+            manifest.fetch_manifest_entry(table.io, discard_deleted=False)
+        except Exception as exc:  # as above: report, do not crash the verification
+            problems.append(FileProblem(manifest.manifest_path, _unreadable("manifest", exc)))
+    return problems
+
+
+def _unreadable(what: str, exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"{what} is missing"
+    return f"{what} cannot be read: {type(exc).__name__}: {exc}"
+
+
 def verify_bronze(
     lake: Lake, start: datetime | None = None, end: datetime | None = None
 ) -> VerifyReport:
@@ -83,6 +108,10 @@ def verify_bronze(
     """
     table = lake.bronze(refresh=True)
     report = VerifyReport()
+    report.file_problems.extend(_metadata_problems(table))
+    if report.file_problems:
+        # Planning reads every manifest; with one missing it could only fail as a whole.
+        return report
     tasks = table.scan(row_filter=_time_filter(start, end)).plan_files()
     for task in tasks:
         data_file = task.file
