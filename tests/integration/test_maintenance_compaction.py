@@ -144,7 +144,8 @@ def test_compaction_refuses_rows_that_changed(
             bodies = rows["raw_response"].to_pylist()
             bodies[0] = b"tampered"
             index = rows.schema.get_field_index("raw_response")
-            rows = rows.set_column(index, rows.schema.field(index), pa.array(bodies, pa.binary()))
+            kind = rows.schema.field(index).type
+            rows = rows.set_column(index, rows.schema.field(index), pa.array(bodies, kind))
         return rows
 
     monkeypatch.setattr(compact_module, "_read", tampering_read)
