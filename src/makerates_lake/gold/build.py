@@ -35,6 +35,7 @@ _FACT_INPUT = (
     "extraction_id", "extraction_timestamp", "source_name", "source_tier", "base_currency",
     "quote_currency", "rate", "rate_text", "rate_date", "transform_version",
 )  # fmt: skip
+_DIM_INPUT = ("base_currency", "quote_currency", "rate_date")
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ def _build_gold(
     last: date | None,
     transform_version: int,
     cross_bases: Sequence[str] = model.DEFAULT_CROSS_BASES,
+    facts: pl.DataFrame | None = None,
 ) -> GoldResult:
-    """:func:`build_gold`; ``silver`` is all of ``silver.rates`` when the caller has it."""
+    """:func:`build_gold`; ``silver`` is all of ``silver.rates`` when the caller has it,
+    ``facts`` the fact rows already built from it."""
     rules = rules_for(transform_version)
     parts = []
     if first is not None:
@@ -88,11 +91,11 @@ def _build_gold(
     if last is not None:
         parts.append(storage.below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
     where = storage.all_of(*parts) if parts else None
-    if silver is None or where is not None:
+    if facts is None and (silver is None or where is not None):
         rows = storage.read(lake, SILVER_RATES, row_filter=where, columns=_FACT_INPUT)
-    else:
-        rows = silver.select(_FACT_INPUT)
-    facts = model.fact_rate(rows, rules, cross_bases)
+        facts = model.fact_rate(rows, rules, cross_bases)
+    elif facts is None:
+        facts = model.fact_rate(silver.select(_FACT_INPUT), rules, cross_bases)  # type: ignore[union-attr]
     props = {"makerates.transform-version": str(transform_version)}
     storage.overwrite(lake, GOLD_FACT_RATE, facts, where=where, properties=props)
     _build_dimensions(lake, props, silver)
@@ -105,11 +108,10 @@ def _build_gold(
 
 
 def _build_dimensions(lake: Lake, props: dict[str, str], silver: pl.DataFrame | None) -> None:
-    columns = ["base_currency", "quote_currency", "rate_date"]
     seen = (
-        storage.read(lake, SILVER_RATES, columns=columns)
+        storage.read(lake, SILVER_RATES, columns=_DIM_INPUT)
         if silver is None
-        else silver.select(columns)
+        else silver.select(_DIM_INPUT)
     )
     storage.overwrite(lake, GOLD_DIM_CURRENCY, model.dim_currency(seen), properties=props)
     storage.overwrite(lake, GOLD_DIM_SOURCE, model.dim_source(), properties=props)
@@ -149,11 +151,25 @@ def run_reprocess(
         previous = storage.current_snapshot_id(lake, spec)
         if previous is not None:
             storage.tag_snapshot(lake, spec, f"pre-reprocess-{stamp}", previous)
-    silver, rows = rebuild_silver(lake, start=start, end=end, transform_version=transform_version)
-    # After a full rebuild the new rows are all of silver: gold need not read them back.
-    everything = rows if start is None and end is None else None
-    del rows
-    gold = _build_gold(lake, everything, None, None, transform_version)
+    rules = rules_for(transform_version)
+
+    def facts_from(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        return model.fact_rate(rows.select(_FACT_INPUT), rules), rows.select(_DIM_INPUT)
+
+    # After a full rebuild the new rows are all of silver: gold is built from them while
+    # silver's files are written, instead of being read back afterwards.
+    full = start is None and end is None
+    silver, built = rebuild_silver(
+        lake,
+        start=start,
+        end=end,
+        transform_version=transform_version,
+        meanwhile=facts_from if full else None,
+    )
+    if built is None:
+        gold = _build_gold(lake, None, None, None, transform_version)
+    else:
+        gold = _build_gold(lake, built[1], None, None, transform_version, facts=built[0])
     tag = f"transform-v{transform_version}"
     for spec in specs:
         storage.tag_snapshot(lake, spec, tag)

@@ -245,7 +245,9 @@ def _best_in_runs(
 def _micros_in_range(column: pl.Series) -> bool:
     micros = column.dt.epoch("us")
     low, high = micros.min(), micros.max()
-    return low is None or (low >= 0 and high < _MAX_MICROS)  # type: ignore[operator]
+    if low is None or high is None:
+        return True
+    return int(low) >= 0 and int(high) < _MAX_MICROS  # type: ignore[arg-type]
 
 
 def direct_facts(silver: pl.DataFrame) -> pl.DataFrame:

@@ -107,7 +107,9 @@ def read(
 
 def _year_runs(rows: pa.Table, column: str) -> list[tuple[int, int, int]]:
     """(year since 1970, offset, length) of each run of one year in ``column``, in order."""
-    years = pl.from_arrow(rows.select([column])).to_series().dt.year().cast(pl.Int32) - 1970
+    dates = pl.from_arrow(rows.column(column))
+    assert isinstance(dates, pl.Series)  # a ChunkedArray always gives a Series
+    years = dates.dt.year().cast(pl.Int32) - 1970
     runs = (
         pl.DataFrame({"y": years})
         .with_row_index("i")

@@ -32,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from makerates_lake import source_names
 from makerates_lake.silver.currencies import known_codes
 from makerates_lake.silver.parse import META_COLUMNS
 
@@ -280,6 +281,37 @@ SILVER_ORDER = (
 )
 
 
+def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
+    """Rows in :data:`SILVER_ORDER`.
+
+    Sorting 1.75 million rows on four text keys costs a second; validated rows have
+    ISO codes and known sources, so the first four keys pack into one integer (codes and
+    sources in alphabetical order, so the order is the same) and the sort runs on it,
+    the timestamp and the extraction_id. A value the packing cannot hold (a row that did
+    not come through validation) takes the plain sort.
+    """
+    codes = pl.Enum(sorted(known_codes()))
+    sources = pl.Enum(sorted(source_names.ALL_SOURCES))
+    days = pl.col("rate_date").cast(pl.Int64) + (1 << 24)
+    base = pl.col("base_currency").cast(codes, strict=False).to_physical().cast(pl.Int64)
+    quote = pl.col("quote_currency").cast(codes, strict=False).to_physical().cast(pl.Int64)
+    source = pl.col("source_name").cast(sources, strict=False).to_physical().cast(pl.Int64)
+    packed = ((days * 512 + base) * 512 + quote) * 16 + source
+    keys = rates.select(
+        packed.alias("_k"), days.alias("_d"), "extraction_timestamp", "extraction_id"
+    )
+    fits = (
+        len(codes.categories) <= 512
+        and len(sources.categories) <= 16
+        and keys.get_column("_k").null_count() == 0
+        and keys.select(pl.col("_d").is_between(0, (1 << 25) - 1).all()).item()
+    )
+    if not fits:
+        return rates.sort(SILVER_ORDER)
+    order = keys.select(pl.arg_sort_by("_k", "extraction_timestamp", "extraction_id"))
+    return rates[order.to_series()]
+
+
 def flag_suspicious(
     rates: pl.DataFrame,
     *,
@@ -306,7 +338,7 @@ def flag_suspicious(
     """
     # Sorted so that each (date, base, quote, source) is one run of rows, latest last:
     # the day's last observation closes its run, found without a group-by or a join.
-    rows = rates.sort(SILVER_ORDER).with_columns(
+    rows = sort_silver(rates).with_columns(
         (pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY).fill_null(True))
         .cum_sum()
         .cast(pl.Int64)
