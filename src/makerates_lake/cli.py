@@ -21,6 +21,7 @@ from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.commands import commands as extract_commands
 from makerates_lake.federate.commands import commands as federate_commands
 from makerates_lake.lake import open_lake, s3_client
+from makerates_lake.maintenance.commands import commands as maintenance_commands
 from makerates_lake.provenance import package_version
 from makerates_lake.publish.commands import commands as publish_commands
 from makerates_lake.redact import redact_url
@@ -168,6 +169,7 @@ for _command in (
     *extract_commands,
     *silver_commands,
     *audit_commands,
+    *maintenance_commands,
     *federate_commands,
     *publish_commands,
 ):
