@@ -36,9 +36,7 @@ def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> A
     callback=_as_of,
     help="Read every table as of a snapshot id, an ISO time, or a tag (tag:NAME forces a tag).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.pass_context
 def sql_command(ctx: click.Context, query: str, as_of: AsOf | None, fmt: str) -> None:
     """Run QUERY in DuckDB over the lake (views per table, PostgreSQL attached as pg).

@@ -1,0 +1,63 @@
+"""The publish DDL: sql/ files match the library's constants; identifiers are quoted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from makerates_lake.publish import ddl
+from makerates_lake.publish.frame import COLUMNS
+
+SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
+
+
+@pytest.mark.parametrize(
+    ("file", "constant"),
+    [("publish_schema.sql", ddl.SCHEMA_SQL), ("publish_reader_role.sql", ddl.READER_ROLE_SQL)],
+)
+def test_sql_files_are_the_library_constants(file: str, constant: str) -> None:
+    """What a DBA applies by hand is byte for byte what `makerates publish` applies."""
+    assert (SQL_DIR / file).read_text(encoding="utf-8") == constant
+
+
+def _text(statement: sql.Composable) -> str:
+    return statement.as_string(None)
+
+
+def test_hostile_table_names_stay_identifiers() -> None:
+    """A name with quotes and semicolons is one quoted identifier in every statement."""
+    name = 'x"; DROP TABLE makerates.publishes; --'
+    quoted = '"makerates"."x""; DROP TABLE makerates.publishes; --"'
+    assert _text(ddl.create_table(name)).startswith(
+        f"DROP TABLE IF EXISTS {quoted}; CREATE TABLE {quoted} ("
+    )
+    assert _text(ddl.drop_table(name)) == f"DROP TABLE IF EXISTS {quoted}"
+    assert all(quoted in _text(s) for s in ddl.create_indexes(name))
+    assert _text(ddl.replace_view(name, COLUMNS)).endswith(f"FROM {quoted}")
+
+
+def test_indexes_cover_make_com_lookups() -> None:
+    """A unique (date, base, quote) index, a pair-over-time one and a quote-by-date one."""
+    statements = [_text(s) for s in ddl.create_indexes("rates_s1_d90")]
+    assert statements[0].startswith('CREATE UNIQUE INDEX "rates_s1_d90_date_pair"')
+    assert '("rate_date", "base_currency", "quote_currency")' in statements[0]
+    assert '("base_currency", "quote_currency", "rate_date")' in statements[1]
+    assert '("quote_currency", "rate_date")' in statements[2]
+
+
+def test_table_columns_are_the_published_columns_in_order() -> None:
+    """The CREATE TABLE lists exactly COLUMNS, in order, all NOT NULL."""
+    body = _text(ddl.create_table("t")).split("(", 1)[1]
+    lines = [line.strip() for line in body.splitlines() if line.strip() not in ("", ")")]
+    assert [line.split()[0] for line in lines] == list(COLUMNS)
+    assert all("NOT NULL" in line for line in lines)
+
+
+def test_view_selects_named_columns_and_grant_names_the_role() -> None:
+    """The view lists its columns (no SELECT *) and the grant goes to the reader role."""
+    view = _text(ddl.replace_view("rates_s1_d90", COLUMNS))
+    assert view.startswith('CREATE OR REPLACE VIEW "makerates"."rates_last_90_days" AS SELECT')
+    assert "*" not in view
+    assert '"makerates_reader"' in _text(ddl.grant_reader())
