@@ -30,8 +30,8 @@ def test_postgres_minio_file_uses_fsspec_io_and_a_separate_bronze_bucket() -> No
     assert props["uri"].startswith("postgresql+psycopg://iceberg:pw@")
     assert props["py-io-impl"] == "pyiceberg.io.fsspec.FsspecFileIO"
     assert props["s3.secret-access-key"] == "from-env"
-    bucket_of = lambda uri: uri.split("/")[2]  # noqa: E731 - a one-line helper
-    assert bucket_of(settings.resolved_bronze_warehouse) != bucket_of(settings.resolved_warehouse)
+    bronze_bucket = settings.resolved_bronze_warehouse.split("/")[2]
+    assert bronze_bucket != settings.resolved_warehouse.split("/")[2]
 
 
 def test_rest_file_is_a_rest_catalog() -> None:

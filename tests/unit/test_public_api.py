@@ -24,7 +24,8 @@ def test_public_names_are_all_exported() -> None:
     """Every public, non-module name at the top level is listed in __all__."""
     module = importlib.import_module("makerates_lake")
     public = {
-        n for n, v in vars(module).items()
+        n
+        for n, v in vars(module).items()
         if not n.startswith("_") and not isinstance(v, type(importlib))
     }
     assert public <= set(module.__all__)

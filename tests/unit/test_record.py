@@ -58,8 +58,12 @@ def test_status_outside_100_599_is_rejected(status: int) -> None:
 
 def test_failed_request_is_a_record_without_status() -> None:
     """A request that got no response is stored with status null and its error."""
-    record = _create(http_status_code=None, raw_response=b"", error_code="timeout",
-                     error_message="read timed out")
+    record = _create(
+        http_status_code=None,
+        raw_response=b"",
+        error_code="timeout",
+        error_message="read timed out",
+    )
     assert record.http_status_code is None
     assert record.response_checksum == hashlib.sha256(b"").hexdigest()
     assert not record.succeeded

@@ -27,8 +27,10 @@ def test_defaults_put_the_embedded_lake_under_home(tmp_path: Path) -> None:
 
 def test_explicit_beats_environment_beats_file(tmp_path: Path) -> None:
     """Explicit arguments win over MAKERATES_* variables, which win over the file."""
-    config = _write(tmp_path / "c.toml", 'catalog_name = "from-file"\nrate_limit_calls = 7\n'
-                    's3_region = "file-region"\n')
+    config = _write(
+        tmp_path / "c.toml",
+        'catalog_name = "from-file"\nrate_limit_calls = 7\ns3_region = "file-region"\n',
+    )
     env = {"MAKERATES_CATALOG_NAME": "from-env", "MAKERATES_RATE_LIMIT_CALLS": "9"}
     settings = load_settings(config, environ=env, catalog_name="explicit")
     assert settings.catalog_name == "explicit"

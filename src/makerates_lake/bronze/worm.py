@@ -23,7 +23,11 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def create_worm_bucket(
-    client: S3Client, bucket: str, *, default_retention_days: int = 1, mode: ObjectLockRetentionModeType = "COMPLIANCE"
+    client: S3Client,
+    bucket: str,
+    *,
+    default_retention_days: int = 1,
+    mode: ObjectLockRetentionModeType = "COMPLIANCE",
 ) -> None:
     """Create a bucket with versioning and Object Lock and a default retention rule.
 
@@ -43,7 +47,11 @@ def create_worm_bucket(
 
 
 def lock_objects(
-    client: S3Client, uris: Iterable[str], until: datetime, *, mode: ObjectLockRetentionModeType = "COMPLIANCE"
+    client: S3Client,
+    uris: Iterable[str],
+    until: datetime,
+    *,
+    mode: ObjectLockRetentionModeType = "COMPLIANCE",
 ) -> int:
     """Set (or extend) retention on each object; returns how many were locked.
 
