@@ -11,6 +11,7 @@ import polars as pl
 from makerates_lake import source_names
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import records_to_arrow
+from makerates_lake.settings import Settings
 from makerates_lake.silver.parse import BRONZE_COLUMNS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,3 +64,34 @@ def v6_latest(rates: str, *, base: str = "USD", unix: int = 1714694401) -> str:
         + rates
         + "}"
     )
+
+
+def plain_settings(settings: Settings) -> dict[str, str]:
+    """Settings as string arguments a spawned process can rebuild them from."""
+    values = {"home": str(settings.home)}
+    if settings.catalog_uri:
+        values["catalog_uri"] = settings.catalog_uri
+        values["warehouse"] = settings.resolved_warehouse
+        values["bronze_warehouse"] = settings.resolved_bronze_warehouse
+    if settings.s3_endpoint:
+        values["s3_endpoint"] = settings.s3_endpoint
+        values["s3_access_key_id"] = settings.s3_access_key_id or ""
+        secret = settings.s3_secret_access_key
+        values["s3_secret_access_key"] = secret.reveal() if secret else ""
+    return values
+
+
+def transform_worker(settings_values: dict[str, str], barrier: Any) -> tuple[int, int]:
+    """Run in a spawned process: open the lake, wait for the other worker, transform silver.
+
+    Returns:
+        (bronze rows it transformed, silver rates it wrote).
+    """
+    from makerates_lake.lake import open_lake
+    from makerates_lake.settings import load_settings
+    from makerates_lake.silver.build import transform
+
+    lake = open_lake(load_settings(**settings_values))  # type: ignore[arg-type]
+    barrier.wait(timeout=120)  # both start reading pending bronze together
+    result = transform(lake)
+    return result.extractions, result.rates

@@ -189,7 +189,7 @@ def _commit_files(
 ) -> None:
     """One snapshot: drop the rows matching ``where`` (None: none) and add ``files``."""
     with table.transaction() as transaction:
-        if where is not None:
+        if where is not None and table.current_snapshot() is not None:
             transaction.delete(delete_filter=where, snapshot_properties=properties)
         if files:
             with transaction.update_snapshot(snapshot_properties=properties).fast_append() as add:
