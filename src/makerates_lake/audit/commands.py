@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -19,7 +19,7 @@ from makerates_lake.audit.access_log import AccessLog
 from makerates_lake.audit.diff import diff_snapshots
 from makerates_lake.audit.reading import read_as_of
 from makerates_lake.audit.render import render_diff, render_trace
-from makerates_lake.audit.retention import maintain, purge_bronze
+from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
 from makerates_lake.errors import MakeratesError
@@ -213,38 +213,6 @@ def read_command(
             click.echo(shown)
 
 
-@click.command("maintain")
-@click.option(
-    "--older-than-days",
-    default=None,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Window in days; default the snapshot_retention_days setting (90).",
-)
-@click.option("--keep-last", default=1, show_default=True, type=int)
-@click.option("--dry-run", is_flag=True)
-@click.pass_context
-@_errors
-def maintain_command(
-    ctx: click.Context, older_than_days: float | None, keep_last: int, dry_run: bool
-) -> None:
-    """Expire silver/gold snapshots older than the window (never tagged ones)."""
-    lake = _lake(ctx)
-    if older_than_days is None:
-        older_than_days = lake.settings.snapshot_retention_days
-    results = maintain(
-        lake,
-        older_than=timedelta(days=older_than_days),
-        keep_last=keep_last,
-        dry_run=dry_run,
-    )
-    verb = "would expire" if dry_run else "expired"
-    for item in results:
-        click.echo(
-            f"{item.table}: {verb} {len(item.expired)} snapshots, "
-            f"kept {len(item.kept_tagged)} old tagged ones"
-        )
-
-
 @click.group("retention")
 def retention_group() -> None:
     """Bronze retention: the only way rows ever leave bronze."""
@@ -274,4 +242,6 @@ def purge_command(
         click.echo(f"  {eid}")
 
 
-commands: list[click.Command] = [audit_group, maintain_command, retention_group]
+# ``makerates maintain`` lives in makerates_lake.maintenance: it runs this module's snapshot
+# expiry together with compaction and orphan clean-up.
+commands: list[click.Command] = [audit_group, retention_group]

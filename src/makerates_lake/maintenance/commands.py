@@ -1,6 +1,6 @@
 """Click commands for table maintenance; the CLI module registers :data:`commands`.
 
-``makerates compact`` runs a full pass (or parts of it) and prints a before/after table.
+``makerates maintain`` runs a full pass (or parts of it) and prints a before/after table.
 """
 
 from __future__ import annotations
@@ -41,31 +41,39 @@ def render(report: MaintenanceReport) -> str:
     return "\n".join(lines)
 
 
-@click.command("compact")
+@click.command("maintain")
 @click.option("--table", "names", multiple=True,
               help="Table to maintain (namespace.name); repeatable. Default: every table.")
 @click.option("--no-compact", is_flag=True, help="Skip rewriting small files.")
 @click.option("--no-expire", is_flag=True, help="Skip snapshot expiry.")
 @click.option("--no-orphans", is_flag=True, help="Skip orphan-file removal (never on bronze).")
-@click.option("--snapshot-days", type=int, default=90, show_default=True,
-              help="Snapshots younger than this are kept (tagged ones always).")
-@click.option("--keep-last", type=int, default=10, show_default=True,
+@click.option("--older-than-days", "snapshot_days", type=click.IntRange(min=1), default=None,
+              help="Snapshots younger than this are kept (tagged ones always); "
+                   "default the snapshot_retention_days setting (90).")
+@click.option("--keep-last", type=click.IntRange(min=1), default=10, show_default=True,
               help="Newest snapshots kept whatever their age.")
 @click.option("--orphan-min-age-days", type=float, default=3.0, show_default=True,
               help="Unreferenced files younger than this are kept.")
 @click.pass_context
-def compact_command(
+def maintain_command(
     ctx: click.Context,
     names: tuple[str, ...],
     no_compact: bool,
     no_expire: bool,
     no_orphans: bool,
-    snapshot_days: int,
+    snapshot_days: int | None,
     keep_last: int,
     orphan_min_age_days: float,
 ) -> None:
-    """Compact small files, merge manifests, expire snapshots and remove orphans."""
+    """Compact small files, merge manifests, expire old snapshots, remove orphan files.
+
+    Tagged snapshots (published, pre-reprocess, transform versions) are never expired;
+    bronze rows are never removed here (see ``makerates retention purge``).
+    """
     try:
+        lake = _lake(ctx)
+        if snapshot_days is None:
+            snapshot_days = lake.settings.snapshot_retention_days
         known = {spec.identifier: spec for spec in ALL_TABLES}
         unknown = sorted(set(names) - set(known))
         if unknown:
@@ -79,7 +87,7 @@ def compact_command(
             orphan_min_age=timedelta(days=orphan_min_age_days),
         )
         report = run_maintenance(
-            _lake(ctx), tables=tables, policy=policy,
+            lake, tables=tables, policy=policy,
             compact=not no_compact, expire=not no_expire, orphans=not no_orphans,
         )
     except MakeratesError as exc:
@@ -88,4 +96,4 @@ def compact_command(
     click.echo(render(report))
 
 
-commands: list[click.Command] = [compact_command]
+commands: list[click.Command] = [maintain_command]
