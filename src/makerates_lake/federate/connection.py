@@ -40,7 +40,6 @@ CREATE TABLE {META_SCHEMA}.snapshots (
     table_name VARCHAR, snapshot_id BIGINT, parent_snapshot_id BIGINT,
     committed_at TIMESTAMPTZ, operation VARCHAR, is_current BOOLEAN, refs VARCHAR[]
 )"""
-_QUIET: Final[dict[str, str | bool | int | float | list[str]]] = {"enable_progress_bar": False}
 _VIEWS_DDL: Final = f"""
 CREATE TABLE {META_SCHEMA}.views (
     table_name VARCHAR, snapshot_id BIGINT, metadata_location VARCHAR, as_of VARCHAR
@@ -78,9 +77,10 @@ def connect(
     """
     directory = extension_directory or default_extension_directory(lake)
     directory.mkdir(parents=True, exist_ok=True)
-    # No progress bar: it is drawn on stdout and would corrupt CSV/JSON output.
-    con = duckdb.connect(":memory:", config={**offline_config(directory), **_QUIET})
+    con = duckdb.connect(":memory:", config=offline_config(directory))
     try:
+        # No progress bar: it is drawn on stdout and would corrupt CSV/JSON output.
+        con.execute("SET enable_progress_bar = false")
         load_offline(con, directory=directory)
         _configure_s3(con, lake)
         _register_tables(con, lake, as_of)
