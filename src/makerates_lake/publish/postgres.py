@@ -30,6 +30,7 @@ import psycopg
 import pyarrow as pa
 import stamina
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from pyiceberg.exceptions import CommitFailedException
 
 from makerates_lake.commit_lock import table_commit_lock
@@ -59,6 +60,7 @@ PUBLISH_ACTION: Final = "publish"
 # Session advisory lock that serialises publishers of one database.
 _LOCK_KEY: Final = 0x6D616B6572617465  # "makerate"
 _SWITCH_LOCK_TIMEOUT: Final = "30s"
+_COPY_BLOCK_ROWS: Final = 16_384  # fastest of 8k..200k in benchmarks/bench_publish.py
 
 ARROW_SCHEMA: Final = pa.schema(
     [
@@ -287,7 +289,7 @@ def load_table(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa
 def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
     """Append ``rows`` (in :data:`ARROW_SCHEMA`) to ``makerates.<name>`` by binary COPY.
 
-    Runs in the caller's transaction. Blocks are sent while the next one is encoded.
+    Runs in the caller's transaction.
 
     Raises:
         CopyEncodeError: ``rows`` do not have the publish schema, or hold a null.
@@ -298,8 +300,13 @@ def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.
         t=sql.Identifier(ddl.SCHEMA, name),
         cols=sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names),
     )
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for block in pgcopy.encode(rows):
+    # A writer thread sends each block while the next one is encoded: with blocks of 16k
+    # rows the server starts storing rows early instead of waiting for ~9 MB.
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
+        for block in pgcopy.encode(rows, rows_per_chunk=_COPY_BLOCK_ROWS):
             copy.write(block)
 
 
