@@ -398,18 +398,22 @@ def dim_date(first: date, last: date) -> pl.DataFrame:
 
 def dim_currency(silver: pl.DataFrame) -> pl.DataFrame:
     """The ISO 4217 list with the first and last date silver has a rate in each code."""
+    # One pass over silver per pair of codes (a few hundred groups), then per code.
+    pairs = silver.group_by("base_currency", "quote_currency").agg(
+        pl.col("rate_date").min().alias("first_rate_date"),
+        pl.col("rate_date").max().alias("last_rate_date"),
+    )
     seen = (
         pl.concat(
             [
-                silver.select(pl.col("base_currency").alias("currency_code"), "rate_date"),
-                silver.select(pl.col("quote_currency").alias("currency_code"), "rate_date"),
+                pairs.select(
+                    pl.col(side).alias("currency_code"), "first_rate_date", "last_rate_date"
+                )
+                for side in ("base_currency", "quote_currency")
             ]
         )
         .group_by("currency_code")
-        .agg(
-            pl.col("rate_date").min().alias("first_rate_date"),
-            pl.col("rate_date").max().alias("last_rate_date"),
-        )
+        .agg(pl.col("first_rate_date").min(), pl.col("last_rate_date").max())
     )
     return iso4217().join(seen, on="currency_code", how="left").sort("currency_code")
 

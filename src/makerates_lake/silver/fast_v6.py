@@ -52,24 +52,30 @@ _SPECIAL = _key("(?:error|year|month|day|conversion_rate|target_code|conversion_
 _RATES_KEY = _key("(?:conversion_rates|rates)")
 
 
-def _eligible(body: pl.Expr) -> pl.Expr:
+# The rates object, replaced by a marker member: the checks and extractions below then
+# run on the few hundred characters around it, not on the 160 rates of every body.
+_RATES_OBJECT = f'"(conversion_rates|rates)"{_WS}:{_WS}\\{{[^}}]*\\}}'
+_MARKER = '"@${1}@":0'
+
+
+def _eligible(body: pl.Expr, outer: pl.Expr) -> pl.Expr:
     base = _key("base_code")
     unix = _key("time_last_update_unix")
     result = _key("result")
     return (
         body.str.contains(CANONICAL)
-        & ~body.str.contains(_SPECIAL)
-        & (body.str.count_matches(_RATES_KEY) == 1)
-        & body.str.contains(f"{_RATES_KEY}{_WS}\\{{")
-        & (body.str.count_matches(result) <= 1)
-        & ~body.str.contains(f'{result}{_WS}"error"')
-        & (body.str.count_matches(base) == body.str.count_matches(f'{base}{_WS}"'))
-        & (body.str.count_matches(base) <= 1)
+        & ~outer.str.contains(_SPECIAL)
+        & (outer.str.count_matches('"@(?:conversion_rates|rates)@"') == 1)
+        & ~outer.str.contains(_RATES_KEY)
+        & (outer.str.count_matches(result) <= 1)
+        & ~outer.str.contains(f'{result}{_WS}"error"')
+        & (outer.str.count_matches(base) == outer.str.count_matches(f'{base}{_WS}"'))
+        & (outer.str.count_matches(base) <= 1)
         & (
-            (body.str.count_matches(unix) == 0)
+            (outer.str.count_matches(unix) == 0)
             | (
-                (body.str.count_matches(unix) == 1)
-                & body.str.contains(f"{unix}{_WS}[0-9]{{1,10}}{_WS}[,}}]")
+                (outer.str.count_matches(unix) == 1)
+                & outer.str.contains(f"{unix}{_WS}[0-9]{{1,10}}{_WS}[,}}]")
             )
         )
     ).fill_null(False)
@@ -125,11 +131,12 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
         .with_row_index("row")
         .filter(candidates)
     )
-    body = pl.col("body")
+    body, outer = pl.col("body"), pl.col("outer")
     rows = (
         rows.with_columns(_texts(rows.get_column("raw_response")).alias("body"))
         .drop("raw_response")
-        .filter(_eligible(body))
+        .with_columns(body.str.replace_all(_RATES_OBJECT, _MARKER).alias("outer"))
+        .filter(_eligible(body, outer))
     )
     handled = pl.Series("handled", [False] * bronze.height).scatter(rows.get_column("row"), True)
     if rows.height == 0:
@@ -137,11 +144,11 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
     requested, endpoints, latest = _request_columns(
         rows.get_column("request_url").to_list(), rows.get_column("source_version").to_list()
     )
-    unix = body.str.extract(f"{_key('time_last_update_unix')}{_WS}([0-9]+)", 1).cast(pl.Int64)
-    open_api = ~body.str.contains(_key("conversion_rates"))
+    unix = outer.str.extract(f"{_key('time_last_update_unix')}{_WS}([0-9]+)", 1).cast(pl.Int64)
+    open_api = outer.str.contains('"@rates@"', literal=True)
     per_payload = rows.select(
         "row",
-        body.str.extract(f'{_key("base_code")}{_WS}"([^"]*)"', 1).alias("base_currency"),
+        outer.str.extract(f'{_key("base_code")}{_WS}"([^"]*)"', 1).alias("base_currency"),
         pl.from_epoch(unix, time_unit="s").dt.date().cast(pl.String).alias("rate_date"),
         unix.alias("provider_updated_unix"),
         pl.Series(endpoints).str.split_exact("|", 1).alias("_ve"),
