@@ -1,6 +1,7 @@
 """Publish: the last N days of gold in PostgreSQL behind one atomically switched view."""
 
 from makerates_lake.publish.errors import (
+    CopyEncodeError,
     InvalidCurrencyError,
     NothingToPublishError,
     PublishConfigError,
@@ -12,6 +13,7 @@ from makerates_lake.publish.postgres import PublishResult, publish
 
 __all__ = [
     "COLUMNS",
+    "CopyEncodeError",
     "InvalidCurrencyError",
     "NothingToPublishError",
     "PublishConfigError",
