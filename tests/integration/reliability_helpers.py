@@ -93,12 +93,12 @@ def _install_crash_point(point: str) -> None:
 
         mock.patch.object(sql_catalog.SqlCatalog, "commit_table", commit_table).start()
     elif point == "publish-table-loaded":
-        import makerates_lake.publish.postgres as publish
+        import makerates_lake.publish.ddl as ddl
 
         def no_switch(*_args: Any, **_kwargs: Any) -> None:
-            _die()
+            _die()  # the view statement is built only when the switch begins
 
-        mock.patch.object(publish, "_switch", no_switch).start()
+        mock.patch.object(ddl, "replace_view", no_switch).start()
     elif point == "publish-mid-switch":
         original_execute = psycopg.Connection.execute
 
