@@ -205,7 +205,7 @@ def divide_series(
     # decimal(38,0) holding the scaled integers has decimal(38,18)'s bytes: reinterpret them.
     arrow = scaled.cast(pl.Decimal(38, 0)).to_arrow().view(pa.decimal128(38, MAX_SCALE))
     result = pl.from_arrow(arrow)
-    assert isinstance(result, pl.Series)
+    assert isinstance(result, pl.Series)  # an Array always gives a Series
     return result.alias(numerator.name)
 
 

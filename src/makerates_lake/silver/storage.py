@@ -145,7 +145,7 @@ def write_files(table: Table, rows: pa.Table) -> list[DataFile]:
     if len(fields) != 1 or not isinstance(fields[0].transform, YearTransform):
         return list(_dataframe_to_data_files(table_metadata=metadata, df=rows, io=table.io))
     column = schema.find_column_name(fields[0].source_id)
-    assert column is not None
+    assert column is not None  # the spec refers to a column of the schema
     runs = _year_runs(rows, column)
     if len({year for year, _, _ in runs}) != len(runs):  # not grouped by year: sort first
         rows = rows.sort_by([(column, "ascending")])
