@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from makerates_lake import source_names
 from makerates_lake.silver.currencies import iso4217
-from makerates_lake.silver.validate import SILVER_ORDER
+from makerates_lake.silver.validate import SILVER_ORDER, packed_day_key
 from makerates_lake.silver.versions import TransformRules
 
 TIER_PRIORITY: Final = {"primary": 0, "fallback": 1, "backfill": 2, "manual": 3}
@@ -332,6 +332,18 @@ def cross_facts(
     ).filter(pl.col("rate").is_not_null())  # fmt: skip  # beyond decimal(38,18): not derived
 
 
+def _sort_facts(facts: pl.DataFrame) -> pl.DataFrame:
+    """Facts by date, base, quote, source, direct before derived, pivot."""
+    pivot = pl.col("pivot_currency").fill_null("")
+    packed = packed_day_key(facts)
+    if packed is None:
+        return facts.sort(
+            "rate_date", "base_currency", "quote_currency", "source_name", "is_derived", pivot
+        )
+    keys = facts.select(packed, "is_derived", pivot)
+    return facts[keys.select(pl.arg_sort_by(keys.columns)).to_series()]
+
+
 def fact_rate(
     silver: pl.DataFrame,
     rules: TransformRules,
@@ -344,10 +356,7 @@ def fact_rate(
     facts = pl.concat([direct, cross_facts(direct, rules, cross_bases)], how="vertical_relaxed")
     # The output order first: each (date, base, quote) is then one run, and among rows of
     # equal rank the first one has the smallest source name (then pivot).
-    facts = facts.sort(
-        "rate_date", "base_currency", "quote_currency", "source_name", "is_derived",
-        pl.col("pivot_currency").fill_null(""),
-    ).with_row_index("_row").with_columns(
+    facts = _sort_facts(facts).with_row_index("_row").with_columns(
         _runs(("rate_date", "base_currency", "quote_currency")).alias("_run"),
         pl.col("is_derived").cast(pl.Int64).alias("_derived"),
         _tier_rank().cast(pl.Int64).alias("_tier"),
