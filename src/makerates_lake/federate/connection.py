@@ -79,8 +79,7 @@ def connect(
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:", config=offline_config(directory))
     try:
-        # No progress bar: it is drawn on stdout and would corrupt CSV/JSON output.
-        con.execute("SET enable_progress_bar = false")
+        _disable_progress_bar(con)
         load_offline(con, directory=directory)
         _configure_s3(con, lake)
         _register_tables(con, lake, as_of)
@@ -90,6 +89,19 @@ def connect(
         con.close()
         raise
     return con
+
+
+def _disable_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
+    """No progress bar: it is drawn on stdout and would corrupt CSV/JSON output.
+
+    Inside Jupyter, DuckDB refuses to change the setting at all when ipywidgets is not
+    installed; there the bar would not reach a CLI's stdout anyway, so it is left alone.
+    """
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException as exc:
+        if "ipywidgets" not in str(exc):
+            raise
 
 
 def _configure_s3(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
