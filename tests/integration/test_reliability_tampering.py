@@ -29,21 +29,12 @@ from tests.integration.reliability_helpers import (
 pytestmark = pytest.mark.integration
 
 
-AUDIT_READS_DAMAGED_FILES = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "audit/verify.py verify_lake: after verify_bronze it calls _bronze_ids(lake), which "
-        "scans every bronze data file (lake.bronze().scan().to_arrow()); a missing or "
-        "unreadable data file or manifest raises a raw FileNotFoundError/OSError (traceback, "
-        "no report) instead of the file problem verify_bronze already found"
-    ),
-)
 #: Both commands must catch tampering: ``bronze verify`` and the full ``audit verify``.
 COMMANDS = ("bronze", "audit")
-#: ``audit verify`` crashes on damaged files (see AUDIT_READS_DAMAGED_FILES).
+#: Damaged or missing files must be named by both commands, never crash them.
 COMMANDS_ON_DAMAGED_FILES = (
     pytest.param("bronze", id="bronze"),
-    pytest.param("audit", id="audit", marks=AUDIT_READS_DAMAGED_FILES),
+    pytest.param("audit", id="audit"),
 )
 
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from makerates_lake.audit.expressions import in_range
 from makerates_lake.bronze.verify import VerifyReport, verify_bronze
+from makerates_lake.bronze.writer import ids_in_files
 from makerates_lake.lake import Lake
 from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS
 
@@ -37,11 +38,12 @@ class AuditVerifyReport:
     bronze: VerifyReport
     orphans: list[Orphan] = field(default_factory=list)
     rows_checked: dict[str, int] = field(default_factory=dict)
+    lineage_unchecked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when every checksum matched, every file was sound and no id is orphaned."""
-        return self.bronze.ok and not self.orphans
+        return self.bronze.ok and not self.orphans and not self.lineage_unchecked
 
     def offenders(self) -> list[str]:
         """One line per problem, for people."""
@@ -51,6 +53,7 @@ class AuditVerifyReport:
             for m in self.bronze.mismatches
         ]
         lines += [f"file: {p.file_path}: {p.problem}" for p in self.bronze.file_problems]
+        lines += [f"lineage not checked: {reason}" for reason in self.lineage_unchecked]
         lines += [
             f"orphan: {o.table}.{o.column} = {o.extraction_id} ({o.rows} rows) is not in bronze"
             for o in self.orphans
@@ -58,9 +61,26 @@ class AuditVerifyReport:
         return lines
 
 
-def _bronze_ids(lake: Lake) -> set[str]:
-    rows = lake.bronze(refresh=True).scan(selected_fields=("extraction_id",)).to_arrow()
-    return {str(i) for i in rows.column("extraction_id").to_pylist()}
+def _bronze_ids(lake: Lake) -> tuple[set[str], list[str]]:
+    """Every extraction id bronze holds, and what could not be read.
+
+    Read file by file so one damaged file (already named by ``verify_bronze`` when it is
+    in range) does not hide the rest; a file that cannot be read makes the lineage check
+    incomplete, which the report says instead of calling its rows' children orphans.
+    """
+    table = lake.bronze(refresh=True)
+    try:
+        files = [task.file for task in table.scan().plan_files()]
+    except (OSError, ValueError) as exc:
+        return set(), [f"bronze manifests cannot be read: {type(exc).__name__}: {exc}"]
+    known: set[str] = set()
+    unreadable: list[str] = []
+    for data_file in files:
+        try:
+            known |= ids_in_files(table, [data_file])
+        except (OSError, pa.ArrowException) as exc:
+            unreadable.append(f"bronze file {data_file.file_path} cannot be read: {exc}")
+    return known, unreadable
 
 
 def verify_lake(
@@ -78,7 +98,11 @@ def verify_lake(
         end: End of the range (exclusive); default now.
     """
     report = AuditVerifyReport(bronze=verify_bronze(lake, start, end))
-    known = _bronze_ids(lake)
+    known, unreadable = _bronze_ids(lake)
+    if unreadable:
+        report.lineage_unchecked.extend(unreadable)
+        report.rows_checked[BRONZE_EXTRACTIONS.identifier] = report.bronze.rows_checked
+        return report
     for spec, time_column, id_columns in _LINEAGE_COLUMNS:
         table = lake.table(spec, refresh=True)
         rows: pa.Table = table.scan(
