@@ -110,20 +110,11 @@ def test_malformed_ecb_csv_never_crashes(rows: list[list[str]], zipped: bool) ->
     body = zip_bytes("eurofxref-hist.csv", text.encode()) if zipped else text.encode()
     rec = record(body, source=source_names.ECB_HISTORY, url="https://x.test/hist.zip")
     batch = _transform(rec)  # must not raise
-    # A file without a single rate cell is the known gap pinned by the xfail test below.
+    # A file without a single rate cell is covered by test_ecb_csv_without_rates_becomes_a_reject.
     if any(cell.strip() not in {"", "N/A"} for row in rows for cell in row[1:3]):
         _accounted(batch, rec.extraction_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "silver/payloads.py parse_ecb_csv appends a frame even when it holds no rate, so "
-        "parse_payload's 'collector.mark() == mark' check sees progress and adds no "
-        "'no_rates' reject: an ECB CSV with a header only (or only N/A cells) yields no "
-        "silver row and no reject, breaking 'every bronze row ends in rates or rejects'"
-    ),
-)
 @pytest.mark.parametrize("text", ["Date,USD,JPY,\n", "Date,USD,JPY,\n2024-05-03,N/A,N/A,\n"])
 def test_ecb_csv_without_rates_becomes_a_reject(text: str) -> None:
     """An ECB history file holding no rate at all is accounted for by a no_rates reject."""

@@ -75,15 +75,40 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dup
 
 
+class JsonNumber(str):
+    """A JSON number kept as its exact text (``0.86720`` stays ``0.86720``).
+
+    A distinct type so a rate sent as a JSON *string* (``"0.92"``) is not mistaken for a
+    number: see :func:`rate_text`.
+    """
+
+    __slots__ = ()
+
+
 def load_json(body: bytes) -> Any:
     """Decode JSON keeping every number as its exact text and every duplicate key."""
     return json.loads(
         body,
-        parse_float=str,
-        parse_int=str,
-        parse_constant=str,  # NaN/Infinity stay text and fail the number rule
+        parse_float=JsonNumber,
+        parse_int=JsonNumber,
+        parse_constant=JsonNumber,  # NaN/Infinity stay text and fail the number rule
         object_pairs_hook=_pairs_hook,
     )
+
+
+def rate_text(value: object) -> str | None:
+    """A rate value as text for validation.
+
+    Numbers keep their exact text. A JSON string keeps its quotes (``"0.92"`` becomes
+    ``'"0.92"'``), so it fails the number rule and the reject shows what was sent: a
+    provider that starts quoting its rates has changed its schema, and we flag it rather
+    than guess.
+    """
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    return as_text(value)
 
 
 def as_text(value: object) -> str | None:
@@ -220,16 +245,16 @@ def rate_items(rates: Mapping[str, Any]) -> tuple[list[str | None], list[str | N
     else:
         quotes = list(rates.keys())
         values = list(rates.values())
-    if all(type(v) is str for v in values):  # the common flat shape: no per-rate Python work
+    if all(type(v) is JsonNumber for v in values):  # the common flat shape: no per-rate work
         return quotes, values, False
     texts: list[str | None] = []
     nested = False
     for value in values:
         if isinstance(value, Mapping):
             nested = True
-            texts.append(as_text(value.get("rate")))
+            texts.append(rate_text(value.get("rate")))
         else:
-            texts.append(as_text(value))
+            texts.append(rate_text(value))
     return quotes, texts, nested
 
 
@@ -272,7 +297,7 @@ def parse_v6(collector: Collector, row: int, request: Request, obj: Any) -> None
     prefix = f"{version}-open" if "rates" in obj and "conversion_rates" not in obj else version
     if "conversion_rate" in obj and "target_code" in obj:
         quotes: list[str | None] = [as_text(obj["target_code"])]
-        texts: list[str | None] = [as_text(obj["conversion_rate"])]
+        texts: list[str | None] = [rate_text(obj["conversion_rate"])]
         shape = "pair"
     elif isinstance(obj.get("conversion_amounts"), Mapping):
         quotes, texts = _amounts(obj)
@@ -333,7 +358,7 @@ def parse_frankfurter(collector: Collector, row: int, request: Request, obj: Any
         collector.add(
             row,
             [as_text(item.get("quote")) for item in items],
-            [as_text(item.get("rate")) for item in items],
+            [rate_text(item.get("rate")) for item in items],
             base=[as_text(item.get("base")) for item in items],
             rate_date=[as_text(item.get("date")) for item in items],
             updated=None,
@@ -454,6 +479,9 @@ def parse_ecb_csv(collector: Collector, row: int, request: Request, body: bytes)
         .with_columns(pl.col("rate_text").str.strip_chars(), pl.col("Date").str.strip_chars())
         .filter(pl.col("rate_text").is_not_null() & ~pl.col("rate_text").is_in(["N/A", ""]))
     )
+    if long.is_empty():
+        # Nothing appended, so parse_payload records the payload as a ``no_rates`` reject.
+        return
     collector.frames.append(
         long.select(
             pl.lit(row, pl.UInt32).alias("row"),

@@ -23,7 +23,7 @@ def _run(*records: object, **kwargs: object) -> tuple[pl.DataFrame, pl.DataFrame
     [
         ('{"EUR":0.9,"XYZ":1.2}', "invalid_currency_code", "quote_currency", "XYZ"),
         ('{"EUR":0.9,"eur":0.9}', "invalid_currency_code", "quote_currency", "eur"),
-        ('{"EUR":0.9,"GBP":"abc"}', "rate_not_a_number", "rate", "abc"),
+        ('{"EUR":0.9,"GBP":"abc"}', "rate_not_a_number", "rate", '"abc"'),
         ('{"EUR":0.9,"GBP":NaN}', "rate_not_a_number", "rate", "NaN"),
         ('{"EUR":0.9,"GBP":null}', "rate_not_a_number", "rate", None),
         ('{"EUR":0.9,"GBP":0}', "rate_not_positive", "rate", "0"),
