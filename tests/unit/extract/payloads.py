@@ -34,9 +34,7 @@ FRANKFURTER_V1_SERIES: Final = (
     b'{"amount":1.0,"base":"EUR","start_date":"2024-01-02","end_date":"2024-01-03",'
     b'"rates":{"2024-01-02":{"USD":1.0956},"2024-01-03":{"USD":1.0919}}}'
 )
-FRANKFURTER_V2_RATES: Final = (
-    b'[{"date":"2026-05-04","base":"USD","quote":"EUR","rate":0.8523}]'
-)
+FRANKFURTER_V2_RATES: Final = b'[{"date":"2026-05-04","base":"USD","quote":"EUR","rate":0.8523}]'
 FRANKFURTER_NOT_FOUND: Final = b'{"message":"not found"}'
 FRANKFURTER_BAD_PAIR: Final = b'{"message":"bad currency pair"}'
 ECB_DAILY_XML: Final = (

@@ -35,7 +35,9 @@ def test_erapi_urls_put_base_in_the_path() -> None:
     api = ExchangeRateApi(StaticKeyProvider(Secret(KEY)), "https://h")
     assert api.latest("usd").http.url == f"https://h/v6/{KEY}/latest/USD"
     assert api.pair("EUR", "GBP").http.url == f"https://h/v6/{KEY}/pair/EUR/GBP"
-    assert api.history("USD", date(2015, 2, 2)).http.url == f"https://h/v6/{KEY}/history/USD/2015/2/2"
+    assert (
+        api.history("USD", date(2015, 2, 2)).http.url == f"https://h/v6/{KEY}/history/USD/2015/2/2"
+    )
     assert api.latest("USD").secrets == (KEY,)
     assert KEY not in repr(api.latest("USD"))
 
@@ -61,8 +63,11 @@ def test_erapi_error_types_win_over_status(error_type: str, status: int) -> None
 
 @pytest.mark.parametrize(
     ("legacy", "code"),
-    [("unknown-code", "unsupported-code"), ("base-code-only-on-pro", "plan-upgrade-required"),
-     ("not-available-on-plan", "plan-upgrade-required")],
+    [
+        ("unknown-code", "unsupported-code"),
+        ("base-code-only-on-pro", "plan-upgrade-required"),
+        ("not-available-on-plan", "plan-upgrade-required"),
+    ],
 )
 def test_erapi_legacy_error_names_are_mapped(legacy: str, code: str) -> None:
     """Older error names map to today's codes."""
@@ -98,7 +103,10 @@ def test_frankfurter_requests() -> None:
     api = Frankfurter("https://f")
     assert api.latest("usd").http.params == {"base": "USD"}
     assert api.on(date(2024, 5, 3)).http.url == "https://f/v1/2024-05-03"
-    assert api.series(date(2024, 1, 2), date(2024, 1, 3)).http.url == "https://f/v1/2024-01-02..2024-01-03"
+    assert (
+        api.series(date(2024, 1, 2), date(2024, 1, 3)).http.url
+        == "https://f/v1/2024-01-02..2024-01-03"
+    )
     assert api.series(date(2024, 1, 2)).http.url == "https://f/v1/2024-01-02.."
     v2 = Frankfurter("https://f", "v2").latest("USD", ["EUR"])
     assert (v2.http.url, v2.source_version) == ("https://f/v2/rates", "v2")
@@ -129,8 +137,11 @@ def test_frankfurter_checks(url: str, status: int, body: bytes, code: str | None
         (p.ECB_DAILY_XML[:120], "text/xml", "invalid-xml"),
         (p.HTML_PAGE, "text/html", "html-instead-of-xml"),
         (p.ECB_DAILY_XML, "application/json", "unexpected-content-type"),
-        (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]><x>&a;</x>", "text/xml",
-         "invalid-xml"),
+        (
+            b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'aaaa'>]><x>&a;</x>",
+            "text/xml",
+            "invalid-xml",
+        ),
     ],
 )
 def test_ecb_daily_checks(body: bytes, content_type: str, code: str | None) -> None:
