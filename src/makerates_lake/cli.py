@@ -17,6 +17,7 @@ import click
 from makerates_lake.audit.commands import commands as audit_commands
 from makerates_lake.bronze.verify import verify_bronze
 from makerates_lake.bronze.worm import create_worm_bucket, split_s3_uri
+from makerates_lake.cli_support import settings_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.commands import commands as extract_commands
 from makerates_lake.federate.commands import commands as federate_commands
@@ -25,15 +26,8 @@ from makerates_lake.maintenance.commands import commands as maintenance_commands
 from makerates_lake.provenance import package_version
 from makerates_lake.publish.commands import commands as publish_commands
 from makerates_lake.redact import redact_url
-from makerates_lake.settings import Settings, load_settings
+from makerates_lake.settings import load_settings
 from makerates_lake.silver.commands import commands as silver_commands
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.find_object(Settings)
-    if settings is None:  # a command invoked without the root group (tests)
-        settings = load_settings()
-    return settings
 
 
 @click.group()
@@ -70,7 +64,7 @@ def _fail(exc: MakeratesError) -> NoReturn:
 def init_command(ctx: click.Context) -> None:
     """Create the catalog's namespaces and tables (idempotent) and show where they live."""
     try:
-        lake = open_lake(_settings(ctx))
+        lake = open_lake(settings_from_context(ctx))
     except MakeratesError as exc:
         _fail(exc)
     settings = lake.settings
@@ -94,7 +88,7 @@ def bronze_group() -> None:
 def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
     """Recompute bronze checksums; exit 1 and list offenders when anything is wrong."""
     try:
-        lake = open_lake(_settings(ctx))
+        lake = open_lake(settings_from_context(ctx))
         report = verify_bronze(
             lake,
             start.replace(tzinfo=UTC) if start else None,
@@ -121,7 +115,7 @@ def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datet
 @click.pass_context
 def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
     """Create the bronze bucket with versioning and Object Lock (set-up, S3/MinIO only)."""
-    settings = _settings(ctx)
+    settings = settings_from_context(ctx)
     location = settings.resolved_bronze_warehouse
     if not location.startswith(("s3://", "s3a://")):
         raise click.UsageError("bronze_warehouse is not an s3:// location")
@@ -137,7 +131,7 @@ def demo_command(ctx: click.Context) -> None:
     from makerates_lake.demo import run_demo
 
     try:
-        lake = open_lake(_settings(ctx))
+        lake = open_lake(settings_from_context(ctx))
         report = run_demo(lake)
     except MakeratesError as exc:
         _fail(exc)

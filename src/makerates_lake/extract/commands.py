@@ -17,23 +17,19 @@ from typing import Any
 
 import click
 
+from makerates_lake.cli_support import settings_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.errors import SecretError
 from makerates_lake.extract.jobs import backfill_ecb, ingest
 from makerates_lake.extract.secrets import VaultKeyProvider, check_key_age, vault_client
 from makerates_lake.lake import open_lake
 from makerates_lake.secret import Secret
-from makerates_lake.settings import Settings, load_settings
+from makerates_lake.settings import Settings
 from makerates_lake.source_names import ALL_SOURCES, ECB_HISTORY
 
 log = logging.getLogger(__name__)
 
 _CHAIN_SOURCES = [s for s in ALL_SOURCES if s != ECB_HISTORY]
-
-
-def _settings(ctx: click.Context) -> Settings:
-    found = ctx.find_object(Settings)
-    return found if found is not None else load_settings()
 
 
 @contextmanager
@@ -69,7 +65,7 @@ def _currency(_ctx: click.Context, _param: click.Parameter, values: tuple[str, .
 def ingest_command(ctx: click.Context, sources: tuple[str, ...], bases: list[str]) -> None:
     """Run the tier chain once per base currency and write every attempt to bronze."""
     with _errors_to_exit(ctx):
-        lake = open_lake(_settings(ctx))
+        lake = open_lake(settings_from_context(ctx))
         report = ingest(lake, bases, sources=list(sources) or None)
         for result in report.run.results:
             click.echo(f"{result.base}: answered by {result.answered_by}")
@@ -96,7 +92,7 @@ def backfill_ecb_command(
     if start and end and start > end:
         raise click.BadParameter("--from is after --to")
     with _errors_to_exit(ctx), _progress() as on_progress:
-        lake = open_lake(_settings(ctx))
+        lake = open_lake(settings_from_context(ctx))
         report = backfill_ecb(
             lake,
             start=start.date() if start else None,
@@ -145,7 +141,7 @@ def secrets_group() -> None:
 def rotate_command(ctx: click.Context, new_key_file: Path | None) -> None:
     """Write a new key version; the previous key stays valid for the grace period."""
     with _errors_to_exit(ctx):
-        settings = _settings(ctx)
+        settings = settings_from_context(ctx)
         if new_key_file is not None:
             value = new_key_file.read_text(encoding="utf-8").strip()
         else:
@@ -171,7 +167,7 @@ def rotate_command(ctx: click.Context, new_key_file: Path | None) -> None:
 def status_command(ctx: click.Context) -> None:
     """Show the key's age and grace window (never the key); exit 1 when overdue."""
     with _errors_to_exit(ctx):
-        settings = _settings(ctx)
+        settings = settings_from_context(ctx)
         keys = _vault_provider(settings).load()
         now = datetime.now(UTC)
         age = keys.age(now)

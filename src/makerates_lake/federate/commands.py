@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import click
 
+from makerates_lake.cli_support import lake_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.federate.output import FORMATS, render
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.settings import Settings, load_settings
 from makerates_lake.snapshots import AsOf
-
-
-def lake_from_context(ctx: click.Context) -> Lake:
-    """The lake from ``ctx.obj`` (a Lake or Settings), else the default settings."""
-    found = ctx.find_object(Lake)
-    if found is not None:
-        return found
-    settings = ctx.find_object(Settings)
-    return open_lake(settings or load_settings())
 
 
 def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> AsOf | None:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from makerates_lake.expressions import all_of, at_least, below
 from makerates_lake.gold import model
 from makerates_lake.lake import Lake
 from makerates_lake.silver import storage
@@ -87,10 +88,10 @@ def _build_gold(
     rules = rules_for(transform_version)
     parts = []
     if first is not None:
-        parts.append(storage.at_least("rate_date", first.isoformat()))
+        parts.append(at_least("rate_date", first.isoformat()))
     if last is not None:
-        parts.append(storage.below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
-    where = storage.all_of(*parts) if parts else None
+        parts.append(below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
+    where = all_of(*parts) if parts else None
     if facts is None and (silver is None or where is not None):
         rows = storage.read(lake, SILVER_RATES, row_filter=where, columns=_FACT_INPUT)
         facts = model.fact_rate(rows, rules, cross_bases)

@@ -9,19 +9,11 @@ from datetime import timedelta
 
 import click
 
+from makerates_lake.cli_support import lake_from_context
 from makerates_lake.errors import MakeratesError
-from makerates_lake.lake import Lake, open_lake
 from makerates_lake.maintenance.policy import MaintenancePolicy
 from makerates_lake.maintenance.run import MaintenanceReport, run_maintenance
-from makerates_lake.settings import Settings, load_settings
 from makerates_lake.tables import ALL_TABLES
-
-
-def _lake(ctx: click.Context) -> Lake:
-    found = ctx.find_object(Lake)
-    if found is not None:
-        return found
-    return open_lake(ctx.find_object(Settings) or load_settings())
 
 
 def render(report: MaintenanceReport) -> str:
@@ -71,7 +63,7 @@ def maintain_command(
     bronze rows are never removed here (see ``makerates retention purge``).
     """
     try:
-        lake = _lake(ctx)
+        lake = lake_from_context(ctx)
         if snapshot_days is None:
             snapshot_days = lake.settings.snapshot_retention_days
         known = {spec.identifier: spec for spec in ALL_TABLES}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from makerates_lake.cli_support import lake_from_context
 from makerates_lake.errors import MakeratesError
-from makerates_lake.federate.commands import lake_from_context
 from makerates_lake.snapshots import AsOf
 
 

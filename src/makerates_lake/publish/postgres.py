@@ -34,6 +34,7 @@ from psycopg.copy import QueuedLibpqWriter
 from pyiceberg.exceptions import CommitFailedException
 
 from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.expressions import at_least
 from makerates_lake.federate.scrub import scrub
 from makerates_lake.lake import Lake
 from makerates_lake.publish import ddl, pgcopy
@@ -207,7 +208,7 @@ def read_window(lake: Lake, snapshot_id: int, days: int) -> pl.DataFrame:
     return storage.read(
         lake,
         GOLD_FACT_RATE,
-        row_filter=storage.at_least("rate_date", first.isoformat()),
+        row_filter=at_least("rate_date", first.isoformat()),
         columns=FACT_COLUMNS,
         snapshot_id=snapshot_id,
     )

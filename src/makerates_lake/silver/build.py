@@ -21,6 +21,7 @@ from typing import TypeVar
 import polars as pl
 from pyiceberg.expressions import BooleanExpression
 
+from makerates_lake.expressions import all_of, at_least, below, is_in
 from makerates_lake.lake import Lake
 from makerates_lake.silver import storage
 from makerates_lake.silver.parse import BRONZE_COLUMNS
@@ -70,11 +71,11 @@ def extraction_range(start: date | None, end: date | None) -> BooleanExpression 
     parts: list[BooleanExpression] = []
     if start is not None:
         since = datetime.combine(start, time(), UTC).isoformat()
-        parts.append(storage.at_least("extraction_timestamp", since))
+        parts.append(at_least("extraction_timestamp", since))
     if end is not None:
         until = datetime.combine(end + timedelta(days=1), time(), UTC).isoformat()
-        parts.append(storage.below("extraction_timestamp", until))
-    return storage.all_of(*parts) if parts else None
+        parts.append(below("extraction_timestamp", until))
+    return all_of(*parts) if parts else None
 
 
 def transformed_ids(lake: Lake) -> pl.Series:
@@ -98,10 +99,10 @@ def pending_bronze(lake: Lake) -> pl.DataFrame:
     first: datetime = todo.get_column("extraction_timestamp").min()  # type: ignore[assignment]
     last: datetime = todo.get_column("extraction_timestamp").max()  # type: ignore[assignment]
     # The time range prunes the scan to the bronze day partitions holding pending rows.
-    row_filter = storage.all_of(
-        storage.is_in("extraction_id", todo.get_column("extraction_id").to_list()),
-        storage.at_least("extraction_timestamp", first.isoformat()),
-        storage.below("extraction_timestamp", (last + timedelta(microseconds=1)).isoformat()),
+    row_filter = all_of(
+        is_in("extraction_id", todo.get_column("extraction_id").to_list()),
+        at_least("extraction_timestamp", first.isoformat()),
+        below("extraction_timestamp", (last + timedelta(microseconds=1)).isoformat()),
     )
     return storage.read(lake, BRONZE_EXTRACTIONS, row_filter=row_filter, columns=BRONZE_COLUMNS)
 
@@ -119,9 +120,9 @@ def _history_loader(lake: Lake, bronze: pl.DataFrame) -> Callable[[date], pl.Dat
     replaced = bronze.get_column("extraction_id").implode()
 
     def load(first: date) -> pl.DataFrame | None:
-        row_filter = storage.all_of(
-            storage.at_least("rate_date", (first - timedelta(days=HISTORY_DAYS)).isoformat()),
-            storage.below("rate_date", first.isoformat()),
+        row_filter = all_of(
+            at_least("rate_date", (first - timedelta(days=HISTORY_DAYS)).isoformat()),
+            below("rate_date", first.isoformat()),
         )
         rows = storage.read(lake, SILVER_RATES, row_filter=row_filter, columns=SILVER_COLUMNS)
         return rows.filter(~pl.col("extraction_id").is_in(replaced))

@@ -6,18 +6,8 @@ from datetime import date, datetime
 
 import click
 
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.settings import Settings, load_settings
+from makerates_lake.cli_support import lake_from_context
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION
-
-
-def _lake(ctx: click.Context) -> Lake:
-    """The lake from the CLI context (a Lake or Settings in ``ctx.obj``), else the default."""
-    found = ctx.find_object(Lake)
-    if found is not None:
-        return found
-    settings = ctx.find_object(Settings)
-    return open_lake(settings or load_settings())
 
 
 def _day(value: datetime | None) -> date | None:
@@ -40,7 +30,7 @@ def transform_command(ctx: click.Context, transform_version: int) -> None:
     """Transform bronze rows not yet in silver, then refresh gold for their dates."""
     from makerates_lake.gold.build import run_transform
 
-    result = run_transform(_lake(ctx), transform_version=transform_version)
+    result = run_transform(lake_from_context(ctx), transform_version=transform_version)
     click.echo(
         f"transformed {result.silver.extractions} extractions: {result.silver.rates} rates, "
         f"{result.silver.rejects} rejects; gold {result.gold.facts} fact rows"
@@ -58,8 +48,9 @@ def reprocess_command(
     """Rebuild silver and gold from bronze only (no API calls) and tag the snapshots."""
     from makerates_lake.gold.build import run_reprocess
 
+    lake = lake_from_context(ctx)
     result = run_reprocess(
-        _lake(ctx), start=_day(start), end=_day(end), transform_version=transform_version
+        lake, start=_day(start), end=_day(end), transform_version=transform_version
     )
     click.echo(
         f"reprocessed {result.silver.extractions} extractions: {result.silver.rates} rates, "

@@ -17,11 +17,7 @@ import stamina
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import (
     AlwaysTrue,
-    And,
     BooleanExpression,
-    GreaterThanOrEqual,
-    In,
-    LessThan,
 )
 from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
@@ -31,37 +27,11 @@ from pyiceberg.utils.properties import property_as_int
 
 from makerates_lake.commit_lock import table_commit_lock
 from makerates_lake.errors import CommitConflictError
+from makerates_lake.expressions import is_in
 from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
 
 T = TypeVar("T")
-
-
-# PyIceberg's expression classes are pydantic models whose positional constructors
-# (the documented way to build them) confuse mypy; these wrappers hold the one ignore.
-def is_in(column: str, values: Sequence[object]) -> BooleanExpression:
-    """``column IN values``."""
-    return In(column, list(values))  # type: ignore[call-arg, arg-type]
-
-
-def at_least(column: str, value: object) -> BooleanExpression:
-    """``column >= value``."""
-    return GreaterThanOrEqual(column, value)  # type: ignore[call-arg, arg-type]
-
-
-def below(column: str, value: object) -> BooleanExpression:
-    """``column < value``."""
-    return LessThan(column, value)  # type: ignore[call-arg, arg-type]
-
-
-def all_of(*parts: BooleanExpression) -> BooleanExpression:
-    """Every condition (AlwaysTrue for none)."""
-    if not parts:
-        return AlwaysTrue()
-    result = parts[0]
-    for part in parts[1:]:
-        result = And(result, part)
-    return result
 
 
 def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:
