@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -25,6 +26,9 @@ def checksum(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+# Cached: every record validates its policy, and a batch repeats the same few policies
+# thousands of times. The function is pure and a timedelta is immutable.
+@functools.lru_cache(maxsize=64)
 def parse_retention_policy(policy: str) -> timedelta:
     """``keep-5-years`` -> a duration (years are 365.25 days, months 30.44).
 
@@ -45,6 +49,11 @@ def parse_retention_policy(policy: str) -> timedelta:
 def retain_until(extraction_timestamp: datetime, policy: str) -> datetime:
     """When a bronze row may first be removed under its retention policy."""
     return extraction_timestamp + parse_retention_policy(policy)
+
+
+# The OS user cannot change under a running process in practice, and looking it up
+# (environment, then the passwd database) cost a third of building a record.
+_current_user = functools.cache(provenance.current_user)
 
 
 def _json_text(value: Mapping[str, Any] | None) -> str | None:
@@ -184,7 +193,7 @@ class BronzeRecord:
             data_classification=data_classification,
             retention_policy=retention_policy,
             extraction_host=provenance.current_host(),
-            extraction_user=provenance.current_user(),
+            extraction_user=_current_user(),
             pipeline_version=provenance.pipeline_version(),
             response_checksum=checksum(raw_response),
             parent_extraction_id=parent_extraction_id,
@@ -193,7 +202,9 @@ class BronzeRecord:
 
     def as_row(self) -> dict[str, Any]:
         """The record as a dict keyed by column name."""
-        return dataclasses.asdict(self)
+        # Shallow on purpose: every field is an immutable scalar (str, bytes, int, float,
+        # datetime, None), so dataclasses.asdict's deep copy only cost time.
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @property
     def succeeded(self) -> bool:
@@ -203,3 +214,7 @@ class BronzeRecord:
             and 200 <= self.http_status_code < 300
             and self.error_code is None
         )
+
+
+#: Column order of :meth:`BronzeRecord.as_row`, the dataclass field order.
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BronzeRecord))

@@ -51,7 +51,10 @@ class AppendResult:
 def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
     """The records as an Arrow table in the bronze schema."""
     schema = BRONZE_EXTRACTIONS.schema.as_arrow()
-    return pa.Table.from_pylist([r.as_row() for r in records], schema=schema)
+    # Column by column: from_pylist over one dict per record spent most of its time
+    # looking keys up row by row.
+    columns = {name: [getattr(r, name) for r in records] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
