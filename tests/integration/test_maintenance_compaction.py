@@ -153,3 +153,29 @@ def test_compaction_refuses_rows_that_changed(
     with pytest.raises(CompactionMismatchError):
         compact_table(embedded_lake, BRONZE_EXTRACTIONS)
     assert embedded_lake.bronze().current_snapshot() == snapshot_before
+
+
+def test_compaction_commits_a_batch_of_day_partitions_at_a_time(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Consecutive days are committed together, so each new manifest covers few days.
+
+    One commit for the whole history put every compacted file in one manifest, which
+    every one-day read then had to decode whole.
+    """
+    from makerates_lake.maintenance import compact
+
+    monkeypatch.setattr(compact, "PARTITIONS_PER_COMMIT", 2)
+    _fill(embedded_lake, days=5, per_day=2)
+    before = len(embedded_lake.bronze().metadata.snapshots)
+    result = compact_table(embedded_lake, BRONZE_EXTRACTIONS)
+    table = embedded_lake.bronze()
+    assert (result.partitions, result.files_removed, result.files_added) == (5, 10, 5)
+    assert len(table.metadata.snapshots) - before == 3  # days 0-1, 2-3, 4
+    snapshot = table.current_snapshot()
+    assert snapshot is not None and snapshot.snapshot_id == result.snapshot_id
+    for manifest in snapshot.manifests(table.io):
+        days = {e.data_file.partition[0]
+                for e in manifest.fetch_manifest_entry(table.io, discard_deleted=True)}
+        assert len(days) <= 2
+    assert sorted(files_per_partition(table).values()) == [1] * 5
