@@ -173,7 +173,8 @@ def test_compaction_commits_a_batch_of_day_partitions_at_a_time(
     assert (result.partitions, result.files_removed, result.files_added) == (5, 10, 5)
     assert len(table.metadata.snapshots) - before == 3  # days 0-1, 2-3, 4
     snapshot = table.current_snapshot()
-    assert snapshot is not None and snapshot.snapshot_id == result.snapshot_id
+    assert snapshot is not None
+    assert snapshot.snapshot_id == result.snapshot_id
     for manifest in snapshot.manifests(table.io):
         days = {e.data_file.partition[0]
                 for e in manifest.fetch_manifest_entry(table.io, discard_deleted=True)}
