@@ -25,6 +25,7 @@ from pyiceberg.table import Table
 
 from makerates_lake.audit import lineage
 from makerates_lake.audit.access_log import log_access
+from makerates_lake.audit.current import current_tables
 from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.lineage import BronzeEvidence
 from makerates_lake.audit.lookup import find_rows
@@ -252,9 +253,10 @@ def trace(
         AccessLogError: The trace could not be logged (the trace fails).
     """
     base, quote = base.upper(), quote.upper()
-    gold = lake.table(GOLD_FACT_RATE, refresh=True)
-    silver = lake.table(SILVER_RATES, refresh=True)
-    bronze = lake.table(BRONZE_EXTRACTIONS, refresh=True)
+    tables = current_tables(lake, (GOLD_FACT_RATE, SILVER_RATES, BRONZE_EXTRACTIONS))
+    gold = tables[GOLD_FACT_RATE.identifier]
+    silver = tables[SILVER_RATES.identifier]
+    bronze = tables[BRONZE_EXTRACTIONS.identifier]
     gold_snapshot = resolve_as_of(gold, as_of)
     moment = None
     if gold_snapshot is not None:
