@@ -80,10 +80,13 @@ class _Snapshot:
 
     files: tuple[_File, ...]
     by_partition: dict[tuple[int, tuple[Any, ...]], list[_File]] = field(default_factory=dict)
+    #: The spec ids of the files (worked out once: bronze keeps a file per day).
+    spec_ids: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         for item in self.files:
             self.by_partition.setdefault((item.spec_id, item.partition), []).append(item)
+        self.spec_ids = frozenset(item.spec_id for item in self.files)
 
 
 class _Cache:
@@ -202,7 +205,7 @@ def _candidates(table: Table, index: _Snapshot, keys: Mapping[int, Any]) -> list
     files: list[_File] | tuple[_File, ...] = index.files
     spec = table.spec()
     partition = _partition_of(spec, schema, keys)
-    if partition is not None and all(f.spec_id == spec.spec_id for f in index.files):
+    if partition is not None and index.spec_ids <= {spec.spec_id}:
         files = index.by_partition.get((spec.spec_id, partition), [])
     return [f for f in files if _may_hold(f, schema, keys)]
 
@@ -221,20 +224,33 @@ def _group_may_hold(group: pq.RowGroupMetaData, positions: Mapping[int, Any]) ->
     return True
 
 
+def _open(stream: Any, strings: Sequence[str]) -> pq.ParquetFile:
+    """The Parquet file with ``strings`` decoded as Arrow dictionaries where it has them.
+
+    Turning every row of a row group into plain strings is half the cost of a lookup
+    that wants one or two rows; dictionaries hold the same values. The names come from
+    the table schema, so a file written before a rename may lack some: it is then
+    opened plainly (same values, just slower).
+    """
+    try:
+        return pq.ParquetFile(stream, read_dictionary=strings)
+    except KeyError:
+        stream.seek(0)
+        return pq.ParquetFile(stream)
+
+
 def _read_file(
-    io: FileIO, path: str, columns: Mapping[int, str], keys: Mapping[int, object]
+    io: FileIO,
+    path: str,
+    columns: Mapping[int, str],
+    keys: Mapping[int, object],
+    strings: Sequence[str] = (),
 ) -> pa.Table | None:
     """Rows of one data file where every key column equals its value (table names)."""
     with io.new_input(path).open(seekable=True) as stream:
-        # The footer (read once) names the string columns, which are then decoded as
-        # dictionaries: turning every row of a row group into Python-ready strings is
-        # half the cost of a lookup, and only one or two rows are wanted.
-        footer = pq.read_metadata(stream)
-        schema = footer.schema.to_arrow_schema()
-        strings = [f.name for f in schema if pa.types.is_string(f.type)]
-        parquet = pq.ParquetFile(stream, metadata=footer, read_dictionary=strings)
+        parquet = _open(stream, strings)
         by_id: dict[int, str] = {}
-        for arrow_field in schema:
+        for arrow_field in parquet.schema_arrow:
             meta = arrow_field.metadata or {}
             if _FIELD_ID in meta:
                 by_id[int(meta[_FIELD_ID])] = arrow_field.name
@@ -287,6 +303,10 @@ def find_rows(
         if index is None:
             raise _UnsupportedError("the snapshot has delete files")
         ids = {schema.find_field(name).field_id: name for name in names}
+        strings = [
+            f.name for f in schema.fields
+            if isinstance(f.field_type, StringType) and (f.field_id in ids or f.name in equals)
+        ]  # fmt: skip
         keys: dict[int, object] = {}
         internal: dict[int, Any] = {}
         for name, value in equals.items():
@@ -298,7 +318,7 @@ def find_rows(
         parts = [
             rows
             for item in _candidates(table, index, internal)
-            if (rows := _read_file(table.io, item.path, ids, keys)) is not None
+            if (rows := _read_file(table.io, item.path, ids, keys, strings)) is not None
         ]
     except _UnsupportedError:
         expression = all_equal(
