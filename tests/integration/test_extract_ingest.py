@@ -15,6 +15,7 @@ from makerates_lake.extract.commands import commands
 from makerates_lake.extract.errors import AllTiersFailedError
 from makerates_lake.extract.jobs import backfill_ecb, ingest
 from makerates_lake.lake import Lake, open_lake
+from makerates_lake.pipeline import sample_ecb_history
 from makerates_lake.settings import load_settings
 from tests.integration.extract_servers import (
     LoopbackCa,
@@ -29,7 +30,8 @@ from tests.unit.extract import payloads as p
 pytestmark = pytest.mark.integration
 
 KEY = "k3y-9f8e7d6c5b4a39281706"  # a made-up ExchangeRate-API key
-ECB_ZIP = Path("/work/shared/data/ecb-eurofxref-hist.zip")
+# The project's own ECB slice (real rates, 2023 on): the tests need nothing outside the repo.
+ECB_ZIP = sample_ecb_history()
 JSON = "application/json"
 
 
