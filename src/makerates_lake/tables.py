@@ -122,7 +122,18 @@ BRONZE_EXTRACTIONS: Final = TableSpec(
         )
     ),
     sort_order=SortOrder(SortField(source_id=2, transform=IdentityTransform())),
-    properties={**_COMMON_PROPERTIES},
+    properties={
+        **_COMMON_PROPERTIES,
+        # Most bronze bytes are unique per row (raw_response, extraction_id, checksum):
+        # dictionary-encoding them only wastes space until Arrow gives up at 2 MB.
+        # A small dictionary limit, checked every 1,024 rows, makes those columns fall
+        # back to plain encoding early while the few-valued ones (source, host, tier)
+        # keep their dictionaries. Full ECB history: 1,157,339 -> 1,109,573 bytes, same
+        # write time. (zstd levels 2-15 were larger or slower; 19 is 20% smaller but
+        # 50x slower to write.)
+        "write.parquet.dict-size-bytes": str(8 * 1024),
+        "write.parquet.page-row-limit": "1024",
+    },
     in_bronze_bucket=True,
 )
 
