@@ -51,3 +51,18 @@ def all_of(*parts: BooleanExpression) -> BooleanExpression:
     for part in parts:
         result = part if isinstance(result, AlwaysTrue) else And(result, part)
     return result
+
+
+def all_equal(*pairs: tuple[str, object]) -> BooleanExpression:
+    """``a = x AND b = y ...`` (AlwaysTrue for none)."""
+    return all_of(*(equal(column, value) for column, value in pairs))
+
+
+def in_range(column: str, start: object | None, end: object | None) -> BooleanExpression:
+    """``start <= column < end``, either bound optional."""
+    parts: list[BooleanExpression] = []
+    if start is not None:
+        parts.append(at_least(column, start))
+    if end is not None:
+        parts.append(below(column, end))
+    return all_of(*parts)

@@ -22,22 +22,12 @@ from makerates_lake.audit.render import render_diff, render_trace
 from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
+from makerates_lake.cli_support import lake_from_context
 from makerates_lake.errors import MakeratesError
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.settings import Settings, load_settings
 from makerates_lake.snapshots import AsOf
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _lake(ctx: click.Context) -> Lake:
-    """The lake from ``ctx.obj`` (a Lake or Settings), else the default settings."""
-    found = ctx.find_object(Lake)
-    if found is not None:
-        return found
-    settings = ctx.find_object(Settings)
-    return open_lake(settings or load_settings())
 
 
 def _errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -109,7 +99,7 @@ def trace_command(
     """Trace the rate BASE->QUOTE on --date to the bronze bytes it came from."""
     # 0 is "no limit": an auditor exporting evidence needs every byte, not a preview.
     limit = None if full_body or body_chars == 0 else body_chars
-    lake = _lake(ctx)
+    lake = lake_from_context(ctx)
     with AccessLog(lake):
         result = trace(
             lake, rate_date.date(), base, quote, source=source, as_of=_as_of(as_of)
@@ -132,7 +122,7 @@ def verify_command(
     ctx: click.Context, start: datetime | None, end: datetime | None, as_json: bool
 ) -> None:
     """Recompute bronze checksums and check every silver/gold extraction id is in bronze."""
-    report = verify_lake(_lake(ctx), _utc(start), _utc(end))
+    report = verify_lake(lake_from_context(ctx), _utc(start), _utc(end))
     offenders = report.offenders()
     if as_json:
         _echo_json({"ok": report.ok, "rows_checked": report.rows_checked, "offenders": offenders})
@@ -164,7 +154,7 @@ def diff_command(
     as_json: bool,
 ) -> None:
     """Rows added, removed and changed in TABLE between two snapshots or tags."""
-    lake = _lake(ctx)
+    lake = lake_from_context(ctx)
     with AccessLog(lake):
         result = diff_snapshots(
             lake, table, AsOf.parse(from_), _as_of(to), keys=keys or None
@@ -200,7 +190,7 @@ def read_command(
     ctx: click.Context, table: str, as_of: str | None, limit: int, fmt: str
 ) -> None:
     """Print TABLE as it was at --as-of (default now)."""
-    lake = _lake(ctx)
+    lake = lake_from_context(ctx)
     with AccessLog(lake):
         frame = read_as_of(lake, table, _as_of(as_of)).to_polars()
     shown = frame.head(limit)
@@ -233,8 +223,9 @@ def purge_command(
     dry_run: bool,
 ) -> None:
     """Remove bronze rows whose retention policy ended; refuses any still retained."""
+    lake = lake_from_context(ctx)
     report = purge_bronze(
-        _lake(ctx), reason=reason, extraction_ids=ids, before=_utc(before), dry_run=dry_run
+        lake, reason=reason, extraction_ids=ids, before=_utc(before), dry_run=dry_run
     )
     verb = "would remove" if dry_run else "removed"
     click.echo(f"{verb} {len(report.removed)} bronze rows")

@@ -48,8 +48,8 @@ from pyiceberg.types import (
 )
 from pyiceberg.utils.datetime import date_to_days, datetime_to_micros
 
-from makerates_lake.audit.expressions import all_equal
 from makerates_lake.audit.reading import scan_at
+from makerates_lake.expressions import all_equal
 
 #: Snapshot file lists kept; a trace touches three tables, as-of traces a few more.
 MAX_SNAPSHOTS: Final = 64

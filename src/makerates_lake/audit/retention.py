@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from makerates_lake.audit.access_log import make_entry, write_entries
 from makerates_lake.audit.errors import RetentionError
-from makerates_lake.audit.expressions import all_of, in_range, is_in
 from makerates_lake.bronze.record import retain_until
 from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.expressions import all_of, in_range, is_in
 from makerates_lake.lake import Lake
 from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from makerates_lake.audit.expressions import in_range
 from makerates_lake.bronze.verify import VerifyReport, verify_bronze
 from makerates_lake.bronze.writer import ids_in_files
+from makerates_lake.expressions import in_range
 from makerates_lake.lake import Lake
 from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS
 
