@@ -217,14 +217,10 @@ def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
 
 
 def _scrub(exc: BaseException, settings: Settings) -> str:
-    secrets = [
-        s.reveal()
-        for s in (settings.catalog_password, settings.catalog_token, settings.s3_secret_access_key)
-        if s
-    ]
     from makerates_lake.redact import redact_text
 
-    return redact_text(redact_url(str(exc)) if "://" in str(exc) else str(exc), secrets)
+    text = redact_url(str(exc)) if "://" in str(exc) else str(exc)
+    return redact_text(text, settings.secret_values())
 
 
 def _create_all(lake: Lake) -> None:

@@ -154,6 +154,23 @@ class Settings:
             shown.append(f"{item.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold, revealed, for scrubbing messages and logs.
+
+        Includes the password inside ``publish_dsn`` on its own, since a driver may echo
+        it without the rest of the DSN.
+        """
+        values = [
+            getattr(self, item.name).reveal()
+            for item in dataclasses.fields(self)
+            if isinstance(getattr(self, item.name), Secret) and getattr(self, item.name)
+        ]
+        if self.publish_dsn:
+            password = dsn_password(self.publish_dsn.reveal())
+            if password:
+                values.append(password)
+        return values
+
     @property
     def resolved_catalog_uri(self) -> str:
         """The catalog URI, defaulting to SQLite in ``home``."""
@@ -177,6 +194,17 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (values are parsed like explicit arguments)."""
         return load_settings(_explicit_only=True, _base=self, **changes)
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password of a libpq DSN (URL or ``key=value`` form), if it has one."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except Exception:  # an unparsable DSN has no password we can find
+        return None
+    return None if password is None else str(password)
 
 
 def _parse_bool(text: str) -> bool:

@@ -102,3 +102,18 @@ def test_replace_parses_like_explicit_arguments(tmp_path: Path) -> None:
     assert changed.rate_limit_calls == 5
     assert changed.s3_secret_access_key == Secret("abc")
     assert settings.rate_limit_calls == 100
+
+
+def test_secret_values_lists_every_secret_and_the_dsn_password() -> None:
+    """secret_values() holds each Secret field and the password inside publish_dsn, no more."""
+    settings = load_settings(
+        environ={},
+        vault_token="hvs.vault-token-1",
+        exchangerate_api_key="erapi-key-22",
+        publish_dsn="postgresql://publisher:dsn-pass-333@db:5432/makerates",
+        s3_access_key_id="not-a-secret-id",
+    )
+    values = settings.secret_values()
+    assert {"hvs.vault-token-1", "erapi-key-22", "dsn-pass-333"} <= set(values)
+    assert "postgresql://publisher:dsn-pass-333@db:5432/makerates" in values
+    assert "not-a-secret-id" not in values

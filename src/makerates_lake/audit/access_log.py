@@ -108,30 +108,6 @@ def _host_address() -> str | None:
     return address
 
 
-def _dsn_password(dsn: str) -> str | None:
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        password = conninfo_to_dict(dsn).get("password")
-    except Exception:  # an unparseable DSN still has its whole text redacted
-        return None
-    return str(password) if password else None
-
-
-def _secrets(lake: Lake) -> list[str]:
-    s = lake.settings
-    found = [
-        x.reveal()
-        for x in (s.catalog_password, s.catalog_token, s.s3_secret_access_key, s.publish_dsn)
-        if x
-    ]
-    if s.publish_dsn:
-        password = _dsn_password(s.publish_dsn.reveal())
-        if password:
-            found.append(password)
-    return found
-
-
 def make_entry(
     lake: Lake,
     *,
@@ -151,6 +127,7 @@ def make_entry(
     if isinstance(record_ids, str):
         # A bare string is a Sequence[str] too; logging its characters would be garbage.
         raise ValueError("record_ids must be a sequence of ids, not one string")
+    secrets = lake.settings.secret_values()
     return AccessEntry(
         audit_id=str(uuid.uuid4()),
         accessed_at=now or datetime.now(UTC),
@@ -161,7 +138,7 @@ def make_entry(
         host=provenance.current_host(),
         ip_address=_host_address(),
         process_id=os.getpid(),
-        query_text=None if query_text is None else redact_text(query_text, _secrets(lake)),
+        query_text=None if query_text is None else redact_text(query_text, secrets),
     )
 
 
@@ -204,7 +181,7 @@ def write_entries(lake: Lake, entries: Sequence[AccessEntry]) -> None:
         # No ``from exc``: a driver's message or traceback can hold the DSN.
         raise AccessLogError(
             f"cannot write the access log: {type(exc).__name__}: "
-            f"{redact_text(str(exc), _secrets(lake))}",
+            f"{redact_text(str(exc), lake.settings.secret_values())}",
             table=AUDIT_ACCESS_LOG.identifier,
             entries=len(entries),
             postgres=bool(dsn),

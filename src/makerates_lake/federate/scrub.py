@@ -16,28 +16,7 @@ _KV_PASSWORD: Final = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECAS
 
 def lake_secrets(lake: Lake) -> list[str]:
     """Every secret value the settings hold, plus the password inside the publish DSN."""
-    s = lake.settings
-    values = [
-        x.reveal()
-        for x in (s.catalog_password, s.catalog_token, s.s3_secret_access_key, s.publish_dsn)
-        if x
-    ]
-    if s.publish_dsn:
-        password = dsn_password(s.publish_dsn.reveal())
-        if password:
-            values.append(password)
-    return values
-
-
-def dsn_password(dsn: str) -> str | None:
-    """The password of a libpq DSN (URL or ``key=value`` form), if it has one."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        password = conninfo_to_dict(dsn).get("password")
-    except Exception:  # an unparsable DSN has no password we can find
-        return None
-    return None if password is None else str(password)
+    return lake.settings.secret_values()
 
 
 def scrub(text: str, lake: Lake) -> str:
