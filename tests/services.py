@@ -26,6 +26,10 @@ class ServiceStartError(RuntimeError):
     """A test service could not be started; the message says which and why."""
 
 
+class ServiceStopError(RuntimeError):
+    """A test service could not be stopped on purpose; the message says why."""
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -46,11 +50,18 @@ def _wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[
 
 @dataclass
 class PostgresServer:
-    """A throwaway PostgreSQL cluster on 127.0.0.1, trust authentication."""
+    """A throwaway PostgreSQL cluster on 127.0.0.1, trust authentication.
+
+    Besides :meth:`start` (new cluster) and :meth:`stop` (gone for good), a test that owns
+    the server can :meth:`halt` it for real (``pg_ctl stop``) and :meth:`resume` it on the
+    same data directory and port, with everything it had committed.
+    """
 
     port: int
     data_dir: Path
     run_as: str | None
+    bin_dir: Path | None = None
+    options: str = ""
 
     @property
     def admin_dsn(self) -> str:
@@ -63,7 +74,8 @@ class PostgresServer:
         bin_dir = next((Path(d) for d in PG_BIN_DIRS if Path(d, "initdb").exists()), None)
         if bin_dir is None:
             raise ServiceStartError(
-                "no PostgreSQL server binaries in " + ", ".join(PG_BIN_DIRS)
+                "no PostgreSQL server binaries in "
+                + ", ".join(PG_BIN_DIRS)
                 + " (install postgresql, or set MAKERATES_TEST_PG_DSN)"
             )
         run_as = None
@@ -80,9 +92,22 @@ class PostgresServer:
         port = free_port()
         prefix = ["runuser", "-u", run_as, "--"] if run_as else []
         initdb = subprocess.run(
-            [*prefix, str(bin_dir / "initdb"), "-D", str(data_dir / "data"), "-U", "postgres",
-             "-A", "trust", "-E", "UTF8", "--no-sync"],
-            capture_output=True, text=True, check=False,
+            [
+                *prefix,
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir / "data"),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if initdb.returncode != 0:
             raise ServiceStartError(f"initdb failed: {initdb.stderr.strip()[-800:]}")
@@ -90,25 +115,53 @@ class PostgresServer:
             f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        start = subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data_dir / "data"), "-o", options,
-             "-l", str(data_dir / "server.log"), "-w", "-t", "60", "start"],
-            capture_output=True, text=True, check=False,
+        server = cls(port=port, data_dir=data_dir, run_as=run_as, bin_dir=bin_dir, options=options)
+        server.resume()
+        return server
+
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        bin_dir = self.bin_dir or next(Path(d) for d in PG_BIN_DIRS if Path(d, "pg_ctl").exists())
+        prefix = ["runuser", "-u", self.run_as, "--"] if self.run_as else []
+        return subprocess.run(
+            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(self.data_dir / "data"), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def resume(self) -> None:
+        """``pg_ctl start`` on this data directory and port; returns once it accepts connections.
+
+        Raises:
+            ServiceStartError: The server did not start (the log's tail says why).
+        """
+        start = self._pg_ctl(
+            "-o", self.options, "-l", str(self.data_dir / "server.log"), "-w", "-t", "60", "start"
         )
         if start.returncode != 0:
-            log = (data_dir / "server.log").read_text(errors="replace")[-800:]
+            log = (self.data_dir / "server.log").read_text(errors="replace")[-800:]
             raise ServiceStartError(f"pg_ctl start failed: {start.stderr.strip()} {log}")
-        return cls(port=port, data_dir=data_dir, run_as=run_as)
+
+    def halt(self, mode: str = "fast") -> None:
+        """``pg_ctl stop -m MODE`` (``fast`` or ``immediate``), keeping the data directory.
+
+        Returns once the server process is gone: every connection is closed and the port
+        refuses new ones.
+
+        Raises:
+            ServiceStopError: pg_ctl could not stop the server.
+        """
+        stop = self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
+        if stop.returncode != 0:
+            raise ServiceStopError(f"pg_ctl stop -m {mode} failed: {stop.stderr.strip()}")
+
+    def is_running(self) -> bool:
+        """True while ``pg_ctl status`` finds the server."""
+        return self._pg_ctl("status").returncode == 0
 
     def stop(self) -> None:
         """Stop the server and remove its files."""
-        bin_dir = next(Path(d) for d in PG_BIN_DIRS if Path(d, "pg_ctl").exists())
-        prefix = ["runuser", "-u", self.run_as, "--"] if self.run_as else []
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(self.data_dir / "data"), "-m", "immediate",
-             "stop"],
-            capture_output=True, check=False,
-        )
+        self._pg_ctl("-m", "immediate", "stop")
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
@@ -131,7 +184,9 @@ class MotoServer:
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
         try:
             _wait_for_port(port, 30, "moto S3 server", process)

@@ -1,11 +1,12 @@
 """Dependencies down mid-run: S3, the PostgreSQL catalog, a hanging HTTP source.
 
-S3 and PostgreSQL sit behind a loopback :class:`TcpProxy` that this test owns, so going
-"down" cuts every connection and refuses new ones while the server keeps its state for
-the recovery run (the session's shared servers are never touched). Each case checks: a
-bounded failure, a clear error naming the dependency, a non-zero CLI exit, nothing
-half-written in bronze, and a next run that succeeds once the dependency is back.
-"""
+S3 sits behind a loopback :class:`TcpProxy` that this test owns, so going "down" cuts
+every connection and refuses new ones while moto keeps its state for the recovery run.
+The PostgreSQL catalog is a server of this module's own, really stopped with ``pg_ctl
+stop`` and started again on the same data directory (the session's shared servers are
+never touched). Each case checks: a bounded failure, a clear error naming the
+dependency, a non-zero CLI exit, nothing half-written in bronze, and a next run that
+succeeds once the dependency is back."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
@@ -31,12 +33,11 @@ from tests.integration.bronze_helpers import make_record
 from tests.integration.extract_servers import LoopbackCa, Reply, Router, Seen, make_ca, serve
 from tests.integration.reliability_helpers import (
     SAMPLE_ZIP,
-    TcpProxy,
     bronze_ids,
     proxied,
     settings_env,
 )
-from tests.services import MotoServer
+from tests.services import MotoServer, PostgresServer, ServiceStartError
 from tests.unit.extract import payloads
 
 pytestmark = pytest.mark.integration
@@ -132,32 +133,72 @@ def test_s3_down_mid_commit_fails_cleanly_and_recovers(
         assert verify_lake(lake).ok
 
 
-def test_postgres_catalog_down_mid_commit_fails_cleanly_and_recovers(
-    tmp_path: Path, pg_database: str, own_moto: MotoServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The catalog database unreachable at commit: named error, exit 1, next run commits."""
-    port = int(pg_database.rsplit(":", 1)[1].split("/", 1)[0])
-    proxy = TcpProxy(port)
-    proxy.up()
-    try:
-        dsn = pg_database.replace(f":{port}/", f":{proxy.port}/", 1)
-        settings = _pg_s3_settings(tmp_path, dsn, own_moto.endpoint, own_moto)
-        lake = open_lake(settings)
-        committed = _seed(lake)
-        result, elapsed = _backfill_with_outage(settings, monkeypatch, proxy.down)
-        _assert_clean_failure(result, elapsed, ("catalog", "postgres"))
-        proxy.up()
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for this module only: the test stops it for real.
 
-        lake = open_lake(settings)  # the old pool's connections died with the outage
-        assert sorted(bronze_ids(lake)) == committed
-        rerun = CliRunner().invoke(
-            main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(settings)
-        )
-        assert rerun.exit_code == 0, rerun.output
-        after = bronze_ids(lake)
-        assert len(after) == len(set(after)) == len(committed) + 1
+    Always a new cluster (even when ``MAKERATES_TEST_PG_DSN`` names one), so the session's
+    shared server is never touched. Not starting is a failure, never a skip.
+    """
+    try:
+        server = PostgresServer.start()
+    except ServiceStartError as exc:
+        pytest.fail(f"the dedicated PostgreSQL could not start: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_postgres_catalog_stopped_mid_commit_fails_cleanly_and_recovers(
+    tmp_path: Path,
+    own_postgres: PostgresServer,
+    own_moto: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    """``pg_ctl stop`` between data files and commit: named error, exit 1, restart recovers."""
+    server = own_postgres
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"postgresql://postgres@127.0.0.1:{server.port}/{name}"
+    settings = _pg_s3_settings(tmp_path, dsn, own_moto.endpoint, own_moto)
+    lake = open_lake(settings)
+    committed = _seed(lake)
+    refused: list[BaseException] = []
+
+    def stop_postgres() -> None:
+        server.halt(mode)
+        # Really down: no process, and the port refuses a new connection.
+        assert not server.is_running()
+        try:
+            psycopg.connect(dsn, connect_timeout=5).close()
+        except psycopg.OperationalError as exc:
+            refused.append(exc)
+
+    try:
+        result, elapsed = _backfill_with_outage(settings, monkeypatch, stop_postgres)
+        assert len(refused) == 1, "the outage hook did not run, or PostgreSQL still answered"
+        assert not server.is_running()
     finally:
-        proxy.down()
+        if not server.is_running():
+            server.resume()  # same data directory and port
+
+    _assert_clean_failure(result, elapsed, ("postgresql catalog",))
+    assert isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    assert "LakeError" in result.output, result.output
+
+    lake = open_lake(settings)  # the old pool's connections died with the server
+    assert sorted(bronze_ids(lake)) == committed  # nothing half-written is visible
+    assert verify_lake(lake).ok
+    rerun = CliRunner().invoke(
+        main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(settings)
+    )
+    assert rerun.exit_code == 0, rerun.output
+    after = bronze_ids(open_lake(settings))
+    assert len(after) == len(set(after)) == len(committed) + 1
+    assert set(committed) <= set(after)
 
 
 @pytest.fixture(scope="module")
