@@ -35,16 +35,9 @@ pytestmark = pytest.mark.integration
 COMMAND_LIMIT_S = 150
 
 
-#: Left out of the comparison: silver's ``is_jump`` heuristic differs between incremental
-#: transforms and a rebuild when extractions overlap in dates (a bug reported to silver;
-#: seen in this test as rows of the first extraction flagged true after the race, false
-#: after the rebuild). Every value, id and other flag must still match exactly.
-_UNSTABLE = ("is_jump",)
-
-
 def _table(lake: Lake, spec: TableSpec) -> pl.DataFrame:
+    """Every column, flags included, in one canonical row order."""
     frame = storage.read(lake, spec)
-    frame = frame.drop([c for c in _UNSTABLE if c in frame.columns])
     return frame.sort(frame.columns)
 
 

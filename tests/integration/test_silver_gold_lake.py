@@ -171,3 +171,51 @@ def test_reprocess_range_keeps_other_rows(embedded_lake: Lake) -> None:
     assert result.silver.extractions == 1
     rates = storage.read(embedded_lake, SILVER_RATES)
     assert sorted(rates["rate_text"].to_list()) == ["0.9", "0.95"]
+
+
+def _v6_on(day: int, eur: str, *, extracted_on: int) -> object:
+    """A v6 latest answer dated 2024-05-``day`` with one EUR rate."""
+    unix = int(datetime(2024, 5, day, tzinfo=UTC).timestamp())
+    return record(
+        v6_latest(f'{{"EUR":{eur}}}', unix=unix),
+        when=datetime(2024, 5, extracted_on, 12, tzinfo=UTC),
+    )
+
+
+def test_late_rows_reflag_neighbours_like_a_rebuild(embedded_lake: Lake) -> None:
+    """A day that arrives late changes its neighbour's is_jump exactly as a rebuild would."""
+    writer = BronzeWriter(embedded_lake)
+    writer.append([_v6_on(1, "0.9", extracted_on=1), _v6_on(3, "1.0", extracted_on=3)])
+    run_transform(embedded_lake)
+
+    def jumps() -> dict[date, bool]:
+        rows = storage.read(embedded_lake, SILVER_RATES).filter(pl.col("quote_currency") == "EUR")
+        return dict(zip(rows["rate_date"], rows["is_jump"], strict=True))
+
+    # May 3 is compared with May 1 (+11 %), the last date seen before it.
+    assert jumps() == {date(2024, 5, 1): False, date(2024, 5, 3): True}
+
+    writer.append([_v6_on(2, "1.0", extracted_on=4)])  # May 2 arrives after May 3
+    run_transform(embedded_lake)
+    assert jumps() == {date(2024, 5, 1): False, date(2024, 5, 2): True, date(2024, 5, 3): False}
+    incremental = storage.read(embedded_lake, SILVER_RATES).sort("extraction_id", "quote_currency")
+    run_reprocess(embedded_lake)
+    rebuilt = storage.read(embedded_lake, SILVER_RATES).sort("extraction_id", "quote_currency")
+    assert incremental.equals(rebuilt)
+
+
+def test_range_reprocess_reflags_rows_outside_the_range(embedded_lake: Lake) -> None:
+    """A range reprocess that brings in May 2 updates May 3, which lies outside the range."""
+    writer = BronzeWriter(embedded_lake)
+    writer.append([_v6_on(1, "0.9", extracted_on=1), _v6_on(3, "1.0", extracted_on=3)])
+    run_transform(embedded_lake)
+    writer.append([_v6_on(2, "1.0", extracted_on=4)])
+    run_reprocess(embedded_lake, start=date(2024, 5, 4), end=date(2024, 5, 4))
+    ranged = storage.read(embedded_lake, SILVER_RATES).sort("extraction_id", "quote_currency")
+    may_3 = ranged.filter(
+        pl.col("rate_date") == date(2024, 5, 3), pl.col("quote_currency") == "EUR"
+    )
+    assert may_3["is_jump"].to_list() == [False]
+    run_reprocess(embedded_lake)
+    rebuilt = storage.read(embedded_lake, SILVER_RATES).sort("extraction_id", "quote_currency")
+    assert ranged.equals(rebuilt)

@@ -24,16 +24,13 @@ from pyiceberg.expressions import BooleanExpression
 from makerates_lake.expressions import all_of, at_least, below, is_in
 from makerates_lake.lake import Lake
 from makerates_lake.silver import storage
+from makerates_lake.silver.jump_window import jump_revision
 from makerates_lake.silver.parse import BRONZE_COLUMNS
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
-from makerates_lake.silver.validate import SILVER_COLUMNS
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 from makerates_lake.tables import BRONZE_EXTRACTIONS, SILVER_RATES, SILVER_REJECTS
 
 T = TypeVar("T")
-
-#: How far back an incremental run looks for the previous day of a jump check.
-HISTORY_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -115,27 +112,10 @@ def _bronze_schema(lake: Lake) -> pl.Schema:
     return empty.select(BRONZE_COLUMNS).schema
 
 
-def _history_loader(lake: Lake, bronze: pl.DataFrame) -> Callable[[date], pl.DataFrame | None]:
-    """Silver rows of the days before a batch, for the first day's jump check."""
-    replaced = bronze.get_column("extraction_id").implode()
-
-    def load(first: date) -> pl.DataFrame | None:
-        row_filter = all_of(
-            at_least("rate_date", (first - timedelta(days=HISTORY_DAYS)).isoformat()),
-            below("rate_date", first.isoformat()),
-        )
-        rows = storage.read(lake, SILVER_RATES, row_filter=row_filter, columns=SILVER_COLUMNS)
-        return rows.filter(~pl.col("extraction_id").is_in(replaced))
-
-    return load
-
-
 def _batch(
     lake: Lake,
     bronze: pl.DataFrame,
     transform_version: int,
-    *,
-    with_history: bool,
 ) -> SilverBatch:
     settings = lake.settings
     return transform_bronze(
@@ -143,7 +123,6 @@ def _batch(
         transform_version=transform_version,
         jump_threshold=settings.jump_threshold,
         stale_after=timedelta(hours=settings.stale_after_hours),
-        history=_history_loader(lake, bronze) if with_history else None,
     )
 
 
@@ -158,10 +137,22 @@ def transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION)
     bronze = pending_bronze(lake)
     if bronze.height == 0:
         return SilverResult(0, 0, 0, None, None)
-    batch = _batch(lake, bronze, transform_version, with_history=True)
-    rates = storage.append_new(lake, SILVER_RATES, batch.rates)
+    batch = _batch(lake, bronze, transform_version)
+    revise = jump_revision(lake.settings.jump_threshold)
+    rates = storage.append_new(lake, SILVER_RATES, batch.rates, revise=revise)
     rejects = storage.append_new(lake, SILVER_REJECTS, batch.rejects)
     return _result(bronze, batch, rates, rejects)
+
+
+def _extracted_between(start: date | None, end: date | None) -> pl.Expr:
+    """Polars twin of :func:`extraction_range` (always true without bounds)."""
+    stamp = pl.col("extraction_timestamp")
+    condition = pl.lit(True)
+    if start is not None:
+        condition &= stamp >= datetime.combine(start, time(), UTC)
+    if end is not None:
+        condition &= stamp < datetime.combine(end + timedelta(days=1), time(), UTC)
+    return condition
 
 
 def _bronze_in_range(lake: Lake, start: date | None, end: date | None) -> pl.DataFrame:
@@ -195,12 +186,20 @@ def rebuild_silver(
     rules_for(transform_version)
     where = extraction_range(start, end)
     bronze = _bronze_in_range(lake, start, end)
-    # A full rebuild has no earlier silver to look at; a range reads the days before it.
-    batch = _batch(lake, bronze, transform_version, with_history=where is not None)
+    batch = _batch(lake, bronze, transform_version)
     properties = {"makerates.transform-version": str(transform_version)}
+    # A full rebuild replaces every row, so its flags are already those of the whole
+    # table; a range must agree with the rows around it that it does not replace.
+    revise = (
+        None
+        if where is None
+        else jump_revision(lake.settings.jump_threshold, replaced=_extracted_between(start, end))
+    )
 
     def write() -> None:
-        storage.overwrite(lake, SILVER_RATES, batch.rates, where=where, properties=properties)
+        storage.overwrite(
+            lake, SILVER_RATES, batch.rates, where=where, properties=properties, revise=revise
+        )
         storage.overwrite(lake, SILVER_REJECTS, batch.rejects, where=where, properties=properties)
 
     result = _result(bronze, batch, batch.rates.height, batch.rejects.height)

@@ -18,6 +18,7 @@ from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import (
     AlwaysTrue,
     BooleanExpression,
+    Or,
 )
 from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
@@ -32,6 +33,12 @@ from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
 
 T = TypeVar("T")
+
+#: Called under the commit lock with the refreshed table and the rows about to be
+#: written; returns the rows to write instead and a filter of the existing rows they
+#: replace (None: none). Silver uses it to recompute flags that depend on neighbouring
+#: rows against what the table holds at commit time, not at read time.
+Revision = Callable[[Table, pl.DataFrame], tuple[pl.DataFrame, BooleanExpression | None]]
 
 
 def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:
@@ -167,12 +174,15 @@ def _commit_files(
                     add.append_data_file(data_file)
 
 
-def append_new(lake: Lake, spec: TableSpec, frame: pl.DataFrame) -> int:
+def append_new(
+    lake: Lake, spec: TableSpec, frame: pl.DataFrame, *, revise: Revision | None = None
+) -> int:
     """Append rows whose extraction_id the table does not hold yet, in one commit.
 
     The check and the commit happen under the table's commit lock, so two processes
     transforming the same bronze rows at once store them once: the second one sees the
-    first one's ids and writes nothing.
+    first one's ids and writes nothing. ``revise`` (see :data:`Revision`) may rewrite
+    existing rows in the same commit.
 
     Returns:
         Rows written.
@@ -187,8 +197,9 @@ def append_new(lake: Lake, spec: TableSpec, frame: pl.DataFrame) -> int:
         present = _present_ids(table, ids)
         fresh = frame.filter(~pl.col("extraction_id").is_in(present)) if present else frame
         if fresh.height:
-            files = write_files(table, to_arrow(fresh, spec))
-            _commit_files(table, files, where=None, properties={})
+            rows, replaced = revise(table, fresh) if revise is not None else (fresh, None)
+            files = write_files(table, to_arrow(rows, spec))
+            _commit_files(table, files, where=replaced, properties={})
         return fresh.height
 
     if frame.height == 0:
@@ -210,25 +221,30 @@ def overwrite(
     *,
     where: BooleanExpression | None = None,
     properties: dict[str, str] | None = None,
+    revise: Revision | None = None,
 ) -> int | None:
     """Replace the rows matching ``where`` (default: all) by ``frame``, in one commit.
 
-    The data files are written once, before the commit lock is taken; a lost race only
-    repeats the (cheap) commit.
+    Without ``revise`` the data files are written once, before the commit lock is
+    taken, and a lost race only repeats the (cheap) commit. With it (see
+    :data:`Revision`) they are written under the lock, from the revised rows.
 
     Returns:
         The table's snapshot id after the commit.
     """
-    files = write_files(lake.table(spec, refresh=True), to_arrow(frame, spec))
+    replace = where if where is not None else AlwaysTrue()
+    files = None if revise else write_files(lake.table(spec, refresh=True), to_arrow(frame, spec))
 
     def attempt() -> int | None:
         table = lake.table(spec, refresh=True)
-        _commit_files(
-            table,
-            files,
-            where=where if where is not None else AlwaysTrue(),
-            properties=properties or {},
-        )
+        condition = replace
+        written = files
+        if written is None:
+            assert revise is not None  # files are only deferred for a revision
+            rows, also = revise(table, frame)
+            written = write_files(table, to_arrow(rows, spec))
+            condition = replace if also is None else Or(replace, also)
+        _commit_files(table, written, where=condition, properties=properties or {})
         snapshot = table.current_snapshot()
         return None if snapshot is None else snapshot.snapshot_id
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import polars as pl
 
@@ -27,7 +26,6 @@ def transform_bronze(
     transform_version: int,
     jump_threshold: float = 0.1,
     stale_after: timedelta = timedelta(hours=96),
-    history: Callable[[date], pl.DataFrame | None] | None = None,
 ) -> SilverBatch:
     """Turn bronze rows into silver rows and rejects.
 
@@ -36,8 +34,6 @@ def transform_bronze(
         transform_version: Version stamped on every row (must be a known version).
         jump_threshold: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
         stale_after: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
-        history: Called with the batch's first rate date; returns earlier silver rows
-            that give that day a predecessor for jump flags (injected I/O, may be None).
 
     Raises:
         UnknownTransformVersionError: ``transform_version`` is not implemented.
@@ -45,11 +41,9 @@ def transform_bronze(
     rules_for(transform_version)
     parsed = parse_bronze(bronze)
     checked = validate(parsed.rates, transform_version=transform_version)
-    dates = checked.rates.get_column("rate_date")
-    earlier = history(dates.min()) if history is not None and dates.len() else None  # type: ignore[arg-type]
-    rates = flag_suspicious(
-        checked.rates, jump_threshold=jump_threshold, stale_after=stale_after, history=earlier
-    )
+    # Jump flags here see this batch only; writers that add to existing silver rows
+    # recompute them over the neighbouring days (silver.build).
+    rates = flag_suspicious(checked.rates, jump_threshold=jump_threshold, stale_after=stale_after)
     rejects = pl.concat(
         [payload_rejects(parsed.rejects, transform_version=transform_version), checked.rejects],
         how="vertical_relaxed",

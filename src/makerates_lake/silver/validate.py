@@ -19,8 +19,9 @@ first (the ``rule`` column of ``silver.rejects``):
 =========================  ===========================================================
 
 Flags keep the row: ``is_jump`` (day-over-day change above a threshold within one
-source, base and quote) and ``is_stale`` (a *latest* answer whose provider time is
-older than a threshold at extraction; history and backfills are old on purpose).
+source, base and quote, against the previous observed date within ten days) and
+``is_stale`` (a *latest* answer whose provider time is older than a threshold at
+extraction; history and backfills are old on purpose).
 """
 
 from __future__ import annotations
@@ -319,33 +320,61 @@ def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
     return rates[order.to_series()]
 
 
+#: A jump compares a day with the previous observed date only when that date is at most
+#: this far back: a gap longer than a holiday is not "day over day". The bound also
+#: keeps incremental runs exact: new rows can change flags only within this window.
+JUMP_WINDOW = timedelta(days=10)
+
+
 def flag_suspicious(
     rates: pl.DataFrame,
     *,
     jump_threshold: float,
     stale_after: timedelta,
-    history: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Set ``is_jump`` and ``is_stale`` on valid rows.
 
-    A jump compares a day's last observation (per source, base and quote) with the
-    previous date's last observation, in ``rates`` or in ``history`` (earlier silver rows
-    that give the first new day a predecessor). The ratio is computed in float: a flag is
-    a heuristic, the stored rate stays exact.
+    A jump compares a day's rows (per source, base and quote) with the previous date's
+    last observation, when that date is within :data:`JUMP_WINDOW`. The flag is a
+    function of the set of rows alone, never of the order they arrived in: incremental
+    runs recompute it with :func:`mark_jumps` over the rows around the new ones. The
+    ratio is computed in float: a flag is a heuristic, the stored rate stays exact.
 
     Args:
         rates: Valid rows from :func:`validate` (with ``is_stale`` holding ``is_latest``).
         jump_threshold: Relative change that counts as a jump (0.1 = 10 %).
         stale_after: Age of a latest answer's provider time (or rate date, when the
             provider sends no time) at extraction beyond which it is stale.
-        history: Earlier silver rows (columns of silver.rates) or None.
 
     Returns:
         The rows in :data:`SILVER_ORDER`, silver column order.
     """
-    # Sorted so that each (date, base, quote, source) is one run of rows, latest last:
-    # the day's last observation closes its run, found without a group-by or a join.
-    rows = sort_silver(rates).with_columns(
+    provider_time = pl.coalesce(
+        pl.col("provider_updated_at"),
+        pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    )
+    flagged = _with_jumps(sort_silver(rates), jump_threshold).with_columns(
+        (pl.col("is_stale") & ((pl.col("extraction_timestamp") - provider_time) > stale_after))
+        .fill_null(False)
+        .alias("is_stale"),
+    )
+    return flagged.select(SILVER_COLUMNS)
+
+
+def mark_jumps(rows: pl.DataFrame, *, jump_threshold: float) -> pl.DataFrame:
+    """Recompute ``is_jump`` of silver rows (any order; ``is_stale`` is kept as it is).
+
+    Returns:
+        The rows in :data:`SILVER_ORDER`, silver column order.
+    """
+    return _with_jumps(sort_silver(rows), jump_threshold).select(SILVER_COLUMNS)
+
+
+def _with_jumps(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
+    """``is_jump`` for rows already in :data:`SILVER_ORDER`."""
+    # Each (date, base, quote, source) is one run of rows, latest last: the day's last
+    # observation closes its run, found without a group-by or a join.
+    rows = rows.with_columns(
         (pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY).fill_null(True))
         .cum_sum()
         .cast(pl.Int64)
@@ -356,38 +385,17 @@ def flag_suspicious(
     days = rows.filter(closes).select(
         *_DAY, "_day", pl.col("rate").cast(pl.Float64).alias("_day_rate")
     )
-    if history is not None and history.height:
-        earlier = (
-            history.group_by(_DAY)
-            .agg(
-                pl.col("rate")
-                .sort_by("extraction_timestamp", "extraction_id")
-                .last()
-                .cast(pl.Float64)
-                .alias("_day_rate")
-            )
-            .with_columns(pl.lit(None, pl.Int64).alias("_day"))
-        )
-        days = pl.concat([earlier.select(days.columns), days], how="vertical_relaxed")
     same_key = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in _KEY).fill_null(False)
+    near = (pl.col("rate_date") - pl.col("rate_date").shift(1)) <= JUMP_WINDOW
     previous = (
         days.sort(*_KEY, "rate_date")
-        .with_columns(pl.when(same_key).then(pl.col("_day_rate").shift(1)).alias("_prev"))
-        .filter(pl.col("_day").is_not_null())
+        .with_columns(pl.when(same_key & near).then(pl.col("_day_rate").shift(1)).alias("_prev"))
         .sort("_day")
         .get_column("_prev")
     )
-    last = rows.with_columns(previous.gather(rows.get_column("_day")).alias("_prev"))
-    provider_time = pl.coalesce(
-        pl.col("provider_updated_at"),
-        pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    jump = ((pl.col("rate").cast(pl.Float64) / pl.col("_prev")) - 1).abs() > jump_threshold
+    return (
+        rows.with_columns(previous.gather(rows.get_column("_day")).alias("_prev"))
+        .with_columns(jump.fill_null(False).alias("is_jump"))
+        .drop("_day", "_prev")
     )
-    flagged = last.with_columns(
-        (((pl.col("rate").cast(pl.Float64) / pl.col("_prev")) - 1).abs() > jump_threshold)
-        .fill_null(False)
-        .alias("is_jump"),
-        (pl.col("is_stale") & ((pl.col("extraction_timestamp") - provider_time) > stale_after))
-        .fill_null(False)
-        .alias("is_stale"),
-    )
-    return flagged.select(SILVER_COLUMNS)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from makerates_lake.silver.transform import transform_bronze
-from makerates_lake.silver.validate import SILVER_COLUMNS
+from makerates_lake.silver.validate import JUMP_WINDOW, SILVER_COLUMNS
 from tests.silver_helpers import V6_URL, frame, record, v6_latest
 
 
@@ -126,3 +126,20 @@ def test_stale_latest_answer_is_flagged() -> None:
     assert good["is_stale"].to_list() == [True]
     fresh, _ = _run(record(v6_latest('{"EUR":0.9}')), stale_after=timedelta(hours=96))
     assert fresh["is_stale"].to_list() == [False]
+
+
+def test_jump_is_not_compared_across_a_gap_longer_than_the_window() -> None:
+    """Two observations further apart than JUMP_WINDOW are not a day-over-day jump."""
+    gap = JUMP_WINDOW.days + 1
+    first = record(v6_latest('{"EUR":0.9}', unix=1714521600), when=datetime(2024, 5, 1, tzinfo=UTC))
+    later = 1714521600 + gap * 86400
+    second = record(
+        v6_latest('{"EUR":1.5}', unix=later), when=datetime(2024, 5, 1 + gap, tzinfo=UTC)
+    )
+    near = record(
+        v6_latest('{"EUR":0.9}', unix=later + 86400),
+        when=datetime(2024, 5, 2 + gap, tzinfo=UTC),
+    )
+    batch = transform_bronze(frame(first, second, near), transform_version=1)
+    eur = batch.rates.filter(pl.col("quote_currency") == "EUR").sort("rate_date")
+    assert eur["is_jump"].to_list() == [False, False, True]
