@@ -5,7 +5,9 @@ Run as a module, this file is the child a crash test starts::
     python -m tests.integration.reliability_helpers <crash-point> <makerates args...>
 
 It installs the named crash point (the process SIGKILLs itself when execution reaches
-it) and then runs the real ``makerates`` CLI. ``none`` installs nothing.
+it) and then runs the real ``makerates`` CLI. ``none`` installs nothing. The points are
+:data:`CRASH_POINTS` (bronze and publish) and ``<table>:<step>`` for a silver or gold
+table with a step of :data:`COMMIT_STEPS`.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from typing import Any
 from unittest import mock
 from urllib.parse import unquote, urlsplit
 
+import polars as pl
 import psycopg
 
 from makerates_lake.lake import Lake
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
+from makerates_lake.silver import storage
+from makerates_lake.tables import TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_ZIP = REPO / "src/makerates_lake/data/eurofxref-hist-sample.zip"
@@ -46,6 +51,14 @@ CRASH_POINTS = (
     "publish-mid-switch",  # inside the switch transaction, view already replaced
 )
 
+#: Steps of a silver or gold commit where a child can die; the point is ``<table>:<step>``
+#: (e.g. ``silver.rates:files-written``) and hits the run's first commit that adds a
+#: snapshot to that table (tag-only commits, such as reprocess's tags, are passed over).
+COMMIT_STEPS = (
+    "files-written",  # data files, manifests and manifest list written, catalog not called
+    "catalog-uncommitted",  # new metadata.json written, pointer UPDATE executed, no COMMIT
+)
+
 
 def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
@@ -54,6 +67,10 @@ def _die() -> None:
 def _install_crash_point(point: str) -> None:
     """Patch the library so the process SIGKILLs itself at ``point``."""
     if point == "none":
+        return
+    if ":" in point:
+        identifier, step = point.split(":", 1)
+        _install_commit_crash_point(identifier, step)
         return
     if point == "bronze-files-written":
         import makerates_lake.bronze.writer as writer
@@ -110,6 +127,43 @@ def _install_crash_point(point: str) -> None:
         mock.patch.object(psycopg.Connection, "execute", execute).start()
     else:
         raise SystemExit(f"unknown crash point {point!r}")
+
+
+def _install_commit_crash_point(identifier: str, step: str) -> None:
+    """Die at ``step`` of the first data commit to table ``identifier`` (``silver.rates``).
+
+    Silver and gold commit through PyIceberg's SQL catalog (SQLite or PostgreSQL); the
+    hook sits at ``SqlCatalog.commit_table`` so it does not depend on how the library
+    builds the transaction.
+    """
+    import pyiceberg.catalog.sql as sql_catalog
+    from pyiceberg.table.update import AddSnapshotUpdate
+    from sqlalchemy.orm import Session
+
+    if step not in COMMIT_STEPS:
+        raise SystemExit(f"unknown commit step {step!r}")
+
+    class DyingSession(Session):
+        def commit(self) -> None:
+            _die()
+
+    original_commit_table = sql_catalog.SqlCatalog.commit_table
+
+    def commit_table(self: Any, table: Any, requirements: Any, updates: Any) -> Any:
+        adds_snapshot = any(isinstance(update, AddSnapshotUpdate) for update in updates)
+        if ".".join(table.name()) == identifier and adds_snapshot:
+            if step == "files-written":
+                _die()
+            mock.patch.object(sql_catalog, "Session", DyingSession).start()
+        return original_commit_table(self, table, requirements, updates)
+
+    mock.patch.object(sql_catalog.SqlCatalog, "commit_table", commit_table).start()
+
+
+def table_rows(lake: Lake, spec: TableSpec) -> pl.DataFrame:
+    """Every row of a table, read fresh, in one canonical order (for equality checks)."""
+    frame = storage.read(lake, spec)
+    return frame.sort(frame.columns, nulls_last=True)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
