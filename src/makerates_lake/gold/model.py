@@ -250,18 +250,19 @@ def _micros_in_range(column: pl.Series) -> bool:
     return int(low) >= 0 and int(high) < _MAX_MICROS  # type: ignore[arg-type]
 
 
-def direct_facts(silver: pl.DataFrame) -> pl.DataFrame:
+def direct_facts(silver: pl.DataFrame, *, presorted: bool = False) -> pl.DataFrame:
     """One row per (date, base, quote, source): the source's best observation that day.
 
     Best is the best tier, then the latest extraction, then the larger extraction_id.
+    ``presorted`` says the rows are in ``SILVER_ORDER`` already (a silver build's
+    output), which saves sorting 1.75 million rows again.
     """
-    # In SILVER_ORDER (cheap when silver comes sorted) each (date, base, quote, source)
-    # is one run, latest extraction last: the best row is its tier's last row.
-    rows = (
-        silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
-        .sort(SILVER_ORDER)
-        .with_columns(_runs(SILVER_ORDER[:4]).alias("_run"), (-_tier_rank()).alias("_tier"))
-    )
+    # In SILVER_ORDER each (date, base, quote, source) is one run, latest extraction
+    # last: the best row is its tier's last row.
+    rows = silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
+    if not presorted:
+        rows = rows.sort(SILVER_ORDER)
+    rows = rows.with_columns(_runs(SILVER_ORDER[:4]).alias("_run"), (-_tier_rank()).alias("_tier"))
     order = [("_tier", True)] if rows.get_column("source_tier").n_unique() > 1 else []
     return _best_in_runs(rows, order, keep="last").select(
         "rate_date",
@@ -295,18 +296,25 @@ def cross_facts(
         pl.col("rate").alias("_base_rate"),
         pl.col("extraction_id").alias("base_extraction_id"),
         pl.col("observed_at").alias("_base_observed"),
+        pl.col("source_tier").alias("_base_tier"),
+        pl.col("transform_version").alias("_base_version"),
     )  # fmt: skip
-    pairs = anchors.join(legs, on=["rate_date", "source_name", "pivot_currency"])
-    # Against every other quote, plus the way back to the pivot itself (1 / rate).
-    to_pivot = anchors.join(
-        legs.select(["rate_date", "source_name", "pivot_currency", "source_tier",
-                     "transform_version"]).unique(),
-        on=["rate_date", "source_name", "pivot_currency"],
-    ).with_columns(
+    pairs = anchors.join(legs, on=["rate_date", "source_name", "pivot_currency"]).drop(
+        "_base_tier", "_base_version"
+    )
+    # The way back to the pivot itself (1 / rate) rests on the anchor leg alone, so it
+    # takes that leg's tier: one row per anchor, even when the source's legs that day
+    # came in different tiers.
+    to_pivot = anchors.select(
+        "rate_date", "source_name",
+        pl.col("_base_tier").alias("source_tier"),
+        pl.col("_base_version").alias("transform_version"),
+        "pivot_currency",
         pl.col("pivot_currency").alias("quote_currency"),
         pl.lit(1).cast(RATE_DTYPE).alias("rate"),
         pl.col("base_extraction_id").alias("extraction_id"),
         pl.col("_base_observed").alias("observed_at"),
+        "base_currency", "_base_rate", "base_extraction_id", "_base_observed",
     )  # fmt: skip
     candidates = pl.concat([pairs, to_pivot.select(pairs.columns)], how="vertical").filter(
         pl.col("quote_currency") != pl.col("base_currency")
@@ -348,9 +356,14 @@ def fact_rate(
     silver: pl.DataFrame,
     rules: TransformRules,
     cross_bases: Sequence[str] = DEFAULT_CROSS_BASES,
+    *,
+    presorted: bool = False,
 ) -> pl.DataFrame:
-    """``gold.fact_rate`` rows from silver rows, sorted for deterministic output."""
-    direct = direct_facts(silver).with_columns(
+    """``gold.fact_rate`` rows from silver rows, sorted for deterministic output.
+
+    ``presorted``: see :func:`direct_facts`.
+    """
+    direct = direct_facts(silver, presorted=presorted).with_columns(
         pl.lit(rules.version, pl.Int32).alias("transform_version")
     )
     facts = pl.concat([direct, cross_facts(direct, rules, cross_bases)], how="vertical_relaxed")

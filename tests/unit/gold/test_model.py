@@ -11,6 +11,7 @@ import pytest
 from makerates_lake.gold.convert import RateBook
 from makerates_lake.gold.errors import NoRateError
 from makerates_lake.gold.model import dim_date, divide, fact_rate, round_rate
+from makerates_lake.silver.validate import SILVER_ORDER
 from makerates_lake.silver.versions import rules_for
 
 DAY = date(2026, 10, 30)
@@ -89,6 +90,34 @@ def test_fact_rate_is_deterministic() -> None:
     one = fact_rate(silver, rules_for(2))
     two = fact_rate(silver.reverse(), rules_for(2))
     assert one.equals(two)
+
+
+def test_presorted_silver_gives_the_same_facts() -> None:
+    """Rows already in SILVER_ORDER skip the sort and give the facts a sort would give."""
+    rows = [
+        *ECB,
+        ("open-er-api", "primary", "USD", "EUR", "0.9", 3),
+        ("open-er-api", "primary", "USD", "EUR", "0.95", 7),
+        ("open-er-api", "fallback", "USD", "JPY", "157.3", 9),
+    ]
+    silver = _silver(rows)
+    ordered = silver.sort(SILVER_ORDER)
+    assert not silver.equals(ordered), "the input must start out of order to prove anything"
+    expected = fact_rate(silver.reverse(), rules_for(2))
+    assert fact_rate(ordered, rules_for(2), presorted=True).equals(expected)
+
+
+def test_one_fact_per_key_when_a_source_has_two_tiers_in_a_day() -> None:
+    """The way back to the pivot is one row with the anchor's tier, not one per tier seen."""
+    rows = [
+        ("open-er-api", "primary", "USD", "EUR", "0.95", 7),
+        ("open-er-api", "fallback", "USD", "JPY", "157.3", 9),
+    ]
+    facts = fact_rate(_silver(rows), rules_for(2), ("EUR",))
+    key = ["rate_date", "base_currency", "quote_currency", "source_name", "pivot_currency"]
+    assert not facts.select(pl.struct(key).is_duplicated().any()).item()
+    back = facts.filter((pl.col("base_currency") == "EUR") & (pl.col("quote_currency") == "USD"))
+    assert back.select("source_tier", "is_derived").rows() == [("primary", True)]
 
 
 def test_dim_date_flags_weekends() -> None:
