@@ -298,7 +298,22 @@ GOLD_FACT_RATE: Final = TableSpec(
     properties={**_DERIVED_PROPERTIES, **_POINT_LOOKUP_PROPERTIES},
 )
 
-SILVER_TABLES: Final = (SILVER_RATES, SILVER_REJECTS)
+SILVER_TRANSFORM_LOG: Final = TableSpec(
+    namespace=SILVER_NAMESPACE,
+    name="transform_log",
+    schema=Schema(
+        _f(1, "extraction_id", StringType(), True, "bronze row carried through silver and gold"),
+        _f(2, "extraction_timestamp", TimestamptzType(), True),
+        _f(3, "transform_version", IntegerType(), True),
+        _f(4, "transformed_at", TimestamptzType(), True, "when its transform run finished"),
+        _f(5, "run_id", StringType(), True, "UUID shared by the rows of one run"),
+    ),
+    # Written last by every transform run: a bronze row is pending until it is here, so
+    # a run killed between its silver and gold commits is finished by the next one.
+    properties={**_DERIVED_PROPERTIES},
+)
+
+SILVER_TABLES: Final = (SILVER_RATES, SILVER_REJECTS, SILVER_TRANSFORM_LOG)
 GOLD_TABLES: Final = (GOLD_DIM_CURRENCY, GOLD_DIM_DATE, GOLD_DIM_SOURCE, GOLD_FACT_RATE)
 
 # --- audit ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from makerates_lake.expressions import all_of, at_least, below
 from makerates_lake.gold import model
 from makerates_lake.lake import Lake
 from makerates_lake.silver import storage
-from makerates_lake.silver.build import SilverResult, rebuild_silver, transform
+from makerates_lake.silver.build import SilverResult, mark_transformed, rebuild_silver, transform
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 from makerates_lake.tables import (
     GOLD_DIM_CURRENCY,
@@ -125,11 +125,17 @@ def _build_dimensions(lake: Lake, props: dict[str, str], silver: pl.DataFrame | 
 def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> RunResult:
     """Transform new bronze rows into silver, then refresh gold for the dates touched."""
     silver = transform(lake, transform_version=transform_version)
-    if silver.first_date is None:
-        return RunResult(silver, GoldResult(0, None, None))
-    gold = build_gold(
-        lake, first=silver.first_date, last=silver.last_date, transform_version=transform_version
-    )
+    gold = GoldResult(0, None, None)
+    if silver.first_date is not None:
+        gold = build_gold(
+            lake,
+            first=silver.first_date,
+            last=silver.last_date,
+            transform_version=transform_version,
+        )
+    # Last: a run killed before this point leaves its bronze rows pending, and the next
+    # run redoes what is missing (appends skip the extraction_ids already stored).
+    mark_transformed(lake, silver.done, transform_version=transform_version)
     return RunResult(silver, gold)
 
 
@@ -173,6 +179,7 @@ def run_reprocess(
         gold = _build_gold(lake, None, None, None, transform_version)
     else:
         gold = _build_gold(lake, built[1], None, None, transform_version, facts=built[0])
+    mark_transformed(lake, silver.done, transform_version=transform_version)
     tag = f"transform-v{transform_version}"
     for spec in specs:
         storage.tag_snapshot(lake, spec, tag)

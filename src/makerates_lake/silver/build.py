@@ -1,9 +1,11 @@
 """Build silver from bronze (I/O): incremental runs and reprocessing.
 
-* :func:`transform` reads the bronze rows whose extraction_id is in neither
-  ``silver.rates`` nor ``silver.rejects`` (every bronze row lands in one of them, see
-  :mod:`makerates_lake.silver.parse`), and appends one commit per table. Running it
-  twice writes nothing the second time.
+* :func:`transform` reads the bronze rows whose extraction_id is not in
+  ``silver.transform_log`` yet, and appends one commit per table. Appends skip
+  extraction_ids a table already holds, so a run repeated after a crash between its
+  commits writes only what is missing. The caller (:func:`~makerates_lake.gold.build.
+  run_transform`) records the rows in the log with :func:`mark_transformed` once gold
+  is built too.
 * :func:`reprocess_silver` rebuilds the silver rows of the bronze rows extracted in a
   date range (or all), reading only bronze: zero API calls. Each table is replaced in
   one overwrite commit, so a reader sees the old or the new version, never a mix, and
@@ -12,9 +14,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
@@ -28,9 +31,20 @@ from makerates_lake.silver.jump_window import jump_revision
 from makerates_lake.silver.parse import BRONZE_COLUMNS
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
-from makerates_lake.tables import BRONZE_EXTRACTIONS, SILVER_RATES, SILVER_REJECTS
+from makerates_lake.tables import (
+    BRONZE_EXTRACTIONS,
+    SILVER_RATES,
+    SILVER_REJECTS,
+    SILVER_TRANSFORM_LOG,
+)
 
 T = TypeVar("T")
+
+#: Columns of :attr:`SilverResult.done`.
+_DONE_SCHEMA: dict[str, pl.DataType] = {
+    "extraction_id": pl.String(),
+    "extraction_timestamp": pl.Datetime("us", "UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class SilverResult:
         rejects: Rows written to ``silver.rejects``.
         first_date: Earliest rate date written (None when no rates).
         last_date: Latest rate date written.
+        done: extraction_id and extraction_timestamp of the bronze rows transformed, for
+            :func:`mark_transformed` once gold is built from them.
     """
 
     extractions: int
@@ -50,6 +66,9 @@ class SilverResult:
     rejects: int
     first_date: date | None
     last_date: date | None
+    done: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=_DONE_SCHEMA), compare=False, repr=False
+    )
 
 
 def _result(bronze: pl.DataFrame, batch: SilverBatch, rates: int, rejects: int) -> SilverResult:
@@ -60,6 +79,7 @@ def _result(bronze: pl.DataFrame, batch: SilverBatch, rates: int, rejects: int) 
         rejects=rejects,
         first_date=dates.min() if dates.len() else None,  # type: ignore[arg-type]
         last_date=dates.max() if dates.len() else None,  # type: ignore[arg-type]
+        done=bronze.select(*_DONE_SCHEMA),
     )
 
 
@@ -76,12 +96,29 @@ def extraction_range(start: date | None, end: date | None) -> BooleanExpression 
 
 
 def transformed_ids(lake: Lake) -> pl.Series:
-    """extraction_ids that silver already accounts for (in rates or rejects)."""
-    frames = [
-        storage.read(lake, spec, columns=["extraction_id"]).unique()
-        for spec in (SILVER_RATES, SILVER_REJECTS)
-    ]
-    return pl.concat(frames).get_column("extraction_id").unique()
+    """extraction_ids carried through silver and gold (in ``silver.transform_log``)."""
+    logged = storage.read(lake, SILVER_TRANSFORM_LOG, columns=["extraction_id"])
+    return logged.get_column("extraction_id").unique()
+
+
+def mark_transformed(lake: Lake, done: pl.DataFrame, *, transform_version: int) -> int:
+    """Record bronze rows as carried through silver and gold: the last commit of a run.
+
+    Args:
+        done: :attr:`SilverResult.done` of the run.
+        transform_version: The version the run applied.
+
+    Returns:
+        Rows added to the log (rows already there are skipped).
+    """
+    if done.height == 0:
+        return 0
+    log = done.with_columns(
+        pl.lit(transform_version, pl.Int32).alias("transform_version"),
+        pl.lit(datetime.now(UTC)).dt.cast_time_unit("us").alias("transformed_at"),
+        pl.lit(str(uuid.uuid4())).alias("run_id"),
+    )
+    return storage.append_new(lake, SILVER_TRANSFORM_LOG, log)
 
 
 def pending_bronze(lake: Lake) -> pl.DataFrame:
@@ -127,7 +164,9 @@ def _batch(
 
 
 def transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> SilverResult:
-    """Transform the bronze rows not yet in silver; one append commit per table.
+    """Transform the bronze rows not in the transform log; one append commit per table.
+
+    The rows stay pending until :func:`mark_transformed` logs them (after gold).
 
     Raises:
         UnknownTransformVersionError: The version is not implemented.
