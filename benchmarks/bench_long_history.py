@@ -139,10 +139,16 @@ def _append_timed(writer: BronzeWriter, records: list[BronzeRecord]) -> list[flo
 def _read_day(lake: Lake, day: date) -> float:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     started = time.perf_counter()
-    rows = lake.bronze().scan(row_filter=all_of(
-        at_least("extraction_timestamp", start.isoformat()),
-        below("extraction_timestamp", (start + timedelta(days=1)).isoformat()),
-    )).to_arrow()
+    rows = (
+        lake.bronze()
+        .scan(
+            row_filter=all_of(
+                at_least("extraction_timestamp", start.isoformat()),
+                below("extraction_timestamp", (start + timedelta(days=1)).isoformat()),
+            )
+        )
+        .to_arrow()
+    )
     elapsed = time.perf_counter() - started
     if rows.num_rows == 0:
         raise RuntimeError(f"no bronze rows on {day}")
@@ -180,8 +186,11 @@ def run_layout(
                 files.extend(write_data_files(table, records_to_arrow([record])))
             commit_data_files(table, files)
             if progress and first % 365 < batch_days:
-                print(f"  {layout}: day {first:,} of {days:,}, "
-                      f"{time.perf_counter() - started:,.0f} s", flush=True)
+                print(
+                    f"  {layout}: day {first:,} of {days:,}, "
+                    f"{time.perf_counter() - started:,.0f} s",
+                    flush=True,
+                )
         result.load_s = time.perf_counter() - started
         day = 7 + history_days
         end_records = list(history.runs(day, sample_runs // runs_per_day + 1))[:sample_runs]
@@ -209,27 +218,29 @@ def render(result: LayoutResult) -> str:
     """The result of one layout as a small table."""
     before, after = result.stats_before, result.stats_after
     med = statistics.median
-    return "\n".join([
-        f"== {result.layout}: {result.days:,} days, {result.runs:,} runs, "
-        f"{result.rows:,} rows (history loaded in {result.load_s:,.0f} s) ==",
-        f"{'':34}{'no maintenance':>16}{'after maintenance':>19}",
-        f"{'commit latency, first week (ms)':34}{med(result.start_ms):>16.1f}"
-        f"{med(result.start_ms):>19.1f}",
-        f"{'commit latency, end (ms)':34}{med(result.end_ms):>16.1f}"
-        f"{med(result.maintained_ms):>19.1f}",
-        f"{'ratio end / first week':34}{result.ratio_without:>15.2f}x"
-        f"{result.ratio_with:>18.2f}x",
-        f"{'snapshots':34}{before.snapshots:>16,}{after.snapshots:>19,}",
-        f"{'data files':34}{before.data_files:>16,}{after.data_files:>19,}",
-        f"{'max files per day partition':34}{before.max_files_per_partition:>16,}"
-        f"{after.max_files_per_partition:>19,}",
-        f"{'manifests':34}{before.manifests:>16,}{after.manifests:>19,}",
-        f"{'metadata.json bytes':34}{before.metadata_json_bytes:>16,}"
-        f"{after.metadata_json_bytes:>19,}",
-        f"{'read one day (ms)':34}{result.read_day_before_s * 1000:>16.1f}"
-        f"{result.read_day_after_s * 1000:>19.1f}",
-        f"maintenance pass: {result.maintenance_s:,.1f} s",
-    ])
+    return "\n".join(
+        [
+            f"== {result.layout}: {result.days:,} days, {result.runs:,} runs, "
+            f"{result.rows:,} rows (history loaded in {result.load_s:,.0f} s) ==",
+            f"{'':34}{'no maintenance':>16}{'after maintenance':>19}",
+            f"{'commit latency, first week (ms)':34}{med(result.start_ms):>16.1f}"
+            f"{med(result.start_ms):>19.1f}",
+            f"{'commit latency, end (ms)':34}{med(result.end_ms):>16.1f}"
+            f"{med(result.maintained_ms):>19.1f}",
+            f"{'ratio end / first week':34}{result.ratio_without:>15.2f}x"
+            f"{result.ratio_with:>18.2f}x",
+            f"{'snapshots':34}{before.snapshots:>16,}{after.snapshots:>19,}",
+            f"{'data files':34}{before.data_files:>16,}{after.data_files:>19,}",
+            f"{'max files per day partition':34}{before.max_files_per_partition:>16,}"
+            f"{after.max_files_per_partition:>19,}",
+            f"{'manifests':34}{before.manifests:>16,}{after.manifests:>19,}",
+            f"{'metadata.json bytes':34}{before.metadata_json_bytes:>16,}"
+            f"{after.metadata_json_bytes:>19,}",
+            f"{'read one day (ms)':34}{result.read_day_before_s * 1000:>16.1f}"
+            f"{result.read_day_after_s * 1000:>19.1f}",
+            f"maintenance pass: {result.maintenance_s:,.1f} s",
+        ]
+    )
 
 
 def main() -> None:
@@ -239,17 +250,26 @@ def main() -> None:
     parser.add_argument("--runs-per-day", type=int, default=6)
     parser.add_argument("--currencies", type=int, default=160)
     parser.add_argument("--layout", choices=[*LAYOUTS, "both"], default="both")
-    parser.add_argument("--batch-days", type=int, default=7,
-                        help="days of runs per history commit (each run is still its own file)")
+    parser.add_argument(
+        "--batch-days",
+        type=int,
+        default=7,
+        help="days of runs per history commit (each run is still its own file)",
+    )
     parser.add_argument("--sample-runs", type=int, default=12)
     parser.add_argument("--keep-last", type=int, default=10)
     args = parser.parse_args()
     layouts = LAYOUTS if args.layout == "both" else (args.layout,)
     for layout in layouts:
         result = run_layout(
-            layout, years=args.years, runs_per_day=args.runs_per_day,
-            currencies=args.currencies, batch_days=args.batch_days,
-            sample_runs=args.sample_runs, keep_last=args.keep_last, progress=True,
+            layout,
+            years=args.years,
+            runs_per_day=args.runs_per_day,
+            currencies=args.currencies,
+            batch_days=args.batch_days,
+            sample_runs=args.sample_runs,
+            keep_last=args.keep_last,
+            progress=True,
         )
         print(render(result), flush=True)
 

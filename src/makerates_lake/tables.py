@@ -117,9 +117,7 @@ BRONZE_EXTRACTIONS: Final = TableSpec(
     name="extractions",
     schema=BRONZE_EXTRACTIONS_SCHEMA,
     partition_spec=PartitionSpec(
-        PartitionField(
-            source_id=2, field_id=1000, transform=DayTransform(), name="extraction_day"
-        )
+        PartitionField(source_id=2, field_id=1000, transform=DayTransform(), name="extraction_day")
     ),
     sort_order=SortOrder(SortField(source_id=2, transform=IdentityTransform())),
     properties={
@@ -129,10 +127,16 @@ BRONZE_EXTRACTIONS: Final = TableSpec(
         # A small dictionary limit, checked every 1,024 rows, makes those columns fall
         # back to plain encoding early while the few-valued ones (source, host, tier)
         # keep their dictionaries. Full ECB history: 1,157,339 -> 1,109,573 bytes, same
-        # write time. (zstd levels 2-15 were larger or slower; 19 is 20% smaller but
-        # 50x slower to write.)
+        # write time.
         "write.parquet.dict-size-bytes": str(8 * 1024),
         "write.parquet.page-row-limit": "1024",
+        # zstd level 1 (Arrow's default, stated so it cannot drift): levels 2-15 saved at
+        # most 12% on the ECB history for 5-25x the compression time and wrote 13-17%
+        # larger files of 160-currency bodies; 16-19 shrink the ECB bodies by 26-29% but
+        # compress 50-150x slower (bench_bronze_append would take about 8x as long).
+        # Compaction rewrites bronze at level 19 instead, off the ingest path
+        # (maintenance.policy.BRONZE_COLD_COMPRESSION_LEVEL).
+        "write.parquet.compression-level": "1",
     },
     in_bronze_bucket=True,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -52,8 +53,9 @@ def _fill(lake: Lake, days: int = 3, per_day: int = 4) -> list[BronzeRecord]:
 
 def _pairs(lake: Lake) -> set[tuple[str, str]]:
     rows = lake.bronze().scan(selected_fields=("extraction_id", "response_checksum")).to_arrow()
-    return set(zip(rows["extraction_id"].to_pylist(), rows["response_checksum"].to_pylist(),
-                   strict=True))
+    return set(
+        zip(rows["extraction_id"].to_pylist(), rows["response_checksum"].to_pylist(), strict=True)
+    )
 
 
 def test_compaction_keeps_every_row_and_checksum(lake: Lake) -> None:
@@ -176,7 +178,46 @@ def test_compaction_commits_a_batch_of_day_partitions_at_a_time(
     assert snapshot is not None
     assert snapshot.snapshot_id == result.snapshot_id
     for manifest in snapshot.manifests(table.io):
-        days = {e.data_file.partition[0]
-                for e in manifest.fetch_manifest_entry(table.io, discard_deleted=True)}
+        days = {
+            e.data_file.partition[0]
+            for e in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+        }
         assert len(days) <= 2
     assert sorted(files_per_partition(table).values()) == [1] * 5
+
+
+def _raw_response_bytes(lake: Lake) -> int:
+    import pyarrow.parquet as pq
+
+    total = 0
+    for data_file in live_data_files(lake.bronze(refresh=True)):
+        meta = pq.ParquetFile(data_file.file_path.removeprefix("file://")).metadata
+        for i in range(meta.num_row_groups):
+            group = meta.row_group(i)
+            for j in range(group.num_columns):
+                if group.column(j).path_in_schema == "raw_response":
+                    total += group.column(j).total_compressed_size
+    return total
+
+
+def test_bronze_compaction_rewrites_at_the_cold_zstd_level(tmp_path: Path) -> None:
+    """Compacted bronze files use the policy's zstd level; rows and checksums unchanged."""
+    from makerates_lake.lake import open_lake
+    from makerates_lake.maintenance.compact import rewrite_properties
+    from makerates_lake.settings import load_settings
+    from makerates_lake.tables import SILVER_RATES
+
+    policy = MaintenancePolicy()
+    assert rewrite_properties(BRONZE_EXTRACTIONS, policy)["write.parquet.compression-level"] == (
+        str(policy.bronze_compression_level)
+    )
+    assert "write.parquet.compression-level" not in rewrite_properties(SILVER_RATES, policy)
+    sizes = {}
+    for level in (None, 19):
+        lake = open_lake(load_settings(home=tmp_path / f"lake-{level}"))
+        records = _fill(lake, days=1, per_day=6)
+        compact_table(lake, BRONZE_EXTRACTIONS, MaintenancePolicy(bronze_compression_level=level))
+        assert _pairs(lake) == {(r.extraction_id, r.response_checksum) for r in records}
+        assert verify_bronze(lake).ok
+        sizes[level] = _raw_response_bytes(lake)
+    assert sizes[19] <= sizes[None]

@@ -18,8 +18,10 @@ from makerates_lake.tables import ALL_TABLES
 
 def render(report: MaintenanceReport) -> str:
     """A before/after table of snapshots, files, manifests and metadata size."""
-    lines = [f"{'table':<22} {'snapshots':>15} {'data files':>15} {'max/partition':>15} "
-             f"{'manifests':>13} {'metadata.json':>19}"]
+    lines = [
+        f"{'table':<22} {'snapshots':>15} {'data files':>15} {'max/partition':>15} "
+        f"{'manifests':>13} {'metadata.json':>19}"
+    ]
     for old, new in zip(report.before, report.after, strict=True):
         lines.append(
             f"{old.table:<22} {old.snapshots:>6} -> {new.snapshots:<6} "
@@ -28,24 +30,44 @@ def render(report: MaintenanceReport) -> str:
             f"{old.manifests:>5} -> {new.manifests:<5} "
             f"{old.metadata_json_bytes:>8} -> {new.metadata_json_bytes:<8}"
         )
-    lines.append(f"orphan files removed: {report.orphans_removed} "
-                 f"(failed: {report.orphans_failed})")
+    lines.append(
+        f"orphan files removed: {report.orphans_removed} (failed: {report.orphans_failed})"
+    )
     return "\n".join(lines)
 
 
 @click.command("maintain")
-@click.option("--table", "names", multiple=True,
-              help="Table to maintain (namespace.name); repeatable. Default: every table.")
+@click.option(
+    "--table",
+    "names",
+    multiple=True,
+    help="Table to maintain (namespace.name); repeatable. Default: every table.",
+)
 @click.option("--no-compact", is_flag=True, help="Skip rewriting small files.")
 @click.option("--no-expire", is_flag=True, help="Skip snapshot expiry.")
 @click.option("--no-orphans", is_flag=True, help="Skip orphan-file removal (never on bronze).")
-@click.option("--older-than-days", "snapshot_days", type=click.IntRange(min=1), default=None,
-              help="Snapshots younger than this are kept (tagged ones always); "
-                   "default the snapshot_retention_days setting (90).")
-@click.option("--keep-last", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Newest snapshots kept whatever their age.")
-@click.option("--orphan-min-age-days", type=float, default=3.0, show_default=True,
-              help="Unreferenced files younger than this are kept.")
+@click.option(
+    "--older-than-days",
+    "snapshot_days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Snapshots younger than this are kept (tagged ones always); "
+    "default the snapshot_retention_days setting (90).",
+)
+@click.option(
+    "--keep-last",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Newest snapshots kept whatever their age.",
+)
+@click.option(
+    "--orphan-min-age-days",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="Unreferenced files younger than this are kept.",
+)
 @click.pass_context
 def maintain_command(
     ctx: click.Context,
@@ -79,8 +101,12 @@ def maintain_command(
             orphan_min_age=timedelta(days=orphan_min_age_days),
         )
         report = run_maintenance(
-            lake, tables=tables, policy=policy,
-            compact=not no_compact, expire=not no_expire, orphans=not no_orphans,
+            lake,
+            tables=tables,
+            policy=policy,
+            compact=not no_compact,
+            expire=not no_expire,
+            orphans=not no_orphans,
         )
     except MakeratesError as exc:
         click.echo(f"{type(exc).__name__}: {exc}", err=True)

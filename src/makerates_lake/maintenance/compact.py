@@ -105,6 +105,14 @@ def _order(key: PartitionKey) -> tuple[Any, ...]:
 PARTITIONS_PER_COMMIT = 31
 
 
+def rewrite_properties(spec: TableSpec, policy: MaintenancePolicy) -> dict[str, str]:
+    """Write properties compaction overrides for the files it writes (not stored)."""
+    props = {"write.target-file-size-bytes": str(policy.target_file_size_bytes)}
+    if spec.in_bronze_bucket and policy.bronze_compression_level is not None:
+        props["write.parquet.compression-level"] = str(policy.bronze_compression_level)
+    return props
+
+
 def _read(table: Table, files: Sequence[DataFile]) -> pa.Table:
     # ArrowScan projects every file onto the current schema by field id, so files written
     # before a schema change come back with the same columns as new ones.
@@ -146,17 +154,21 @@ def _check_same_rows(
     if new.num_rows != old.num_rows:
         raise CompactionMismatchError(
             "rewritten files hold a different number of rows",
-            old_rows=old.num_rows, new_rows=new.num_rows, **context,
+            old_rows=old.num_rows,
+            new_rows=new.num_rows,
+            **context,
         )
     names = old.schema.names
     order = [c for c in names if not pa.types.is_nested(old.schema.field(c).type)]
     if not _canonical(old, order).equals(_canonical(new.select(names), order)):
         raise CompactionMismatchError("rewritten files hold different rows", **context)
     if "response_checksum" in names:
-        pairs_old = set(zip(old["extraction_id"].to_pylist(),
-                            old["response_checksum"].to_pylist(), strict=True))
-        pairs_new = set(zip(new["extraction_id"].to_pylist(),
-                            new["response_checksum"].to_pylist(), strict=True))
+        pairs_old = set(
+            zip(old["extraction_id"].to_pylist(), old["response_checksum"].to_pylist(), strict=True)
+        )
+        pairs_new = set(
+            zip(new["extraction_id"].to_pylist(), new["response_checksum"].to_pylist(), strict=True)
+        )
         if pairs_old != pairs_new:
             raise CompactionMismatchError(
                 "rewritten bronze files hold different extraction_id/checksum pairs", **context
@@ -202,12 +214,11 @@ def _compact_batch(
     result: CompactionResult,
 ) -> Table:
     """Rewrite these partitions' files in one overwrite snapshot; returns the fresh table."""
-    # Files are written outside the lock (the slow part) into a table whose target file
-    # size is the policy's; only the check that the inputs are still live and the commit
-    # happen under it.
+    # Files are written outside the lock (the slow part) with the policy's target file
+    # size (and, for bronze, its cold compression level); only the check that the inputs
+    # are still live and the commit happen under it.
     sizing = table.metadata.model_copy(
-        update={"properties": {**table.metadata.properties,
-                               "write.target-file-size-bytes": str(policy.target_file_size_bytes)}}
+        update={"properties": {**table.metadata.properties, **rewrite_properties(spec, policy)}}
     )
     removed: list[DataFile] = []
     added: list[DataFile] = []
@@ -237,7 +248,8 @@ def _compact_batch(
         if gone:
             raise MaintenanceError(
                 "files to compact were removed by another writer; run maintenance again",
-                table=spec.identifier, files=len(gone),
+                table=spec.identifier,
+                files=len(gone),
             )
         try:
             with table.transaction() as transaction:
@@ -252,7 +264,8 @@ def _compact_batch(
         except CommitFailedException as exc:
             raise MaintenanceError(
                 "compaction lost a commit race; run maintenance again",
-                table=spec.identifier, cause=str(exc),
+                table=spec.identifier,
+                cause=str(exc),
             ) from None
         table = lake.table(spec, refresh=True)
     snapshot = table.current_snapshot()
@@ -260,25 +273,30 @@ def _compact_batch(
     result.files_added += len(added)
     if spec.in_bronze_bucket and lake.bronze_object_lock and snapshot is not None:
         _lock_new_bronze(lake, table, added, rows_by_partition)
-    log.info("compacted", extra={"table": spec.identifier, "removed": len(removed),
-                                 "added": len(added)})
+    log.info(
+        "compacted", extra={"table": spec.identifier, "removed": len(removed), "added": len(added)}
+    )
     return table
 
 
-def _lock_new_bronze(
-    lake: Lake, table: Table, added: list[DataFile], rows: list[pa.Table]
-) -> None:
+def _lock_new_bronze(lake: Lake, table: Table, added: list[DataFile], rows: list[pa.Table]) -> None:
     """Give the new bronze files (and this snapshot's metadata) the rows' retention."""
     until = max(
         retain_until(stamp, policy)
         for part in rows
-        for stamp, policy in zip(part["extraction_timestamp"].to_pylist(),
-                                 part["retention_policy"].to_pylist(), strict=True)
+        for stamp, policy in zip(
+            part["extraction_timestamp"].to_pylist(),
+            part["retention_policy"].to_pylist(),
+            strict=True,
+        )
     )
     snapshot = table.current_snapshot()
     assert snapshot is not None
     uris = [table.metadata_location, snapshot.manifest_list]
-    uris.extend(m.manifest_path for m in snapshot.manifests(table.io)
-                if m.added_snapshot_id == snapshot.snapshot_id)
+    uris.extend(
+        m.manifest_path
+        for m in snapshot.manifests(table.io)
+        if m.added_snapshot_id == snapshot.snapshot_id
+    )
     uris.extend(f.file_path for f in added)
     lock_objects(lake.s3_client(), uris, until)

@@ -39,13 +39,14 @@ def expire_bronze(
         table = lake.bronze(refresh=True)
         refs = {ref.snapshot_id for ref in table.metadata.refs.values()}
         newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
-        keep = refs | {s.snapshot_id for s in newest[-max(1, policy.keep_last):]}
+        keep = refs | {s.snapshot_id for s in newest[-max(1, policy.keep_last) :]}
         old = [s.snapshot_id for s in table.metadata.snapshots if s.timestamp_ms < cutoff_ms]
         expire = [s for s in old if s not in keep]
         if expire:
             table.maintenance.expire_snapshots().by_ids(expire).commit()
-    return ExpiryResult(BRONZE_EXTRACTIONS.identifier, len(expire),
-                        len([s for s in old if s in refs]))
+    return ExpiryResult(
+        BRONZE_EXTRACTIONS.identifier, len(expire), len([s for s in old if s in refs])
+    )
 
 
 def expire_all(
@@ -62,8 +63,11 @@ def expire_all(
     others = tuple(spec for spec in tables if not spec.in_bronze_bucket)
     if others:
         done: list[ExpiredSnapshots] = maintain(
-            lake, older_than=policy.snapshot_window, keep_last=max(1, policy.keep_last),
-            now=now, tables=others,
+            lake,
+            older_than=policy.snapshot_window,
+            keep_last=max(1, policy.keep_last),
+            now=now,
+            tables=others,
         )
         results.extend(ExpiryResult(r.table, len(r.expired), len(r.kept_tagged)) for r in done)
     return results

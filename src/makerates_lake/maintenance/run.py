@@ -159,6 +159,5 @@ def maybe_maintain(
         # ingest; it runs with ``makerates maintain`` instead.
         return run_maintenance(lake, tables=(spec,), policy=policy, orphans=False)
     except Exception:  # the commit that called us must not fail because of maintenance
-        log.warning("automatic maintenance failed", extra={"table": spec.identifier},
-                    exc_info=True)
+        log.warning("automatic maintenance failed", extra={"table": spec.identifier}, exc_info=True)
         return None
