@@ -7,10 +7,8 @@ object with scalar members and one flat ``conversion_rates`` (or ``rates``) obje
 ``"XXX": number`` pairs. For exactly that shape this module gives the same rows in a few
 Polars string operations over the whole column:
 
-* :data:`CANONICAL` must match the whole body. It is a subset of the JSON grammar
-  (RFC 8259 whitespace, numbers, strings without escapes or control characters), so a
-  body it accepts is valid JSON whose rate texts are the literal number tokens, which
-  is also what ``json.loads(parse_float=str, parse_int=str)`` returns.
+* :data:`~makerates_lake.silver.canonical_json.CANONICAL` must match the whole body
+  (see :mod:`makerates_lake.silver.canonical_json`, shared with the Frankfurter reader).
 * Anything the slow reader treats specially is left to it: ``error`` or ``result:
   "error"``, history dates (``year``/``month``/``day``), pair and amount answers, a
   member given twice, a non-string ``base_code``, a ``time_last_update_unix`` that is
@@ -29,70 +27,43 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
+from makerates_lake.silver.canonical_json import (
+    CANONICAL,
+    RATES_KEY,
+    WS,
+    explode_pairs,
+    key,
+    outer,
+    rates_text,
+    string_member,
+    texts,
+)
 from makerates_lake.silver.payloads import RAW_RATE_SCHEMA, V6_PATH
 
-_WS = r"[ \t\n\r]*"
-_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
-_STRING = r'"[^"\\\x00-\x1f]*"'
-_SCALAR = f"(?:{_STRING}|{_NUMBER}|true|false|null)"
-_MEMBER = f'"[a-z_]+"{_WS}:{_WS}{_SCALAR}'
-_PAIR = f'"[A-Z]{{3}}"{_WS}:{_WS}{_NUMBER}'
-_RATES = f'"(?:conversion_rates|rates)"{_WS}:{_WS}\\{{{_WS}{_PAIR}(?:{_WS},{_WS}{_PAIR})*{_WS}\\}}'
-_ANY = f"(?:{_MEMBER}|{_RATES})"
-#: The whole-body pattern a payload must match to take the vectorised path.
-CANONICAL = f"^{_WS}\\{{{_WS}{_ANY}(?:{_WS},{_WS}{_ANY})*{_WS}\\}}{_WS}$"
+_SPECIAL = key("(?:error|year|month|day|conversion_rate|target_code|conversion_amounts)")
 
 
-def _key(name: str) -> str:
-    return f'"{name}"{_WS}:'
-
-
-# Members the slow reader acts on in ways this module does not reproduce.
-_SPECIAL = _key("(?:error|year|month|day|conversion_rate|target_code|conversion_amounts)")
-_RATES_KEY = _key("(?:conversion_rates|rates)")
-
-
-# The rates object, replaced by a marker member: the checks and extractions below then
-# run on the few hundred characters around it, not on the 160 rates of every body.
-_RATES_OBJECT = f'"(conversion_rates|rates)"{_WS}:{_WS}\\{{[^}}]*\\}}'
-_MARKER = '"@${1}@":0'
-
-
-def _eligible(body: pl.Expr, outer: pl.Expr) -> pl.Expr:
-    base = _key("base_code")
-    unix = _key("time_last_update_unix")
-    result = _key("result")
+def _eligible(body: pl.Expr, outside: pl.Expr) -> pl.Expr:
+    base = key("base_code")
+    unix = key("time_last_update_unix")
+    result = key("result")
     return (
         body.str.contains(CANONICAL)
-        & ~outer.str.contains(_SPECIAL)
-        & (outer.str.count_matches('"@(?:conversion_rates|rates)@"') == 1)
-        & ~outer.str.contains(_RATES_KEY)
-        & (outer.str.count_matches(result) <= 1)
-        & ~outer.str.contains(f'{result}{_WS}"error"')
-        & (outer.str.count_matches(base) == outer.str.count_matches(f'{base}{_WS}"'))
-        & (outer.str.count_matches(base) <= 1)
+        & ~outside.str.contains(_SPECIAL)
+        & (outside.str.count_matches('"@(?:conversion_rates|rates)@"') == 1)
+        & ~outside.str.contains(RATES_KEY)
+        & (outside.str.count_matches(result) <= 1)
+        & ~outside.str.contains(f'{result}{WS}"error"')
+        & (outside.str.count_matches(base) == outside.str.count_matches(f'{base}{WS}"'))
+        & (outside.str.count_matches(base) <= 1)
         & (
-            (outer.str.count_matches(unix) == 0)
+            (outside.str.count_matches(unix) == 0)
             | (
-                (outer.str.count_matches(unix) == 1)
-                & outer.str.contains(f"{unix}{_WS}[0-9]{{1,10}}{_WS}[,}}]")
+                (outside.str.count_matches(unix) == 1)
+                & outside.str.contains(f"{unix}{WS}[0-9]{{1,10}}{WS}[,}}]")
             )
         )
     ).fill_null(False)
-
-
-def _texts(raw: pl.Series) -> pl.Series:
-    """Bodies as text; null where the bytes are not UTF-8 (the slow reader reports those)."""
-    try:
-        return raw.cast(pl.String)
-    except pl.exceptions.PolarsError:  # one invalid body fails the whole cast
-        decoded: list[str | None] = []
-        for body in raw.to_list():
-            try:
-                decoded.append(None if body is None else body.decode("utf-8"))
-            except UnicodeDecodeError:
-                decoded.append(None)
-        return pl.Series(raw.name, decoded, dtype=pl.String)
 
 
 def _request_columns(
@@ -131,12 +102,12 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
         .with_row_index("row")
         .filter(candidates)
     )
-    body, outer = pl.col("body"), pl.col("outer")
+    body, outside = pl.col("body"), pl.col("outer")
     rows = (
-        rows.with_columns(_texts(rows.get_column("raw_response")).alias("body"))
+        rows.with_columns(texts(rows.get_column("raw_response")).alias("body"))
         .drop("raw_response")
-        .with_columns(body.str.replace_all(_RATES_OBJECT, _MARKER).alias("outer"))
-        .filter(_eligible(body, outer))
+        .with_columns(outer(body).alias("outer"))
+        .filter(_eligible(body, outside))
     )
     handled = pl.Series("handled", [False] * bronze.height).scatter(rows.get_column("row"), True)
     if rows.height == 0:
@@ -144,18 +115,18 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
     requested, endpoints, latest = _request_columns(
         rows.get_column("request_url").to_list(), rows.get_column("source_version").to_list()
     )
-    unix = outer.str.extract(f"{_key('time_last_update_unix')}{_WS}([0-9]+)", 1).cast(pl.Int64)
-    open_api = outer.str.contains('"@rates@"', literal=True)
+    unix = outside.str.extract(f"{key('time_last_update_unix')}{WS}([0-9]+)", 1).cast(pl.Int64)
+    open_api = outside.str.contains('"@rates@"', literal=True)
     per_payload = rows.select(
         "row",
-        outer.str.extract(f'{_key("base_code")}{_WS}"([^"]*)"', 1).alias("base_currency"),
+        string_member(outside, "base_code").alias("base_currency"),
         pl.from_epoch(unix, time_unit="s").dt.date().cast(pl.String).alias("rate_date"),
         unix.alias("provider_updated_unix"),
         pl.Series(endpoints).str.split_exact("|", 1).alias("_ve"),
         open_api.alias("_open"),
         pl.Series("requested_base", requested, dtype=pl.String),
         pl.Series("is_latest", latest, dtype=pl.Boolean),
-        body.str.extract(f"{_RATES_KEY}{_WS}\\{{([^}}]*)\\}}", 1).alias("_pairs"),
+        rates_text(body).alias("_pairs"),
     ).unnest("_ve")
     # schema_version as parse_v6 spells it: <version>[-open]-<endpoint>-flat.
     per_payload = per_payload.with_columns(
@@ -164,16 +135,7 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
         .otherwise(pl.concat_str("field_0", pl.lit("-"), "field_1", pl.lit("-flat")))
         .alias("schema_version")
     )
-    # Inside the canonical rates object every comma separates two "XXX": number pairs.
-    rates = (
-        per_payload.with_columns(pl.col("_pairs").str.split(","))
-        .explode("_pairs", empty_as_null=True)
-        .with_columns(pl.col("_pairs").str.strip_chars(" \t\n\r"))
-        .with_columns(
-            pl.col("_pairs").str.slice(1, 3).alias("quote_currency"),
-            pl.col("_pairs").str.slice(5).str.strip_chars_start(" \t\n\r:").alias("rate_text"),
-        )
-    )
+    rates = explode_pairs(per_payload)
     return rates.select(
         [pl.col(name).cast(dtype) for name, dtype in RAW_RATE_SCHEMA.items()]
     ), handled

@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from makerates_lake import source_names
+from makerates_lake.silver.fast_frankfurter import parse_frankfurter_days
 from makerates_lake.silver.fast_v6 import parse_canonical
 from makerates_lake.silver.payloads import (
     Collector,
@@ -138,14 +139,17 @@ def parse_bronze(bronze: pl.DataFrame) -> ParsedBatch:
     """
     collector = Collector()
     status_ok = pl.col("http_status_code").is_between(200, 299) & pl.col("error_code").is_null()
-    candidates = bronze.select(
-        (
-            pl.col("source_name").is_in([source_names.EXCHANGERATE_API, source_names.OPEN_ER_API])
-            & status_ok
-            & pl.col("raw_response").is_not_null()
-        ).fill_null(False)
-    ).to_series()
-    fast, handled = parse_canonical(bronze, candidates)
+    readable = status_ok & pl.col("raw_response").is_not_null()
+    v6, frankfurter = bronze.select(
+        (pl.col("source_name").is_in([source_names.EXCHANGERATE_API, source_names.OPEN_ER_API]))
+        .and_(readable)
+        .fill_null(False)
+        .alias("v6"),
+        (pl.col("source_name") == source_names.FRANKFURTER).and_(readable).fill_null(False),
+    ).get_columns()
+    fast_v6, handled_v6 = parse_canonical(bronze, v6)
+    fast_days, handled_days = parse_frankfurter_days(bronze, frankfurter)
+    handled = handled_v6 | handled_days
     # Only the rows the vectorised reader did not take go through Python one by one.
     rest = bronze.with_row_index("_row").filter(~handled)
     columns = [rest.get_column(name).to_list() for name in ("_row", *BRONZE_COLUMNS[2:])]
@@ -165,8 +169,7 @@ def parse_bronze(bronze: pl.DataFrame) -> ParsedBatch:
         request = Request(name, version, url or "", params, ctype)
         parse_payload(collector, row, request, body or b"")
     meta = bronze.select(META_COLUMNS).with_row_index("row")
-    if fast.height:
-        collector.frames.append(fast)
+    collector.frames.extend(frame for frame in (fast_v6, fast_days) if frame.height)
     rates = collector.rates_frame().join(meta, on="row", how="left").drop("row")
     rejects = collector.rejects_frame().join(meta, on="row", how="left").drop("row")
     return ParsedBatch(rates=rates, rejects=rejects)

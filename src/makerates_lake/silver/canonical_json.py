@@ -1,0 +1,91 @@
+"""The canonical JSON shape that the vectorised readers take, as regular expressions (pure).
+
+Most stored payloads are one flat JSON object: scalar members and one flat rates object
+of ``"XXX": number`` pairs. :data:`CANONICAL` must match a whole body for a vectorised
+reader to read it. It is a subset of the JSON grammar (RFC 8259 whitespace, numbers,
+strings without escapes or control characters), so a body it accepts is valid JSON
+whose rate texts are the literal number tokens, which is also what the exact
+``json.loads`` reader (:func:`~makerates_lake.silver.payloads.load_json`) returns.
+Anything else goes to that reader.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+WS = r"[ \t\n\r]*"
+_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_STRING = r'"[^"\\\x00-\x1f]*"'
+_SCALAR = f"(?:{_STRING}|{_NUMBER}|true|false|null)"
+_MEMBER = f'"[a-z_]+"{WS}:{WS}{_SCALAR}'
+_PAIR = f'"[A-Z]{{3}}"{WS}:{WS}{_NUMBER}'
+_RATES = f'"(?:conversion_rates|rates)"{WS}:{WS}\\{{{WS}{_PAIR}(?:{WS},{WS}{_PAIR})*{WS}\\}}'
+_ANY = f"(?:{_MEMBER}|{_RATES})"
+#: The whole-body pattern a payload must match to take a vectorised path.
+CANONICAL = f"^{WS}\\{{{WS}{_ANY}(?:{WS},{WS}{_ANY})*{WS}\\}}{WS}$"
+
+#: Any member that names a rates object.
+RATES_KEY = f'"(?:conversion_rates|rates)"{WS}:'
+# The rates object, replaced by a marker member: the checks and extractions then run on
+# the few hundred characters around it, not on the 160 rates of every body.
+_RATES_OBJECT = f'"(conversion_rates|rates)"{WS}:{WS}\\{{[^}}]*\\}}'
+_MARKER = '"@${1}@":0'
+
+
+def key(name: str) -> str:
+    """Pattern of a member name (a regex alternative is allowed) and its colon."""
+    return f'"{name}"{WS}:'
+
+
+def outer(body: pl.Expr) -> pl.Expr:
+    """The body with its rates object replaced by ``"@<key>@":0``."""
+    return body.str.replace_all(_RATES_OBJECT, _MARKER)
+
+
+def string_member(outer_body: pl.Expr, name: str) -> pl.Expr:
+    """The value of string member ``name`` (canonical strings need no unescaping)."""
+    return outer_body.str.extract(f'{key(name)}{WS}"([^"]*)"', 1)
+
+
+def single_string(outer_body: pl.Expr, name: str) -> pl.Expr:
+    """``name`` occurs exactly once, with a string value."""
+    return (outer_body.str.count_matches(key(name)) == 1) & (
+        outer_body.str.count_matches(f'{key(name)}{WS}"') == 1
+    )
+
+
+def texts(raw: pl.Series) -> pl.Series:
+    """Bodies as text; null where the bytes are not UTF-8 (the exact reader reports those)."""
+    try:
+        return raw.cast(pl.String)
+    except pl.exceptions.PolarsError:  # one invalid body fails the whole cast
+        decoded: list[str | None] = []
+        for body in raw.to_list():
+            try:
+                decoded.append(None if body is None else body.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+        return pl.Series(raw.name, decoded, dtype=pl.String)
+
+
+def explode_pairs(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.DataFrame:
+    """One row per ``"XXX": number`` pair of the rates text in ``body_column``.
+
+    Inside a canonical rates object every comma separates two pairs, and duplicate
+    quotes stay, in order, as the exact reader keeps them.
+    """
+    pairs = pl.col(body_column)
+    return (
+        per_payload.with_columns(pairs.str.split(","))
+        .explode(body_column, empty_as_null=True)
+        .with_columns(pairs.str.strip_chars(" \t\n\r"))
+        .with_columns(
+            pairs.str.slice(1, 3).alias("quote_currency"),
+            pairs.str.slice(5).str.strip_chars_start(" \t\n\r:").alias("rate_text"),
+        )
+    )
+
+
+def rates_text(body: pl.Expr) -> pl.Expr:
+    """The inside of the (single) rates object of a canonical body."""
+    return body.str.extract(f"{RATES_KEY}{WS}\\{{([^}}]*)\\}}", 1)
