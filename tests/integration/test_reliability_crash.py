@@ -35,7 +35,6 @@ from makerates_lake.tables import (
     GOLD_TABLES,
     SILVER_RATES,
     SILVER_REJECTS,
-    SILVER_TABLES,
 )
 from tests.integration.bronze_helpers import make_record
 from tests.integration.extract_servers import LoopbackCa, Reply, Router, Running, make_ca, serve
@@ -268,45 +267,27 @@ def _assert_dead_writer_files_removed(lake: Lake, target: str) -> None:
     assert find_orphans(lake, older_than=timedelta(0), tables=DERIVED_TABLES).orphans == []
 
 
-#: A transform killed between its silver.rates and silver.rejects commits, or after
-#: silver and before gold: the rerun sees every bronze row as transformed (it is in
-#: silver.rates) and does nothing, so the rejects or the gold rows of that extraction
-#: are never written. Only ``reprocess`` brings them back.
-_TRANSFORM_NOT_RESUMED = pytest.mark.xfail(
-    strict=True,
-    raises=CleanRunMismatchError,
-    reason="src bug: transform's rerun skips an extraction already in silver.rates, so a "
-    "crash before the silver.rejects or gold commits loses those rows for good",
-)
-
-#: (command, table whose first data commit is hit, known bug). silver.rates and
-#: gold.fact_rate are the first commit of each layer; silver.rejects is transform's
-#: second silver commit.
+#: (command, table whose first data commit is hit). silver.rates and gold.fact_rate are
+#: the first commit of each layer; silver.rejects is transform's second silver commit, so
+#: a transform killed there or at gold must be completed by the next transform.
 _TARGETS = (
-    ("transform", SILVER_RATES.identifier, None),
-    ("transform", SILVER_REJECTS.identifier, _TRANSFORM_NOT_RESUMED),
-    ("transform", GOLD_FACT_RATE.identifier, _TRANSFORM_NOT_RESUMED),
-    ("reprocess", SILVER_RATES.identifier, None),
-    ("reprocess", GOLD_FACT_RATE.identifier, None),
+    ("transform", SILVER_RATES.identifier),
+    ("transform", SILVER_REJECTS.identifier),
+    ("transform", GOLD_FACT_RATE.identifier),
+    ("reprocess", SILVER_RATES.identifier),
+    ("reprocess", GOLD_FACT_RATE.identifier),
 )
 
 #: Every point on the embedded layout; on PostgreSQL + S3 (slower: 20-40 s a case) the
 #: in-transaction point of reprocess's gold commit, where the catalog transaction is a
 #: real server's and silver was committed just before.
 DERIVED_POINTS = [
-    pytest.param(
-        layout,
-        command,
-        target,
-        step,
-        id=f"{layout}-{command}-{target}-{step}",
-        marks=[bug] if bug else [],
-    )
+    pytest.param(layout, command, target, step, id=f"{layout}-{command}-{target}-{step}")
     for layout, steps in (
         ("embedded", ("files-written", "catalog-uncommitted")),
         ("postgres_s3", ("catalog-uncommitted",)),
     )
-    for command, target, bug in _TARGETS
+    for command, target in _TARGETS
     for step in steps
     if layout == "embedded" or (command, target) == ("reprocess", GOLD_FACT_RATE.identifier)
 ]
@@ -342,7 +323,7 @@ def test_killed_silver_gold_commit_leaves_no_partial_rows_and_recovers(
     for spec in GOLD_TABLES:  # gold is built from silver after silver committed
         assert during[spec.identifier].equals(before[spec.identifier]), spec.identifier
     if layer == "gold":
-        for spec in SILVER_TABLES:
+        for spec in (SILVER_RATES, SILVER_REJECTS):  # silver committed before gold
             assert during[spec.identifier].equals(clean[spec.identifier]), spec.identifier
 
     _assert_dead_writer_files_removed(lake, target)
