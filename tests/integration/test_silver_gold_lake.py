@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from makerates_lake import source_names
+from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.gold.build import read_facts, run_reprocess, run_transform
 from makerates_lake.gold.convert import RateBook
@@ -173,7 +174,7 @@ def test_reprocess_range_keeps_other_rows(embedded_lake: Lake) -> None:
     assert sorted(rates["rate_text"].to_list()) == ["0.9", "0.95"]
 
 
-def _v6_on(day: int, eur: str, *, extracted_on: int) -> object:
+def _v6_on(day: int, eur: str, *, extracted_on: int) -> BronzeRecord:
     """A v6 latest answer dated 2024-05-``day`` with one EUR rate."""
     unix = int(datetime(2024, 5, day, tzinfo=UTC).timestamp())
     return record(
