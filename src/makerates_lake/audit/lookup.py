@@ -9,7 +9,9 @@ one file per year. Here:
   partition values and column bounds are listed once and kept (keyed by table UUID and
   snapshot id; manifests by path, so a new snapshot re-reads only its new manifests).
 * Each lookup prunes files by partition and column bounds in memory, then opens only the
-  candidate files and reads only the row groups whose Parquet statistics can match.
+  candidate files and reads only the row groups whose Parquet statistics can match
+  (:mod:`makerates_lake.audit.parquet_rows`, which also keeps each file's parsed footer
+  while the file still ends in the same bytes).
 * Data files themselves are never cached: a file rewritten behind Iceberg's back must be
   read as it is now, because catching exactly that is what a trace's checksum is for.
 
@@ -28,8 +30,6 @@ from datetime import date, datetime
 from typing import Any, Final
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pyiceberg.conversions import from_bytes
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import DataFile, ManifestContent, ManifestFile
@@ -48,6 +48,7 @@ from pyiceberg.types import (
 )
 from pyiceberg.utils.datetime import date_to_days, datetime_to_micros
 
+from makerates_lake.audit.parquet_rows import FOOTERS, MissingFieldError, matching, read_matching
 from makerates_lake.audit.reading import scan_at
 from makerates_lake.expressions import all_equal
 
@@ -55,7 +56,6 @@ from makerates_lake.expressions import all_equal
 MAX_SNAPSHOTS: Final = 64
 #: Parsed manifests kept (a manifest is shared by every later snapshot that keeps it).
 MAX_MANIFESTS: Final = 4096
-_FIELD_ID: Final = b"PARQUET:field_id"
 _PRUNABLE: Final = (DateType, StringType, TimestamptzType, TimestampType, BooleanType)
 
 
@@ -142,6 +142,7 @@ class _Cache:
         with self._lock:
             self._snapshots.clear()
             self._manifests.clear()
+        FOOTERS.clear()
 
 
 def _file(data_file: DataFile) -> _File:
@@ -187,11 +188,10 @@ def _partition_of(
     return tuple(values)
 
 
-def _may_hold(item: _File, schema: Schema, keys: Mapping[int, Any]) -> bool:
+def _may_hold(item: _File, kinds: Mapping[int, PrimitiveType], keys: Mapping[int, Any]) -> bool:
     """False when the file's column bounds rule the keys out."""
     for field_id, value in keys.items():
-        kind = schema.find_field(field_id).field_type
-        assert isinstance(kind, PrimitiveType)  # keys were checked to be primitive
+        kind = kinds[field_id]
         low, high = item.lower.get(field_id), item.upper.get(field_id)
         if low is not None and value < from_bytes(kind, low):
             return False
@@ -200,99 +200,64 @@ def _may_hold(item: _File, schema: Schema, keys: Mapping[int, Any]) -> bool:
     return True
 
 
-def _candidates(table: Table, index: _Snapshot, keys: Mapping[int, Any]) -> list[_File]:
-    schema = table.schema()
+def _candidates(
+    table: Table, index: _Snapshot, kinds: Mapping[int, PrimitiveType], keys: Mapping[int, Any]
+) -> list[_File]:
     files: list[_File] | tuple[_File, ...] = index.files
     spec = table.spec()
-    partition = _partition_of(spec, schema, keys)
+    partition = _partition_of(spec, table.schema(), keys)
     if partition is not None and index.spec_ids <= {spec.spec_id}:
         files = index.by_partition.get((spec.spec_id, partition), [])
-    return [f for f in files if _may_hold(f, schema, keys)]
+    return [f for f in files if _may_hold(f, kinds, keys)]
 
 
-def _group_may_hold(group: pq.RowGroupMetaData, positions: Mapping[int, Any]) -> bool:
-    """False when a row group's min/max statistics rule the keys out."""
-    for position, value in positions.items():
-        stats = group.column(position).statistics
-        if stats is None or not stats.has_min_max:
-            continue
-        low, high = stats.min, stats.max
-        if type(low) is not type(value) or type(high) is not type(value):
-            continue  # statistics in another representation: no pruning on them
-        if value < low or value > high:
-            return False
-    return True
+@dataclass(frozen=True)
+class _Columns:
+    """What a lookup needs from the schema, worked out once per schema and column set.
 
-
-def _open(stream: Any, strings: Sequence[str]) -> pq.ParquetFile:
-    """The Parquet file with ``strings`` decoded as Arrow dictionaries where it has them.
-
-    Turning every row of a row group into plain strings is half the cost of a lookup
-    that wants one or two rows; dictionaries hold the same values. The names come from
-    the table schema, so a file written before a rename may lack some: it is then
-    opened plainly (same values, just slower).
+    Attributes:
+        returned: Field id -> name of each column returned.
+        keys: Name -> (field id, type) of each key column.
     """
-    try:
-        return pq.ParquetFile(stream, read_dictionary=strings)
-    except KeyError:
-        stream.seek(0)
-        return pq.ParquetFile(stream)
+
+    returned: dict[int, str]
+    keys: dict[str, tuple[int, PrimitiveType]]
 
 
-def _read_file(
-    io: FileIO,
-    path: str,
-    columns: Mapping[int, str],
-    keys: Mapping[int, object],
-    strings: Sequence[str] = (),
-) -> pa.Table | None:
-    """Rows of one data file where every key column equals its value (table names)."""
-    with io.new_input(path).open(seekable=True) as stream:
-        parquet = _open(stream, strings)
-        by_id: dict[int, str] = {}
-        for arrow_field in parquet.schema_arrow:
-            meta = arrow_field.metadata or {}
-            if _FIELD_ID in meta:
-                by_id[int(meta[_FIELD_ID])] = arrow_field.name
-        if any(fid not in by_id for fid in (*columns, *keys)):
-            raise _UnsupportedError(f"{path} lacks field ids the lookup needs")
-        metadata = parquet.metadata
-        leaf = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
-        positions = {
-            leaf[by_id[fid]]: value
-            for fid, value in keys.items()
-            if by_id[fid] in leaf and isinstance(value, (date, str))
-        }
-        groups = [
-            i for i in range(metadata.num_row_groups)
-            if _group_may_hold(metadata.row_group(i), positions)
-        ]  # fmt: skip
-        if not groups:
-            return None
-        wanted = list(dict.fromkeys([*(by_id[f] for f in columns), *(by_id[f] for f in keys)]))
-        rows = parquet.read_row_groups(groups, columns=wanted, use_threads=False)
-    mask = None
-    for fid, value in keys.items():
-        column = rows.column(by_id[fid])
-        kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-        hit = pc.equal(column, pa.scalar(value, type=kind))
-        mask = hit if mask is None else pc.and_(mask, hit)
-    if mask is not None:
-        rows = rows.filter(mask)
-    return rows.select([by_id[f] for f in columns]).rename_columns(list(columns.values()))
+_COLUMNS: dict[tuple[str, int, tuple[str, ...], tuple[str, ...]], _Columns] = {}
 
 
-def find_rows(
+def _columns(table: Table, names: Sequence[str], key_names: Sequence[str]) -> _Columns:
+    schema = table.schema()
+    cache_key = (str(table.metadata.table_uuid), schema.schema_id, tuple(names), tuple(key_names))
+    known = _COLUMNS.get(cache_key)
+    if known is not None:
+        return known
+    keys: dict[str, tuple[int, PrimitiveType]] = {}
+    for name in key_names:
+        found = schema.find_field(name)
+        if not isinstance(found.field_type, _PRUNABLE):
+            raise _UnsupportedError(f"no lookup by {name}")
+        keys[name] = (found.field_id, found.field_type)
+    made = _Columns({schema.find_field(name).field_id: name for name in names}, keys)
+    if len(_COLUMNS) >= MAX_SNAPSHOTS:  # a handful of shapes in practice; never grows unbounded
+        _COLUMNS.clear()
+    _COLUMNS[cache_key] = made
+    return made
+
+
+def find_tables(
     table: Table,
     snapshot_id: int | None,
     equals: Mapping[str, object],
     columns: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Rows of ``table`` at ``snapshot_id`` where each column equals its value.
+) -> list[pa.Table]:
+    """Rows of ``table`` at ``snapshot_id`` where each column equals its value, in Arrow.
 
     Values are Python values of the column's type (``date`` for dates, ``datetime`` for
-    timestamps, ``str``, ``bool``). The result is what a filtered scan of that snapshot
-    returns, as dicts; the order of rows is not defined.
+    timestamps, ``str``, ``bool``). The rows are those a filtered scan of that snapshot
+    returns, as one table per data file read (string columns may come back as Arrow
+    dictionaries, so the tables need not share a schema: see :func:`rows_where`).
     """
     if snapshot_id is None:
         return []
@@ -302,33 +267,44 @@ def find_rows(
         index = CACHE.snapshot(table, snapshot_id)
         if index is None:
             raise _UnsupportedError("the snapshot has delete files")
-        ids = {schema.find_field(name).field_id: name for name in names}
-        strings = [
-            f.name for f in schema.fields
-            if isinstance(f.field_type, StringType) and (f.field_id in ids or f.name in equals)
-        ]  # fmt: skip
+        shape = _columns(table, names, list(equals))
         keys: dict[int, object] = {}
         internal: dict[int, Any] = {}
+        kinds: dict[int, PrimitiveType] = {}
         for name, value in equals.items():
-            found = schema.find_field(name)
-            if not isinstance(found.field_type, _PRUNABLE):
-                raise _UnsupportedError(f"no lookup by {name}")
-            keys[found.field_id] = value
-            internal[found.field_id] = _internal(value, found.field_type)
-        parts = [
+            field_id, kind = shape.keys[name]
+            keys[field_id] = value
+            internal[field_id] = _internal(value, kind)
+            kinds[field_id] = kind
+        return [
             rows
-            for item in _candidates(table, index, internal)
-            if (rows := _read_file(table.io, item.path, ids, keys, strings)) is not None
+            for item in _candidates(table, index, kinds, internal)
+            if (rows := read_matching(table.io, item.path, shape.returned, keys)) is not None
         ]
-    except _UnsupportedError:
-        expression = all_equal(
-            *((name, _literal(value)) for name, value in equals.items())
-        )
-        fallback: list[dict[str, Any]] = scan_at(table, snapshot_id, expression, names).to_pylist()
-        return fallback
+    except (_UnsupportedError, MissingFieldError):
+        expression = all_equal(*((name, _literal(value)) for name, value in equals.items()))
+        return [scan_at(table, snapshot_id, expression, names)]
+
+
+def find_rows(
+    table: Table,
+    snapshot_id: int | None,
+    equals: Mapping[str, object],
+    columns: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`find_tables` as dicts; the order of rows is not defined."""
+    return rows_where(find_tables(table, snapshot_id, equals, columns), {})
+
+
+def rows_where(parts: Sequence[pa.Table], equals: Mapping[str, object]) -> list[dict[str, Any]]:
+    """The rows of ``parts`` where each column equals its value, as dicts, in order.
+
+    Lets a caller read a wider set of rows once (say all of one day) and pick several
+    narrower sets from it without reading again.
+    """
     out: list[dict[str, Any]] = []
     for part in parts:
-        out.extend(part.to_pylist())
+        out.extend(matching(part, equals).to_pylist())
     return out
 
 
