@@ -19,6 +19,8 @@ Verdicts, worst first:
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -43,10 +45,24 @@ TRANSFORM_MISMATCH: Final = "transform_mismatch"
 TAMPERED: Final = "tampered"
 MISSING: Final = "missing"
 _SEVERITY: Final = {OK: 0, TRANSFORM_MISMATCH: 1, TAMPERED: 2, MISSING: 3}
-#: Reads silver while the caller reads gold. Both are mostly Parquet decoding, which runs
-#: without the GIL, so on two cores they overlap. One worker: concurrent traces queue
-#: their silver reads rather than start a thread each.
-_SILVER_READER: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trace-silver")
+_READER_LOCK: Final = threading.Lock()
+_readers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _silver_reader() -> ThreadPoolExecutor:
+    """The worker that reads silver while the caller reads gold.
+
+    Both reads are mostly Parquet decoding, which runs without the GIL, so on two cores
+    they overlap. One worker: concurrent traces queue their silver reads rather than start
+    a thread each. One per process: a forked child does not inherit the parent's thread.
+    """
+    pid = os.getpid()
+    with _READER_LOCK:
+        reader = _readers.get(pid)
+        if reader is None:
+            _readers.clear()
+            reader = _readers[pid] = ThreadPoolExecutor(1, thread_name_prefix="trace-silver")
+        return reader
 
 
 def worst(verdicts: list[str]) -> str:
@@ -278,7 +294,7 @@ def trace(
         f"{f' --source {source}' if source else ''}"
         f"{f' --as-of {as_of.describe()}' if as_of else ''}"
     )
-    silver_read = _SILVER_READER.submit(
+    silver_read = _silver_reader().submit(
         find_tables, silver, snapshots[SILVER_RATES.identifier], {"rate_date": rate_date}
     )
     try:
