@@ -8,23 +8,66 @@ rates in silver, a star schema in gold. Start with :func:`open_lake`::
     mr.backfill(lake)               # bundled ECB sample -> bronze -> silver -> gold
 """
 
+import importlib as _importlib
+import typing as _typing
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
-from makerates_lake.bronze.record import BronzeRecord
-from makerates_lake.bronze.verify import VerifyReport, verify_bronze
-from makerates_lake.bronze.writer import AppendResult, BronzeWriter
-from makerates_lake.errors import ConfigError, LakeError, MakeratesError
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.pipeline import backfill, reprocess, run, sample_ecb_history
-from makerates_lake.secret import Secret
-from makerates_lake.settings import Settings, load_settings
-from makerates_lake.snapshots import AsOf, resolve_as_of
+if _typing.TYPE_CHECKING:
+    from makerates_lake.bronze.record import BronzeRecord
+    from makerates_lake.bronze.verify import VerifyReport, verify_bronze
+    from makerates_lake.bronze.writer import AppendResult, BronzeWriter
+    from makerates_lake.errors import ConfigError, LakeError, MakeratesError
+    from makerates_lake.lake import Lake, open_lake
+    from makerates_lake.pipeline import backfill, reprocess, run, sample_ecb_history
+    from makerates_lake.secret import Secret
+    from makerates_lake.settings import Settings, load_settings
+    from makerates_lake.snapshots import AsOf, resolve_as_of
+
+#: Where each public name lives. They are imported on first use (PEP 562), so
+#: ``import makerates_lake`` (and the ``makerates`` CLI, which lives in this package)
+#: does not pay for pyiceberg, pyarrow and polars until something needs them.
+_EXPORTS: dict[str, str] = {
+    "AppendResult": "makerates_lake.bronze.writer",
+    "AsOf": "makerates_lake.snapshots",
+    "BronzeRecord": "makerates_lake.bronze.record",
+    "BronzeWriter": "makerates_lake.bronze.writer",
+    "ConfigError": "makerates_lake.errors",
+    "Lake": "makerates_lake.lake",
+    "LakeError": "makerates_lake.errors",
+    "MakeratesError": "makerates_lake.errors",
+    "Secret": "makerates_lake.secret",
+    "Settings": "makerates_lake.settings",
+    "VerifyReport": "makerates_lake.bronze.verify",
+    "backfill": "makerates_lake.pipeline",
+    "load_settings": "makerates_lake.settings",
+    "open_lake": "makerates_lake.lake",
+    "reprocess": "makerates_lake.pipeline",
+    "resolve_as_of": "makerates_lake.snapshots",
+    "run": "makerates_lake.pipeline",
+    "sample_ecb_history": "makerates_lake.pipeline",
+    "verify_bronze": "makerates_lake.bronze.verify",
+}
 
 try:
     __version__ = _version("makerates_lake")
 except _PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name from its module the first time it is asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AppendResult",

@@ -3,41 +3,140 @@
 The root group loads settings once (``--config``, ``--home`` or the environment) and
 hands them to every command through ``ctx.obj``. Library errors print as
 ``ErrorType: message`` and exit 1; anything else is a bug and shows its traceback.
+
+Start-up stays light: each stage's commands (see :data:`LAZY_COMMANDS`) and the heavy
+libraries behind them are imported only when such a command runs, so ``makerates --help``
+imports neither polars nor pyiceberg, pyarrow or duckdb.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from gettext import gettext as _
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from makerates_lake.audit.commands import commands as audit_commands
-from makerates_lake.bronze.verify import verify_bronze
-from makerates_lake.bronze.worm import create_worm_bucket, split_s3_uri
-from makerates_lake.cli_support import settings_from_context
 from makerates_lake.errors import MakeratesError
-from makerates_lake.extract.commands import commands as extract_commands
-from makerates_lake.federate.commands import commands as federate_commands
-from makerates_lake.lake import open_lake, s3_client
-from makerates_lake.maintenance.commands import commands as maintenance_commands
 from makerates_lake.provenance import package_version
-from makerates_lake.publish.commands import commands as publish_commands
 from makerates_lake.redact import redact_url
 from makerates_lake.settings import load_settings
-from makerates_lake.silver.commands import commands as silver_commands
 
 
-@click.group()
+class LazyCommand:
+    """Where a command lives (``"module:attribute"``) and its one-line help for listings."""
+
+    __slots__ = ("help", "target")
+
+    def __init__(self, target: str, help: str) -> None:
+        self.target = target
+        self.help = help
+
+    def load(self) -> click.Command:
+        """Import the command's module and return the command object."""
+        module_name, _, attribute = self.target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.target} is not a click command")
+        return command
+
+
+#: The commands of the library's stages, imported only when one of them is run (or its
+#: own ``--help`` is asked for), so ``makerates --help`` needs no polars, pyiceberg,
+#: pyarrow or duckdb. The help text is the first paragraph of the command's docstring;
+#: tests/unit/test_cli_startup.py checks this table against the real commands.
+LAZY_COMMANDS: Mapping[str, LazyCommand] = {
+    "audit": LazyCommand(
+        "makerates_lake.audit.commands:audit_group",
+        "Trace, verify, diff and read any table as of a point in time.",
+    ),
+    "backfill": LazyCommand(
+        "makerates_lake.extract.commands:backfill_group", "Load history into bronze."
+    ),
+    "ingest": LazyCommand(
+        "makerates_lake.extract.commands:ingest_command",
+        "Run the tier chain once per base currency and write every attempt to bronze.",
+    ),
+    "maintain": LazyCommand(
+        "makerates_lake.maintenance.commands:maintain_command",
+        "Compact small files, merge manifests, expire old snapshots, remove orphan files.",
+    ),
+    "publish": LazyCommand(
+        "makerates_lake.publish.commands:publish_command",
+        "Publish the last DAYS days of gold to PostgreSQL and switch makerates.rates_last_90_days.",
+    ),
+    "reprocess": LazyCommand(
+        "makerates_lake.silver.commands:reprocess_command",
+        "Rebuild silver and gold from bronze only (no API calls) and tag the snapshots.",
+    ),
+    "retention": LazyCommand(
+        "makerates_lake.audit.commands:retention_group",
+        "Bronze retention: the only way rows ever leave bronze.",
+    ),
+    "secrets": LazyCommand(
+        "makerates_lake.extract.commands:secrets_group",
+        "Manage the ExchangeRate-API key in Vault.",
+    ),
+    "sql": LazyCommand(
+        "makerates_lake.federate.commands:sql_command",
+        "Run QUERY in DuckDB over the lake (views per table, PostgreSQL attached as pg).",
+    ),
+    "transform": LazyCommand(
+        "makerates_lake.silver.commands:transform_command",
+        "Transform bronze rows not yet in silver, then refresh gold for their dates.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose :data:`LAZY_COMMANDS` are imported on first use, not at start-up."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, LazyCommand] = dict(LAZY_COMMANDS)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        lazy = self.lazy_commands.get(cmd_name)
+        if lazy is not None:
+            self.add_command(lazy.load(), cmd_name)
+            del self.lazy_commands[cmd_name]
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's listing, with stand-ins carrying the static help for unloaded commands."""
+        listed: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            lazy = self.lazy_commands.get(name)
+            command = (
+                click.Command(name, help=lazy.help) if lazy else super().get_command(ctx, name)
+            )
+            if command is not None and not command.hidden:
+                listed.append((name, command))
+        if not listed:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+        rows = [(name, command.get_short_help_str(limit)) for name, command in listed]
+        with formatter.section(_("Commands")):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_version(), prog_name="makerates")
 @click.option(
-    "--config", type=click.Path(dir_okay=False, path_type=Path),
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="TOML settings file (default: $MAKERATES_CONFIG).",
 )
 @click.option(
-    "--home", type=click.Path(file_okay=False, path_type=Path),
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
     help="Folder of the embedded lake (default: $MAKERATES_HOME or ~/.makerates).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
@@ -63,6 +162,9 @@ def _fail(exc: MakeratesError) -> NoReturn:
 @click.pass_context
 def init_command(ctx: click.Context) -> None:
     """Create the catalog's namespaces and tables (idempotent) and show where they live."""
+    from makerates_lake.cli_support import settings_from_context
+    from makerates_lake.lake import open_lake
+
     try:
         lake = open_lake(settings_from_context(ctx))
     except MakeratesError as exc:
@@ -87,6 +189,10 @@ def bronze_group() -> None:
 @click.pass_context
 def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
     """Recompute bronze checksums; exit 1 and list offenders when anything is wrong."""
+    from makerates_lake.bronze.verify import verify_bronze
+    from makerates_lake.cli_support import settings_from_context
+    from makerates_lake.lake import open_lake
+
     try:
         lake = open_lake(settings_from_context(ctx))
         report = verify_bronze(
@@ -110,11 +216,20 @@ def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datet
 
 
 @bronze_group.command("create-bucket")
-@click.option("--retention-days", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Default COMPLIANCE retention applied to every new object.")
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Default COMPLIANCE retention applied to every new object.",
+)
 @click.pass_context
 def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
     """Create the bronze bucket with versioning and Object Lock (set-up, S3/MinIO only)."""
+    from makerates_lake.bronze.worm import create_worm_bucket, split_s3_uri
+    from makerates_lake.cli_support import settings_from_context
+    from makerates_lake.lake import s3_client
+
     settings = settings_from_context(ctx)
     location = settings.resolved_bronze_warehouse
     if not location.startswith(("s3://", "s3a://")):
@@ -128,7 +243,9 @@ def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
 @click.pass_context
 def demo_command(ctx: click.Context) -> None:
     """Offline demo: the bundled ECB sample through bronze, silver and gold, then a look."""
+    from makerates_lake.cli_support import settings_from_context
     from makerates_lake.demo import run_demo
+    from makerates_lake.lake import open_lake
 
     try:
         lake = open_lake(settings_from_context(ctx))
@@ -157,14 +274,3 @@ def demo_command(ctx: click.Context) -> None:
     click.echo(f"lake:  {settings.home}")
     click.echo(f"  catalog   {redact_url(settings.resolved_catalog_uri)}")
     click.echo(f"  warehouse {redact_url(settings.resolved_warehouse)}")
-
-
-for _command in (
-    *extract_commands,
-    *silver_commands,
-    *audit_commands,
-    *maintenance_commands,
-    *federate_commands,
-    *publish_commands,
-):
-    main.add_command(_command)
