@@ -8,6 +8,7 @@ that a concurrent writer committed meanwhile, so a race never duplicates rows.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -167,7 +168,11 @@ def _commit_files(
     """One snapshot: drop the rows matching ``where`` (None: none) and add ``files``."""
     with table.transaction() as transaction:
         if where is not None and table.current_snapshot() is not None:
-            transaction.delete(delete_filter=where, snapshot_properties=properties)
+            with warnings.catch_warnings():
+                # Replacing rows that are not there (a first build of a date range) is
+                # normal here, not the mistake PyIceberg warns about.
+                warnings.filterwarnings("ignore", "Delete operation did not match any records")
+                transaction.delete(delete_filter=where, snapshot_properties=properties)
         if files:
             with transaction.update_snapshot(snapshot_properties=properties).fast_append() as add:
                 for data_file in files:
