@@ -8,6 +8,7 @@ shape is recognised as well.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final
@@ -41,22 +42,61 @@ _ERAPI_KEY_IN_PATH = re.compile(
 _MIN_SECRET_LENGTH: Final = 6
 
 
+# A URL without any of these cannot hold userinfo or a query, and urlsplit neither cleans
+# it (tab/CR/LF) nor rejects it (unbalanced IPv6 brackets); non-ASCII URLs are left to
+# urlsplit too, which rejects netlocs that normalise to URL delimiters.
+_URL_STRUCTURE_CHARS: Final = frozenset("@?[]\t\r\n")
+
+
+# Cached by name: a batch repeats the same few header and parameter names thousands of
+# times, and names (unlike values) are not secret, so holding them in memory is harmless.
+@functools.lru_cache(maxsize=1024)
 def is_sensitive_name(name: str) -> bool:
     """True for header or parameter names that carry credentials."""
     return name.lower() in SENSITIVE_HEADERS or bool(_SENSITIVE_NAME.search(name))
 
 
+def scrub_order(secrets: Iterable[str]) -> tuple[str, ...]:
+    """The secret values worth replacing, longest first.
+
+    Longest first so a secret that contains another is replaced whole; ties are broken by
+    value so the result never depends on set order.
+    """
+    if not secrets:  # the common case; a generator is truthy and takes the long way
+        return ()
+    usable = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
+    return tuple(sorted(usable, key=lambda s: (-len(s), s)))
+
+
+def _replace_secrets(text: str, ordered: tuple[str, ...]) -> str:
+    for secret in ordered:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace every known secret value in ``text``."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if len(secret) >= _MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    return text
+    return _replace_secrets(text, scrub_order(secrets))
+
+
+def _has_nothing_structural(url: str) -> bool:
+    """True when :func:`redact_url` would find no password, query or v6 key path to mask.
+
+    Most stored URLs (Frankfurter days, S3 and SQLite locations) are like that; skipping
+    urlsplit for them was most of the cost of building a bronze record.
+    """
+    return (
+        url.isascii()
+        and _URL_STRUCTURE_CHARS.isdisjoint(url)
+        and _ERAPI_KEY_IN_PATH.search(url) is None
+    )
 
 
 def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     """Mask a URL's password, secret-looking query parameters, and known secret values."""
-    secrets = tuple(secrets)
+    ordered = scrub_order(secrets)
+    if _has_nothing_structural(url):
+        return _replace_secrets(url, ordered)
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
@@ -72,15 +112,15 @@ def redact_url(url: str, secrets: Iterable[str] = ()) -> str:
     path = _ERAPI_KEY_IN_PATH.sub(rf"\g<1>{REDACTED}\g<3>", parts.path)
     if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
         # Nothing structural to mask; rebuilding would also turn sqlite:/// into sqlite://.
-        return redact_text(url, secrets)
+        return _replace_secrets(url, ordered)
     rebuilt = urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
-    return redact_text(rebuilt, secrets)
+    return _replace_secrets(rebuilt, ordered)
 
 
 def redact_mapping(values: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
     """Mask secret-looking keys and known secret values in headers or parameters."""
-    secrets = tuple(secrets)
+    ordered = scrub_order(secrets)
     return {
-        key: REDACTED if is_sensitive_name(key) else redact_text(str(value), secrets)
+        key: REDACTED if is_sensitive_name(key) else _replace_secrets(str(value), ordered)
         for key, value in values.items()
     }

@@ -115,3 +115,26 @@ def test_defaults_fill_compliance_and_infrastructure() -> None:
     assert record.pipeline_version
     assert record.retry_attempt == 0
     assert record.extraction_timestamp.tzinfo is not None
+
+
+def test_repeated_headers_are_redacted_per_record_not_per_cache_entry() -> None:
+    """The same headers give the same JSON; a known secret is scrubbed only where known.
+
+    Header JSON is memoised on the redacted values, so a record built with the key as a
+    secret and one built without it cannot be served each other's text.
+    """
+    headers = {"X-Trace": f"t {KEY}", "Accept": "application/json"}
+    scrubbed = _create(request_headers=headers)
+    unknown = _create(request_headers=headers, secrets=[])
+    again = _create(request_headers=dict(reversed(headers.items())))
+    assert scrubbed.request_headers == '{"Accept": "application/json", "X-Trace": "t [REDACTED]"}'
+    assert unknown.request_headers == f'{{"Accept": "application/json", "X-Trace": "t {KEY}"}}'
+    assert again.request_headers == scrubbed.request_headers
+
+
+def test_content_type_is_read_from_the_header_whatever_its_case() -> None:
+    """response_content_type comes from Content-Type when not given explicitly."""
+    record = _create(response_headers={"CONTENT-TYPE": "application/json; charset=utf-8"})
+    assert record.response_content_type == "application/json; charset=utf-8"
+    assert record.response_headers == '{"CONTENT-TYPE": "application/json; charset=utf-8"}'
+    assert _create(response_headers={"Server": "x"}).response_content_type is None

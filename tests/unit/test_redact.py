@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from makerates_lake.redact import REDACTED, redact_mapping, redact_text, redact_url
+from unittest import mock
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from makerates_lake import redact
+from makerates_lake.redact import REDACTED, redact_mapping, redact_text, redact_url, scrub_order
 
 
 def test_exchangerate_api_key_in_path_is_masked_even_when_unknown() -> None:
@@ -46,3 +52,85 @@ def test_urls_without_secrets_are_unchanged() -> None:
     """A URL with nothing to mask comes back byte for byte (sqlite:/// keeps its slashes)."""
     for url in ("sqlite:////tmp/lake/catalog.db", "sqlite:///rel.db", "s3://bucket/prefix"):
         assert redact_url(url) == url
+
+
+# Pieces that exercise every branch of redact_url: userinfo, queries with secret-looking
+# names, the v6 key path, fragments, IPv6 brackets, characters urlsplit strips or rejects.
+_URL_PIECES = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "s3://",
+        "sqlite:///",
+        "user:pw@",
+        "@",
+        "api.test",
+        "/v6/",
+        "KEY123456789",
+        "/latest/USD",
+        "/pair",
+        "/2024-01-02",
+        "?",
+        "&",
+        "=",
+        "api_key=",
+        "token=",
+        "base=USD",
+        "#frag",
+        "[::1]",
+        "[",
+        "]",
+        "\t",
+        "\n",
+        " ",
+        "%20",
+        "é",
+        "\uff20",  # fullwidth @: urlsplit rejects a netloc that normalises to a delimiter
+        ":",
+        "/",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@example(pieces=["https://", "\uff20", "api.test"], secrets=[])  # netloc urlsplit rejects
+@example(pieces=["https://", "[", "/x"], secrets=[])  # unbalanced IPv6 bracket
+@example(pieces=["https://", "api.test", "/v", "\t", "6/", "KEY123456789", "/latest"], secrets=[])
+@given(
+    pieces=st.lists(_URL_PIECES, max_size=12),
+    secrets=st.lists(st.sampled_from(["KEY123456789", "pw", "hunter2hunter2", "USD"])),
+)
+def test_fast_path_gives_what_parsing_the_url_gives(pieces: list[str], secrets: list[str]) -> None:
+    """Skipping urlsplit for plain URLs never changes the result, or an error raised."""
+    url = "".join(pieces)
+
+    def outcome() -> str:
+        try:
+            return redact_url(url, secrets)
+        except ValueError as exc:
+            return f"ValueError: {exc}"
+
+    fast = outcome()
+    with mock.patch.object(redact, "_has_nothing_structural", return_value=False):
+        parsed = outcome()
+    assert fast == parsed
+
+
+def test_plain_url_keeps_known_secret_values_scrubbed() -> None:
+    """A URL with no query or userinfo still has known secret values replaced."""
+    url = "https://api.test/rates/sk-abcdef999/latest"
+    assert redact_url(url, ["sk-abcdef999"]) == f"https://api.test/rates/{REDACTED}/latest"
+
+
+def test_overlapping_secrets_of_equal_length_redact_the_same_way_every_time() -> None:
+    """Ties in length are broken by value, so the stored text does not depend on set order."""
+    assert scrub_order(["bcdefg", "abcdef", "abcdefgh", "ab"]) == ("abcdefgh", "abcdef", "bcdefg")
+    assert redact_text("abcdefg", ["bcdefg", "abcdef"]) == f"{REDACTED}g"
+
+
+def test_secrets_may_be_any_iterable() -> None:
+    """A generator of secrets is read once and still applied to every value."""
+    headers = {"X-Note": "key sk-abcdef999", "Accept": "sk-abcdef999"}
+    redacted = redact_mapping(headers, (s for s in ["sk-abcdef999"]))
+    assert redacted == {"X-Note": f"key {REDACTED}", "Accept": REDACTED}

@@ -15,7 +15,7 @@ from typing import Any
 
 from makerates_lake import provenance
 from makerates_lake.errors import InvalidRecordError
-from makerates_lake.redact import redact_mapping, redact_text, redact_url
+from makerates_lake.redact import redact_mapping, redact_text, redact_url, scrub_order
 
 _RETENTION = re.compile(r"^keep-(\d+)-(day|days|month|months|year|years)$")
 _TIERS = ("primary", "fallback", "backfill", "manual")
@@ -52,12 +52,34 @@ def retain_until(extraction_timestamp: datetime, policy: str) -> datetime:
 
 
 # The OS user cannot change under a running process in practice, and looking it up
-# (environment, then the passwd database) cost a third of building a record.
+# (environment, then the passwd database) cost a third of building a record. The host
+# name is fixed for a process's life the same way (a container keeps its hostname).
 _current_user = functools.cache(provenance.current_user)
+_current_host = functools.cache(provenance.current_host)
+
+# One encoder for every record: json.dumps builds a new JSONEncoder on each call that
+# passes options, which cost more than the encoding of a two-header dict.
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 
-def _json_text(value: Mapping[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(dict(value), sort_keys=True, default=str)
+# Cached on the *redacted* items, so no secret is ever held by the cache: a batch sends
+# and receives the same few header dicts thousands of times.
+@functools.lru_cache(maxsize=256)
+def _items_json(items: tuple[tuple[str, str], ...]) -> str:
+    return _ENCODER.encode(dict(items))
+
+
+def _json_text(redacted: Mapping[str, str] | None) -> str | None:
+    return None if redacted is None else _items_json(tuple(redacted.items()))
+
+
+def _content_type(response_headers: Mapping[str, str]) -> str | None:
+    """The Content-Type header, whatever its case (the last one wins, as in a dict)."""
+    found = None
+    for name, value in response_headers.items():
+        if name.lower() == "content-type":
+            found = value
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,13 +181,13 @@ class BronzeRecord:
             secrets: Known secret values (API keys, tokens) to scrub from URL, headers,
                 parameters and error text. Names that look secret are masked regardless.
         """
-        secrets = tuple(s for s in secrets if s)
+        # Ordered once here rather than once per field redacted.
+        secrets = scrub_order(secrets)
         params = None
         if request_params is not None:
             params = redact_mapping({k: str(v) for k, v in request_params.items()}, secrets)
         if response_content_type is None and response_headers:
-            lowered = {k.lower(): v for k, v in response_headers.items()}
-            response_content_type = lowered.get("content-type")
+            response_content_type = _content_type(response_headers)
         return cls(
             extraction_id=extraction_id or str(uuid.uuid4()),
             extraction_timestamp=extraction_timestamp or datetime.now(UTC),
@@ -192,7 +214,7 @@ class BronzeRecord:
             retry_attempt=retry_attempt,
             data_classification=data_classification,
             retention_policy=retention_policy,
-            extraction_host=provenance.current_host(),
+            extraction_host=_current_host(),
             extraction_user=_current_user(),
             pipeline_version=provenance.pipeline_version(),
             response_checksum=checksum(raw_response),
