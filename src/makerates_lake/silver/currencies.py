@@ -39,7 +39,11 @@ def iso4217() -> pl.DataFrame:
     )
 
 
+#: ISO 4217 codes that name no currency: a rate quoted in one is a provider's mistake.
+NOT_CURRENCIES = frozenset({"XTS", "XXX"})  # reserved for testing; "no currency"
+
+
 @functools.cache
 def known_codes() -> frozenset[str]:
-    """The set of accepted ISO 4217 alphabetic codes."""
-    return frozenset(iso4217().get_column("currency_code").to_list())
+    """The set of accepted ISO 4217 alphabetic codes (less :data:`NOT_CURRENCIES`)."""
+    return frozenset(iso4217().get_column("currency_code").to_list()) - NOT_CURRENCIES

@@ -23,6 +23,8 @@ def _run(*records: object, **kwargs: object) -> tuple[pl.DataFrame, pl.DataFrame
     [
         ('{"EUR":0.9,"XYZ":1.2}', "invalid_currency_code", "quote_currency", "XYZ"),
         ('{"EUR":0.9,"eur":0.9}', "invalid_currency_code", "quote_currency", "eur"),
+        ('{"EUR":0.9,"XXX":1.2}', "invalid_currency_code", "quote_currency", "XXX"),
+        ('{"EUR":0.9,"XTS":1.2}', "invalid_currency_code", "quote_currency", "XTS"),
         ('{"EUR":0.9,"GBP":"abc"}', "rate_not_a_number", "rate", '"abc"'),
         ('{"EUR":0.9,"GBP":NaN}', "rate_not_a_number", "rate", "NaN"),
         ('{"EUR":0.9,"GBP":null}', "rate_not_a_number", "rate", None),
