@@ -29,7 +29,6 @@ from pyiceberg.utils.properties import property_as_int
 
 from makerates_lake.commit_lock import table_commit_lock
 from makerates_lake.errors import CommitConflictError
-from makerates_lake.expressions import is_in
 from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
 
@@ -198,9 +197,8 @@ def append_new(
 
     def attempt() -> int:
         table = lake.table(spec, refresh=True)
-        ids = frame.get_column("extraction_id").unique().to_list()
-        present = _present_ids(table, ids)
-        fresh = frame.filter(~pl.col("extraction_id").is_in(present)) if present else frame
+        present = _present_ids(lake, table, frame.get_column("extraction_id").unique())
+        fresh = frame.join(present, on="extraction_id", how="anti") if present.height else frame
         if fresh.height:
             rows, replaced = revise(table, fresh) if revise is not None else (fresh, None)
             files = write_files(table, to_arrow(rows, spec))
@@ -212,11 +210,25 @@ def append_new(
     return _commit(lake, spec, attempt)
 
 
-def _present_ids(table: Table, ids: list[str]) -> list[str]:
-    if table.current_snapshot() is None:
-        return []
-    found = table.scan(row_filter=is_in("extraction_id", ids), selected_fields=("extraction_id",))
-    return list(set(found.to_arrow().column("extraction_id").to_pylist()))
+def _present_ids(lake: Lake, table: Table, ids: pl.Series) -> pl.DataFrame:
+    """The ``ids`` the table holds at its current snapshot (one ``extraction_id`` column).
+
+    Random UUIDs defeat min/max pruning, so every file's id column is read either way:
+    Polars reads them in parallel and matches with a hash set, where an Iceberg ``IN``
+    filter of thousands of literals costs a second to bind and evaluate.
+    """
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return pl.DataFrame(schema={"extraction_id": pl.String})
+    stored = pl.scan_iceberg(
+        table, snapshot_id=snapshot.snapshot_id, storage_options=lake.storage_options() or None
+    )
+    return (
+        stored.select("extraction_id")
+        .filter(pl.col("extraction_id").is_in(ids.implode()))
+        .unique()
+        .collect()
+    )
 
 
 def overwrite(
