@@ -112,6 +112,7 @@ class LayoutResult:
     maintenance_s: float = 0.0
     stats_before: Any = None
     stats_after: Any = None
+    stats_end: Any = None
     read_day_before_s: float = 0.0
     read_day_after_s: float = 0.0
     rows: int = 0
@@ -210,6 +211,7 @@ def run_layout(
         more = list(history.runs(day, sample_runs // runs_per_day + 1))[:sample_runs]
         result.maintained_ms = _append_timed(writer, more)
         result.read_day_after_s = _read_day(lake, probe)
+        result.stats_end = table_stats(lake, BRONZE_EXTRACTIONS)
         result.rows = lake.bronze().scan(selected_fields=("extraction_id",)).to_arrow().num_rows
     return result
 
@@ -238,7 +240,10 @@ def render(result: LayoutResult) -> str:
             f"{after.metadata_json_bytes:>19,}",
             f"{'read one day (ms)':34}{result.read_day_before_s * 1000:>16.1f}"
             f"{result.read_day_after_s * 1000:>19.1f}",
-            f"maintenance pass: {result.maintenance_s:,.1f} s",
+            f"maintenance pass: {result.maintenance_s:,.1f} s; after the "
+            f"{len(result.maintained_ms)} appends that followed it: "
+            f"{result.stats_end.manifests:,} manifests, {result.stats_end.snapshots:,} snapshots, "
+            f"metadata.json {result.stats_end.metadata_json_bytes:,} bytes",
         ]
     )
 
