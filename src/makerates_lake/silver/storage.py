@@ -294,16 +294,26 @@ def _commit(lake: Lake, spec: TableSpec, attempt: Callable[[], T]) -> T:
 
 
 def tag_snapshot(lake: Lake, spec: TableSpec, name: str, snapshot_id: int | None = None) -> None:
-    """Point tag ``name`` at a snapshot (default: the current one), moving it if it exists."""
-    table = lake.table(spec, refresh=True)
-    if snapshot_id is None:
-        current = table.current_snapshot()
-        if current is None:
-            return
-        snapshot_id = current.snapshot_id
-    if name in table.metadata.refs:
-        table.manage_snapshots().remove_tag(name).commit()
-    table.manage_snapshots().create_tag(snapshot_id, name).commit()
+    """Point tag ``name`` at a snapshot (default: the current one), moving it if it exists.
+
+    A tag is a commit like any other: it takes the table's commit lock, or a writer
+    committing meanwhile (a transform, ``maintain``) would lose its race to it.
+    """
+
+    def attempt() -> None:
+        table = lake.table(spec, refresh=True)
+        target = snapshot_id
+        if target is None:
+            current = table.current_snapshot()
+            if current is None:
+                return
+            target = current.snapshot_id
+        manage = table.manage_snapshots()
+        if name in table.metadata.refs:
+            manage = manage.remove_tag(name)
+        manage.create_tag(target, name).commit()  # moved in one commit
+
+    _commit(lake, spec, attempt)
 
 
 def current_snapshot_id(lake: Lake, spec: TableSpec) -> int | None:
