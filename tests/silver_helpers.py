@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
+from hypothesis import strategies as st
 
 from makerates_lake import source_names
 from makerates_lake.bronze.record import BronzeRecord
@@ -95,3 +97,25 @@ def transform_worker(settings_values: dict[str, str], barrier: Any) -> tuple[int
     barrier.wait(timeout=120)  # both start reading pending bronze together
     result = transform(lake)
     return result.extractions, result.rates
+
+
+def mostly(clean: list[str], odd: list[str]) -> st.SearchStrategy[str]:
+    """A clean value nine times in ten, so that most bodies reach a vectorised reader."""
+    return st.integers(0, 9).flatmap(lambda i: st.sampled_from(odd if i == 0 else clean))
+
+
+def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows in one canonical order, to compare readers that emit them differently."""
+    return frame.sort(pl.all(), nulls_last=True)
+
+
+def only_exact_reader(monkeypatch: pytest.MonkeyPatch, vectorised: str) -> None:
+    """Make ``silver.parse`` skip the vectorised reader named ``vectorised``."""
+    from makerates_lake.silver import parse
+    from makerates_lake.silver.payloads import RAW_RATE_SCHEMA
+
+    def nothing(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+        del candidates
+        return pl.DataFrame(schema=RAW_RATE_SCHEMA), pl.Series([False] * bronze.height)
+
+    monkeypatch.setattr(parse, vectorised, nothing)

@@ -11,6 +11,8 @@ Anything else goes to that reader.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 WS = r"[ \t\n\r]*"
@@ -89,3 +91,35 @@ def explode_pairs(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.
 def rates_text(body: pl.Expr) -> pl.Expr:
     """The inside of the (single) rates object of a canonical body."""
     return body.str.extract(f"{RATES_KEY}{WS}\\{{([^}}]*)\\}}", 1)
+
+
+#: Column names :func:`eligible_rows` gives the body and the body without its rates.
+BODY, OUTER = pl.col("body"), pl.col("outer")
+
+
+def eligible_rows(
+    bronze: pl.DataFrame,
+    candidates: pl.Series,
+    columns: tuple[str, ...],
+    eligible: Callable[[pl.Expr, pl.Expr], pl.Expr],
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The candidate rows a vectorised reader takes, and the mask of them over ``bronze``.
+
+    Args:
+        bronze: Bronze rows.
+        candidates: Rows the reader's source would read at all.
+        columns: Request columns the reader needs besides the body.
+        eligible: Given the ``body`` and ``outer`` columns, whether a row has the shape.
+
+    Returns:
+        Rows with ``row`` (bronze row number), ``columns``, ``body`` and ``outer``.
+    """
+    rows = bronze.select("raw_response", *columns).with_row_index("row").filter(candidates)
+    rows = (
+        rows.with_columns(texts(rows.get_column("raw_response")).alias("body"))
+        .drop("raw_response")
+        .with_columns(outer(BODY).alias("outer"))
+        .filter(eligible(BODY, OUTER))
+    )
+    handled = pl.Series("handled", [False] * bronze.height).scatter(rows.get_column("row"), True)
+    return rows, handled

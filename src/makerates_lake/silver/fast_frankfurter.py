@@ -20,15 +20,16 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from makerates_lake.silver.canonical_json import (
+    BODY,
     CANONICAL,
+    OUTER,
     RATES_KEY,
+    eligible_rows,
     explode_pairs,
     key,
-    outer,
     rates_text,
     single_string,
     string_member,
-    texts,
 )
 from makerates_lake.silver.payloads import RAW_RATE_SCHEMA, Request
 
@@ -85,19 +86,10 @@ def parse_frankfurter_days(
     empty = pl.DataFrame(schema=RAW_RATE_SCHEMA)
     if not candidates.any():
         return empty, candidates
-    rows = (
-        bronze.select("raw_response", "request_url", "request_params", "source_version")
-        .with_row_index("row")
-        .filter(candidates)
+    rows, handled = eligible_rows(
+        bronze, candidates, ("request_url", "request_params", "source_version"), _eligible
     )
-    body, outside = pl.col("body"), pl.col("outer")
-    rows = (
-        rows.with_columns(texts(rows.get_column("raw_response")).alias("body"))
-        .drop("raw_response")
-        .with_columns(outer(body).alias("outer"))
-        .filter(_eligible(body, outside))
-    )
-    handled = pl.Series("handled", [False] * bronze.height).scatter(rows.get_column("row"), True)
+    body, outside = BODY, OUTER
     if rows.height == 0:
         return empty, handled
     requested, latest = _request_columns(

@@ -28,15 +28,16 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from makerates_lake.silver.canonical_json import (
+    BODY,
     CANONICAL,
+    OUTER,
     RATES_KEY,
     WS,
+    eligible_rows,
     explode_pairs,
     key,
-    outer,
     rates_text,
     string_member,
-    texts,
 )
 from makerates_lake.silver.payloads import RAW_RATE_SCHEMA, V6_PATH
 
@@ -97,19 +98,8 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
     empty = pl.DataFrame(schema=RAW_RATE_SCHEMA)
     if not candidates.any():
         return empty, candidates
-    rows = (
-        bronze.select("raw_response", "request_url", "source_version")
-        .with_row_index("row")
-        .filter(candidates)
-    )
-    body, outside = pl.col("body"), pl.col("outer")
-    rows = (
-        rows.with_columns(texts(rows.get_column("raw_response")).alias("body"))
-        .drop("raw_response")
-        .with_columns(outer(body).alias("outer"))
-        .filter(_eligible(body, outside))
-    )
-    handled = pl.Series("handled", [False] * bronze.height).scatter(rows.get_column("row"), True)
+    rows, handled = eligible_rows(bronze, candidates, ("request_url", "source_version"), _eligible)
+    body, outside = BODY, OUTER
     if rows.height == 0:
         return empty, handled
     requested, endpoints, latest = _request_columns(

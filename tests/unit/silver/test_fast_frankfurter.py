@@ -8,29 +8,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from makerates_lake import source_names
-from makerates_lake.silver import parse
 from makerates_lake.silver.fast_frankfurter import parse_frankfurter_days
 from makerates_lake.silver.parse import parse_bronze
-from makerates_lake.silver.payloads import RAW_RATE_SCHEMA
-from tests.silver_helpers import frame, record
+from tests.silver_helpers import frame, mostly, only_exact_reader, record, sorted_rows
 
-
-def _mostly(clean: list[str], odd: list[str]) -> st.SearchStrategy[str]:
-    """A clean value nine times in ten, so that most bodies reach the vectorised reader."""
-    return st.integers(0, 9).flatmap(lambda i: st.sampled_from(odd if i == 0 else clean))
-
-
-_ws = _mostly(["", " ", "\n  "], ["\t", "\r\n", "\f"])
-_number = _mostly(
+_ws = mostly(["", " ", "\n  "], ["\t", "\r\n", "\f"])
+_number = mostly(
     ["1", "1.6147", "0", "1e-05", "1E+3", "123456789.123456789012345678", "2.0", "-0.5"],
     ["01", "1.", "NaN", '"0.9"', "true", "null", '{"AUD": 1.6}', "[1]"],
 )  # fmt: skip
-_quote = _mostly(["USD", "JPY", "GBP", "XYZ", "EUR"], ["usd", "2024-01-02", "US D", ""])
-_scalar = _mostly(
+_quote = mostly(["USD", "JPY", "GBP", "XYZ", "EUR"], ["usd", "2024-01-02", "US D", ""])
+_scalar = mostly(
     ['"EUR"', '"2024-01-02"', "1.0", "null", "true", '"USD"'],
     ['"x\\"y"', "12", "[]", "{}", '""'],
 )
-_top_key = _mostly(["amount", "base", "date", "provider"],
+_top_key = mostly(["amount", "base", "date", "provider"],
                    ["message", "rates", "conversion_rates", "Base", "start_date"])  # fmt: skip
 _url = st.sampled_from(
     ["https://api.frankfurter.app/2024-01-02", "https://api.frankfurter.app/latest",
@@ -50,23 +42,11 @@ def _bodies(draw: st.DrawFn) -> str:
     keys = draw(st.lists(_top_key, max_size=4))
     members = [(k, draw(_scalar)) for k in keys]
     for name, value in (("base", '"EUR"'), ("date", '"2024-01-02"')):
-        if name not in keys and draw(_mostly(["yes"], ["no"])) == "yes":
+        if name not in keys and draw(mostly(["yes"], ["no"])) == "yes":
             members.append((name, value))
     members.insert(draw(st.integers(0, len(members))), ("rates", rates))
     body = "{" + ",".join(f'{ws}"{k}"{draw(_ws)}:{ws}{v}' for k, v in members) + ws + "}"
-    return draw(_mostly(["", " "], ["\ufeff", "x"])) + body + draw(_ws)
-
-
-def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(pl.all(), nulls_last=True)
-
-
-def _slow_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def nothing(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-        del candidates
-        return pl.DataFrame(schema=RAW_RATE_SCHEMA), pl.Series([False] * bronze.height)
-
-    monkeypatch.setattr(parse, "parse_frankfurter_days", nothing)
+    return draw(mostly(["", " "], ["\ufeff", "x"])) + body + draw(_ws)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -99,10 +79,10 @@ def test_fast_reader_matches_json_reader(
     )
     fast = parse_bronze(bronze)
     with monkeypatch.context() as patch:
-        _slow_only(patch)
+        only_exact_reader(patch, "parse_frankfurter_days")
         slow = parse_bronze(bronze)
-    assert _sorted(fast.rates).equals(_sorted(slow.rates))
-    assert _sorted(fast.rejects).equals(_sorted(slow.rejects))
+    assert sorted_rows(fast.rates).equals(sorted_rows(slow.rates))
+    assert sorted_rows(fast.rejects).equals(sorted_rows(slow.rejects))
 
 
 def test_one_day_answer_takes_the_fast_path_exactly() -> None:

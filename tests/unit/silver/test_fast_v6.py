@@ -8,30 +8,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from makerates_lake import source_names
-from makerates_lake.silver import parse
 from makerates_lake.silver.fast_v6 import parse_canonical
 from makerates_lake.silver.parse import parse_bronze
-from makerates_lake.silver.payloads import RAW_RATE_SCHEMA
-from tests.silver_helpers import frame, record, v6_latest
+from tests.silver_helpers import frame, mostly, only_exact_reader, record, sorted_rows, v6_latest
 
-
-def _mostly(clean: list[str], odd: list[str]) -> st.SearchStrategy[str]:
-    """A clean value nine times in ten, so that most bodies reach the vectorised reader."""
-    return st.integers(0, 9).flatmap(lambda i: st.sampled_from(odd if i == 0 else clean))
-
-
-_ws = _mostly(["", " ", "\n  "], ["\t", "\r\n", "\f"])
-_number = _mostly(
+_ws = mostly(["", " ", "\n  "], ["\t", "\r\n", "\f"])
+_number = mostly(
     ["1", "0.86720", "0", "1e-05", "1E+3", "123456789.123456789012345678", "2.0", "-0.5",
      "0.000000000000000000001", "1e400"],
     ["01", "1.", ".5", "NaN", '"0.9"', "true", "null", '{"rate": 0.9}', "[1]"],
 )  # fmt: skip
-_quote = _mostly(["EUR", "JPY", "GBP", "XYZ", "USD"], ["eur", "EURO", "US D", "result", ""])
-_scalar = _mostly(
+_quote = mostly(["EUR", "JPY", "GBP", "XYZ", "USD"], ["eur", "EURO", "US D", "result", ""])
+_scalar = mostly(
     ['"success"', "1714694401", '"USD"', "null", "true", "1.5", '"a b"'],
     ['"error"', "-5", "12345678901234", '"x\\"y"', '"1714694401"', "[]", "{}"],
 )
-_top_key = _mostly(["result", "base_code", "time_last_update_unix", "documentation", "provider"],
+_top_key = mostly(["result", "base_code", "time_last_update_unix", "documentation", "provider"],
                    ["error", "error-type", "year", "month", "day", "conversion_rate",
                     "target_code", "rates", "conversion_rates", "Result"])  # fmt: skip
 _url = st.sampled_from(
@@ -52,19 +44,7 @@ def _bodies(draw: st.DrawFn) -> str:
     members = [(k, draw(_scalar)) for k in draw(st.lists(_top_key, max_size=5))]
     members.insert(draw(st.integers(0, len(members))), (draw(_rates_key), rates))
     body = "{" + ",".join(f'{ws}"{k}"{draw(_ws)}:{ws}{v}' for k, v in members) + ws + "}"
-    return draw(_mostly(["", " "], ["\ufeff", "x"])) + body + draw(_ws)
-
-
-def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(pl.all(), nulls_last=True)
-
-
-def _slow_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    def nothing(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
-        del candidates
-        return pl.DataFrame(schema=RAW_RATE_SCHEMA), pl.Series([False] * bronze.height)
-
-    monkeypatch.setattr(parse, "parse_canonical", nothing)
+    return draw(mostly(["", " "], ["\ufeff", "x"])) + body + draw(_ws)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -83,10 +63,10 @@ def test_fast_reader_matches_json_reader(
     )
     fast = parse_bronze(bronze)
     with monkeypatch.context() as patch:
-        _slow_only(patch)
+        only_exact_reader(patch, "parse_canonical")
         slow = parse_bronze(bronze)
-    assert _sorted(fast.rates).equals(_sorted(slow.rates))
-    assert _sorted(fast.rejects).equals(_sorted(slow.rejects))
+    assert sorted_rows(fast.rates).equals(sorted_rows(slow.rates))
+    assert sorted_rows(fast.rejects).equals(sorted_rows(slow.rejects))
 
 
 def test_canonical_payload_takes_the_fast_path_exactly() -> None:
