@@ -6,7 +6,8 @@ per-payload :func:`~makerates_lake.silver.payloads.parse_frankfurter` costs abou
 each; for exactly this shape (the whole body matches
 :data:`~makerates_lake.silver.canonical_json.CANONICAL`) this module gives the same rows
 in a few Polars string operations over the whole column. Left to the exact reader: a
-series (nested ``rates``), v2 arrays, a ``message`` (provider error), ``base`` or
+series (nested ``rates``), v2 arrays, an ``amount`` other than a plain 1 (the exact
+reader divides the rates by it), a ``message`` (provider error), ``base`` or
 ``date`` missing, given twice or not a string, a ``conversion_rates`` member, keys that
 are not three capital letters, an empty rates object, and bytes that are not UTF-8. A
 property test compares both readers on generated payloads.
@@ -24,6 +25,7 @@ from makerates_lake.silver.canonical_json import (
     CANONICAL,
     OUTER,
     RATES_KEY,
+    WS,
     eligible_rows,
     explode_pairs,
     key,
@@ -43,7 +45,17 @@ def _eligible(body: pl.Expr, outside: pl.Expr) -> pl.Expr:
         & ~outside.str.contains(key("message"))
         & single_string(outside, "base")
         & single_string(outside, "date")
+        & _for_one_unit(outside)
     ).fill_null(False)
+
+
+def _for_one_unit(outside: pl.Expr) -> pl.Expr:
+    """No ``amount``, or exactly one that is a plain 1: rates need no division."""
+    amount = key("amount")
+    return (outside.str.count_matches(amount) == 0) | (
+        (outside.str.count_matches(amount) == 1)
+        & outside.str.contains(f"{amount}{WS}1(?:\\.0+)?{WS}[,}}]")
+    )
 
 
 def _version_or_v1() -> pl.Expr:

@@ -323,19 +323,29 @@ def parse_v6(collector: Collector, row: int, request: Request, obj: Any) -> None
 
 def _amounts(obj: Mapping[str, Any]) -> tuple[list[str | None], list[str | None]]:
     """History with an amount: rate = amount / requested_amount, exact when the amount is 1."""
+    quotes, texts, _ = rate_items(obj["conversion_amounts"])
+    return quotes, per_unit(texts, obj.get("requested_amount", "1"), "requested_amount")
+
+
+def per_unit(texts: list[str | None], amount_value: object, field: str) -> list[str | None]:
+    """Rates for one unit of the base, from rates an answer gives for ``amount_value`` units.
+
+    An amount of 1 (the usual case) leaves the texts exactly as sent; any other positive
+    amount divides them, rounded half-even to 18 places (decimal(38,18)).
+
+    Raises:
+        PayloadRejected: The amount is not a positive finite number.
+    """
     from decimal import Decimal, InvalidOperation, localcontext
 
-    quotes, texts, _ = rate_items(obj["conversion_amounts"])
     try:
-        amount = Decimal(str(obj.get("requested_amount", "1")))
+        amount = Decimal(str(amount_value))
     except InvalidOperation:
-        raise PayloadRejected(
-            "unparseable", obj.get("requested_amount"), "requested_amount is not a number"
-        ) from None
+        raise PayloadRejected("unparseable", amount_value, f"{field} is not a number") from None
     if amount == 1:
-        return quotes, texts
+        return texts
     if amount <= 0 or not amount.is_finite():
-        raise PayloadRejected("unparseable", str(amount), "requested_amount must be positive")
+        raise PayloadRejected("unparseable", str(amount), f"{field} must be positive")
     divided: list[str | None] = []
     with localcontext() as ctx:
         ctx.prec = 40
@@ -345,7 +355,7 @@ def _amounts(obj: Mapping[str, Any]) -> tuple[list[str | None], list[str | None]
                 divided.append(format(rate.normalize(), "f"))
             except InvalidOperation:
                 divided.append(text)  # left as sent: the number rule rejects it
-    return quotes, divided
+    return divided
 
 
 def parse_frankfurter(collector: Collector, row: int, request: Request, obj: Any) -> None:
@@ -378,13 +388,15 @@ def parse_frankfurter(collector: Collector, row: int, request: Request, obj: Any
         raise PayloadRejected("unparseable", rates, "rates is not an object")
     base = as_text(obj.get("base"))
     version = request.source_version or "v1"
+    # Frankfurter answers for ``amount`` units of the base (default 1).
+    amount = obj.get("amount", "1")
     if rates and all(isinstance(v, Mapping) for v in rates.values()):
         for day, day_rates in rates.items():
             quotes, texts, _ = rate_items(day_rates)
             collector.add(
                 row,
                 quotes,
-                texts,
+                per_unit(texts, amount, "amount"),
                 base=base,
                 rate_date=day,
                 updated=None,
@@ -397,7 +409,7 @@ def parse_frankfurter(collector: Collector, row: int, request: Request, obj: Any
     collector.add(
         row,
         quotes,
-        texts,
+        per_unit(texts, amount, "amount"),
         base=base,
         rate_date=as_text(obj.get("date")),
         updated=None,

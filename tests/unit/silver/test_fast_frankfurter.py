@@ -19,7 +19,7 @@ _number = mostly(
 )  # fmt: skip
 _quote = mostly(["USD", "JPY", "GBP", "XYZ", "EUR"], ["usd", "2024-01-02", "US D", ""])
 _scalar = mostly(
-    ['"EUR"', '"2024-01-02"', "1.0", "null", "true", '"USD"'],
+    ['"EUR"', '"2024-01-02"', "1.0", "1", "4", "null", "true", '"USD"'],
     ['"x\\"y"', "12", "[]", "{}", '""'],
 )
 _top_key = mostly(["amount", "base", "date", "provider"],

@@ -105,6 +105,29 @@ def test_frankfurter_v1_single_day_default_base_eur() -> None:
     assert rates["rate_date"][0] == "2024-05-03"
 
 
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [("1", "1.0765"), ("1.00", "1.0765"), ("10", "0.10765"), ("4", "0.269125")],
+)
+def test_frankfurter_rates_are_per_one_unit_of_the_base(amount: str, expected: str) -> None:
+    """An answer for ``amount`` units is divided back to one unit (1 keeps the text)."""
+    body = f'{{"amount":{amount},"base":"EUR","date":"2024-05-03","rates":{{"USD":1.0765}}}}'
+    rates = _rates(
+        record(body, source=source_names.FRANKFURTER, version="v1",
+               url="https://api.frankfurter.dev/v1/2024-05-03")
+    )  # fmt: skip
+    assert _pairs(rates) == {"USD": expected}
+
+
+@pytest.mark.parametrize("amount", ["0", "-2", '"ten"', "null"])
+def test_frankfurter_bad_amount_is_one_reject(amount: str) -> None:
+    """An amount that is not a positive number makes the payload one unparseable reject."""
+    body = f'{{"amount":{amount},"base":"EUR","date":"2024-05-03","rates":{{"USD":1.0765}}}}'
+    parsed = parse_bronze(frame(record(body, source=source_names.FRANKFURTER, version="v1")))
+    assert parsed.rates.height == 0
+    assert parsed.rejects["rule"].to_list() == ["unparseable"]
+
+
 def test_frankfurter_v1_series_with_from_parameter() -> None:
     """A v1 series gives one row per day and quote; ``from`` names the requested base."""
     body = (
