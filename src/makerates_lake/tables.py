@@ -309,7 +309,14 @@ GOLD_FACT_RATE: Final = TableSpec(
         SortField(source_id=3, transform=IdentityTransform()),
         SortField(source_id=4, transform=IdentityTransform()),
     ),
-    properties={**_DERIVED_PROPERTIES, **_POINT_LOOKUP_PROPERTIES},
+    # A trace reads one fact: 2,048-row groups decode a quarter of what 8,192 do (warm
+    # trace on five years: median 8.8 ms against 8.9-12.7 ms). Gold is the serving table;
+    # its full scans (publish, SQL) go through four times as many groups.
+    properties={
+        **_DERIVED_PROPERTIES,
+        **_POINT_LOOKUP_PROPERTIES,
+        "write.parquet.row-group-limit": "2048",
+    },
 )
 
 SILVER_TRANSFORM_LOG: Final = TableSpec(
