@@ -197,11 +197,8 @@ def _extracted_between(start: date | None, end: date | None) -> pl.Expr:
 def _bronze_in_range(lake: Lake, start: date | None, end: date | None) -> pl.DataFrame:
     """Bronze rows extracted ``start..end`` (UTC days), silver's columns only, in one scan."""
     lazy = storage.scan(lake, BRONZE_EXTRACTIONS).select(BRONZE_COLUMNS)
-    stamp = pl.col("extraction_timestamp")
-    if start is not None:
-        lazy = lazy.filter(stamp >= datetime.combine(start, time(), UTC))
-    if end is not None:
-        lazy = lazy.filter(stamp < datetime.combine(end + timedelta(days=1), time(), UTC))
+    if start is not None or end is not None:
+        lazy = lazy.filter(_extracted_between(start, end))
     return lazy.collect()
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from makerates_lake.silver.payloads import RAW_RATE_SCHEMA
+
 WS = r"[ \t\n\r]*"
 _NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _STRING = r'"[^"\\\x00-\x1f]*"'
@@ -70,14 +72,17 @@ def texts(raw: pl.Series) -> pl.Series:
         return pl.Series(raw.name, decoded, dtype=pl.String)
 
 
-def explode_pairs(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.DataFrame:
-    """One row per ``"XXX": number`` pair of the rates text in ``body_column``.
+def rate_rows(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.DataFrame:
+    """One raw rate row per ``"XXX": number`` pair of the rates text in ``body_column``.
 
     Inside a canonical rates object every comma separates two pairs, and duplicate
     quotes stay, in order, as the exact reader keeps them.
+
+    Returns:
+        The rows in :data:`~makerates_lake.silver.payloads.RAW_RATE_SCHEMA`.
     """
     pairs = pl.col(body_column)
-    return (
+    rows = (
         per_payload.with_columns(pairs.str.split(","))
         .explode(body_column, empty_as_null=True)
         .with_columns(pairs.str.strip_chars(" \t\n\r"))
@@ -86,6 +91,7 @@ def explode_pairs(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.
             pairs.str.slice(5).str.strip_chars_start(" \t\n\r:").alias("rate_text"),
         )
     )
+    return rows.select([pl.col(name).cast(dtype) for name, dtype in RAW_RATE_SCHEMA.items()])
 
 
 def rates_text(body: pl.Expr) -> pl.Expr:

@@ -27,8 +27,8 @@ from makerates_lake.silver.canonical_json import (
     RATES_KEY,
     WS,
     eligible_rows,
-    explode_pairs,
     key,
+    rate_rows,
     rates_text,
     single_string,
     string_member,
@@ -119,7 +119,4 @@ def parse_frankfurter_days(
         pl.Series("is_latest", latest, dtype=pl.Boolean),
         rates_text(body).alias("_pairs"),
     )
-    rates = explode_pairs(per_payload)
-    return rates.select(
-        [pl.col(name).cast(dtype) for name, dtype in RAW_RATE_SCHEMA.items()]
-    ), handled
+    return rate_rows(per_payload), handled

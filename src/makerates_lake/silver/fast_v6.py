@@ -34,8 +34,8 @@ from makerates_lake.silver.canonical_json import (
     RATES_KEY,
     WS,
     eligible_rows,
-    explode_pairs,
     key,
+    rate_rows,
     rates_text,
     string_member,
 )
@@ -125,7 +125,4 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
         .otherwise(pl.concat_str("field_0", pl.lit("-"), "field_1", pl.lit("-flat")))
         .alias("schema_version")
     )
-    rates = explode_pairs(per_payload)
-    return rates.select(
-        [pl.col(name).cast(dtype) for name, dtype in RAW_RATE_SCHEMA.items()]
-    ), handled
+    return rate_rows(per_payload), handled

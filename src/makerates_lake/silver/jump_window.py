@@ -19,7 +19,7 @@ from pyiceberg.expressions import BooleanExpression
 from pyiceberg.table import Table
 
 from makerates_lake.expressions import all_of, at_least, at_most, is_in
-from makerates_lake.silver.storage import Revision
+from makerates_lake.silver.storage import Revision, read_table
 from makerates_lake.silver.validate import JUMP_WINDOW, SILVER_COLUMNS, mark_jumps
 
 #: A stored row is identified by these (duplicates are rejected in validation).
@@ -83,8 +83,4 @@ def _stored_rows(table: Table, first: date, last: date) -> pl.DataFrame:
         at_least("rate_date", (first - JUMP_WINDOW).isoformat()),
         at_most("rate_date", (last + JUMP_WINDOW).isoformat()),
     )
-    rows = table.scan(row_filter=window, selected_fields=SILVER_COLUMNS).to_arrow()
-    frame = pl.from_arrow(rows)
-    if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table always gives a frame
-        raise TypeError("expected a table")
-    return frame
+    return read_table(table, window, columns=SILVER_COLUMNS)
