@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from pyiceberg.table import Table
 
+from makerates_lake.audit.orphans import _normalise, referenced_files
+from makerates_lake.bronze.commit import write_data_files
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.verify import verify_bronze
-from makerates_lake.bronze.writer import BronzeWriter
+from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
 from makerates_lake.lake import Lake
 from makerates_lake.maintenance import (
     MaintenancePolicy,
@@ -18,6 +22,7 @@ from makerates_lake.maintenance import (
     files_per_partition,
     run_maintenance,
 )
+from makerates_lake.maintenance.bronze_orphans import remove_bronze_orphans
 from makerates_lake.maintenance.compact import live_data_files
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
 from makerates_lake.tables import BRONZE_EXTRACTIONS
@@ -221,3 +226,66 @@ def test_bronze_compaction_rewrites_at_the_cold_zstd_level(tmp_path: Path) -> No
         assert verify_bronze(lake).ok
         sizes[level] = _raw_response_bytes(lake)
     assert sizes[19] <= sizes[None]
+
+
+def _stored(table: Table, path: str) -> bool:
+    return table.io.new_input(path).exists()
+
+
+def test_maintain_removes_a_dead_writers_bronze_files_but_keeps_compaction_originals(
+    lake: Lake,
+) -> None:
+    """Orphan removal on bronze judges by content: uncommitted rows go, committed ones stay.
+
+    Compaction and expiry leave the original files unreferenced (their rows live on in the
+    compacted files); a killed ingest leaves files whose rows were never committed. Both
+    are orphans by reference, and only the second may be deleted.
+    """
+    records = _fill(lake)
+    originals = [f.file_path for f in live_data_files(lake.bronze())]
+    expire_all_but_head = MaintenancePolicy(snapshot_window=timedelta(0), keep_last=1)
+    run_maintenance(lake, tables=(BRONZE_EXTRACTIONS,), policy=expire_all_but_head, orphans=False)
+    # The compaction snapshot still lists the originals as deleted entries; the next
+    # commit drops them, and expiring the compaction snapshot leaves them unreferenced.
+    later = _records(days=1, per_day=1)
+    BronzeWriter(lake).append(later)
+    run_maintenance(lake, tables=(BRONZE_EXTRACTIONS,), policy=expire_all_but_head, orphans=False)
+    table = lake.bronze()
+    assert len(table.metadata.snapshots) == 1
+    assert not {_normalise(p) for p in originals} & referenced_files(table)
+
+    # A writer killed after writing its data files: files on storage, nothing committed.
+    uncommitted = _records(days=2, per_day=1)
+    dead = [f.file_path for f in write_data_files(table, records_to_arrow(uncommitted))]
+    assert dead
+    assert all(_stored(table, p) for p in dead)
+
+    young = run_maintenance(lake, tables=(BRONZE_EXTRACTIONS,), policy=expire_all_but_head)
+    assert young.orphans_removed == 0, "the safety age keeps files a writer may still commit"
+    assert all(_stored(table, p) for p in dead)
+
+    no_safety_age = replace(expire_all_but_head, orphan_min_age=timedelta(0))
+    report = run_maintenance(lake, tables=(BRONZE_EXTRACTIONS,), policy=no_safety_age)
+    assert not [p for p in dead if _stored(table, p)], "the dead writer's files must go"
+    assert all(_stored(table, p) for p in originals), "compaction originals must stay"
+    assert report.bronze_originals_kept == len(originals) == 12
+    assert report.bronze_unclear_kept == {}
+    assert report.orphans_failed == 0
+    assert report.orphans_removed >= len(dead)
+    committed = [*records, *later]
+    assert _pairs(lake) == {(r.extraction_id, r.response_checksum) for r in committed}
+    assert verify_bronze(lake).ok
+
+
+def test_an_unreadable_bronze_orphan_is_kept_and_reported(lake: Lake) -> None:
+    """A file maintenance cannot judge is evidence, not garbage: kept and named, with why."""
+    _fill(lake, days=1, per_day=1)
+    table = lake.bronze()
+    path = f"{table.location()}/data/extraction_day=2024-03-01/truncated.parquet"
+    with table.io.new_output(path).create() as stream:
+        stream.write(b"PAR1 not really parquet")
+    report = remove_bronze_orphans(lake, older_than=timedelta(0))
+    assert [uri for uri in report.kept_unclear if uri.endswith("truncated.parquet")]
+    assert "unreadable" in next(iter(report.kept_unclear.values()))
+    assert report.removed.removed == []
+    assert _stored(table, path)

@@ -64,8 +64,10 @@ def _age(path: Path, days: float) -> None:
     os.utime(path, (stamp, stamp))
 
 
-def test_orphan_cleanup_spares_referenced_young_and_bronze_files(embedded_lake: Lake) -> None:
-    """Old unreferenced silver files go; young ones, referenced ones and bronze files stay."""
+def test_orphan_cleanup_spares_referenced_young_and_unreadable_bronze_files(
+    embedded_lake: Lake,
+) -> None:
+    """Old unreferenced silver files go; young, referenced and unjudgeable bronze ones stay."""
     BronzeWriter(embedded_lake).append([_record(1)])
     silver_dir = Path(embedded_lake.location_of(SILVER_RATES).removeprefix("file://"))
     bronze_dir = Path(embedded_lake.location_of(BRONZE_EXTRACTIONS).removeprefix("file://"))
@@ -88,4 +90,5 @@ def test_orphan_cleanup_spares_referenced_young_and_bronze_files(embedded_lake: 
     assert bronze_orphan.exists()
     assert all(p.exists() for p in referenced)
     assert report.orphans_removed == 1
+    assert list(report.bronze_unclear_kept) == [bronze_orphan.as_uri()]
     assert embedded_lake.bronze().scan().to_arrow().num_rows == 1

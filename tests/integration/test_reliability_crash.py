@@ -4,11 +4,12 @@ or a publish.
 The child is the real ``makerates`` CLI with one crash point installed (see
 ``reliability_helpers``). Afterwards no partial rows are visible, everything committed
 before is still there, the next run succeeds, and the files the dead writer left behind
-are found and removed by :mod:`makerates_lake.audit.orphans`.
+are found by :mod:`makerates_lake.audit.orphans` and removed by ``makerates maintain``.
 """
 
 from __future__ import annotations
 
+import re
 import signal
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,7 +19,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from makerates_lake.audit.orphans import find_orphans, remove_orphans
+from makerates_lake.audit.orphans import OrphanFile, find_orphans, io_location
 from makerates_lake.audit.verify import verify_lake
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
@@ -30,6 +31,7 @@ from makerates_lake.pipeline import backfill
 from makerates_lake.publish.postgres import publish
 from makerates_lake.settings import load_settings
 from makerates_lake.tables import (
+    ALL_TABLES,
     BRONZE_EXTRACTIONS,
     GOLD_FACT_RATE,
     GOLD_TABLES,
@@ -62,6 +64,30 @@ def _seed(lake: Lake) -> list[str]:
     return sorted(r.extraction_id for r in records)
 
 
+def _maintain_removes(lake: Lake, orphans: list[OrphanFile]) -> None:
+    """``makerates maintain`` (safety age 0) removes every one of ``orphans``, and only those.
+
+    A default ``maintain`` first: the 3-day safety age must keep the dead writer's files.
+    """
+    env = settings_env(lake.settings)
+    kept = CliRunner().invoke(main, ["maintain"], env=env)
+    assert kept.exit_code == 0, kept.output
+    gone = [o.uri for o in orphans if not _exists(lake, o)]
+    assert not gone, f"a young file must survive maintain: {gone}\n{kept.output}"
+
+    result = CliRunner().invoke(main, ["maintain", "--orphan-min-age-days", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    removed = re.search(r"orphan files removed: (\d+) \(failed: 0\)", result.output)
+    assert removed is not None, result.output
+    assert int(removed.group(1)) >= len(orphans), result.output
+    assert not [o.uri for o in orphans if _exists(lake, o)], "maintain left orphans behind"
+
+
+def _exists(lake: Lake, orphan: OrphanFile) -> bool:
+    spec = next(s for s in ALL_TABLES if s.identifier == orphan.table)
+    return lake.table(spec).io.new_input(io_location(orphan.uri)).exists()
+
+
 def _assert_orphans_removed(lake: Lake) -> None:
     """The dead writer's files are orphans; the safety age protects them until told."""
     young = find_orphans(lake, tables=[BRONZE_EXTRACTIONS])
@@ -69,9 +95,7 @@ def _assert_orphans_removed(lake: Lake) -> None:
     assert young.kept_young >= 1
     found = find_orphans(lake, older_than=timedelta(0), tables=[BRONZE_EXTRACTIONS])
     assert found.orphans, "the killed writer left files behind; the finder must see them"
-    report = remove_orphans(lake, older_than=timedelta(0), tables=[BRONZE_EXTRACTIONS])
-    assert report.failed == {}
-    assert sorted(report.removed) == sorted(o.uri for o in found.orphans)
+    _maintain_removes(lake, found.orphans)
     assert find_orphans(lake, older_than=timedelta(0), tables=[BRONZE_EXTRACTIONS]).orphans == []
 
 
@@ -261,9 +285,7 @@ def _assert_dead_writer_files_removed(lake: Lake, target: str) -> None:
     assert {o.table for o in found.orphans} == {target}, found.orphans
     # The new data files themselves, not only metadata, were left behind and are found.
     assert any(o.uri.endswith(".parquet") for o in found.orphans), found.orphans
-    report = remove_orphans(lake, older_than=timedelta(0), tables=DERIVED_TABLES)
-    assert report.failed == {}
-    assert sorted(report.removed) == sorted(o.uri for o in found.orphans)
+    _maintain_removes(lake, found.orphans)
     assert find_orphans(lake, older_than=timedelta(0), tables=DERIVED_TABLES).orphans == []
 
 

@@ -159,6 +159,13 @@ def find_orphans(
     return report
 
 
+def io_location(uri: str) -> str:
+    """``uri`` as a table's FileIO opens it: listed local files are percent-encoded URIs
+    (``extraction_day%3D2024-03-01``), which FileIO would take literally."""
+    parts = urlsplit(uri)
+    return unquote(parts.path) if parts.scheme == "file" else uri
+
+
 def _remove(lake: Lake, uri: str) -> None:
     parts = urlsplit(uri)
     if parts.scheme in {"s3", "s3a"}:
@@ -177,12 +184,22 @@ def remove_orphans(
 ) -> OrphanReport:
     """Find orphans (see :func:`find_orphans`) and remove them unless ``dry_run``.
 
+    Every unreferenced file of ``tables`` goes, so this is not for bronze on its own:
+    :func:`makerates_lake.maintenance.bronze_orphans.remove_bronze_orphans` keeps the
+    compaction originals there.
+    """
+    report = find_orphans(lake, older_than=older_than, now=now, tables=tables)
+    if not dry_run:
+        remove_files(lake, report)
+    return report
+
+
+def remove_files(lake: Lake, report: OrphanReport) -> None:
+    """Remove every file in ``report.orphans``, recording each in ``removed`` or ``failed``.
+
     A file that cannot be removed (Object Lock refuses, permissions) is listed in
     ``failed`` with the reason; the others are still removed.
     """
-    report = find_orphans(lake, older_than=older_than, now=now, tables=tables)
-    if dry_run:
-        return report
     for orphan in report.orphans:
         try:
             _remove(lake, orphan.uri)
@@ -194,4 +211,3 @@ def remove_orphans(
         "orphan files removed",
         extra={"removed": len(report.removed), "failed": len(report.failed)},
     )
-    return report

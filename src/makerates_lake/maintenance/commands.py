@@ -31,7 +31,12 @@ def render(report: MaintenanceReport) -> str:
             f"{old.metadata_json_bytes:>8} -> {new.metadata_json_bytes:<8}"
         )
     lines.append(
-        f"orphan files removed: {report.orphans_removed} (failed: {report.orphans_failed})"
+        f"orphan files removed: {report.orphans_removed} (failed: {report.orphans_failed}); "
+        f"bronze originals kept (rows still in the table): {report.bronze_originals_kept}"
+    )
+    lines.extend(
+        f"bronze file kept, not judged: {uri}: {reason}"
+        for uri, reason in report.bronze_unclear_kept.items()
     )
     return "\n".join(lines)
 
@@ -45,7 +50,7 @@ def render(report: MaintenanceReport) -> str:
 )
 @click.option("--no-compact", is_flag=True, help="Skip rewriting small files.")
 @click.option("--no-expire", is_flag=True, help="Skip snapshot expiry.")
-@click.option("--no-orphans", is_flag=True, help="Skip orphan-file removal (never on bronze).")
+@click.option("--no-orphans", is_flag=True, help="Skip orphan-file removal.")
 @click.option(
     "--older-than-days",
     "snapshot_days",

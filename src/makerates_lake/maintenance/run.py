@@ -2,9 +2,9 @@
 
 A pass, per table: set the properties that bound manifests and metadata, compact small
 files, expire old snapshots (keeping tagged and audit-required ones), then remove orphan
-files of the non-bronze tables. Bronze orphans are never removed: on a WORM bucket the
-delete would be refused, and everywhere a bronze file that no snapshot references any more
-is still an original object that compaction promised to leave where it is.
+files. Bronze orphans are judged by content (:mod:`.bronze_orphans`): a dead writer's files
+go, compaction's originals, whose rows are still in the table, stay where compaction
+promised to leave them.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class MaintenanceReport:
     expiry: list[ExpiryResult] = field(default_factory=list)
     orphans_removed: int = 0
     orphans_failed: int = 0
+    #: Unreferenced bronze files kept because their rows are still in the table.
+    bronze_originals_kept: int = 0
+    #: Unreferenced bronze files kept because they could not be judged: uri -> reason.
+    bronze_unclear_kept: dict[str, str] = field(default_factory=dict)
     before: list[TableStats] = field(default_factory=list)
     after: list[TableStats] = field(default_factory=list)
 
@@ -96,6 +100,32 @@ def _mark_done(lake: Lake, spec: TableSpec) -> None:
                 transaction.set_properties({LAST_RUN_PROPERTY: str(snapshot.snapshot_id)})
 
 
+def _remove_orphans(
+    lake: Lake,
+    tables: tuple[TableSpec, ...],
+    policy: MaintenancePolicy,
+    report: MaintenanceReport,
+    *,
+    now: datetime | None,
+) -> None:
+    # Imported here: orphan removal loads the audit and silver readers, which the
+    # automatic maintenance after each ingest (orphans=False) never needs.
+    from makerates_lake.audit.orphans import remove_orphans
+    from makerates_lake.maintenance.bronze_orphans import remove_bronze_orphans
+
+    derived = tuple(spec for spec in tables if not spec.in_bronze_bucket)
+    if derived:
+        done = remove_orphans(lake, older_than=policy.orphan_min_age, now=now, tables=derived)
+        report.orphans_removed += len(done.removed)
+        report.orphans_failed += len(done.failed)
+    if any(spec.in_bronze_bucket for spec in tables):
+        bronze = remove_bronze_orphans(lake, older_than=policy.orphan_min_age, now=now)
+        report.orphans_removed += len(bronze.removed.removed)
+        report.orphans_failed += len(bronze.removed.failed)
+        report.bronze_originals_kept = len(bronze.kept_committed)
+        report.bronze_unclear_kept = bronze.kept_unclear
+
+
 def run_maintenance(
     lake: Lake,
     *,
@@ -114,8 +144,8 @@ def run_maintenance(
         policy: Targets and thresholds; default :class:`MaintenancePolicy`.
         compact: Rewrite small files of each partition into target-size files.
         expire: Expire snapshots older than the policy's window (never tagged ones).
-        orphans: Remove unreferenced files older than the policy's safety age
-            (never from bronze).
+        orphans: Remove unreferenced files older than the policy's safety age (in
+            bronze only those holding no committed row, see :mod:`.bronze_orphans`).
         now: Reference time for expiry and orphan age; default the current time.
     """
     policy = policy or MaintenancePolicy()
@@ -126,12 +156,8 @@ def run_maintenance(
         report.compaction = [compact_table(lake, spec, policy) for spec in tables]
     if expire:
         report.expiry = expire_all(lake, tables, policy, now=now)
-    derived = tuple(spec for spec in tables if not spec.in_bronze_bucket)
-    if orphans and derived:
-        from makerates_lake.audit.orphans import remove_orphans
-
-        removed = remove_orphans(lake, older_than=policy.orphan_min_age, now=now, tables=derived)
-        report.orphans_removed, report.orphans_failed = len(removed.removed), len(removed.failed)
+    if orphans:
+        _remove_orphans(lake, tables, policy, report, now=now)
     for spec in tables:
         _mark_done(lake, spec)
     report.after = [table_stats(lake, spec) for spec in tables]
