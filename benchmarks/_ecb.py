@@ -53,8 +53,16 @@ def payload_bytes(day: dict[str, Any]) -> bytes:
     return f'{{"amount":1.0,"base":"EUR","date":"{day["day"]}","rates":{{{rates}}}}}'.encode()
 
 
-def bronze_records(days: list[dict[str, Any]]) -> list[BronzeRecord]:
-    """One bronze record per day, as a backfill through the Frankfurter API would store."""
+def bronze_records(
+    days: list[dict[str, Any]], bodies: list[bytes] | None = None
+) -> list[BronzeRecord]:
+    """One bronze record per day, as a backfill through the Frankfurter API would store.
+
+    ``bodies`` are the days' response bytes (:func:`payload_bytes`) when the caller
+    already has them; they are built here otherwise.
+    """
+    if bodies is None:
+        bodies = [payload_bytes(day) for day in days]
     start = datetime.now(UTC)
     return [
         BronzeRecord.create(
@@ -63,13 +71,13 @@ def bronze_records(days: list[dict[str, Any]]) -> list[BronzeRecord]:
             source_tier="backfill",
             request_url=f"https://api.frankfurter.app/{day['day']}",
             request_headers={"User-Agent": "makerates_lake/bench", "Accept": "application/json"},
-            raw_response=payload_bytes(day),
+            raw_response=body,
             http_status_code=200,
             response_headers={"content-type": "application/json"},
             extraction_duration_ms=80.0,
             extraction_timestamp=start + timedelta(milliseconds=i),
         )
-        for i, day in enumerate(days)
+        for i, (day, body) in enumerate(zip(days, bodies, strict=True))
     ]
 
 

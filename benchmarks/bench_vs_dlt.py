@@ -3,9 +3,13 @@
     python -m benchmarks.bench_vs_dlt            # every day of the history
     python -m benchmarks.bench_vs_dlt --days 200
 
-* dlt: one resource yielding each day's payload, ``filesystem`` destination on a local
-  folder, Iceberg table format (falls back to Parquet if Iceberg fails offline). dlt
-  normalises the nested ``rates`` object into one float column per currency.
+Both arms start from the same input, each day's response body as the bytes a provider
+sends (a Frankfurter v1 JSON answer), built before either clock starts.
+
+* dlt: one resource yielding each day's body decoded with ``json.loads`` (what dlt's REST
+  client does with a response), ``filesystem`` destination on a local folder, Iceberg
+  table format (falls back to Parquet if Iceberg fails offline). dlt normalises the nested
+  ``rates`` object into one float column per currency.
 * makerates_lake: a bronze record per day (full request/response metadata, verbatim bytes,
   SHA-256) appended in one commit, then the silver transform (exact decimals, validation,
   rejects), on the embedded lake.
@@ -19,6 +23,7 @@ otherwise write /var/dlt).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -26,23 +31,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks._ecb import bronze_records, daily_payloads, folder_bytes
+from benchmarks._ecb import bronze_records, daily_payloads, folder_bytes, payload_bytes
 
 
-def run_dlt(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
-    """Load the days with dlt; returns seconds, bytes, rows and the table format used."""
+def run_dlt(bodies: list[bytes], folder: Path) -> dict[str, Any]:
+    """Load the days' bodies with dlt; returns seconds, bytes and the table format used."""
     os.environ["DLT_DATA_DIR"] = str(folder / "dlt-data")
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
     os.environ["DLT_TELEMETRY"] = "false"
     import dlt
 
     def ecb() -> Iterator[dict[str, Any]]:
-        for day in days:
-            yield {
-                "date": day["day"],
-                "base": "EUR",
-                "rates": {k: float(v) for k, v in day["rates"].items()},
-            }
+        for body in bodies:
+            yield json.loads(body)
 
     last_error = ""
     for table_format in ("iceberg", None):
@@ -72,7 +73,7 @@ def run_dlt(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
     raise RuntimeError(f"dlt could not load: {last_error}")
 
 
-def run_makerates(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
+def run_makerates(days: list[dict[str, Any]], bodies: list[bytes], folder: Path) -> dict[str, Any]:
     """Bronze + silver on the embedded lake; returns seconds (also per stage), bytes, rows."""
     from makerates_lake.bronze.writer import BronzeWriter
     from makerates_lake.lake import open_lake
@@ -85,7 +86,7 @@ def run_makerates(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
     home = folder / "lake"
     lake = open_lake(load_settings(home=home))
     started = time.perf_counter()
-    records = bronze_records(days)
+    records = bronze_records(days, bodies)
     built = time.perf_counter()
     appended = BronzeWriter(lake).append(records)
     bronzed = time.perf_counter()
@@ -110,11 +111,12 @@ def run_makerates(days: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
 def run(days: int | None = None) -> dict[str, Any]:
     """Both arms on the same payloads in one process; returns the measurements."""
     payloads = daily_payloads(limit=days)
+    bodies = [payload_bytes(day) for day in payloads]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="makerates-vs-dlt-") as name:
         folder = Path(name)
-        dlt_result = run_dlt(payloads, folder)
-        ours = run_makerates(payloads, folder)
+        dlt_result = run_dlt(bodies, folder)
+        ours = run_makerates(payloads, bodies, folder)
     return {
         "days": len(payloads),
         "dlt": dlt_result,
