@@ -88,6 +88,28 @@ def test_tampered_checksum_is_rejected_on_construction() -> None:
         dataclasses.replace(record, raw_response=b"other")
 
 
+@pytest.mark.parametrize(
+    "extraction_id",
+    [
+        "not-a-uuid",
+        "3F2504E0-4F89-41D3-9A0C-0305E82C3301",  # upper case: would never join
+        "{3f2504e0-4f89-41d3-9a0c-0305e82c3301}",
+        "3f2504e04f8941d39a0c0305e82c3301",
+        "3f2504e0-4f89-41d3-9a0c-0305e82c3301'; DROP TABLE x;--",
+    ],
+)
+def test_extraction_id_must_be_a_canonical_uuid(extraction_id: str) -> None:
+    """Ids join the layers as text: anything but the canonical spelling is a typed error."""
+    with pytest.raises(InvalidRecordError, match="extraction_id"):
+        _create(extraction_id=extraction_id)
+
+
+def test_canonical_uuid_extraction_id_is_kept() -> None:
+    """A caller's canonical id is stored as given."""
+    record = _create(extraction_id="3f2504e0-4f89-41d3-9a0c-0305e82c3301")
+    assert record.extraction_id == "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+
+
 def test_unknown_tier_is_rejected() -> None:
     """source_tier is one of a fixed set."""
     with pytest.raises(InvalidRecordError, match="source_tier"):

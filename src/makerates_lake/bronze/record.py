@@ -19,6 +19,10 @@ from makerates_lake.redact import redact_mapping, redact_text, redact_url, scrub
 
 _RETENTION = re.compile(r"^keep-(\d+)-(day|days|month|months|year|years)$")
 _TIERS = ("primary", "fallback", "backfill", "manual")
+#: An extraction id as ``str(uuid.uuid4())`` writes it. Ids join bronze to silver and gold
+#: as text, so one spelling only: ``uuid.UUID`` would also take upper case, braces or no
+#: hyphens, which would then never match the same id spelt canonically.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def checksum(body: bytes) -> str:
@@ -144,7 +148,10 @@ class BronzeRecord:
         if self.response_checksum != checksum(self.raw_response):
             raise InvalidRecordError("response_checksum does not match raw_response", **context)
         parse_retention_policy(self.retention_policy)
-        uuid.UUID(self.extraction_id)
+        if not _CANONICAL_UUID.fullmatch(self.extraction_id):
+            raise InvalidRecordError(
+                "extraction_id must be a lower-case hyphenated UUID", **context
+            )
 
     @classmethod
     def create(
