@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,7 @@ def transform_bronze(
     transform_version: int,
     jump_threshold: float = 0.1,
     stale_after: timedelta = timedelta(hours=96),
+    on_sorted: Callable[[pl.DataFrame], object] | None = None,
 ) -> SilverBatch:
     """Turn bronze rows into silver rows and rejects.
 
@@ -43,6 +45,7 @@ def transform_bronze(
         transform_version: Version stamped on every row (must be a known version).
         jump_threshold: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
         stale_after: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
+        on_sorted: See :func:`~makerates_lake.silver.validate.flag_suspicious`.
 
     Raises:
         UnknownTransformVersionError: ``transform_version`` is not implemented.
@@ -59,7 +62,9 @@ def transform_bronze(
     good = pl.concat([part.rates for part in checked], how="vertical_relaxed")
     # Jump flags here see this batch only; writers that add to existing silver rows
     # recompute them over the neighbouring days (silver.build).
-    rates = flag_suspicious(good, jump_threshold=jump_threshold, stale_after=stale_after)
+    rates = flag_suspicious(
+        good, jump_threshold=jump_threshold, stale_after=stale_after, on_sorted=on_sorted
+    )
     rejects = pl.concat([part.rejects for part in checked], how="vertical_relaxed")
     # A stable order makes two rebuilds byte-for-byte comparable (flag_suspicious
     # returns the rates in SILVER_ORDER already).

@@ -26,6 +26,7 @@ extraction; history and backfills are old on purpose).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -350,6 +351,7 @@ def flag_suspicious(
     *,
     jump_threshold: float,
     stale_after: timedelta,
+    on_sorted: Callable[[pl.DataFrame], object] | None = None,
 ) -> pl.DataFrame:
     """Set ``is_jump`` and ``is_stale`` on valid rows.
 
@@ -364,6 +366,9 @@ def flag_suspicious(
         jump_threshold: Relative change that counts as a jump (0.1 = 10 %).
         stale_after: Age of a latest answer's provider time (or rate date, when the
             provider sends no time) at extraction beyond which it is stale.
+        on_sorted: Called with the rows in :data:`SILVER_ORDER` before the flags are
+            set (their other columns are final), so a caller can start on them
+            meanwhile, e.g. gold on another thread.
 
     Returns:
         The rows in :data:`SILVER_ORDER`, silver column order.
@@ -372,7 +377,10 @@ def flag_suspicious(
         pl.col("provider_updated_at"),
         pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
-    flagged = _with_jumps(sort_silver(rates), jump_threshold).with_columns(
+    ordered = sort_silver(rates)
+    if on_sorted is not None:
+        on_sorted(ordered)
+    flagged = _with_jumps(ordered, jump_threshold).with_columns(
         (pl.col("is_stale") & ((pl.col("extraction_timestamp") - provider_time) > stale_after))
         .fill_null(False)
         .alias("is_stale"),
