@@ -398,7 +398,7 @@ def fact_rate(
     winners = _best_in_runs(
         facts.select("_row", "_run", *(c for c, _ in order)), order, keep="first"
     ).get_column("_row")
-    best = pl.Series("is_best", [False] * facts.height).scatter(winners, True)
+    best = pl.repeat(False, facts.height, eager=True).alias("is_best").scatter(winners, True)
     return facts.with_columns(
         best,
         (

@@ -75,8 +75,10 @@ def rate_rows(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.Data
         The rows in :data:`~makerates_lake.silver.payloads.RAW_RATE_SCHEMA`.
     """
     pairs = pl.col(body_column)
+    # Only the columns kept are repeated for every pair (the readers' helpers are not).
+    kept = [name for name in RAW_RATE_SCHEMA if name not in ("quote_currency", "rate_text")]
     rows = (
-        per_payload.with_columns(pairs.str.split(","))
+        per_payload.select(*kept, pairs.str.split(","))
         .explode(body_column, empty_as_null=True)
         .with_columns(pairs.str.strip_chars(" \t\n\r"))
         .with_columns(

@@ -109,11 +109,11 @@ def _duplicates(frame: pl.DataFrame) -> pl.Series:
     # Counting distinct hashes costs half of marking the duplicated ones, and in
     # practice there are none to mark.
     if hashes.n_unique() == hashes.len():
-        return pl.Series([False] * frame.height)
+        return pl.repeat(False, frame.height, eager=True)
     maybe = hashes.is_duplicated()
     candidates = frame.with_row_index("_i").filter(maybe)
     confirmed = candidates.filter(pl.len().over(_DUPLICATE_KEY) > 1).get_column("_i")
-    return pl.Series([False] * frame.height).scatter(confirmed, True)
+    return pl.repeat(False, frame.height, eager=True).scatter(confirmed, True)
 
 
 def _rule_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
