@@ -456,8 +456,14 @@ def _with_jumps(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
         .alias("_day")
     )
     closes = (pl.col("_day") != pl.col("_day").shift(-1)).fill_null(True)
-    days = rows.filter(closes).select(
-        *_DAY, "_day", pl.col("rate").cast(pl.Float64).alias("_day_rate")
+    # Lazily, so only these columns are filtered (not all of silver's); in one chunk
+    # for the gather below.
+    days = (
+        rows.lazy()
+        .filter(closes)
+        .select(*_DAY, "_day", pl.col("rate").cast(pl.Float64).alias("_day_rate"))
+        .collect()
+        .rechunk()
     )
     same_key = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in _KEY).fill_null(False)
     near = (pl.col("rate_date") - pl.col("rate_date").shift(1)) <= JUMP_WINDOW
@@ -465,8 +471,8 @@ def _with_jumps(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
     by_key = _packed(days, date_first=False)
     ordered = days.sort(*_KEY, "rate_date") if by_key is None else days[by_key.arg_sort()]
     previous = (
-        ordered.with_columns(
-            pl.when(same_key & near).then(pl.col("_day_rate").shift(1)).alias("_prev")
+        ordered.select(
+            "_day", pl.when(same_key & near).then(pl.col("_day_rate").shift(1)).alias("_prev")
         )
         .sort("_day")
         .get_column("_prev")
