@@ -30,6 +30,7 @@ from makerates_lake.tables import (
     GOLD_TABLES,
     SILVER_RATES,
     SILVER_TABLES,
+    TableSpec,
 )
 
 _FACT_INPUT = (
@@ -82,9 +83,10 @@ def _build_gold(
     transform_version: int,
     cross_bases: Sequence[str] = model.DEFAULT_CROSS_BASES,
     facts: pl.DataFrame | None = None,
+    dimensions: Dimensions | None = None,
 ) -> GoldResult:
     """:func:`build_gold`; ``silver`` is all of ``silver.rates`` when the caller has it,
-    ``facts`` the fact rows already built from it."""
+    ``facts`` and ``dimensions`` the rows already built from it."""
     rules = rules_for(transform_version)
     parts = []
     if first is not None:
@@ -99,7 +101,16 @@ def _build_gold(
         facts = model.fact_rate(silver.select(_FACT_INPUT), rules, cross_bases)  # type: ignore[union-attr]
     props = {"makerates.transform-version": str(transform_version)}
     storage.overwrite(lake, GOLD_FACT_RATE, facts, where=where, properties=props)
-    _build_dimensions(lake, props, silver)
+    if dimensions is None:
+        seen = (
+            storage.read(lake, SILVER_RATES, columns=_DIM_INPUT)
+            if silver is None
+            else silver.select(_DIM_INPUT)
+        )
+        dimensions = _dimensions(seen)
+    # After the facts: a run killed in between leaves the dimensions as they were.
+    for spec, rows in dimensions:
+        storage.overwrite(lake, spec, rows, properties=props)
     dates = facts.get_column("rate_date")
     return GoldResult(
         facts=facts.height,
@@ -108,18 +119,21 @@ def _build_gold(
     )
 
 
-def _build_dimensions(lake: Lake, props: dict[str, str], silver: pl.DataFrame | None) -> None:
-    seen = (
-        storage.read(lake, SILVER_RATES, columns=_DIM_INPUT)
-        if silver is None
-        else silver.select(_DIM_INPUT)
-    )
-    storage.overwrite(lake, GOLD_DIM_CURRENCY, model.dim_currency(seen), properties=props)
-    storage.overwrite(lake, GOLD_DIM_SOURCE, model.dim_source(), properties=props)
+#: Dimension tables and their rows, in the order they are committed.
+Dimensions = list[tuple[TableSpec, pl.DataFrame]]
+
+
+def _dimensions(seen: pl.DataFrame) -> Dimensions:
+    """The dimension rows for silver rows' ``base_currency``, ``quote_currency``, ``rate_date``."""
+    dimensions = [
+        (GOLD_DIM_CURRENCY, model.dim_currency(seen)),
+        (GOLD_DIM_SOURCE, model.dim_source()),
+    ]
     dates = seen.get_column("rate_date")
     if dates.len():
         days = model.dim_date(dates.min(), dates.max())  # type: ignore[arg-type]
-        storage.overwrite(lake, GOLD_DIM_DATE, days, properties=props)
+        dimensions.append((GOLD_DIM_DATE, days))
+    return dimensions
 
 
 def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> RunResult:
@@ -160,10 +174,10 @@ def run_reprocess(
             storage.tag_snapshot(lake, spec, f"pre-reprocess-{stamp}", previous)
     rules = rules_for(transform_version)
 
-    def facts_from(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    def facts_from(rows: pl.DataFrame) -> tuple[pl.DataFrame, Dimensions]:
         # A silver build returns its rows in SILVER_ORDER (silver.validate.sort_silver).
         facts = model.fact_rate(rows.select(_FACT_INPUT), rules, presorted=True)
-        return facts, rows.select(_DIM_INPUT)
+        return facts, _dimensions(rows.select(_DIM_INPUT))
 
     # After a full rebuild the new rows are all of silver: gold is built from them while
     # silver's files are written, instead of being read back afterwards.
@@ -178,7 +192,10 @@ def run_reprocess(
     if built is None:
         gold = _build_gold(lake, None, None, None, transform_version)
     else:
-        gold = _build_gold(lake, built[1], None, None, transform_version, facts=built[0])
+        facts, dimensions = built
+        gold = _build_gold(
+            lake, None, None, None, transform_version, facts=facts, dimensions=dimensions
+        )
     mark_transformed(lake, silver.done, transform_version=transform_version)
     tag = f"transform-v{transform_version}"
     for spec in specs:

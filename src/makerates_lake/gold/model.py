@@ -122,6 +122,9 @@ def divide(numerator: Decimal, denominator: Decimal, significant_digits: int) ->
 # :func:`divide` one by one.
 _MAX_DIVISOR = 10**37
 _MAX_QUOTIENT = 10**19
+#: Below this every divisor allows nine digits per long-division step: the remainder
+#: (smaller than the divisor) times 10**9 stays under 10**38, inside 128 bits.
+_MAX_NINE_DIGIT_DIVISOR = 10**29
 
 
 def _i128(value: int) -> pl.Expr:
@@ -171,10 +174,14 @@ def divide_series(
         pl.when("fast").then(d).otherwise(_i128(1)).alias("d"),
     ).select((n // d).alias("q"), (n % d).alias("r"), "d")
     q, r = pl.col("q"), pl.col("r")
-    ten = _i128(10)
-    for _ in range(MAX_SCALE):
+    # Exact either way; two steps of nine digits cost a ninth of eighteen of one, and
+    # every real rate allows them.
+    nine = work.select((d < _i128(_MAX_NINE_DIGIT_DIVISOR)).all()).item()
+    step = 9 if nine else 1
+    base = _i128(10**step)
+    for _ in range(MAX_SCALE // step):
         # Both new columns are computed from the old q and r (one with_columns).
-        work = work.with_columns(q=q * ten + (r * ten) // d, r=(r * ten) % d)
+        work = work.with_columns(q=q * base + (r * base) // d, r=(r * base) % d)
     length = pl.sum_horizontal(
         [(q >= _i128(10**p)).cast(pl.Int32) for p in range(MAX_SCALE * 2 + 2)]
     )
@@ -259,12 +266,13 @@ def direct_facts(silver: pl.DataFrame, *, presorted: bool = False) -> pl.DataFra
     """
     # In SILVER_ORDER each (date, base, quote, source) is one run, latest extraction
     # last: the best row is its tier's last row.
-    rows = silver.filter(pl.col("base_currency") != pl.col("quote_currency"))
-    if not presorted:
-        rows = rows.sort(SILVER_ORDER)
+    rows = silver if presorted else silver.sort(SILVER_ORDER)
     rows = rows.with_columns(_runs(SILVER_ORDER[:4]).alias("_run"), (-_tier_rank()).alias("_tier"))
     order = [("_tier", True)] if rows.get_column("source_tier").n_unique() > 1 else []
-    return _best_in_runs(rows, order, keep="last").select(
+    best = _best_in_runs(rows, order, keep="last")
+    # A base quoted against itself is a run of its own, so dropping it from the winners
+    # (one row per day and source) equals dropping it from every silver row first.
+    return best.filter(pl.col("base_currency") != pl.col("quote_currency")).select(
         "rate_date",
         "base_currency",
         "quote_currency",
@@ -349,7 +357,8 @@ def _sort_facts(facts: pl.DataFrame) -> pl.DataFrame:
             "rate_date", "base_currency", "quote_currency", "source_name", "is_derived", pivot
         )
     keys = facts.select(packed, "is_derived", pivot)
-    return facts[keys.select(pl.arg_sort_by(keys.columns)).to_series()]
+    # One chunk first (see silver.validate.sort_silver): a gather across chunks is slower.
+    return facts.rechunk()[keys.select(pl.arg_sort_by(keys.columns)).to_series()]
 
 
 def fact_rate(
@@ -389,7 +398,7 @@ def fact_rate(
     winners = _best_in_runs(
         facts.select("_row", "_run", *(c for c, _ in order)), order, keep="first"
     ).get_column("_row")
-    best = pl.Series("is_best", [False] * facts.height).scatter(winners, True)
+    best = pl.repeat(False, facts.height, eager=True).alias("is_best").scatter(winners, True)
     return facts.with_columns(
         best,
         (

@@ -30,20 +30,13 @@ CANONICAL = f"^{WS}\\{{{WS}{_ANY}(?:{WS},{WS}{_ANY})*{WS}\\}}{WS}$"
 
 #: Any member that names a rates object.
 RATES_KEY = f'"(?:conversion_rates|rates)"{WS}:'
-# The rates object, replaced by a marker member: the checks and extractions then run on
-# the few hundred characters around it, not on the 160 rates of every body.
-_RATES_OBJECT = f'"(conversion_rates|rates)"{WS}:{WS}\\{{[^}}]*\\}}'
-_MARKER = '"@${1}@":0'
+# The rates member up to the brace that opens its object.
+_RATES_OPEN = f"{RATES_KEY}{WS}\\{{"
 
 
 def key(name: str) -> str:
     """Pattern of a member name (a regex alternative is allowed) and its colon."""
     return f'"{name}"{WS}:'
-
-
-def outer(body: pl.Expr) -> pl.Expr:
-    """The body with its rates object replaced by ``"@<key>@":0``."""
-    return body.str.replace_all(_RATES_OBJECT, _MARKER)
 
 
 def string_member(outer_body: pl.Expr, name: str) -> pl.Expr:
@@ -82,8 +75,10 @@ def rate_rows(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.Data
         The rows in :data:`~makerates_lake.silver.payloads.RAW_RATE_SCHEMA`.
     """
     pairs = pl.col(body_column)
+    # Only the columns kept are repeated for every pair (the readers' helpers are not).
+    kept = [name for name in RAW_RATE_SCHEMA if name not in ("quote_currency", "rate_text")]
     rows = (
-        per_payload.with_columns(pairs.str.split(","))
+        per_payload.select(*kept, pairs.str.split(","))
         .explode(body_column, empty_as_null=True)
         .with_columns(pairs.str.strip_chars(" \t\n\r"))
         .with_columns(
@@ -94,13 +89,53 @@ def rate_rows(per_payload: pl.DataFrame, body_column: str = "_pairs") -> pl.Data
     return rows.select([pl.col(name).cast(dtype) for name, dtype in RAW_RATE_SCHEMA.items()])
 
 
-def rates_text(body: pl.Expr) -> pl.Expr:
-    """The inside of the (single) rates object of a canonical body."""
-    return body.str.extract(f"{RATES_KEY}{WS}\\{{([^}}]*)\\}}", 1)
+#: Column names :func:`eligible_rows` gives the body, the body with its rates object
+#: replaced by a marker member ``"@<key>@":0`` (the checks and extractions then run on
+#: the few hundred characters around it, not on the 160 rates of every body), and the
+#: inside of that rates object.
+BODY, OUTER, PAIRS = pl.col("body"), pl.col("outer"), pl.col("pairs")
 
 
-#: Column names :func:`eligible_rows` gives the body and the body without its rates.
-BODY, OUTER = pl.col("body"), pl.col("outer")
+def _split_at_rates(rows: pl.DataFrame) -> pl.DataFrame:
+    """``outer`` and ``pairs`` of each ``body`` (``raw_response`` holds its bytes).
+
+    The rates object is the first ``"conversion_rates"`` or ``"rates"`` member whose
+    value opens with a brace, up to the first closing brace after it (a regex match of
+    the same). Only that first one is cut out, so a body with a second rates object
+    keeps its name in ``outer``, which every reader's shape check rejects. The cut is
+    made on the bytes (Polars finds byte offsets; its string slices count characters),
+    at ASCII braces and quotes, so both sides stay UTF-8.
+    """
+    start, open_, close = pl.col("_start"), pl.col("_open"), pl.col("_close")
+    rest = pl.col("_rest")
+    rows = rows.with_columns(
+        BODY.str.find(_RATES_OPEN).alias("_start"),
+        # Bodies that are not UTF-8 have no text: leave their bytes out of the cuts.
+        pl.when(BODY.is_not_null()).then(pl.col("raw_response")).alias("_bytes"),
+    ).with_columns(pl.col("_bytes").bin.slice(start).alias("_rest"))
+    rows = rows.with_columns(
+        rest.cast(pl.String).str.find("{", literal=True).alias("_open"),
+        rest.cast(pl.String).str.find("}", literal=True).alias("_close"),
+        rest.cast(pl.String).str.starts_with('"conversion_rates"').alias("_long"),
+    )
+    marker = (
+        pl.when("_long").then(pl.lit('"@conversion_rates@":0')).otherwise(pl.lit('"@rates@":0'))
+    )
+    return rows.with_columns(
+        pl.when(close.is_null())
+        .then(BODY)
+        .otherwise(
+            pl.concat_str(
+                pl.col("_bytes").bin.slice(0, start).cast(pl.String),
+                marker,
+                rest.bin.slice(close + 1).cast(pl.String),
+            )
+        )
+        .alias("outer"),
+        pl.when(close.is_not_null())
+        .then(rest.bin.slice(open_ + 1, close - open_ - 1).cast(pl.String))
+        .alias("pairs"),
+    ).drop("_start", "_bytes", "_rest", "_open", "_close", "_long")
 
 
 def eligible_rows(
@@ -118,14 +153,11 @@ def eligible_rows(
         eligible: Given the ``body`` and ``outer`` columns, whether a row has the shape.
 
     Returns:
-        Rows with ``row`` (bronze row number), ``columns``, ``body`` and ``outer``.
+        Rows with ``row`` (bronze row number), ``columns``, ``body``, ``outer`` and
+        ``pairs``.
     """
     rows = bronze.select("raw_response", *columns).with_row_index("row").filter(candidates)
-    rows = (
-        rows.with_columns(texts(rows.get_column("raw_response")).alias("body"))
-        .drop("raw_response")
-        .with_columns(outer(BODY).alias("outer"))
-        .filter(eligible(BODY, OUTER))
-    )
+    rows = rows.with_columns(texts(rows.get_column("raw_response")).alias("body"))
+    rows = _split_at_rates(rows).drop("raw_response").filter(eligible(BODY, OUTER))
     handled = pl.Series("handled", [False] * bronze.height).scatter(rows.get_column("row"), True)
     return rows, handled

@@ -21,15 +21,14 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from makerates_lake.silver.canonical_json import (
-    BODY,
     CANONICAL,
     OUTER,
+    PAIRS,
     RATES_KEY,
     WS,
     eligible_rows,
     key,
     rate_rows,
-    rates_text,
     single_string,
     string_member,
 )
@@ -101,7 +100,7 @@ def parse_frankfurter_days(
     rows, handled = eligible_rows(
         bronze, candidates, ("request_url", "request_params", "source_version"), _eligible
     )
-    body, outside = BODY, OUTER
+    outside = OUTER
     if rows.height == 0:
         return empty, handled
     requested, latest = _request_columns(
@@ -117,6 +116,6 @@ def parse_frankfurter_days(
         ),
         pl.Series("requested_base", requested, dtype=pl.String),
         pl.Series("is_latest", latest, dtype=pl.Boolean),
-        rates_text(body).alias("_pairs"),
+        PAIRS.alias("_pairs"),
     )
     return rate_rows(per_payload), handled

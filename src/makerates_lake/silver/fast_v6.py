@@ -28,15 +28,14 @@ from urllib.parse import urlsplit
 import polars as pl
 
 from makerates_lake.silver.canonical_json import (
-    BODY,
     CANONICAL,
     OUTER,
+    PAIRS,
     RATES_KEY,
     WS,
     eligible_rows,
     key,
     rate_rows,
-    rates_text,
     string_member,
 )
 from makerates_lake.silver.payloads import RAW_RATE_SCHEMA, V6_PATH
@@ -99,7 +98,7 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
     if not candidates.any():
         return empty, candidates
     rows, handled = eligible_rows(bronze, candidates, ("request_url", "source_version"), _eligible)
-    body, outside = BODY, OUTER
+    outside = OUTER
     if rows.height == 0:
         return empty, handled
     requested, endpoints, latest = _request_columns(
@@ -116,7 +115,7 @@ def parse_canonical(bronze: pl.DataFrame, candidates: pl.Series) -> tuple[pl.Dat
         open_api.alias("_open"),
         pl.Series("requested_base", requested, dtype=pl.String),
         pl.Series("is_latest", latest, dtype=pl.Boolean),
-        rates_text(body).alias("_pairs"),
+        PAIRS.alias("_pairs"),
     ).unnest("_ve")
     # schema_version as parse_v6 spells it: <version>[-open]-<endpoint>-flat.
     per_payload = per_payload.with_columns(

@@ -64,6 +64,42 @@ def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> p
     )
 
 
+def scan_files(
+    lake: Lake, table: Table, *, row_filter: BooleanExpression | None = None
+) -> pl.LazyFrame:
+    """:func:`scan_table` of the current snapshot, reading its Parquet files by name.
+
+    Polars' Iceberg reader maps every column of every file by field id, which costs
+    about a third of a second over the 1,826 day files of five years of bronze. A table
+    that has only ever had one schema, whose files are all Parquet without delete
+    files, holds exactly the columns and names of that schema, so Polars' plain
+    Parquet reader gives the same rows. Any other table goes through
+    :func:`scan_table`. ``row_filter`` only prunes files (partitions and statistics):
+    filter the rows themselves on the frame.
+    """
+    from pyiceberg.manifest import FileFormat
+
+    if len(table.metadata.schemas) != 1:
+        return scan_table(lake, table)
+    tasks = list(table.scan(row_filter=row_filter or AlwaysTrue()).plan_files())
+    plain = tasks and all(
+        not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
+    )
+    if not plain:
+        return scan_table(lake, table)
+    return pl.scan_parquet(
+        [_local_path(task.file.file_path) for task in tasks],
+        hive_partitioning=False,
+        storage_options=lake.storage_options() or None,
+    )
+
+
+def _local_path(location: str) -> str:
+    """A ``file://`` location as a plain path: Polars then reads the file directly, where
+    a URI goes through its object-store client (about three times slower for small files)."""
+    return location.removeprefix("file://") if location.startswith("file:///") else location
+
+
 def read(
     lake: Lake,
     spec: TableSpec,

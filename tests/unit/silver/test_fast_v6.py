@@ -81,3 +81,29 @@ def test_canonical_payload_takes_the_fast_path_exactly() -> None:
     assert rates["rate_text"].to_list() == ["1", "0.86720", "1e-05", "4.4038"]
     assert rates["schema_version"].unique().to_list() == ["v6-latest-flat"]
     assert rates["rate_date"].unique().to_list() == ["2024-05-03"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fast"),
+    [
+        # Characters of several bytes before and after the rates object: it is cut out
+        # by byte offsets, which must not drift.
+        ('{"provider":"Zürich €","conversion_rates":{"EUR":0.9},"base_code":"USD",'
+         '"note":"日本"}', True),
+        ('{"base_code":"USD","conversion_rates":{"EUR":0.9},"rates":{"JPY":150}}', False),
+        ('{"base_code":"USD","rates":"none","conversion_rates":{"EUR":0.9}}', False),
+        ('{"base_code":"USD","conversion_rates":{"EUR":0.9', False),
+    ],
+)  # fmt: skip
+def test_rates_object_is_cut_out_by_bytes(
+    body: str, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a body with exactly one rates object takes the fast path, with the same rows."""
+    bronze = frame(record(body))
+    _, handled = parse_canonical(bronze, pl.Series([True]))
+    assert handled.to_list() == [fast]
+    with monkeypatch.context() as patch:
+        only_exact_reader(patch, "parse_canonical")
+        slow = parse_bronze(bronze)
+    assert sorted_rows(parse_bronze(bronze).rates).equals(sorted_rows(slow.rates))
+    assert sorted_rows(parse_bronze(bronze).rejects).equals(sorted_rows(slow.rejects))

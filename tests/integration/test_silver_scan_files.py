@@ -1,0 +1,57 @@
+"""storage.scan_files reads the same rows as Polars' Iceberg reader, or falls back to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pyiceberg.types import StringType
+
+from makerates_lake.bronze.writer import BronzeWriter
+from makerates_lake.lake import Lake
+from makerates_lake.silver import storage
+from makerates_lake.silver.build import extraction_range
+from makerates_lake.tables import BRONZE_EXTRACTIONS
+from tests.silver_helpers import record, v6_latest
+
+pytestmark = pytest.mark.integration
+
+DAYS = [datetime(2024, 5, day, 9, tzinfo=UTC) for day in (1, 2, 3)]
+
+
+def _three_days(lake: Lake) -> None:
+    BronzeWriter(lake).append([record(v6_latest('"EUR":0.9'), when=when) for when in DAYS])
+
+
+def test_reads_the_same_rows_as_the_iceberg_reader(lake: Lake) -> None:
+    _three_days(lake)
+    table = lake.table(BRONZE_EXTRACTIONS)
+
+    plain = storage.scan_files(lake, table).collect()
+
+    assert plain.equals(storage.scan_table(lake, table).collect())
+    assert plain.height == len(DAYS)
+
+
+def test_row_filter_prunes_files_only(embedded_lake: Lake) -> None:
+    _three_days(embedded_lake)
+    table = embedded_lake.table(BRONZE_EXTRACTIONS)
+
+    day = DAYS[1].date()
+    pruned = storage.scan_files(embedded_lake, table, row_filter=extraction_range(day, day))
+
+    stamps = pruned.collect().get_column("extraction_timestamp").to_list()
+    assert stamps == [DAYS[1]]
+
+
+def test_an_evolved_schema_goes_through_the_iceberg_reader(embedded_lake: Lake) -> None:
+    _three_days(embedded_lake)
+    table = embedded_lake.table(BRONZE_EXTRACTIONS)
+    with table.update_schema() as update:
+        update.add_column("added_later", StringType())
+    table = embedded_lake.table(BRONZE_EXTRACTIONS, refresh=True)
+
+    read = storage.scan_files(embedded_lake, table).collect()
+
+    assert read.equals(storage.scan_table(embedded_lake, table).collect())
+    assert read.get_column("added_later").null_count() == len(DAYS)
