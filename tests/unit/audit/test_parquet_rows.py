@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.io.pyarrow import PyArrowFileIO
@@ -14,6 +16,7 @@ from pyiceberg.io.pyarrow import PyArrowFileIO
 from makerates_lake.audit.parquet_rows import (
     DICTIONARY_MIN_ROWS,
     FOOTERS,
+    SHORT,
     Footer,
     MissingFieldError,
     matching,
@@ -144,3 +147,27 @@ def test_matching_treats_dictionaries_plain_strings_and_nulls_alike() -> None:
     assert matching(coded, {"q": "EUR"}).column("n").to_pylist() == [1, 3, 4]
     assert matching(coded, {"q": "EUR", "n": 3}).column("n").to_pylist() == [3]
     assert matching(plain, {}).num_rows == 4
+
+
+def test_every_comparison_path_agrees_with_the_compute_kernel() -> None:
+    """Short and long strings, dictionaries with nulls, booleans: the kernel's answer."""
+    rng = random.Random(3)
+    for size in (0, 1, 7, SHORT, SHORT + 1, 3 * SHORT):
+        texts = [rng.choice(["EUR", "GBP", "", "ÉUR", None]) for _ in range(size)]
+        flags = [rng.choice([True, False]) for _ in range(size)]
+        for column in (
+            pa.array(texts, pa.string()),
+            pa.array(texts, pa.large_string()),
+            pa.array(texts, pa.string()).dictionary_encode(),
+            pa.array([t or "EUR" for t in texts], pa.large_string()).dictionary_encode(),
+            pa.array(flags, pa.bool_()),
+            pa.array([f if i % 5 else None for i, f in enumerate(flags)], pa.bool_()),
+        ):
+            rows = pa.table({"c": column, "n": list(range(size))})
+            for value in ("EUR", "ÉUR", "", "XXX", True, False):
+                if pa.types.is_boolean(column.type) != isinstance(value, bool):
+                    continue
+                plain = column.dictionary_decode() if hasattr(column, "dictionary") else column
+                wanted = pc.fill_null(pc.equal(plain, pa.scalar(value, plain.type)), False)
+                expected = rows.filter(wanted).column("n").to_pylist()
+                assert matching(rows, {"c": value}).column("n").to_pylist() == expected
