@@ -16,6 +16,7 @@ from pyiceberg.io.pyarrow import PyArrowFileIO
 from makerates_lake.audit.parquet_rows import (
     DICTIONARY_MIN_ROWS,
     FOOTERS,
+    SHAPES,
     SHORT,
     Footer,
     MissingFieldError,
@@ -171,3 +172,24 @@ def test_every_comparison_path_agrees_with_the_compute_kernel() -> None:
                 wanted = pc.fill_null(pc.equal(plain, pa.scalar(value, plain.type)), False)
                 expected = rows.filter(wanted).column("n").to_pylist()
                 assert matching(rows, {"c": value}).column("n").to_pylist() == expected
+
+
+def test_a_kept_shape_serves_only_files_of_the_very_same_schema(tmp_path: Path) -> None:
+    """Same names but other field ids or types: each file gets its own names and leaves."""
+    SHAPES.clear()
+
+    def write(name: str, ids: tuple[int, int], text: pa.DataType) -> pq.FileMetaData:
+        schema = pa.schema([_field("a", pa.int64(), ids[0]), _field("b", text, ids[1])])
+        pq.write_table(pa.table({"a": [1], "b": ["x"]}, schema=schema), tmp_path / name)
+        return pq.read_metadata(tmp_path / name)
+
+    first = Footer.parse(write("1.parquet", (1, 2), pa.string()), 0, b"")
+    again = Footer.parse(write("2.parquet", (1, 2), pa.string()), 0, b"")
+    other_ids = Footer.parse(write("3.parquet", (7, 8), pa.string()), 0, b"")
+    other_type = Footer.parse(write("4.parquet", (1, 2), pa.binary()), 0, b"")
+    assert first.names == again.names == {1: "a", 2: "b"}
+    assert again.names is first.names  # derived once for the shared schema
+    assert other_ids.names == {7: "a", 8: "b"}
+    assert SHAPES.of(pq.read_metadata(tmp_path / "4.parquet")).texts == ()
+    assert other_type.names == {1: "a", 2: "b"}
+    SHAPES.clear()
