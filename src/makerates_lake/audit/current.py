@@ -20,6 +20,7 @@ from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.table import Table
 from sqlalchemy import bindparam, select
 
+from makerates_lake.audit.sqlite_pointers import pointer_rows
 from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
 
@@ -52,15 +53,19 @@ def metadata_locations(catalog: Catalog, identifiers: Sequence[str]) -> dict[str
     """The current metadata file of each table, or None when the catalog has no cheap way.
 
     Reads the SQL catalog's own ``iceberg_tables`` rows, exactly what ``load_table``
-    reads before it fetches the file. Tables it does not find are left out (the caller's
-    refresh then raises the usual error).
+    reads before it fetches the file (from a SQLite file on a kept read-only connection,
+    see :mod:`makerates_lake.audit.sqlite_pointers`). Tables it does not find are left
+    out (the caller's refresh then raises the usual error).
     """
     if not isinstance(catalog, SqlCatalog):
         return None
     split = {tuple(identifier.rsplit(".", 1)): identifier for identifier in identifiers}
     names = sorted({name for _, name in split})
-    with catalog.engine.connect() as connection:
-        rows = connection.execute(_POINTERS, {"catalog": catalog.name, "names": names}).all()
+    rows = pointer_rows(catalog, names)
+    if rows is None:
+        with catalog.engine.connect() as connection:
+            result = connection.execute(_POINTERS, {"catalog": catalog.name, "names": names})
+            rows = [(namespace, name, location) for namespace, name, location in result]
     found: dict[str, str] = {}
     for namespace, name, location in rows:
         identifier = split.get((namespace, name))
