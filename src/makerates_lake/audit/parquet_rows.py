@@ -347,11 +347,11 @@ def _text_equal(values: pa.Array, value: str) -> np.ndarray[Any, np.dtype[np.boo
     """Where a short string array equals ``value`` (null never equals).
 
     For a few hundred values, comparing Python strings takes a third of the time of a
-    compute kernel plus the null fill and the conversion to NumPy (about 10 against 30
-    microseconds), and a trace makes a dozen such comparisons.
+    compute kernel plus the null fill and the conversion to NumPy (about 9 against 30
+    microseconds for 151 currencies), and a trace makes a dozen such comparisons.
     """
-    texts = values.to_pylist()
-    return np.fromiter((text == value for text in texts), dtype=np.bool_, count=len(texts))
+    # An object array of Python strings (None for null); NumPy compares them one by one.
+    return np.asarray(values.to_numpy(zero_copy_only=False) == value, dtype=np.bool_)
 
 
 def _chunk_equal(chunk: pa.Array, value: object) -> np.ndarray[Any, np.dtype[np.bool_]]:
