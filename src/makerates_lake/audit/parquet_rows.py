@@ -8,7 +8,9 @@ wants; what it can avoid is everything around that read, which used to cost as m
   decoding as dictionaries). At every open the file's size and its footer bytes, read
   from storage again, must equal the kept ones, or the footer is parsed afresh: a file
   rewritten behind Iceberg's back is read exactly as it is now, and what is saved is
-  only the parsing. The rows themselves are read from storage every time.
+  only the parsing. The rows themselves are read from storage every time. What the
+  schema alone gives (names, leaves) is kept per distinct schema, so a file met for the
+  first time (bronze keeps one per day) needs only its footer parsed.
 * Rows are matched on the dictionary (a few hundred values) and the integer codes instead
   of decoding 8,192 strings per key column, and only the matching rows are turned into
   Python values.
@@ -136,7 +138,7 @@ class ShapeCache:
     """Shapes by schema, bounded and thread-safe.
 
     Bronze keeps a file per day, so a trace usually meets its bronze file for the first
-    time; deriving the shape again for it (0.13-0.2 ms) cost more than comparing the file's
+    time; deriving the shape again for it (0.13-0.2 ms) costs more than comparing the file's
     schema and key-value metadata with the few kept (a few microseconds, exact: field ids
     and types are part of the comparison).
     """
