@@ -312,10 +312,16 @@ GOLD_FACT_RATE: Final = TableSpec(
     # A trace reads one fact: 2,048-row groups decode a quarter of what 8,192 do (warm
     # trace on five years: median 8.8 ms against 8.9-12.7 ms). Gold is the serving table;
     # its full scans (publish, SQL) go through four times as many groups.
+    #
+    # LZ4, not zstd: a group that small is about 30 tiny pages, and Arrow sets up a zstd
+    # decompression context for every page, which is most of the cost of reading one
+    # (one group, all columns: 0.82 ms with zstd, 0.44 ms with LZ4, 0.42 ms uncompressed).
+    # Five years of gold grow from 7.6 to 9.9 MB and are written a quarter faster.
     properties={
         **_DERIVED_PROPERTIES,
         **_POINT_LOOKUP_PROPERTIES,
         "write.parquet.row-group-limit": "2048",
+        "write.parquet.compression-codec": "lz4",
     },
 )
 

@@ -48,7 +48,13 @@ from pyiceberg.types import (
 )
 from pyiceberg.utils.datetime import date_to_days, datetime_to_micros
 
-from makerates_lake.audit.parquet_rows import FOOTERS, MissingFieldError, matching, read_matching
+from makerates_lake.audit.parquet_rows import (
+    FOOTERS,
+    SHAPES,
+    MissingFieldError,
+    matching,
+    read_matching,
+)
 from makerates_lake.audit.reading import scan_at
 from makerates_lake.expressions import all_equal
 
@@ -143,6 +149,7 @@ class _Cache:
             self._snapshots.clear()
             self._manifests.clear()
         FOOTERS.clear()
+        SHAPES.clear()
 
 
 def _file(data_file: DataFile) -> _File:

@@ -5,8 +5,11 @@ row-group statistics prune: gold by ``rate_date`` (year partitions) plus the pai
 ``rate_date``, bronze by ``extraction_timestamp`` (day partitions) plus the extraction id.
 Every silver row a fact can name (the direct rate, or both legs of a cross rate) is from
 the fact's date, so silver's rows of that date are read once, on a worker thread while the
-caller reads gold, and each leg is picked from them. Nothing scans a whole table unless a
-row is missing its timestamp.
+caller reads gold, and each leg is picked from them. The bronze rows are read while silver
+is still decoding, on the fact's ``observed_at`` as their timestamp; a leg whose silver row
+has another timestamp reads its bronze row again with that one, so the answer is always
+the one the silver row gives. Nothing scans a whole table unless a row is missing its
+timestamp.
 
 Verdicts, worst first:
 
@@ -19,6 +22,7 @@ Verdicts, worst first:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -200,10 +204,41 @@ def _legs_of(fact: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return legs
 
 
+class _BronzeReads:
+    """Bronze evidence by extraction id and timestamp, each read at most once per trace.
+
+    The timestamp only prunes the read to a day partition, so the same key always gives
+    the same answer within one trace (one snapshot): a read made early on a guessed
+    timestamp is reused exactly when the silver row's timestamp turns out to equal it.
+    """
+
+    def __init__(self, bronze: Table, snapshot_id: int | None) -> None:
+        self._bronze = bronze
+        self._snapshot_id = snapshot_id
+        self._done: dict[tuple[str, datetime | None], BronzeEvidence | None] = {}
+
+    def evidence(self, extraction_id: str, stamp: datetime | None) -> BronzeEvidence | None:
+        """The bronze row ``extraction_id``, looked up with ``stamp`` as its timestamp."""
+        key = (extraction_id, stamp)
+        if key not in self._done:
+            self._done[key] = lineage.bronze_evidence(
+                self._bronze, self._snapshot_id, extraction_id, stamp
+            )
+        return self._done[key]
+
+    def guess(self, extraction_id: str, stamp: datetime) -> None:
+        """Read ahead on a guessed timestamp; a failure is left for the real read to meet.
+
+        The guess may name a partition the real read never touches, so an error there
+        (a damaged file of another day) must not fail a trace that would not have read it.
+        """
+        with contextlib.suppress(Exception):
+            self.evidence(extraction_id, stamp)
+
+
 def _trace_leg(
     silver_day: list[pa.Table],
-    bronze: Table,
-    snapshots: dict[str, int | None],
+    bronze: _BronzeReads,
     day: date,
     role: str,
     base: str,
@@ -217,9 +252,7 @@ def _trace_leg(
     )
     silver_row = rows[0] if rows else None
     stamp = silver_row["extraction_timestamp"] if silver_row else None
-    evidence = lineage.bronze_evidence(
-        bronze, snapshots[BRONZE_EXTRACTIONS.identifier], extraction_id, stamp
-    )
+    evidence = bronze.evidence(extraction_id, stamp)
     provider = None if evidence is None else lineage.provider_text(evidence, day, base, quote)
     problems: list[str] = []
     if silver_row is None:
@@ -297,10 +330,19 @@ def trace(
     silver_read = _silver_reader().submit(
         find_tables, silver, snapshots[SILVER_RATES.identifier], {"rate_date": rate_date}
     )
+    bronze_reads = _BronzeReads(bronze, snapshots[BRONZE_EXTRACTIONS.identifier])
     try:
         fact = _find_fact(
             gold, snapshots[GOLD_FACT_RATE.identifier], rate_date, base, quote, source
         )
+        wanted = _legs_of(fact)
+        # Read the bronze rows while silver's are still being decoded, on the fact's
+        # observed_at: a direct fact's is its silver row's extraction_timestamp (a cross
+        # rate's is the later leg's). Each leg below asks again with its silver row's own
+        # timestamp and reuses this read only when that is the same.
+        if fact["observed_at"] is not None:
+            for extraction_id in dict.fromkeys(leg[3] for leg in wanted):
+                bronze_reads.guess(extraction_id, fact["observed_at"])
     except BaseException as exc:
         wait([silver_read])  # no read of this trace outlives it
         if isinstance(exc, RecordNotFoundError):
@@ -308,8 +350,8 @@ def trace(
         raise
     silver_day = silver_read.result()
     legs = tuple(
-        _trace_leg(silver_day, bronze, snapshots, rate_date, role, leg_base, leg_quote, eid)
-        for role, leg_base, leg_quote, eid in _legs_of(fact)
+        _trace_leg(silver_day, bronze_reads, rate_date, role, leg_base, leg_quote, eid)
+        for role, leg_base, leg_quote, eid in wanted
     )
     fact_problems = lineage.check_fact(fact, legs)
     verdict = worst([leg.verdict for leg in legs] + ([TRANSFORM_MISMATCH] if fact_problems else []))

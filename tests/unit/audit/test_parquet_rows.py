@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.io.pyarrow import PyArrowFileIO
@@ -14,6 +16,8 @@ from pyiceberg.io.pyarrow import PyArrowFileIO
 from makerates_lake.audit.parquet_rows import (
     DICTIONARY_MIN_ROWS,
     FOOTERS,
+    SHAPES,
+    SHORT,
     Footer,
     MissingFieldError,
     matching,
@@ -144,3 +148,48 @@ def test_matching_treats_dictionaries_plain_strings_and_nulls_alike() -> None:
     assert matching(coded, {"q": "EUR"}).column("n").to_pylist() == [1, 3, 4]
     assert matching(coded, {"q": "EUR", "n": 3}).column("n").to_pylist() == [3]
     assert matching(plain, {}).num_rows == 4
+
+
+def test_every_comparison_path_agrees_with_the_compute_kernel() -> None:
+    """Short and long strings, dictionaries with nulls, booleans: the kernel's answer."""
+    rng = random.Random(3)
+    for size in (0, 1, 7, SHORT, SHORT + 1, 3 * SHORT):
+        texts = [rng.choice(["EUR", "GBP", "", "ÉUR", None]) for _ in range(size)]
+        flags = [rng.choice([True, False]) for _ in range(size)]
+        for column in (
+            pa.array(texts, pa.string()),
+            pa.array(texts, pa.large_string()),
+            pa.array(texts, pa.string()).dictionary_encode(),
+            pa.array([t or "EUR" for t in texts], pa.large_string()).dictionary_encode(),
+            pa.array(flags, pa.bool_()),
+            pa.array([f if i % 5 else None for i, f in enumerate(flags)], pa.bool_()),
+        ):
+            rows = pa.table({"c": column, "n": list(range(size))})
+            for value in ("EUR", "ÉUR", "", "XXX", True, False):
+                if pa.types.is_boolean(column.type) != isinstance(value, bool):
+                    continue
+                plain = column.dictionary_decode() if hasattr(column, "dictionary") else column
+                wanted = pc.fill_null(pc.equal(plain, pa.scalar(value, plain.type)), False)
+                expected = rows.filter(wanted).column("n").to_pylist()
+                assert matching(rows, {"c": value}).column("n").to_pylist() == expected
+
+
+def test_a_kept_shape_serves_only_files_of_the_very_same_schema(tmp_path: Path) -> None:
+    """Same names but other field ids or types: each file gets its own names and leaves."""
+    SHAPES.clear()
+
+    def write(name: str, ids: tuple[int, int], text: pa.DataType) -> pq.FileMetaData:
+        schema = pa.schema([_field("a", pa.int64(), ids[0]), _field("b", text, ids[1])])
+        pq.write_table(pa.table({"a": [1], "b": ["x"]}, schema=schema), tmp_path / name)
+        return pq.read_metadata(tmp_path / name)
+
+    first = Footer.parse(write("1.parquet", (1, 2), pa.string()), 0, b"")
+    again = Footer.parse(write("2.parquet", (1, 2), pa.string()), 0, b"")
+    other_ids = Footer.parse(write("3.parquet", (7, 8), pa.string()), 0, b"")
+    other_type = Footer.parse(write("4.parquet", (1, 2), pa.binary()), 0, b"")
+    assert first.names == again.names == {1: "a", 2: "b"}
+    assert again.names is first.names  # derived once for the shared schema
+    assert other_ids.names == {7: "a", 8: "b"}
+    assert SHAPES.of(pq.read_metadata(tmp_path / "4.parquet")).texts == ()
+    assert other_type.names == {1: "a", 2: "b"}
+    SHAPES.clear()
