@@ -7,7 +7,8 @@ chunk (a year by default: a few big commits instead of one per month keep genera
 well under a minute; ``--chunk-days 31`` gives the many-files layout of monthly runs).
 Then it times ``--traces`` traces of random dates and pairs and ``--scans`` full scans of
 ``silver.rates`` (every row and column through ``Table.scan().to_arrow()``, what a trace
-would cost without partition and file pruning), and prints both medians and their ratio.
+would cost without partition and file pruning), interleaved (a share of the traces, then
+a scan, ``--scans`` times), and prints both medians and their ratio.
 
 The first trace of a process also lists the files of each snapshot it reads (metadata the
 later traces reuse, see :mod:`makerates_lake.audit.lookup`); it is reported on its own as
@@ -93,6 +94,11 @@ def _timed(action: object) -> float:
     return time.perf_counter() - began
 
 
+def _share(total: int, parts: int, index: int) -> int:
+    """How many of ``total`` items part ``index`` of ``parts`` gets (sizes differ by <= 1)."""
+    return total // parts + (1 if index < total % parts else 0)
+
+
 def run(
     home: Path, *, years: float, currencies: int, chunk_days: int, traces: int, scans: int
 ) -> dict[str, float]:
@@ -109,16 +115,21 @@ def run(
     trace_times: list[float] = []
     load_before = os.getloadavg()[0]
     lookup.CACHE.clear()  # the generator's own reads must not warm the trace's caches
+    scan_times: list[float] = []
     with AccessLog(lake, max_entries=traces + 2, max_age_s=3600) as log:
         cold_day = START + timedelta(days=rng.randrange(days))
         cold = _timed(lambda: trace(lake, cold_day, "USD", quotes[0]))
-        for _ in range(traces):
-            day = START + timedelta(days=rng.randrange(days))
-            quote = rng.choice(quotes)
-            trace_times.append(_timed(lambda d=day, q=quote: trace(lake, d, "USD", q)))
+        # Traces and scans alternate, a slice of the traces before each scan, so both
+        # medians sample the same stretches of time: on a shared machine a busy minute
+        # then slows both arms instead of only the one that happened to run in it.
+        for round_ in range(scans):
+            for _ in range(_share(traces, scans, round_)):
+                day = START + timedelta(days=rng.randrange(days))
+                quote = rng.choice(quotes)
+                trace_times.append(_timed(lambda d=day, q=quote: trace(lake, d, "USD", q)))
+            scan_times.append(_timed(lambda: lake.table(SILVER_RATES).scan().to_arrow()))
         if len(log.pending) != traces + 1:
             raise RuntimeError("every trace must leave exactly one access-log entry")
-    scan_times = [_timed(lambda: lake.table(SILVER_RATES).scan().to_arrow()) for _ in range(scans)]
     trace_median = statistics.median(trace_times)
     scan_median = statistics.median(scan_times)
     return {
@@ -140,10 +151,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--years", type=float, default=5.0)
     parser.add_argument("--currencies", type=int, default=150)
     parser.add_argument("--chunk-days", type=int, default=366)
-    parser.add_argument("--traces", type=int, default=25)
-    parser.add_argument("--scans", type=int, default=5)
+    parser.add_argument("--traces", type=int, default=200, help="traces timed (>= 1)")
+    parser.add_argument("--scans", type=int, default=10, help="full scans timed (>= 1)")
     parser.add_argument("--home", type=Path, default=None, help="Keep the lake here.")
     args = parser.parse_args(argv)
+    if args.traces < 1 or args.scans < 1:
+        parser.error("--traces and --scans must be at least 1")
     with tempfile.TemporaryDirectory(prefix="bench-trace-") as scratch:
         numbers = run(
             args.home or Path(scratch),
