@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 import pyarrow.parquet as pq
+from pyiceberg.table import Table
 
 from makerates_lake.audit.orphans import (
     OrphanFile,
@@ -55,16 +56,14 @@ def _is_data_file(orphan: OrphanFile) -> bool:
     return orphan.uri.endswith(".parquet")
 
 
-def _file_ids(lake: Lake, uri: str) -> set[str]:
+def _file_ids(table: Table, uri: str) -> set[str]:
     """The ``extraction_id`` values one bronze Parquet file holds."""
-    table = lake.table(BRONZE_EXTRACTIONS)
     with table.io.new_input(io_location(uri)).open() as stream:
         ids = pq.read_table(stream, columns=["extraction_id"]).column("extraction_id")
     return {str(value) for value in ids.to_pylist()}
 
 
-def _committed_ids(lake: Lake) -> set[str]:
-    table = lake.table(BRONZE_EXTRACTIONS, refresh=True)
+def _committed_ids(lake: Lake, table: Table) -> set[str]:
     if table.current_snapshot() is None:
         return set()
     ids = scan_table(lake, table).select("extraction_id").collect().to_series()
@@ -90,15 +89,16 @@ def remove_bronze_orphans(
     report = BronzeOrphanReport()
     report.removed.kept_young = found.kept_young
     data_files = [o for o in found.orphans if _is_data_file(o)]
-    # Read after listing (find_orphans listed first): a commit landing in between only adds
-    # ids, which can only make a file look committed and be kept.
-    committed = _committed_ids(lake) if data_files else set()
+    # Loaded once, after listing (find_orphans listed first): a commit landing in between
+    # only adds ids, which can only make a file look committed and be kept.
+    table = lake.table(BRONZE_EXTRACTIONS, refresh=True)
+    committed = _committed_ids(lake, table) if data_files else set()
     for orphan in found.orphans:
         if not _is_data_file(orphan):
             report.removed.orphans.append(orphan)
             continue
         try:
-            ids = _file_ids(lake, orphan.uri)
+            ids = _file_ids(table, orphan.uri)
         except Exception as exc:  # unreadable: keep it and say why
             report.kept_unclear[orphan.uri] = f"unreadable: {type(exc).__name__}: {exc}"
             continue
