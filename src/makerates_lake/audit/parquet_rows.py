@@ -129,7 +129,7 @@ class Shape:
         texts = tuple(
             f.name
             for f in arrow_schema
-            if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type)) and f.name in leaves
+            if _is_text(f.type) and f.name in leaves
         )
         return cls(metadata.schema, metadata.metadata, names, leaves, texts)
 
