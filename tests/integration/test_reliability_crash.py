@@ -65,9 +65,10 @@ def _seed(lake: Lake) -> list[str]:
 
 
 def _maintain_removes(lake: Lake, orphans: list[OrphanFile]) -> None:
-    """``makerates maintain`` (safety age 0) removes every one of ``orphans``, and only those.
+    """``makerates maintain`` (safety age 0) removes every one of ``orphans``.
 
     A default ``maintain`` first: the 3-day safety age must keep the dead writer's files.
+    That nothing committed is touched, the callers check on the tables themselves.
     """
     env = settings_env(lake.settings)
     kept = CliRunner().invoke(main, ["maintain"], env=env)
