@@ -13,15 +13,16 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.utils.properties import property_as_bool
 
+from makerates_lake import datafiles
+from makerates_lake.tables import BRONZE_EXTRACTIONS
+
 _MERGE_ENABLED = "commit.manifest-merge.enabled"
 
 
 def write_data_files(table: Table, rows: pa.Table) -> list[DataFile]:
-    """Write ``rows`` as data files laid out by the table's partition spec (no commit)."""
-    # Private helper of PyIceberg (pinned to 0.11.1): the same writer Table.append uses.
-    from pyiceberg.io.pyarrow import _dataframe_to_data_files
-
-    return list(_dataframe_to_data_files(table_metadata=table.metadata, df=rows, io=table.io))
+    """Write ``rows`` as bronze data files laid out by the table's partition spec (no
+    commit), with bronze's per-column Parquet layout."""
+    return datafiles.write_data_files(table.metadata, table.io, rows, BRONZE_EXTRACTIONS.parquet)
 
 
 def commit_data_files(table: Table, files: list[DataFile]) -> None:

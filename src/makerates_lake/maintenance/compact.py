@@ -27,6 +27,7 @@ from pyiceberg.transforms import IdentityTransform
 from makerates_lake.bronze.record import retain_until
 from makerates_lake.bronze.worm import lock_objects
 from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.datafiles import write_data_files
 from makerates_lake.lake import Lake
 from makerates_lake.maintenance.errors import CompactionMismatchError, MaintenanceError
 from makerates_lake.maintenance.policy import SNAPSHOT_MARKER, MaintenancePolicy
@@ -228,11 +229,9 @@ def _compact_batch(
         rows = _read(table, files)
         if sort:
             rows = rows.sort_by([(c, "ascending") for c in sort])
-        # Private helper of PyIceberg (pinned to 0.11.1): the writer Table.append uses;
-        # it splits by partition and rolls files at write.target-file-size-bytes.
-        from pyiceberg.io.pyarrow import _dataframe_to_data_files
-
-        new_files = list(_dataframe_to_data_files(table_metadata=sizing, df=rows, io=table.io))
+        # Split by partition, rolled at write.target-file-size-bytes, in the table's
+        # per-column Parquet layout.
+        new_files = write_data_files(sizing, table.io, rows, spec.parquet)
         for data_file in new_files:
             # Not set by the writer (it is not stored in the file) but read by ArrowScan.
             data_file.spec_id = table.metadata.default_spec_id

@@ -7,7 +7,6 @@ that a concurrent writer committed meanwhile, so a race never duplicates rows.
 
 from __future__ import annotations
 
-import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -22,12 +21,10 @@ from pyiceberg.expressions import (
     Or,
 )
 from pyiceberg.manifest import DataFile
-from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
 from pyiceberg.table import Table
-from pyiceberg.transforms import YearTransform
-from pyiceberg.utils.properties import property_as_int
 
 from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.datafiles import write_data_files
 from makerates_lake.errors import CommitConflictError
 from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
@@ -134,79 +131,14 @@ def read_table(
     return frame
 
 
-def _year_runs(rows: pa.Table, column: str) -> list[tuple[int, int, int]]:
-    """(year since 1970, offset, length) of each run of one year in ``column``, in order."""
-    dates = pl.from_arrow(rows.column(column))
-    assert isinstance(dates, pl.Series)  # a ChunkedArray always gives a Series
-    years = dates.dt.year().cast(pl.Int32) - 1970
-    runs = (
-        pl.DataFrame({"y": years})
-        .with_row_index("i")
-        .group_by(pl.col("y").rle_id().alias("run"), maintain_order=True)
-        .agg(pl.col("y").first(), pl.col("i").first(), pl.len())
-    )
-    return [(y, int(i), int(n)) for _, y, i, n in runs.iter_rows()]
+def write_files(table: Table, rows: pa.Table, spec: TableSpec) -> list[DataFile]:
+    """Write ``rows`` as data files of ``table`` (no commit), with ``spec``'s Parquet layout.
 
-
-def write_files(table: Table, rows: pa.Table) -> list[DataFile]:
-    """Write ``rows`` as data files of ``table`` (no commit).
-
-    Silver and gold are partitioned by the year of a date column. PyIceberg's generic
-    writer splits a table into partitions with one Arrow filter per partition over the
-    whole table (a second of copying for 1.75 million rows); rows that arrive sorted by
-    that date are already contiguous runs per year, so each run is written as a
-    zero-copy slice instead. Any other layout goes through the generic writer.
+    Silver and gold are partitioned by the year of a date column; rows sorted by that
+    date are one run per year, written as zero-copy slices (see
+    :mod:`makerates_lake.datafiles`).
     """
-    # PyIceberg internals (pinned to 0.11.1), the same writer Table.append uses.
-    from pyiceberg.io.pyarrow import (
-        _dataframe_to_data_files,
-        bin_pack_arrow_table,
-        pyarrow_to_schema,
-        write_file,
-    )
-    from pyiceberg.table import TableProperties, WriteTask
-
-    if rows.num_rows == 0:
-        return []
-    metadata = table.metadata
-    spec, schema = metadata.spec(), metadata.schema()
-    fields = spec.fields
-    if len(fields) != 1 or not isinstance(fields[0].transform, YearTransform):
-        return list(_dataframe_to_data_files(table_metadata=metadata, df=rows, io=table.io))
-    column = schema.find_column_name(fields[0].source_id)
-    assert column is not None  # the spec refers to a column of the schema
-    runs = _year_runs(rows, column)
-    if len({year for year, _, _ in runs}) != len(runs):  # not grouped by year: sort first
-        rows = rows.sort_by([(column, "ascending")])
-        runs = _year_runs(rows, column)
-    target = property_as_int(
-        metadata.properties,
-        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
-        TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT,
-    )
-    task_schema = pyarrow_to_schema(
-        rows.schema, name_mapping=schema.name_mapping, format_version=metadata.format_version
-    )
-    write_uuid = uuid.uuid4()
-    tasks = [
-        WriteTask(
-            write_uuid=write_uuid,
-            task_id=task_id,
-            record_batches=batches,
-            partition_key=PartitionKey(
-                field_values=[PartitionFieldValue(field=fields[0], value=year)],
-                partition_spec=spec,
-                schema=schema,
-            ),
-            schema=task_schema,
-        )
-        for task_id, (year, batches) in enumerate(
-            (year, batches)
-            for year, offset, length in runs
-            for batches in bin_pack_arrow_table(rows.slice(offset, length), target or 0)
-        )
-    ]
-    return list(write_file(io=table.io, table_metadata=metadata, tasks=iter(tasks)))
+    return write_data_files(table.metadata, table.io, rows, spec.parquet)
 
 
 def _commit_files(
@@ -253,7 +185,7 @@ def append_new(
         fresh = frame.join(present, on="extraction_id", how="anti") if present.height else frame
         if fresh.height:
             rows, replaced = revise(table, fresh) if revise is not None else (fresh, None)
-            files = write_files(table, to_arrow(rows, spec))
+            files = write_files(table, to_arrow(rows, spec), spec)
             _commit_files(table, files, where=replaced, properties={})
         return fresh.height
 
@@ -300,7 +232,9 @@ def overwrite(
         The table's snapshot id after the commit.
     """
     replace = where if where is not None else AlwaysTrue()
-    files = None if revise else write_files(lake.table(spec, refresh=True), to_arrow(frame, spec))
+    files = (
+        None if revise else write_files(lake.table(spec, refresh=True), to_arrow(frame, spec), spec)
+    )
 
     def attempt() -> int | None:
         table = lake.table(spec, refresh=True)
@@ -309,7 +243,7 @@ def overwrite(
         if written is None:
             assert revise is not None  # files are only deferred for a revision
             rows, also = revise(table, frame)
-            written = write_files(table, to_arrow(rows, spec))
+            written = write_files(table, to_arrow(rows, spec), spec)
             condition = replace if also is None else Or(replace, also)
         _commit_files(table, written, where=condition, properties=properties or {})
         snapshot = table.current_snapshot()
