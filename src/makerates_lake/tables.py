@@ -151,16 +151,17 @@ BRONZE_EXTRACTIONS_SCHEMA: Final = Schema(
     identifier_field_ids=[],
 )
 
-# A third of bronze's bytes are the random ids and checksums, which zstd cannot shrink
-# much: they are stored with their lengths delta-encoded apart from the characters, and
-# the timestamps and sizes as deltas (full ECB history, 7,126 rows: id 141 -> 133 KB,
-# checksum 250 -> 229 KB, timestamp 15 -> 0.1 KB). Min/max of raw_response (whole bodies,
-# in the footer and every page header) prune nothing. Arrow's schema copy in the footer
-# (6 KB a file) repeats what Parquet's schema already says. Together: 1,109,681 ->
-# 1,046,791 bytes for that history.
+# A third of bronze's bytes are ids and checksums, which zstd alone barely shrinks. The
+# checksums (random hex) are stored with their lengths apart from the characters; the
+# ids (version 7 UUIDs, time-ordered: see bronze.record.new_extraction_id) with the
+# prefix each shares with the previous one stored once; timestamps and sizes as deltas.
+# Full ECB history, 7,126 rows: ids 141 -> 89 KB (v4 ids and no delta: 141 KB), checksums
+# 250 -> 229 KB, timestamps 15 -> 0.1 KB. Min/max of raw_response (whole bodies, in the
+# footer and every page header) prune nothing. Arrow's schema copy in the footer (6 KB a
+# file) repeats what Parquet's schema already says. The file: 1,109,681 -> 1,002,851 bytes.
 BRONZE_PARQUET_LAYOUT: Final = ParquetLayout(
     encodings={
-        "extraction_id": "DELTA_LENGTH_BYTE_ARRAY",
+        "extraction_id": "DELTA_BYTE_ARRAY",
         "response_checksum": "DELTA_LENGTH_BYTE_ARRAY",
         "extraction_timestamp": "DELTA_BINARY_PACKED",
         "response_size_bytes": "DELTA_BINARY_PACKED",

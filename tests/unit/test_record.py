@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from makerates_lake.bronze.record import BronzeRecord, parse_retention_policy, retain_until
+from makerates_lake.bronze.record import (
+    BronzeRecord,
+    new_extraction_id,
+    parse_retention_policy,
+    retain_until,
+)
 from makerates_lake.errors import InvalidRecordError
 
 KEY = "abcdef0123456789abcdef01"
@@ -160,3 +166,42 @@ def test_content_type_is_read_from_the_header_whatever_its_case() -> None:
     assert record.response_content_type == "application/json; charset=utf-8"
     assert record.response_headers == '{"CONTENT-TYPE": "application/json; charset=utf-8"}'
     assert _create(response_headers={"Server": "x"}).response_content_type is None
+
+
+def test_new_ids_are_version_7_uuids_carrying_the_start_millisecond() -> None:
+    started = datetime(2026, 11, 26, 9, 30, 15, 123_456, tzinfo=UTC)
+    ids = [new_extraction_id(started) for _ in range(2_000)]
+
+    assert len(set(ids)) == len(ids)  # 74 random bits apart within one millisecond
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text  # canonical spelling, as the record requires
+        assert parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+        assert parsed.int >> 80 == _unix_millis(started)
+
+
+def test_new_ids_sort_by_their_start_time() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    times = [start + timedelta(milliseconds=3 * i) for i in range(500)]
+
+    ids = [new_extraction_id(when) for when in times]
+
+    assert ids == sorted(ids)
+
+
+def test_create_gives_a_time_ordered_id_of_the_extraction_timestamp() -> None:
+    when = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+    record = BronzeRecord.create(
+        source_name="ecb",
+        request_url="https://example.test/",
+        raw_response=b"{}",
+        http_status_code=200,
+        extraction_timestamp=when,
+    )
+
+    assert uuid.UUID(record.extraction_id).int >> 80 == _unix_millis(when)
+
+
+def _unix_millis(when: datetime) -> int:
+    return (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
