@@ -1,7 +1,7 @@
 """The ECB history (7,126 daily payloads) loaded by dlt and by makerates_lake, same run.
 
-    python -m benchmarks.bench_vs_dlt            # every day of the history
-    python -m benchmarks.bench_vs_dlt --days 200
+    python -m benchmarks.bench_vs_dlt            # every day of the history, 5 rounds
+    python -m benchmarks.bench_vs_dlt --days 200 --repeat 1
 
 Both arms start from the same input, each day's response body as the bytes a provider
 sends (a Frankfurter v1 JSON answer), built before either clock starts.
@@ -14,8 +14,12 @@ sends (a Frankfurter v1 JSON answer), built before either clock starts.
   SHA-256) appended in one commit, then the silver transform (exact decimals, validation,
   rejects), on the embedded lake.
 
-Prints each side's wall time and stored bytes, the ratio, the makerates stages (building
-the bronze records, the bronze append, the silver transform) and the load average. dlt
+Each round loads the history once with each arm, into fresh folders; the arm that goes
+first alternates, so neither always runs on a machine the other has just warmed or
+cluttered. Prints every round (wall time per side, the makerates stages: building the
+bronze records, the bronze append, the silver transform), the first round on its own (each
+arm's first run in the process, its code cold), the ratio of the median times, the bytes
+stored and the load average. dlt
 runs with telemetry off and ``DLT_DATA_DIR`` in a temporary folder (as root it would
 otherwise write /var/dlt).
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Iterator
@@ -108,21 +113,42 @@ def run_makerates(days: list[dict[str, Any]], bodies: list[bytes], folder: Path)
     }
 
 
-def run(days: int | None = None) -> dict[str, Any]:
-    """Both arms on the same payloads in one process; returns the measurements."""
+def run(days: int | None = None, repeat: int = 1) -> dict[str, Any]:
+    """Both arms on the same payloads in one process, ``repeat`` rounds; the measurements."""
     payloads = daily_payloads(limit=days)
     bodies = [payload_bytes(day) for day in payloads]
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="makerates-vs-dlt-") as name:
-        folder = Path(name)
-        dlt_result = run_dlt(bodies, folder)
-        ours = run_makerates(payloads, bodies, folder)
+    rounds = []
+    for round_ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="makerates-vs-dlt-") as name:
+            folder = Path(name)
+            if round_ % 2 == 0:
+                dlt_result = run_dlt(bodies, folder)
+                ours = run_makerates(payloads, bodies, folder)
+            else:
+                ours = run_makerates(payloads, bodies, folder)
+                dlt_result = run_dlt(bodies, folder)
+        rounds.append(
+            {
+                "dlt": dlt_result,
+                "makerates": ours,
+                "speedup": dlt_result["seconds"] / ours["seconds"],
+                "dlt_first": round_ % 2 == 0,
+            }
+        )
+    dlt_median = statistics.median(r["dlt"]["seconds"] for r in rounds)
+    ours_median = statistics.median(r["makerates"]["seconds"] for r in rounds)
+    first = rounds[0]
     return {
         "days": len(payloads),
-        "dlt": dlt_result,
-        "makerates": ours,
-        "speedup": dlt_result["seconds"] / ours["seconds"],
-        "bytes_ratio": ours["bytes"] / max(1, dlt_result["bytes"]),
+        "rounds": rounds,
+        "dlt": first["dlt"],
+        "makerates": first["makerates"],
+        "first_speedup": first["speedup"],
+        "dlt_median": dlt_median,
+        "makerates_median": ours_median,
+        "speedup": dlt_median / ours_median,
+        "bytes_ratio": first["makerates"]["bytes"] / max(1, first["dlt"]["bytes"]),
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
     }
@@ -132,24 +158,32 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=None, help="first N days only")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of both arms")
     args = parser.parse_args()
-    r = run(args.days)
+    r = run(args.days, max(1, args.repeat))
     d, m = r["dlt"], r["makerates"]
     print(f"ECB history: {r['days']:,} daily payloads")
-    print(f"dlt filesystem ({d['format']}):  {d['seconds']:7.2f} s  {d['bytes']:>12,} bytes")
+    print(f"dlt filesystem ({d['format']}): {d['bytes']:>12,} bytes")
     if d["iceberg_error"]:
         print(f"  (dlt Iceberg table format failed: {d['iceberg_error']})")
     print(
-        f"makerates bronze+silver:   {m['seconds']:7.2f} s  {m['bytes']:>12,} bytes "
+        f"makerates bronze+silver: {m['bytes']:>12,} bytes "
         f"(bronze {m['bronze_rows']:,} rows / {m['bronze_bytes']:,} bytes, "
         f"silver {m['silver_rates']:,} rates, {m['silver_rejects']:,} rejects)"
     )
+    print("round  first  dlt s  makerates s  (records, append, silver)  speed-up")
+    for i, one in enumerate(r["rounds"], 1):
+        o = one["makerates"]
+        print(
+            f"{i:>5}  {'dlt' if one['dlt_first'] else 'ours':>5}  "
+            f"{one['dlt']['seconds']:5.2f}  {o['seconds']:11.2f}  "
+            f"({o['records_seconds']:.2f}, {o['append_seconds']:.2f}, "
+            f"{o['silver_seconds']:.2f})  {one['speedup']:8.2f}x"
+        )
     print(
-        f"  bronze records {m['records_seconds']:.2f} s, bronze append "
-        f"{m['append_seconds']:.2f} s, silver transform {m['silver_seconds']:.2f} s"
-    )
-    print(
-        f"speed-up makerates vs dlt: {r['speedup']:.2f}x; "
+        f"first round (each arm's first run in this process): {r['first_speedup']:.2f}x; "
+        f"median of {len(r['rounds'])}: dlt {r['dlt_median']:.2f} s, makerates "
+        f"{r['makerates_median']:.2f} s, speed-up {r['speedup']:.2f}x; "
         f"bytes makerates/dlt: {r['bytes_ratio']:.2f}x"
     )
     print(f"load average (1 min): {r['load_before']:.2f} before, {r['load_after']:.2f} after")
