@@ -197,9 +197,11 @@ def append_new(
 def _present_ids(lake: Lake, table: Table, ids: pl.Series) -> pl.DataFrame:
     """The ``ids`` the table holds at its current snapshot (one ``extraction_id`` column).
 
-    Random UUIDs defeat min/max pruning, so every file's id column is read either way:
-    Polars reads them in parallel and matches with a hash set, where an Iceberg ``IN``
-    filter of thousands of literals costs a second to bind and evaluate.
+    Silver's files are years of rate dates, and a batch's ids (time-ordered, or random
+    version 4 ids in lakes from before) span them all, so min/max pruning would keep
+    nearly every file anyway: Polars reads the id columns in parallel and matches with a
+    hash set, where an Iceberg ``IN`` filter of thousands of literals costs a second to
+    bind and evaluate.
     """
     snapshot = table.current_snapshot()
     if snapshot is None:
