@@ -123,8 +123,10 @@ def mark_transformed(lake: Lake, done: pl.DataFrame, *, transform_version: int) 
 
 def pending_bronze(lake: Lake) -> pl.DataFrame:
     """Bronze rows silver has not transformed yet."""
-    ids = storage.read(lake, BRONZE_EXTRACTIONS, columns=["extraction_id", "extraction_timestamp"])
     done = transformed_ids(lake)
+    if done.is_empty():  # a first run: every bronze row, in one scan
+        return storage.read(lake, BRONZE_EXTRACTIONS, columns=BRONZE_COLUMNS)
+    ids = storage.read(lake, BRONZE_EXTRACTIONS, columns=["extraction_id", "extraction_timestamp"])
     todo = ids.filter(~pl.col("extraction_id").is_in(done.implode()))
     if todo.height == 0:
         return pl.DataFrame(schema=_bronze_schema(lake))
