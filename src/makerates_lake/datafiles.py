@@ -3,16 +3,16 @@
 PyIceberg's ``write_file`` (0.11.1) redoes, for every file it writes, what depends only on
 the table: the sanitised schema, the Parquet writer options, the statistics plan and the
 Parquet-path to field-id map, and it converts each record batch to the file schema on its
-own. A silver backfill of the ECB history is 28 year files, and that Python work was about
-9 ms a file, more than the Parquet encoding of most of them. Here it is done once per
-write: the rows are converted once, then sliced per partition.
+own. Here it is done once per write: the rows are converted once, then sliced per
+partition. Silver of the ECB history (221,702 rows in 28 year files) is written in a
+median 173-176 ms instead of 190-206 ms on an idle machine.
 
 It also applies a table's :class:`~makerates_lake.tables.ParquetLayout`, the per-column
 encodings and statistics that PyIceberg's table properties cannot express.
 
 Everything else is PyIceberg's own (pinned to 0.11.1): the same file names and locations,
 partition values, field ids and Iceberg metrics as ``Table.append`` would record
-(``tests/integration/test_datafiles.py`` compares the two writers' ``DataFile``\\s).
+(``tests/integration/test_datafiles.py`` compares the entries both writers record).
 """
 
 from __future__ import annotations
