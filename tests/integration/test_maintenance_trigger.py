@@ -92,3 +92,14 @@ def test_orphan_cleanup_spares_referenced_young_and_unreadable_bronze_files(
     assert report.orphans_removed == 1
     assert list(report.bronze_unclear_kept) == [bronze_orphan.as_uri()]
     assert embedded_lake.bronze().scan().to_arrow().num_rows == 1
+
+
+def test_maintaining_an_unchanged_table_again_commits_nothing(embedded_lake: Lake) -> None:
+    """Bronze keeps every metadata.json, so a no-op pass must not write another one."""
+    BronzeWriter(embedded_lake).append([_record(1)])
+    run_maintenance(embedded_lake, tables=(BRONZE_EXTRACTIONS,))
+    maintained = embedded_lake.bronze(refresh=True).metadata_location
+
+    run_maintenance(embedded_lake, tables=(BRONZE_EXTRACTIONS,))
+
+    assert embedded_lake.bronze(refresh=True).metadata_location == maintained

@@ -95,9 +95,11 @@ def _mark_done(lake: Lake, spec: TableSpec) -> None:
     with table_commit_lock(lake, spec.identifier):
         table = lake.table(spec, refresh=True)
         snapshot = table.current_snapshot()
-        if snapshot is not None:
+        done_at = None if snapshot is None else str(snapshot.snapshot_id)
+        # Unchanged, a commit would only add another metadata.json (bronze keeps them all).
+        if done_at is not None and table.metadata.properties.get(LAST_RUN_PROPERTY) != done_at:
             with table.transaction() as transaction:
-                transaction.set_properties({LAST_RUN_PROPERTY: str(snapshot.snapshot_id)})
+                transaction.set_properties({LAST_RUN_PROPERTY: done_at})
 
 
 def _remove_orphans(
