@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pyiceberg.utils.datetime import datetime_to_millis
+
 from makerates_lake import provenance
 from makerates_lake.errors import InvalidRecordError
 from makerates_lake.redact import redact_mapping, redact_text, redact_url, scrub_order
@@ -25,10 +27,6 @@ _TIERS = ("primary", "fallback", "backfill", "manual")
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
-
-
 def new_extraction_id(started: datetime) -> str:
     """A version 7 UUID (RFC 9562) for an attempt that started at ``started``.
 
@@ -38,9 +36,8 @@ def new_extraction_id(started: datetime) -> str:
     so neighbouring ids share their leading digits, which bronze's DELTA_BYTE_ARRAY
     encoding stores once (full ECB history: the id column 132 -> 89 KB).
     """
-    # A naive time is rejected by the record itself; the id need not fail first.
-    aware = started if started.tzinfo is not None else started.replace(tzinfo=UTC)
-    millis = max(0, (aware - _EPOCH) // _MILLISECOND) & (1 << 48) - 1
+    # A naive time (read as UTC here) is rejected by the record itself, not here.
+    millis = max(0, datetime_to_millis(started)) & (1 << 48) - 1
     random = int.from_bytes(os.urandom(10), "big")
     value = (
         millis << 80
