@@ -221,18 +221,21 @@ class DataFileWriter:
             stats_columns=self._statistics_plan,
             parquet_column_mapping=self._field_ids,
         )
-        return DataFile.from_args(
+        data_file = DataFile.from_args(
             content=DataFileContent.DATA,
             file_path=path,
             file_format=FileFormat.PARQUET,
             partition=key.partition if key else Record(),
             file_size_in_bytes=len(output),
             sort_order_id=None,
-            spec_id=self._metadata.default_spec_id,
             equality_ids=None,
             key_metadata=None,
             **statistics.to_serialized_dict(),
         )
+        # Not a field of the manifest entry, so from_args drops it; ArrowScan reads it,
+        # e.g. when compaction scans the files it wrote before committing them.
+        data_file.spec_id = self._metadata.default_spec_id
+        return data_file
 
 
 def _run_starts(values: pa.Array | pa.ChunkedArray) -> tuple[list[int], list[Any]]:

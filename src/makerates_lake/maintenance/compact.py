@@ -232,9 +232,6 @@ def _compact_batch(
         # Split by partition, rolled at write.target-file-size-bytes, in the table's
         # per-column Parquet layout.
         new_files = write_data_files(sizing, table.io, rows, spec.parquet)
-        for data_file in new_files:
-            # Not set by the writer (it is not stored in the file) but read by ArrowScan.
-            data_file.spec_id = table.metadata.default_spec_id
         _check_same_rows(table, rows, new_files, spec)
         removed.extend(files)
         added.extend(new_files)
