@@ -8,7 +8,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from makerates_lake.bronze.verify import VerifyReport, verify_bronze
-from makerates_lake.bronze.writer import ids_in_files
+from makerates_lake.bronze.writer import ids_in_file
 from makerates_lake.expressions import in_range
 from makerates_lake.lake import Lake
 from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS
@@ -77,7 +77,7 @@ def _bronze_ids(lake: Lake) -> tuple[set[str], list[str]]:
     unreadable: list[str] = []
     for data_file in files:
         try:
-            known |= ids_in_files(table, [data_file])
+            known |= ids_in_file(table, data_file.file_path)
         except (OSError, pa.ArrowException) as exc:
             unreadable.append(f"bronze file {data_file.file_path} cannot be read: {exc}")
     return known, unreadable

@@ -102,13 +102,18 @@ def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] |
     return added
 
 
+def ids_in_file(table: Table, location: str) -> set[str]:
+    """The extraction_ids stored in the Parquet file at ``location`` (as FileIO opens it)."""
+    with table.io.new_input(location).open() as stream:
+        column = pq.read_table(pa.BufferReader(stream.read()), columns=["extraction_id"])
+    return set(column.column("extraction_id").to_pylist())
+
+
 def ids_in_files(table: Table, files: Iterable[DataFile]) -> set[str]:
     """The extraction_ids stored in these data files."""
     found: set[str] = set()
     for data_file in files:
-        with table.io.new_input(data_file.file_path).open() as stream:
-            column = pq.read_table(pa.BufferReader(stream.read()), columns=["extraction_id"])
-        found.update(column.column("extraction_id").to_pylist())
+        found |= ids_in_file(table, data_file.file_path)
     return found
 
 

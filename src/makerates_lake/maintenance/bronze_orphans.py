@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import polars as pl
-import pyarrow.parquet as pq
 from pyiceberg.table import Table
 
 from makerates_lake.audit.orphans import (
@@ -36,6 +35,7 @@ from makerates_lake.audit.orphans import (
     io_location,
     remove_files,
 )
+from makerates_lake.bronze.writer import ids_in_file
 from makerates_lake.lake import Lake
 from makerates_lake.silver.storage import scan_table
 from makerates_lake.tables import BRONZE_EXTRACTIONS
@@ -54,13 +54,6 @@ class BronzeOrphanReport:
 
 def _is_data_file(orphan: OrphanFile) -> bool:
     return orphan.uri.endswith(".parquet")
-
-
-def _file_ids(table: Table, uri: str) -> set[str]:
-    """The ``extraction_id`` values one bronze Parquet file holds."""
-    with table.io.new_input(io_location(uri)).open() as stream:
-        ids = pq.read_table(stream, columns=["extraction_id"]).column("extraction_id")
-    return {str(value) for value in ids.to_pylist()}
 
 
 def _committed_ids(lake: Lake, table: Table) -> set[str]:
@@ -98,7 +91,7 @@ def remove_bronze_orphans(
             report.removed.orphans.append(orphan)
             continue
         try:
-            ids = _file_ids(table, orphan.uri)
+            ids = ids_in_file(table, io_location(orphan.uri))
         except Exception as exc:  # unreadable: keep it and say why
             report.kept_unclear[orphan.uri] = f"unreadable: {type(exc).__name__}: {exc}"
             continue
