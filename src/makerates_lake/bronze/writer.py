@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -29,6 +30,9 @@ from makerates_lake.lake import Lake, dependency_errors
 from makerates_lake.tables import BRONZE_EXTRACTIONS
 
 log = logging.getLogger(__name__)
+
+#: The bronze schema in Arrow terms, converted once (about 0.2 ms a call).
+_BRONZE_ARROW_SCHEMA = BRONZE_EXTRACTIONS.schema.as_arrow()
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,13 @@ class AppendResult:
 
 def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
     """The records as an Arrow table in the bronze schema."""
-    schema = BRONZE_EXTRACTIONS.schema.as_arrow()
+    schema = _BRONZE_ARROW_SCHEMA
     # Column by column: from_pylist over one dict per record spent most of its time
-    # looking keys up row by row.
-    columns = {name: [getattr(r, name) for r in records] for name in schema.names}
-    return pa.Table.from_pydict(columns, schema=schema)
+    # looking keys up row by row. One attrgetter call per record reads all its fields.
+    if not records:
+        return schema.empty_table()
+    values = zip(*map(attrgetter(*schema.names), records), strict=True)
+    return pa.Table.from_pydict(dict(zip(schema.names, values, strict=True)), schema=schema)
 
 
 def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
