@@ -15,6 +15,7 @@ from pyiceberg.utils.properties import property_as_bool
 
 from makerates_lake import datafiles
 from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.transaction import open_transaction
 
 _MERGE_ENABLED = "commit.manifest-merge.enabled"
 
@@ -35,7 +36,7 @@ def commit_data_files(table: Table, files: list[DataFile]) -> None:
         CommitFailedException: The table changed since ``table`` was loaded.
     """
     merge = property_as_bool(table.metadata.properties, _MERGE_ENABLED, False)
-    with table.transaction() as transaction:
+    with open_transaction(table) as transaction:
         update = transaction.update_snapshot()
         producer = update.merge_append() if merge else update.fast_append()
         with producer as append:

@@ -32,6 +32,7 @@ from makerates_lake.lake import Lake
 from makerates_lake.maintenance.errors import CompactionMismatchError, MaintenanceError
 from makerates_lake.maintenance.policy import SNAPSHOT_MARKER, MaintenancePolicy
 from makerates_lake.tables import TableSpec
+from makerates_lake.transaction import open_transaction
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ def _compact_batch(
                 files=len(gone),
             )
         try:
-            with table.transaction() as transaction:
+            with open_transaction(table) as transaction:
                 update = transaction.update_snapshot(
                     snapshot_properties={SNAPSHOT_MARKER: "compact"}
                 )

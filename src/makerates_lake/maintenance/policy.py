@@ -16,6 +16,7 @@ from pyiceberg.utils.properties import property_as_bool, property_as_int
 from makerates_lake.audit.retention import DEFAULT_SNAPSHOT_WINDOW
 from makerates_lake.lake import Lake
 from makerates_lake.tables import ALL_TABLES, TableSpec
+from makerates_lake.transaction import open_transaction
 
 AUTO_PROPERTY: Final = "makerates.maintenance.auto"
 TRIGGER_SNAPSHOTS_PROPERTY: Final = "makerates.maintenance.trigger-snapshots"
@@ -118,7 +119,7 @@ def apply_table_properties(
             wanted = desired_properties(lake, spec)
             diff = {k: v for k, v in wanted.items() if table.metadata.properties.get(k) != v}
             if diff:
-                with table.transaction() as transaction:
+                with open_transaction(table) as transaction:
                     transaction.set_properties(diff)
                 changed[spec.identifier] = diff
     return changed

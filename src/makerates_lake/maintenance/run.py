@@ -27,6 +27,7 @@ from makerates_lake.maintenance.policy import (
     trigger_snapshots,
 )
 from makerates_lake.tables import ALL_TABLES, TableSpec
+from makerates_lake.transaction import open_transaction
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _mark_done(lake: Lake, spec: TableSpec) -> None:
         done_at = None if snapshot is None else str(snapshot.snapshot_id)
         # Unchanged, a commit would only add another metadata.json (bronze keeps them all).
         if done_at is not None and table.metadata.properties.get(LAST_RUN_PROPERTY) != done_at:
-            with table.transaction() as transaction:
+            with open_transaction(table) as transaction:
                 transaction.set_properties({LAST_RUN_PROPERTY: done_at})
 
 

@@ -28,6 +28,7 @@ from makerates_lake.datafiles import write_data_files
 from makerates_lake.errors import CommitConflictError
 from makerates_lake.lake import Lake
 from makerates_lake.tables import TableSpec
+from makerates_lake.transaction import open_transaction
 
 T = TypeVar("T")
 
@@ -149,7 +150,7 @@ def _commit_files(
     properties: dict[str, str],
 ) -> None:
     """One snapshot: drop the rows matching ``where`` (None: none) and add ``files``."""
-    with table.transaction() as transaction:
+    with open_transaction(table) as transaction:
         if where is not None and table.current_snapshot() is not None:
             with warnings.catch_warnings():
                 # Replacing rows that are not there (a first build of a date range) is

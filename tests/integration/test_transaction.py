@@ -1,0 +1,63 @@
+"""The transaction every commit goes through: staged metadata applied once per change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pyiceberg.table.update import update_table_metadata
+
+from makerates_lake import transaction as transaction_module
+from makerates_lake.lake import Lake
+from makerates_lake.tables import SILVER_REJECTS
+from makerates_lake.transaction import open_transaction
+
+
+@pytest.fixture
+def applied(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many updates each application of the staged updates applied."""
+    calls: list[int] = []
+
+    def counting(base: Any, updates: Any) -> Any:
+        calls.append(len(updates))
+        return update_table_metadata(base, updates)
+
+    monkeypatch.setattr(transaction_module, "update_table_metadata", counting)
+    return calls
+
+
+def test_reads_share_one_application_until_an_update_is_staged(
+    embedded_lake: Lake, applied: list[int]
+) -> None:
+    """A dozen reads of the staged metadata cost one application, not a dozen copies."""
+    table = embedded_lake.table(SILVER_REJECTS, refresh=True)
+    with open_transaction(table) as transaction:
+        first = transaction.table_metadata
+        assert all(transaction.table_metadata is first for _ in range(12))
+        assert applied == [0]
+        transaction.set_properties({"makerates.test": "staged"})
+        staged = transaction.table_metadata
+        assert staged is not first
+        assert staged.properties["makerates.test"] == "staged"
+        assert applied == [0, 1]
+        assert transaction.table_metadata is staged
+    assert embedded_lake.table(SILVER_REJECTS, refresh=True).properties["makerates.test"] == (
+        "staged"
+    )
+
+
+def test_a_refreshed_table_is_never_read_through_stale_metadata(
+    embedded_lake: Lake, applied: list[int]
+) -> None:
+    """When the table's metadata moves on (a refresh after another commit), so do reads."""
+    table = embedded_lake.table(SILVER_REJECTS, refresh=True)
+    transaction = open_transaction(table)
+    before = transaction.table_metadata
+    other = embedded_lake.table(SILVER_REJECTS, refresh=True)
+    with open_transaction(other) as elsewhere:
+        elsewhere.set_properties({"makerates.test": "elsewhere"})
+    table.refresh()
+    after = transaction.table_metadata
+    assert after is not before
+    assert after.properties["makerates.test"] == "elsewhere"
+    assert applied[-1] == 0  # nothing staged in this transaction
