@@ -127,7 +127,12 @@ def _rule_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     length = plain.str.len_bytes()
     dot = plain.str.find(".", literal=True)
     fraction = pl.when(dot.is_null()).then(0).otherwise(length - dot - 1)
-    integer = plain.str.slice(0, pl.coalesce(dot, length)).str.strip_chars_start("+-0")
+    # Significant integer digits: the part before the dot less its leading signs and
+    # zeros. Stripping those from the whole text stops at the dot at the latest, so it
+    # strips the same characters without slicing out the integer part first (a third
+    # of this rule's cost).
+    leading = length - plain.str.strip_chars_start("+-0").str.len_bytes()
+    integer_digits = pl.coalesce(dot, length) - leading
     checks: list[tuple[pl.Expr, str, str, pl.Expr]] = [
         (
             ~pl.col("base_currency").is_in(codes).fill_null(False),
@@ -160,7 +165,7 @@ def _rule_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("rate_text"),
         ),
         (
-            integer.str.len_bytes() > MAX_INTEGER_DIGITS,
+            integer_digits > MAX_INTEGER_DIGITS,
             "rate_out_of_range",
             "rate",
             pl.col("rate_text"),

@@ -145,3 +145,33 @@ def test_jump_is_not_compared_across_a_gap_longer_than_the_window() -> None:
     batch = transform_bronze(frame(first, second, near), transform_version=1)
     eur = batch.rates.filter(pl.col("quote_currency") == "EUR").sort("rate_date")
     assert eur["is_jump"].to_list() == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("text", "out_of_range"),
+    [
+        ("12345678901234567890", False),  # 20 integer digits: the most decimal(38,18) holds
+        ("123456789012345678901", True),
+        ("00000000000000000000001.5", False),  # leading zeros are not digits of the value
+        ("+0000123456789012345678901", True),
+        ("+000000000000000000000000.5", False),
+        ("12345678901234567890.123456789012345678", False),
+        ("123456789012345678901.5", True),
+    ],
+)
+def test_integer_digits_are_counted_without_signs_and_leading_zeros(
+    text: str, out_of_range: bool
+) -> None:
+    """rate_out_of_range counts the significant digits before the dot, as Decimal does."""
+    from makerates_lake.silver.parse import parse_bronze
+    from makerates_lake.silver.validate import validate
+
+    parsed = parse_bronze(frame(record(v6_latest('{"EUR":0.9}')))).rates
+    rates = parsed.with_columns(pl.lit(text).alias("rate_text"))
+    checked = validate(rates, transform_version=2)
+    assert (Decimal(text).adjusted() + 1 > 20) == out_of_range  # the cases are right
+    if out_of_range:
+        assert checked.rejects.get_column("rule").to_list() == ["rate_out_of_range"]
+    else:
+        assert checked.rejects.height == 0
+        assert checked.rates.get_column("rate").to_list() == [Decimal(text)]
