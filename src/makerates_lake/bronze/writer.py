@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -56,11 +55,10 @@ def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
     """The records as an Arrow table in the bronze schema."""
     schema = _BRONZE_ARROW_SCHEMA
     # Column by column: from_pylist over one dict per record spent most of its time
-    # looking keys up row by row. One attrgetter call per record reads all its fields.
-    if not records:
-        return schema.empty_table()
-    values = zip(*map(attrgetter(*schema.names), records), strict=True)
-    return pa.Table.from_pydict(dict(zip(schema.names, values, strict=True)), schema=schema)
+    # looking keys up row by row. (A tuple per record, transposed, is no faster, and its
+    # thousands of tuples set off the garbage collector: 20 -> 70 ms now and then.)
+    columns = {name: [getattr(r, name) for r in records] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
