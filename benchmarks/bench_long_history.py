@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from benchmarks._layouts import LAYOUTS, bench_lake
-from makerates_lake.bronze.commit import commit_data_files, write_data_files
+from makerates_lake.bronze.commit import write_data_files
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
 from makerates_lake.expressions import all_of, at_least, below
@@ -41,6 +41,7 @@ from makerates_lake.lake import Lake
 from makerates_lake.maintenance import MaintenancePolicy, run_maintenance, table_stats
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
 from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.transaction import append_files
 
 START = datetime(2021, 1, 1, tzinfo=UTC)
 
@@ -185,7 +186,7 @@ def run_layout(
             files = []
             for record in history.runs(first, span):
                 files.extend(write_data_files(table, records_to_arrow([record])))
-            commit_data_files(table, files)
+            append_files(table, files)
             if progress and first % 365 < batch_days:
                 print(
                     f"  {layout}: day {first:,} of {days:,}, "

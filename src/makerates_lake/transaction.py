@@ -1,4 +1,8 @@
-"""A PyIceberg transaction that applies its staged updates once per change, not per read.
+"""Commits: a PyIceberg transaction that applies its staged updates once per change.
+
+:func:`open_transaction` is what every append and overwrite commits through, and
+:func:`append_files` commits data files written beforehand (by
+:mod:`makerates_lake.datafiles`) as one append.
 
 PyIceberg's ``Transaction.table_metadata`` (0.11.1) applies the staged updates to the
 table's metadata and deep-copies the result on every access, and one append reads it
@@ -13,10 +17,16 @@ updates copy), so identity tells whether the kept result is still the right one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table import Transaction as _PyIcebergTransaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update import TableUpdate, update_table_metadata
+from pyiceberg.utils.properties import property_as_bool
+
+_MERGE_ENABLED = "commit.manifest-merge.enabled"
 
 
 class Transaction(_PyIcebergTransaction):
@@ -40,3 +50,21 @@ class Transaction(_PyIcebergTransaction):
 def open_transaction(table: Table) -> Transaction:
     """A transaction on ``table``, committed when its ``with`` block ends without error."""
     return Transaction(table)
+
+
+def append_files(table: Table, files: Iterable[DataFile]) -> None:
+    """Commit already written data files as one append snapshot.
+
+    Honours ``commit.manifest-merge.enabled`` like ``Table.append`` does, so maintenance
+    settings that bound the number of manifests apply here too.
+
+    Raises:
+        CommitFailedException: The table changed since ``table`` was loaded.
+    """
+    merge = property_as_bool(table.metadata.properties, _MERGE_ENABLED, False)
+    with open_transaction(table) as transaction:
+        update = transaction.update_snapshot()
+        producer = update.merge_append() if merge else update.fast_append()
+        with producer as append:
+            for data_file in files:
+                append.append_data_file(data_file)

@@ -61,3 +61,31 @@ def test_a_refreshed_table_is_never_read_through_stale_metadata(
     assert after is not before
     assert after.properties["makerates.test"] == "elsewhere"
     assert applied[-1] == 0  # nothing staged in this transaction
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_append_files_merges_manifests_when_the_table_says_so(
+    embedded_lake: Lake, merge: bool
+) -> None:
+    """Written files are committed as appends; manifests merge as Table.append would."""
+    from makerates_lake.bronze.commit import write_data_files
+    from makerates_lake.bronze.writer import records_to_arrow
+    from makerates_lake.tables import BRONZE_EXTRACTIONS
+    from makerates_lake.transaction import append_files
+    from tests.integration.bronze_helpers import make_record
+
+    table = embedded_lake.table(BRONZE_EXTRACTIONS, refresh=True)
+    with open_transaction(table) as transaction:
+        transaction.set_properties(
+            {
+                "commit.manifest-merge.enabled": str(merge).lower(),
+                "commit.manifest.min-count-to-merge": "2",
+            }
+        )
+    for n in range(4):
+        append_files(table, write_data_files(table, records_to_arrow([make_record(n)])))
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    manifests = snapshot.manifests(table.io)
+    assert len(manifests) == (1 if merge else 4)
+    assert table.scan().to_arrow().num_rows == 4

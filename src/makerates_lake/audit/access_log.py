@@ -37,9 +37,11 @@ from makerates_lake import provenance
 from makerates_lake.audit import pg_log
 from makerates_lake.audit.errors import AccessLogError
 from makerates_lake.commit_lock import table_commit_lock
+from makerates_lake.datafiles import write_data_files
 from makerates_lake.lake import Lake
 from makerates_lake.redact import redact_text
 from makerates_lake.tables import AUDIT_ACCESS_LOG
+from makerates_lake.transaction import append_files
 
 __all__ = ["AccessEntry", "AccessLog", "log_access", "read_access_log"]
 
@@ -154,7 +156,8 @@ def _append_iceberg(lake: Lake, entries: Sequence[AccessEntry]) -> None:
         wait_max=1.0,
     ):
         with attempt, table_commit_lock(lake, AUDIT_ACCESS_LOG.identifier):
-            lake.table(AUDIT_ACCESS_LOG, refresh=True).append(rows)
+            table = lake.table(AUDIT_ACCESS_LOG, refresh=True)
+            append_files(table, write_data_files(table.metadata, table.io, rows))
 
 
 def write_entries(lake: Lake, entries: Sequence[AccessEntry]) -> None:

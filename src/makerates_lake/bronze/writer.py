@@ -19,7 +19,7 @@ from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 
-from makerates_lake.bronze.commit import commit_data_files, write_data_files
+from makerates_lake.bronze.commit import write_data_files
 from makerates_lake.bronze.record import BronzeRecord, retain_until
 from makerates_lake.bronze.worm import lock_objects
 from makerates_lake.commit_lock import table_commit_lock
@@ -27,6 +27,7 @@ from makerates_lake.errors import CommitConflictError, DuplicateExtractionError
 from makerates_lake.expressions import all_of, at_least, at_most, is_in
 from makerates_lake.lake import Lake, dependency_errors
 from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.transaction import append_files
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class BronzeWriter:
                         if not fresh:
                             return AppendResult(0, tuple(sorted(skipped)), None, attempts)
                         files = write_data_files(table, records_to_arrow(fresh))
-                    commit_data_files(table, files)
+                    append_files(table, files)
         except CommitFailedException as exc:
             raise CommitConflictError(
                 "bronze commit kept losing to concurrent writers",
