@@ -268,8 +268,8 @@ class BronzeRecord:
         """A record of exactly these fields, validated as the constructor validates.
 
         The constructor a frozen dataclass generates sets each of the 27 fields through
-        ``object.__setattr__``, which was a third of building a record (4 us of 13; a
-        backfill builds thousands). A frozen dataclass without slots keeps its fields in
+        ``object.__setattr__``, a quarter of building a record (4 of 17 us; a backfill
+        builds thousands). A frozen dataclass without slots keeps its fields in
         ``__dict__``, so filling that directly gives the same object.
         """
         if fields.keys() != _FIELD_SET:  # what the generated constructor would refuse

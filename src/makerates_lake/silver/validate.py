@@ -302,6 +302,11 @@ SILVER_ORDER = (
 )
 
 
+#: Values each part of a packed key can take: currency codes, sources, and days (2^25,
+#: centred on 1970-01-01).
+_CODES, _SOURCES, _DAYS = 512, 16, 1 << 25
+
+
 def packed_day_key(frame: pl.DataFrame) -> pl.Series | None:
     """(rate_date, base, quote, source) packed into one integer that sorts the same way.
 
@@ -323,11 +328,6 @@ def packed_day_key(frame: pl.DataFrame) -> pl.Series | None:
     in_range = keys.select(pl.col("_d").is_between(0, _DAYS - 1).all()).item()
     packed = keys.get_column("_k")
     return packed if in_range and packed.null_count() == 0 else None
-
-
-#: Values each part of a packed key can take: currency codes, sources, and days (2^25,
-#: centred on 1970-01-01).
-_CODES, _SOURCES, _DAYS = 512, 16, 1 << 25
 
 
 def _date_last_key(day_first: pl.Expr) -> pl.Expr:
