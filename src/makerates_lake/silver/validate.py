@@ -26,10 +26,11 @@ extraction; history and backfills are old on purpose).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -43,7 +44,14 @@ MAX_SCALE = 18
 MAX_INTEGER_DIGITS = 20
 FUTURE_SLACK = timedelta(days=1)
 
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# ASCII digits only: a regex \d (and Python's Decimal) also takes other scripts' digits,
+# which decimal(38,18) does not: a rate of Arabic-Indic digits stopped the whole batch
+# (a rate that fits no decimal) instead of being rejected.
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_NUMBER_TEXT = re.compile(_NUMBER)
+#: Digits of the longest valid rate; an exponent form longer than this written out is
+#: invalid whatever its digits.
+_MAX_DIGITS = MAX_INTEGER_DIGITS + MAX_SCALE
 
 #: Column order of silver.rates.
 SILVER_COLUMNS = (
@@ -82,17 +90,49 @@ class Validated:
 
 
 def _plain_decimal(texts: pl.Series) -> pl.Series:
-    """Exponent forms (``1e-05``) written out as plain decimals; other texts unchanged."""
+    """Exponent forms (``1e-05``) written out as plain decimals; other texts unchanged.
+
+    A text with an exponent that is not a number in :data:`_NUMBER`'s sense becomes null
+    (not a number): Python's Decimal would also take "1_0e2" or other scripts' digits.
+    """
     mapping: dict[str, str | None] = {}
     for text in texts.filter(texts.str.contains("[eE]")).unique().to_list():
-        try:
-            value = Decimal(text)
-            mapping[text] = format(value, "f") if value.is_finite() else None
-        except InvalidOperation:
-            mapping[text] = None
+        match = _NUMBER_TEXT.fullmatch(text)
+        mapping[text] = None if match is None else _plain_text(text, match)
     if not mapping:
         return texts
     return texts.replace(mapping)
+
+
+def _plain_text(text: str, number: re.Match[str]) -> str:
+    """The number ``text`` (matched by :data:`_NUMBER`) without its exponent; when that
+    is longer than any valid rate, a short text that breaks the same first rule instead.
+
+    Written out, ``1e999999999`` is a gigabyte of zeros, and ``1e99999999999999999999``
+    is more than Decimal takes; either is rejected anyway. The stand-in keeps what the
+    rules read: the sign, whether the value is zero, and whether the integer part has
+    more than MAX_INTEGER_DIGITS significant digits and the fraction more than MAX_SCALE
+    digits, all counted here on the text.
+    """
+    whole, _, decimals = number.group(1).partition(".")
+    written = number.group(2)[1:]
+    # Python refuses int() of more than 4,300 digits; 10**20 is as out of range as more.
+    shift = int(written) if len(written) <= 20 else (-1 if written[0] == "-" else 1) * 10**20
+    exponent = shift - len(decimals)
+    digits = (whole + decimals).lstrip("0")
+    integer_digits = max(0, len(digits) + exponent)
+    fraction_digits = max(0, -exponent)
+    negative = text.startswith("-")
+    if not digits:  # zero, however written: rate_not_positive
+        return "-0" if negative else "0"
+    if integer_digits + fraction_digits <= _MAX_DIGITS:
+        return format(Decimal(text), "f")
+    stand_in = "-" if negative else ""
+    whole_digits = min(integer_digits, MAX_INTEGER_DIGITS + 1)
+    stand_in += "1".ljust(whole_digits, "0") if whole_digits else "0"
+    if fraction_digits:
+        stand_in += "." + "1".rjust(min(fraction_digits, MAX_SCALE + 1), "0")
+    return stand_in
 
 
 _DUPLICATE_KEY = ("extraction_id", "base_currency", "quote_currency", "rate_date")

@@ -175,3 +175,65 @@ def test_integer_digits_are_counted_without_signs_and_leading_zeros(
     else:
         assert checked.rejects.height == 0
         assert checked.rates.get_column("rate").to_list() == [Decimal(text)]
+
+
+def _rules(*texts: str) -> list[str | None]:
+    """The rule each rate text breaks (None when it is kept), validated in one batch."""
+    from makerates_lake.silver.parse import parse_bronze
+    from makerates_lake.silver.validate import validate
+
+    parsed = parse_bronze(frame(record(v6_latest('{"EUR":0.9}')))).rates
+    rows = pl.concat([parsed.with_columns(pl.lit(text).alias("rate_text")) for text in texts])
+    rows = rows.with_columns(pl.lit("EUR").alias("quote_currency")).with_row_index("_n")
+    # One extraction, distinct dates: no row is a duplicate of another.
+    rows = rows.with_columns(
+        (pl.date(2024, 1, 1) + pl.duration(days=pl.col("_n"))).cast(pl.String).alias("rate_date")
+    ).drop("_n")
+    checked = validate(rows, transform_version=2)
+    # By date: offending_value keeps only the first 200 characters of a text.
+    by_date = dict(zip(checked.rejects["rate_date"], checked.rejects["rule"], strict=True))
+    return [by_date.get(day) for day in rows["rate_date"].str.to_date()]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1\u0662\u0663",  # Arabic-Indic digits: not a decimal(38,18) number
+        "1\u0662\u0663.\u0665",
+        "\u0661e2",
+        "1_0e2",  # Python's Decimal takes underscores; a rate text does not
+    ],
+)
+def test_digits_of_other_scripts_are_not_a_number(text: str) -> None:
+    """They are rejected row by row; before, such a rate stopped the whole batch."""
+    assert _rules(text, "0.5") == ["rate_not_a_number", None]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("1e999999999", "rate_out_of_range"),
+        ("1e99999999999999999999", "rate_out_of_range"),  # more than Decimal takes
+        ("1e" + "9" * 5000, "rate_out_of_range"),  # more digits than int() takes
+        ("1e-" + "9" * 5000, "rate_precision_exceeded"),
+        ("1e-999999999", "rate_precision_exceeded"),
+        ("-1e999999999", "rate_not_positive"),
+        ("0e999999999", "rate_not_positive"),
+        ("0e-999999999", "rate_not_positive"),
+        ("1.00000000000000000000000000000000000000000001e21", "rate_precision_exceeded"),
+    ],
+)
+def test_huge_exponents_are_rejected_without_writing_them_out(text: str, rule: str) -> None:
+    """1e999999999 would be a gigabyte of zeros written out; it is rejected as it would be."""
+    assert _rules(text) == [rule]
+
+
+@pytest.mark.parametrize("exponent", [-60, -41, -40, -20, -19, 18, 19, 20, 21, 40, 60])
+@pytest.mark.parametrize("mantissa", ["1", "-1", "0", "12.5", "9.99", "0.003"])
+def test_an_exponent_form_breaks_the_rule_its_written_out_form_breaks(
+    mantissa: str, exponent: int
+) -> None:
+    """Whether written out in full or stood in for, the first rule broken is the same."""
+    text = f"{mantissa}e{exponent}"
+    written_out = format(Decimal(text), "f")
+    assert _rules(text, written_out) == [_rules(written_out)[0]] * 2
