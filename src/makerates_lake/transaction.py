@@ -12,12 +12,15 @@ table's snapshot history, which is exactly what commit latency after years must 
 
 The result is kept until the staged updates or the table's metadata change. Both are
 replaced, never mutated (the updates are a tuple, the metadata a frozen model that
-updates copy), so identity tells whether the kept result is still the right one.
+updates copy), so identity tells whether the kept result is still the right one. The
+kept metadata is shared by every reader in the transaction; its lists and dicts
+(snapshots, refs, properties) are plain containers, which no PyIceberg 0.11.1 reader
+or update mutates (checked in its transaction, update and snapshot-producer code).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
@@ -52,7 +55,7 @@ def open_transaction(table: Table) -> Transaction:
     return Transaction(table)
 
 
-def append_files(table: Table, files: Iterable[DataFile]) -> None:
+def append_files(table: Table, files: Sequence[DataFile]) -> None:
     """Commit already written data files as one append snapshot.
 
     Honours ``commit.manifest-merge.enabled`` like ``Table.append`` does, so maintenance
