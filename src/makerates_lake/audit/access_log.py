@@ -157,7 +157,8 @@ def _append_iceberg(lake: Lake, entries: Sequence[AccessEntry]) -> None:
     ):
         with attempt, table_commit_lock(lake, AUDIT_ACCESS_LOG.identifier):
             table = lake.table(AUDIT_ACCESS_LOG, refresh=True)
-            append_files(table, write_data_files(table.metadata, table.io, rows))
+            files = write_data_files(table.metadata, table.io, rows, AUDIT_ACCESS_LOG.parquet)
+            append_files(table, files)
 
 
 def write_entries(lake: Lake, entries: Sequence[AccessEntry]) -> None:
