@@ -58,7 +58,10 @@ def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
     # Column by column: from_pylist over one dict per record spent most of its time
     # looking keys up row by row. (A tuple per record, transposed, is no faster, and its
     # thousands of tuples set off the garbage collector: 20 -> 70 ms now and then.)
-    columns = {name: [getattr(r, name) for r in records] for name in schema.names}
+    # A record is a dataclass without slots: its fields are its __dict__, and a
+    # subscript there costs half a getattr call (ECB history: 20 -> 11 ms).
+    fields = [vars(record) for record in records]
+    columns = {name: [values[name] for values in fields] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)
 
 

@@ -508,40 +508,65 @@ def _with_jumps(
 ) -> pl.DataFrame:
     """``is_jump`` for rows already in :data:`SILVER_ORDER`, with their
     :func:`packed_day_key` when it fits."""
+    if day_keys is None:
+        return _with_jumps_by_columns(rows, jump_threshold)
     # Each (date, base, quote, source) is one run of rows, latest last: the day's last
-    # observation closes its run, found without a group-by or a join.
-    if day_keys is not None:
-        rows = rows.with_columns(day_keys.alias("_packed"))
+    # observation closes its run, found without a group-by or a join. The packed key
+    # names the run in one integer, so runs are told apart by one comparison a row
+    # instead of four (three of them on text).
+    rows = rows.with_columns(day_keys.alias("_packed"))
+    packed = pl.col("_packed")
+    rows, days = _day_closes(
+        rows, packed != packed.shift(1), _date_last_key(packed).alias("_by_key")
+    )
+    by_key = days.get_column("_by_key")
+    ordered = days[by_key.arg_sort()]  # each key's days in date order: one integer sort
+    key_part = pl.col("_by_key") // _DAYS  # (source, base, quote)
+    same_key = key_part == key_part.shift(1)
+    near = (pl.col("_by_key") - pl.col("_by_key").shift(1)) <= JUMP_WINDOW.days
+    return _flag_jumps(rows, ordered, same_key & near, jump_threshold)
+
+
+def _with_jumps_by_columns(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
+    """:func:`_with_jumps` for rows whose keys do not pack: the same, on the columns."""
+    new_day = pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY)
+    rows, days = _day_closes(rows, new_day, *_DAY)
+    ordered = days.sort(*_KEY, "rate_date")
+    same_key = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in _KEY)
+    near = (pl.col("rate_date") - pl.col("rate_date").shift(1)) <= JUMP_WINDOW
+    return _flag_jumps(rows, ordered, same_key & near, jump_threshold)
+
+
+def _day_closes(
+    rows: pl.DataFrame, new_day: pl.Expr, *keys: str | pl.Expr
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``rows`` with each run of one day's rows numbered (``_day``), and one row per run,
+    its last: ``_day``, ``keys`` and its rate as a float (``_day_rate``)."""
     rows = rows.with_columns(
-        (pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY).fill_null(True))
-        .cum_sum()
-        .cast(pl.Int64)
-        .sub(1)
-        .alias("_day")
+        new_day.fill_null(True).cum_sum().cast(pl.Int64).sub(1).alias("_day")
     )
     closes = (pl.col("_day") != pl.col("_day").shift(-1)).fill_null(True)
     # Lazily, so only these columns are filtered (not all of silver's); in one chunk
-    # for the gather below.
+    # for the gather in _flag_jumps.
     days = (
         rows.lazy()
         .filter(closes)
-        .select(
-            *_DAY,
-            "_day",
-            pl.col("rate").cast(pl.Float64).alias("_day_rate"),
-            *([_date_last_key(pl.col("_packed")).alias("_by_key")] if day_keys is not None else []),
-        )
+        .select("_day", pl.col("rate").cast(pl.Float64).alias("_day_rate"), *keys)
         .collect()
         .rechunk()
     )
-    same_key = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in _KEY).fill_null(False)
-    near = (pl.col("rate_date") - pl.col("rate_date").shift(1)) <= JUMP_WINDOW
-    # Each key's days in date order; one integer sort instead of a sort on three texts.
-    by_key = days.get_column("_by_key") if day_keys is not None else None
-    ordered = days.sort(*_KEY, "rate_date") if by_key is None else days[by_key.arg_sort()]
+    return rows, days
+
+
+def _flag_jumps(
+    rows: pl.DataFrame, ordered_days: pl.DataFrame, follows: pl.Expr, jump_threshold: float
+) -> pl.DataFrame:
+    """``is_jump`` from the days in key-then-date order: a day is compared with the one
+    before it where ``follows`` (same key, within the window)."""
     previous = (
-        ordered.select(
-            "_day", pl.when(same_key & near).then(pl.col("_day_rate").shift(1)).alias("_prev")
+        ordered_days.select(
+            "_day",
+            pl.when(follows.fill_null(False)).then(pl.col("_day_rate").shift(1)).alias("_prev"),
         )
         .sort("_day")
         .get_column("_prev")

@@ -27,23 +27,28 @@ def _rates(days: int, seed: int) -> pl.DataFrame:
     start = datetime(2020, 2, 20, tzinfo=UTC)
     rows = []
     for day in range(days):
-        if rng.random() < 0.2:  # weekends, holidays and longer gaps
+        # Weekends and holidays, and a gap longer than the jump window.
+        if rng.random() < 0.2 or 50 <= day < 64:
             continue
         for source in SOURCES:
-            for base in ("EUR", "USD"):
-                for quote in rng.sample(QUOTES, 4):
-                    level = 1 + QUOTES.index(quote) + (0.5 if rng.random() < 0.1 else 0)
-                    rows.append(
-                        {
-                            "extraction_id": f"{source}-{day}",
-                            "extraction_timestamp": start + timedelta(days=day, hours=1),
-                            "source_name": source,
-                            "base_currency": base,
-                            "quote_currency": quote,
-                            "rate": Decimal(f"{level * (1 + rng.uniform(-0.02, 0.02)):.6f}"),
-                            "rate_date": date(2020, 2, 20) + timedelta(days=day),
-                        }
-                    )
+            # Now and then a second extraction of the day: its rates are the day's last.
+            for extraction in range(2 if rng.random() < 0.3 else 1):
+                for base in ("EUR", "USD"):
+                    for quote in rng.sample(QUOTES, 4):
+                        level = 1 + QUOTES.index(quote) + (0.5 if rng.random() < 0.1 else 0)
+                        rate = level * (1 + rng.uniform(-0.02, 0.02))
+                        rows.append(
+                            {
+                                "extraction_id": f"{source}-{day}-{extraction}",
+                                "extraction_timestamp": start
+                                + timedelta(days=day, hours=1 + extraction),
+                                "source_name": source,
+                                "base_currency": base,
+                                "quote_currency": quote,
+                                "rate": Decimal(f"{rate:.6f}"),
+                                "rate_date": date(2020, 2, 20) + timedelta(days=day),
+                            }
+                        )
     return pl.DataFrame(rows).with_columns(pl.col("rate").cast(RATE_DTYPE))
 
 
