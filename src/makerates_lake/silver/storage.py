@@ -204,7 +204,7 @@ def append_new(
 
     def attempt() -> int:
         table = lake.table(spec, refresh=True)
-        present = _present_ids(lake, table, frame.get_column("extraction_id").unique())
+        present = _present_ids(lake, table, frame.get_column("extraction_id"))
         fresh = frame.join(present, on="extraction_id", how="anti") if present.height else frame
         if fresh.height:
             rows, replaced = revise(table, fresh) if revise is not None else (fresh, None)
@@ -227,12 +227,12 @@ def _present_ids(lake: Lake, table: Table, ids: pl.Series) -> pl.DataFrame:
     bind and evaluate.
     """
     snapshot = table.current_snapshot()
-    if snapshot is None:
+    if snapshot is None:  # a first write: nothing to look for (nor to make ids unique for)
         return pl.DataFrame(schema={"extraction_id": pl.String})
     stored = scan_table(lake, table, snapshot_id=snapshot.snapshot_id)
     return (
         stored.select("extraction_id")
-        .filter(pl.col("extraction_id").is_in(ids.implode()))
+        .filter(pl.col("extraction_id").is_in(ids.unique().implode()))
         .unique()
         .collect()
     )
