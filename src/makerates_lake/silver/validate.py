@@ -581,10 +581,12 @@ def _with_jumps_by_columns(rows: pl.DataFrame, jump_threshold: float) -> pl.Data
 def _day_closes(
     rows: pl.DataFrame, new_day: pl.Expr, *keys: str | pl.Expr
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``rows`` with each run of one day's rows numbered (``_day``), and one row per run,
-    its last: ``_day``, ``keys`` and its rate as a float (``_day_rate``)."""
+    """``rows`` with each run of one day's rows numbered (``_day``) and its rate as a
+    float (``_float``), and one row per run, its last: ``_day``, ``keys`` and that float
+    (``_day_rate``)."""
     rows = rows.with_columns(
-        new_day.fill_null(True).cum_sum().cast(pl.Int64).sub(1).alias("_day")
+        new_day.fill_null(True).cum_sum().cast(pl.Int64).sub(1).alias("_day"),
+        pl.col("rate").cast(pl.Float64).alias("_float"),
     )
     closes = (pl.col("_day") != pl.col("_day").shift(-1)).fill_null(True)
     # Lazily, so only these columns are filtered (not all of silver's); in one chunk
@@ -592,7 +594,7 @@ def _day_closes(
     days = (
         rows.lazy()
         .filter(closes)
-        .select("_day", pl.col("rate").cast(pl.Float64).alias("_day_rate"), *keys)
+        .select("_day", pl.col("_float").alias("_day_rate"), *keys)
         .collect()
         .rechunk()
     )
@@ -604,17 +606,17 @@ def _flag_jumps(
 ) -> pl.DataFrame:
     """``is_jump`` from the days in key-then-date order: a day is compared with the one
     before it where ``follows`` (same key, within the window)."""
-    previous = (
-        ordered_days.select(
-            "_day",
-            pl.when(follows.fill_null(False)).then(pl.col("_day_rate").shift(1)).alias("_prev"),
-        )
-        .sort("_day")
-        .get_column("_prev")
+    compared = ordered_days.select(
+        pl.when(follows.fill_null(False)).then(pl.col("_day_rate").shift(1))
+    ).to_series()
+    # Back in day order: the days are numbered 0, 1, ..., so each one's place is its
+    # number (a scatter, where sorting by the number cost a sort of every day).
+    previous = pl.repeat(None, compared.len(), dtype=pl.Float64, eager=True).scatter(
+        ordered_days.get_column("_day"), compared
     )
-    jump = ((pl.col("rate").cast(pl.Float64) / pl.col("_prev")) - 1).abs() > jump_threshold
+    jump = ((pl.col("_float") / pl.col("_prev")) - 1).abs() > jump_threshold
     return (
         rows.with_columns(previous.gather(rows.get_column("_day")).alias("_prev"))
         .with_columns(jump.fill_null(False).alias("is_jump"))
-        .drop("_day", "_prev", "_packed", strict=False)
+        .drop("_day", "_prev", "_float", "_packed", strict=False)
     )
