@@ -23,7 +23,6 @@ from makerates_lake.datafiles import write_data_files
 from makerates_lake.gold.build import run_transform
 from makerates_lake.lake import Lake
 from makerates_lake.maintenance import run_maintenance
-from makerates_lake.silver import storage
 from makerates_lake.tables import (
     AUDIT_ACCESS_LOG,
     BRONZE_EXTRACTIONS,
@@ -93,33 +92,6 @@ def test_records_what_pyiceberg_records(embedded_lake: Lake, spec: TableSpec) ->
         (_entry(f) for f in theirs), key=lambda e: e["partition"]
     )
     assert _rows(table, ours) == _rows(table, theirs)
-
-
-@pytest.mark.parametrize("spec", [SILVER_RATES, GOLD_FACT_RATE], ids=lambda s: s.identifier)
-def test_string_views_record_what_large_strings_record(
-    embedded_lake: Lake, spec: TableSpec
-) -> None:
-    """Silver and gold hand the writer Polars' string views (storage.to_arrow): the
-    files record the same entries and rows as PyIceberg's writer given large strings,
-    and carry no Arrow schema that would hand the views on to readers."""
-    _lake_over_three_years(embedded_lake)
-    table = embedded_lake.table(spec)
-    views = storage.to_arrow(storage.read(embedded_lake, spec), spec)
-    assert any(pa.types.is_string_view(f.type) for f in views.schema)
-
-    ours = write_data_files(table.metadata, table.io, views, DEFAULT_PARQUET_LAYOUT)
-    theirs = _pyiceberg_files(table, table.scan().to_arrow())
-
-    assert sorted((_entry(f) for f in ours), key=lambda e: e["partition"]) == sorted(
-        (_entry(f) for f in theirs), key=lambda e: e["partition"]
-    )
-    assert _rows(table, ours) == _rows(table, theirs)
-    for data_file in ours:
-        footer = pq.ParquetFile(_local(data_file.file_path)).metadata
-        assert b"ARROW:schema" not in (footer.metadata or {})
-        # Without Arrow's copy, Arrow reads the texts as plain strings.
-        read = pq.read_table(_local(data_file.file_path))
-        assert not any(pa.types.is_string_view(f.type) for f in read.schema)
 
 
 def test_access_log_month_partitions_match(embedded_lake: Lake) -> None:
