@@ -54,15 +54,12 @@ class ParquetLayout:
             are never dictionary-encoded.
         without_statistics: Columns whose min/max are not written.
         arrow_schema: Store Arrow's own copy of the schema in the footer. Parquet's schema
-            already holds every name, type and field id that Iceberg readers use; Arrow's
-            copy would also record the writer's in-memory types (silver and gold write
-            string views, see :func:`~makerates_lake.silver.storage.to_arrow`), which
-            readers then get back and older Arrow versions cannot read.
+            already holds every name, type and field id that Iceberg readers use.
     """
 
     encodings: Mapping[str, str] = field(default_factory=dict)
     without_statistics: frozenset[str] = frozenset()
-    arrow_schema: bool = False
+    arrow_schema: bool = True
 
     def writer_options(self, columns: Sequence[str]) -> dict[str, Any]:
         """Keyword arguments for ``pyarrow.parquet.ParquetWriter`` over ``columns``."""

@@ -40,31 +40,9 @@ Revision = Callable[[Table, pl.DataFrame], tuple[pl.DataFrame, BooleanExpression
 
 
 def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:
-    """A frame as Arrow in the table's schema (names, types, required columns).
-
-    Top-level text columns stay Arrow string views, Polars' own layout, where the
-    schema says large strings: converting copies every string (silver of the ECB
-    history: 16 of the 17 ms this takes), and the Parquet writer stores both alike.
-    """
+    """A frame as Arrow in the table's schema (names, types, required columns)."""
     schema = spec.schema.as_arrow()
-    table = frame.select(schema.names).to_arrow(compat_level=pl.CompatLevel.newest())
-    return table.cast(_keeping_views(schema, table.schema))
-
-
-#: Types Polars gives as views, by the large type an Iceberg schema gives them.
-_VIEWS = {pa.large_string(): pa.string_view(), pa.large_binary(): pa.binary_view()}
-
-
-def _keeping_views(target: pa.Schema, given: pa.Schema) -> pa.Schema:
-    """``target`` with its large text and binary columns as views where ``given`` has
-    views."""
-    fields = [
-        wanted.with_type(_VIEWS[wanted.type])
-        if wanted.type in _VIEWS and given.field(wanted.name).type == _VIEWS[wanted.type]
-        else wanted
-        for wanted in target
-    ]
-    return pa.schema(fields, metadata=target.metadata)
+    return frame.select(schema.names).to_arrow().cast(schema)
 
 
 def scan(lake: Lake, spec: TableSpec, *, snapshot_id: int | None = None) -> pl.LazyFrame:
