@@ -205,6 +205,38 @@ def test_late_rows_reflag_neighbours_like_a_rebuild(embedded_lake: Lake) -> None
     assert incremental.equals(rebuilt)
 
 
+def test_late_rows_across_new_year_reflag_a_row_in_the_other_year(embedded_lake: Lake) -> None:
+    """The revision writes new rows and rewritten neighbours in one append whose years
+    are out of order (2023, 2024, then 2023 again); the writer groups them by year."""
+
+    def on(day: date, eur: str) -> BronzeRecord:
+        unix = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+        extracted = datetime(day.year, day.month, day.day, 16, tzinfo=UTC)
+        return record(v6_latest(f'{{"EUR":{eur}}}', unix=unix), when=extracted)
+
+    def jumps() -> dict[date, bool]:
+        rows = storage.read(embedded_lake, SILVER_RATES).filter(pl.col("quote_currency") == "EUR")
+        return dict(zip(rows["rate_date"], rows["is_jump"], strict=True))
+
+    writer = BronzeWriter(embedded_lake)
+    writer.append([on(date(2023, 12, 28), "1.0"), on(date(2023, 12, 30), "1.5")])
+    run_transform(embedded_lake)
+    assert jumps() == {date(2023, 12, 28): False, date(2023, 12, 30): True}
+
+    writer.append([on(date(2023, 12, 29), "1.5"), on(date(2024, 1, 2), "1.5")])
+    run_transform(embedded_lake)
+    assert jumps() == {
+        date(2023, 12, 28): False,
+        date(2023, 12, 29): True,
+        date(2023, 12, 30): False,  # now compared with December 29
+        date(2024, 1, 2): False,
+    }
+    incremental = storage.read(embedded_lake, SILVER_RATES).sort("extraction_id", "quote_currency")
+    run_reprocess(embedded_lake)
+    rebuilt = storage.read(embedded_lake, SILVER_RATES).sort("extraction_id", "quote_currency")
+    assert incremental.equals(rebuilt)
+
+
 def test_range_reprocess_reflags_rows_outside_the_range(embedded_lake: Lake) -> None:
     """A range reprocess that brings in May 2 updates May 3, which lies outside the range."""
     writer = BronzeWriter(embedded_lake)

@@ -590,7 +590,7 @@ def _day_closes(
     )
     closes = (pl.col("_day") != pl.col("_day").shift(-1)).fill_null(True)
     # Lazily, so only these columns are filtered (not all of silver's); in one chunk
-    # for the gather in _flag_jumps.
+    # for the callers' reordering of the days (a gather or a sort).
     days = (
         rows.lazy()
         .filter(closes)
