@@ -271,6 +271,16 @@ def _number_rules(plain: pl.Expr) -> list[pl.Expr]:
     ]
 
 
+def _numbers_rule_by_rule(texts: pl.Series) -> pl.DataFrame:
+    """:func:`_number_columns` without its shortcut: every text stripped, written out
+    (``_plain``) and checked against each of :data:`_NUMBER_RULES` (``_n0`` to ``_n3``)."""
+    written = pl.DataFrame({"_plain": _plain_decimal(texts.str.strip_chars())})
+    rules = _number_rules(pl.col("_plain"))
+    return written.select(
+        "_plain", *(rule.fill_null(False).alias(f"_n{i}") for i, rule in enumerate(rules))
+    )
+
+
 def _number_columns(texts: pl.Series) -> pl.DataFrame:
     """Each rate text written out (``_plain``, what is read as the decimal) and whether
     it breaks each of :data:`_NUMBER_RULES` (``_n0`` to ``_n3``).
@@ -283,16 +293,15 @@ def _number_columns(texts: pl.Series) -> pl.DataFrame:
     settled = (texts.str.contains(_PLAIN_RATE) & texts.str.contains("[1-9]")).fill_null(False)
     columns = pl.DataFrame(
         [texts.alias("_plain")]
-        + [pl.repeat(False, texts.len(), eager=True).alias(f"_n{i}") for i in range(4)]
+        + [
+            pl.repeat(False, texts.len(), eager=True).alias(f"_n{i}")
+            for i in range(len(_NUMBER_RULES))
+        ]
     )
     others = (~settled).arg_true()
     if others.len() == 0:
         return columns
-    written = pl.DataFrame({"_plain": _plain_decimal(texts.gather(others).str.strip_chars())})
-    rules = _number_rules(pl.col("_plain"))
-    checked = written.select(
-        "_plain", *(rule.fill_null(False).alias(f"_n{i}") for i, rule in enumerate(rules))
-    )
+    checked = _numbers_rule_by_rule(texts.gather(others))
     return pl.DataFrame(
         [
             columns.get_column(name).scatter(others, checked.get_column(name))

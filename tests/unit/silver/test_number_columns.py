@@ -7,12 +7,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from makerates_lake.silver.validate import (
-    _dates,
-    _number_columns,
-    _number_rules,
-    _plain_decimal,
-)
+from makerates_lake.silver.validate import _dates, _number_columns
+from makerates_lake.silver.validate import _numbers_rule_by_rule as _rule_by_rule
 
 # Texts near the plain-decimal boundary: digits (zeros, leading or not), one or two dots,
 # signs, exponents, spaces, and digit runs around the 18- and 20-digit limits.
@@ -29,18 +25,6 @@ _TEXTS = st.one_of(
         lambda places: st.decimals(allow_nan=False, allow_infinity=False, places=places)
     ).map(str),
 )
-
-
-def _rule_by_rule(texts: pl.Series) -> pl.DataFrame:
-    """Every text written out and checked rule by rule (no shortcut)."""
-    written = pl.DataFrame({"_plain": _plain_decimal(texts.str.strip_chars())})
-    return written.select(
-        "_plain",
-        *(
-            rule.fill_null(False).alias(f"_n{i}")
-            for i, rule in enumerate(_number_rules(pl.col("_plain")))
-        ),
-    )
 
 
 @settings(max_examples=300, deadline=None)
