@@ -178,6 +178,7 @@ class DataFileWriter:
 
     def _to_file_schema(self, rows: pa.Table) -> pa.Table:
         """``rows`` with the file schema's names, types and field ids."""
+        from pyiceberg.io.fileformat import FileFormatFactory
         from pyiceberg.io.pyarrow import _to_requested_schema, pyarrow_to_schema
 
         given = pyarrow_to_schema(
@@ -194,6 +195,7 @@ class DataFileWriter:
                     batch=batch,
                     downcast_ns_timestamp_to_us=self._downcast_ns,
                     include_field_ids=True,
+                    format_model=FileFormatFactory.get(FileFormat.PARQUET),
                 )
                 for batch in rows.to_batches()
             ]
