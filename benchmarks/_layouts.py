@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 from tests.services import MotoServer, PostgresServer
 
-from makerates_lake.bronze.worm import create_worm_bucket
-from makerates_lake.lake import Lake, open_lake, s3_client
 from makerates_lake.settings import load_settings
+from makerates_lake.store.catalog import Lake, open_lake, s3_client
+from makerates_lake.store.worm import create_worm_bucket
 
 LAYOUTS = ("embedded", "pg_s3")
 

@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
-from makerates_lake.lake import open_lake
 from makerates_lake.settings import load_settings
+from makerates_lake.store.catalog import open_lake
 
 
 def make_records(rows: int, currencies: int = 160, seed: int = 7) -> list[BronzeRecord]:

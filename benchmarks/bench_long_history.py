@@ -33,15 +33,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from benchmarks._layouts import LAYOUTS, bench_lake
-from makerates_lake.bronze.commit import write_data_files
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
-from makerates_lake.expressions import all_of, at_least, below
-from makerates_lake.lake import Lake
 from makerates_lake.maintenance import MaintenancePolicy, run_maintenance, table_stats
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
-from makerates_lake.tables import BRONZE_EXTRACTIONS
-from makerates_lake.transaction import append_files
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit_files, write_files
+from makerates_lake.store.expressions import all_of, at_least, below
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 
 START = datetime(2021, 1, 1, tzinfo=UTC)
 
@@ -185,8 +184,8 @@ def run_layout(
             table = lake.bronze(refresh=True)
             files = []
             for record in history.runs(first, span):
-                files.extend(write_data_files(table, records_to_arrow([record])))
-            append_files(table, files)
+                files.extend(write_files(table, records_to_arrow([record]), BRONZE_EXTRACTIONS))
+            commit_files(table, files, merge_manifests=True)
             if progress and first % 365 < batch_days:
                 print(
                     f"  {layout}: day {first:,} of {days:,}, "

@@ -64,8 +64,8 @@ def _peak_mb() -> float:
 
 
 def _bare_parse(home: str, codes: list[str], queue: Any) -> None:
-    from makerates_lake.lake import open_lake
     from makerates_lake.settings import load_settings
+    from makerates_lake.store.catalog import open_lake
 
     lake = open_lake(load_settings(home=home))
     table = lake.bronze()
@@ -90,9 +90,9 @@ def _bare_parse(home: str, codes: list[str], queue: Any) -> None:
 
 
 def _reprocess(home: str, queue: Any) -> None:
-    from makerates_lake.gold.build import run_reprocess
-    from makerates_lake.lake import open_lake
+    from makerates_lake.pipeline import run_reprocess
     from makerates_lake.settings import load_settings
+    from makerates_lake.store.catalog import open_lake
 
     lake = open_lake(load_settings(home=home))
     start = time.perf_counter()
@@ -114,8 +114,8 @@ def run(years: float, per_day: int, currencies: int, repeat: int = 1) -> dict[st
     """
     from makerates_lake.bronze.record import BronzeRecord
     from makerates_lake.bronze.writer import BronzeWriter
-    from makerates_lake.lake import open_lake
     from makerates_lake.settings import load_settings
+    from makerates_lake.store.catalog import open_lake
 
     with tempfile.TemporaryDirectory() as home:
         lake = open_lake(load_settings(home=home))

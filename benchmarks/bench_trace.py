@@ -41,11 +41,11 @@ from makerates_lake.audit.access_log import AccessLog
 from makerates_lake.audit.trace import trace
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.gold.build import run_transform
-from makerates_lake.lake import Lake, open_lake
+from makerates_lake.pipeline import run_transform
 from makerates_lake.settings import load_settings
 from makerates_lake.silver.currencies import known_codes
-from makerates_lake.tables import SILVER_RATES
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import SILVER_RATES
 
 START = date(2020, 1, 1)
 URL = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"

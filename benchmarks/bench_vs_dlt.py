@@ -83,10 +83,10 @@ def run_dlt(bodies: list[bytes], folder: Path) -> dict[str, Any]:
 def run_makerates(days: list[dict[str, Any]], bodies: list[bytes], folder: Path) -> dict[str, Any]:
     """Bronze + silver on the embedded lake; returns seconds (also per stage), bytes, rows."""
     from makerates_lake.bronze.writer import BronzeWriter
-    from makerates_lake.lake import open_lake
     from makerates_lake.maintenance import run as _maintenance  # noqa: F401
     from makerates_lake.settings import load_settings
     from makerates_lake.silver.build import transform
+    from makerates_lake.store.catalog import open_lake
 
     # maintenance.run is imported lazily by the first append (it imports bronze modules);
     # importing it above keeps module loading out of the clock, as `import dlt` is.

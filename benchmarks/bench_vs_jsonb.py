@@ -109,10 +109,10 @@ def load_iceberg(
     current snapshot references (data files, manifests, manifest list, metadata.json).
     """
     from makerates_lake.bronze.writer import BronzeWriter
-    from makerates_lake.lake import open_lake
     from makerates_lake.maintenance import run_maintenance
     from makerates_lake.settings import load_settings
-    from makerates_lake.tables import BRONZE_EXTRACTIONS
+    from makerates_lake.store.catalog import open_lake
+    from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 
     lake = open_lake(load_settings(home=folder / "lake"))
     writer = BronzeWriter(lake)

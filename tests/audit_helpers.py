@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.gold.build import run_transform
-from makerates_lake.lake import Lake
-from makerates_lake.tables import SILVER_RATES
+from makerates_lake.pipeline import run_transform
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import SILVER_RATES
 from tests.silver_helpers import record, v6_latest
 
 FIRST_DAY = date(2024, 5, 1)

@@ -19,9 +19,9 @@ import psycopg
 import pytest
 import stamina
 
-from makerates_lake.bronze.worm import create_worm_bucket
-from makerates_lake.lake import Lake, open_lake, s3_client
 from makerates_lake.settings import Settings, load_settings
+from makerates_lake.store.catalog import Lake, open_lake, s3_client
+from makerates_lake.store.worm import create_worm_bucket
 from tests.services import MotoServer, PostgresServer, ServiceStartError
 
 S3_KEY_ID = "makerates-test-key-id"

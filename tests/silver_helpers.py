@@ -89,9 +89,9 @@ def transform_worker(settings_values: dict[str, str], barrier: Any) -> tuple[int
     Returns:
         (bronze rows it transformed, silver rates it wrote).
     """
-    from makerates_lake.lake import open_lake
     from makerates_lake.settings import load_settings
     from makerates_lake.silver.build import transform
+    from makerates_lake.store.catalog import open_lake
 
     lake = open_lake(load_settings(**settings_values))  # type: ignore[arg-type]
     barrier.wait(timeout=120)  # both start reading pending bronze together

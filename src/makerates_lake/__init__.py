@@ -18,22 +18,22 @@ if _typing.TYPE_CHECKING:
     from makerates_lake.bronze.verify import VerifyReport, verify_bronze
     from makerates_lake.bronze.writer import AppendResult, BronzeWriter
     from makerates_lake.errors import ConfigError, LakeError, MakeratesError
-    from makerates_lake.lake import Lake, open_lake
     from makerates_lake.pipeline import backfill, reprocess, run, sample_ecb_history
     from makerates_lake.secret import Secret
     from makerates_lake.settings import Settings, load_settings
-    from makerates_lake.snapshots import AsOf, resolve_as_of
+    from makerates_lake.store.catalog import Lake, open_lake
+    from makerates_lake.store.refs import AsOf, resolve_as_of
 
 #: Where each public name lives. They are imported on first use (PEP 562), so
 #: ``import makerates_lake`` (and the ``makerates`` CLI, which lives in this package)
 #: does not pay for pyiceberg, pyarrow and polars until something needs them.
 _EXPORTS: dict[str, str] = {
     "AppendResult": "makerates_lake.bronze.writer",
-    "AsOf": "makerates_lake.snapshots",
+    "AsOf": "makerates_lake.store.refs",
     "BronzeRecord": "makerates_lake.bronze.record",
     "BronzeWriter": "makerates_lake.bronze.writer",
     "ConfigError": "makerates_lake.errors",
-    "Lake": "makerates_lake.lake",
+    "Lake": "makerates_lake.store.catalog",
     "LakeError": "makerates_lake.errors",
     "MakeratesError": "makerates_lake.errors",
     "Secret": "makerates_lake.secret",
@@ -41,9 +41,9 @@ _EXPORTS: dict[str, str] = {
     "VerifyReport": "makerates_lake.bronze.verify",
     "backfill": "makerates_lake.pipeline",
     "load_settings": "makerates_lake.settings",
-    "open_lake": "makerates_lake.lake",
+    "open_lake": "makerates_lake.store.catalog",
     "reprocess": "makerates_lake.pipeline",
-    "resolve_as_of": "makerates_lake.snapshots",
+    "resolve_as_of": "makerates_lake.store.refs",
     "run": "makerates_lake.pipeline",
     "sample_ecb_history": "makerates_lake.pipeline",
     "verify_bronze": "makerates_lake.bronze.verify",

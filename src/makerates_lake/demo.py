@@ -16,8 +16,8 @@ import polars as pl
 from makerates_lake.audit.trace import TraceResult, trace
 from makerates_lake.gold.build import read_facts
 from makerates_lake.gold.convert import RateBook
-from makerates_lake.lake import Lake
 from makerates_lake.pipeline import BackfillResult, backfill
+from makerates_lake.store.catalog import Lake
 
 DEMO_PAIRS: tuple[tuple[str, str], ...] = (
     ("EUR", "USD"),

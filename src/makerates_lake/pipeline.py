@@ -7,18 +7,151 @@ failure after bronze keeps what was extracted; running the same job again is saf
 from __future__ import annotations
 
 import hashlib
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
-from makerates_lake.expressions import all_of, equal
-from makerates_lake.extract.jobs import IngestReport, backfill_ecb, ingest
-from makerates_lake.gold.build import RunResult, run_reprocess, run_transform
-from makerates_lake.lake import Lake
+from makerates_lake import store
+from makerates_lake.extract.http import ProgressCallback
+from makerates_lake.extract.jobs import BackfillReport, IngestReport, backfill_ecb
+from makerates_lake.extract.jobs import ingest as ingest_bronze
+from makerates_lake.gold.build import GoldResult, build_gold, gold_rows, replace_gold
+from makerates_lake.maintenance.run import maybe_maintain
+from makerates_lake.silver.build import (
+    SilverResult,
+    mark_transformed,
+    rebuild_silver,
+    transform,
+)
+from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 from makerates_lake.source_names import ECB_HISTORY
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import all_of, equal
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES
 
 SAMPLE_ECB_HISTORY = "eurofxref-hist-sample.zip"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A transform or reprocess over silver and gold."""
+
+    silver: SilverResult
+    gold: GoldResult
+    tag: str | None = None
+
+
+def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> RunResult:
+    """Transform new bronze rows into silver, then refresh gold for the dates touched."""
+    silver = transform(lake, transform_version=transform_version)
+    gold = GoldResult(0, None, None)
+    if silver.first_date is not None:
+        gold = build_gold(
+            lake,
+            first=silver.first_date,
+            last=silver.last_date,
+            transform_version=transform_version,
+        )
+    # Last: a run killed before this point leaves its bronze rows pending, and the next
+    # run redoes what is missing (appends skip the extraction_ids already stored).
+    mark_transformed(lake, silver.done, transform_version=transform_version)
+    return RunResult(silver, gold)
+
+
+def run_reprocess(
+    lake: Lake,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+) -> RunResult:
+    """Rebuild silver (bronze extracted ``start..end``, default all) and all of gold.
+
+    Zero API calls: reads bronze only. Tags the previous snapshot of every silver and
+    gold table ``pre-reprocess-<UTC timestamp>`` and the new one ``transform-v<N>``, so
+    both stay readable by name.
+    """
+    rules_for(transform_version)  # an unknown version fails before anything is tagged
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    specs = (*SILVER_TABLES, *GOLD_TABLES)
+    for spec in specs:
+        previous = store.current_snapshot_id(lake, spec)
+        if previous is not None:
+            store.move_tag(lake, spec, f"pre-reprocess-{stamp}", previous)
+
+    # After a full rebuild the new rows are all of silver: gold is built from them while
+    # silver's files are written, instead of being read back afterwards.
+    full = start is None and end is None
+    silver, built = rebuild_silver(
+        lake,
+        start=start,
+        end=end,
+        transform_version=transform_version,
+        meanwhile=(lambda rows: gold_rows(rows, transform_version)) if full else None,
+    )
+    gold = replace_gold(lake, built, transform_version)
+    mark_transformed(lake, silver.done, transform_version=transform_version)
+    tag = f"transform-v{transform_version}"
+    for spec in specs:
+        store.move_tag(lake, spec, tag)
+    return RunResult(silver, gold, tag)
+
+
+def ingest(
+    lake: Lake,
+    bases: Sequence[str],
+    *,
+    sources: Sequence[str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure_loopback: bool = False,
+) -> IngestReport:
+    """Extract once per base through the tier chain into bronze (one commit), then
+    maintain bronze if enough snapshots piled up since its last maintenance.
+
+    See :func:`makerates_lake.extract.jobs.ingest` for the arguments and errors; the
+    maintenance step runs even when the job raises after writing, and never raises.
+    """
+    try:
+        return ingest_bronze(
+            lake,
+            bases,
+            sources=sources,
+            ssl_context=ssl_context,
+            allow_insecure_loopback=allow_insecure_loopback,
+        )
+    finally:
+        maybe_maintain(lake, BRONZE_EXTRACTIONS)
+
+
+def backfill_bronze(
+    lake: Lake,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    path: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure_loopback: bool = False,
+) -> BackfillReport:
+    """Store the ECB history in bronze (one record), then maintain bronze when due.
+
+    See :func:`makerates_lake.extract.jobs.backfill_ecb` for the arguments and errors.
+    """
+    try:
+        return backfill_ecb(
+            lake,
+            start=start,
+            end=end,
+            path=path,
+            on_progress=on_progress,
+            ssl_context=ssl_context,
+            allow_insecure_loopback=allow_insecure_loopback,
+        )
+    finally:
+        maybe_maintain(lake, BRONZE_EXTRACTIONS)
 
 
 def sample_ecb_history() -> Path:
@@ -70,7 +203,7 @@ def backfill(lake: Lake, path: Path | None = None) -> BackfillResult:
     checksum = hashlib.sha256(path.read_bytes()).hexdigest()
     existing = stored_file_extraction(lake, ECB_HISTORY, checksum)
     if existing is None:
-        report = backfill_ecb(lake, path=path)
+        report = backfill_bronze(lake, path=path)
         existing = report.outcome.records[-1].extraction_id
         already = False
     else:

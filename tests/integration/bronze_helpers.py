@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from makerates_lake.bronze.record import BronzeRecord
-from makerates_lake.bronze.worm import split_s3_uri
-from makerates_lake.lake import Lake
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.worm import split_s3_uri
 
 
 def make_record(n: int = 0, **overrides: object) -> BronzeRecord:
@@ -85,8 +85,8 @@ def _raw_files(lake: Lake) -> list[bytes]:
 def append_worker(settings_values: dict[str, Any], worker: int, appends: int) -> list[str]:
     """Run in a child process: open the lake and make ``appends`` one-record commits."""
     from makerates_lake.bronze.writer import BronzeWriter
-    from makerates_lake.lake import open_lake
     from makerates_lake.settings import load_settings
+    from makerates_lake.store.catalog import open_lake
 
     lake = open_lake(load_settings(**settings_values))
     writer = BronzeWriter(lake)
@@ -101,8 +101,8 @@ def append_worker(settings_values: dict[str, Any], worker: int, appends: int) ->
 def same_batch_worker(settings_values: dict[str, Any], records: list[BronzeRecord]) -> int:
     """Run in a child process: append one shared batch; returns rows written."""
     from makerates_lake.bronze.writer import BronzeWriter
-    from makerates_lake.lake import open_lake
     from makerates_lake.settings import load_settings
+    from makerates_lake.store.catalog import open_lake
 
     lake = open_lake(load_settings(**settings_values))
     return BronzeWriter(lake).append(records).written

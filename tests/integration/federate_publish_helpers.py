@@ -6,10 +6,10 @@ from pathlib import Path
 
 import makerates_lake
 from makerates_lake.extract.jobs import backfill_ecb
-from makerates_lake.gold.build import run_transform
-from makerates_lake.lake import Lake, open_lake
+from makerates_lake.pipeline import run_transform
 from makerates_lake.settings import Settings
-from makerates_lake.tables import GOLD_FACT_RATE
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import GOLD_FACT_RATE
 
 ECB_SAMPLE = Path(makerates_lake.__file__).parent / "data" / "eurofxref-hist-sample.zip"
 

@@ -33,11 +33,11 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 import psycopg
 
-from makerates_lake.lake import Lake
+from makerates_lake import store as storage
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
-from makerates_lake.silver import storage
-from makerates_lake.tables import TableSpec
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_ZIP = REPO / "src/makerates_lake/data/eurofxref-hist-sample.zip"

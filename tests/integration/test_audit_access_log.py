@@ -7,13 +7,13 @@ import pytest
 from click.testing import CliRunner
 
 from makerates_lake.audit.access_log import AccessLog, log_access, read_access_log
-from makerates_lake.audit.commands import commands
 from makerates_lake.audit.errors import AccessLogError, RetentionError
 from makerates_lake.audit.reading import read_as_of
 from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.tables import BRONZE_EXTRACTIONS, SILVER_RATES
+from makerates_lake.cli.audit import commands
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES
 from tests.audit_helpers import FIRST_DAY, build_small_lake
 
 

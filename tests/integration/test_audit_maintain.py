@@ -12,11 +12,11 @@ from makerates_lake.audit.reading import read_polars
 from makerates_lake.audit.retention import maintain
 from makerates_lake.audit.trace import trace
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.gold.build import run_reprocess, run_transform
-from makerates_lake.lake import Lake
+from makerates_lake.pipeline import run_reprocess, run_transform
 from makerates_lake.settings import load_settings
-from makerates_lake.snapshots import AsOf
-from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.refs import AsOf
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
 from tests.audit_helpers import FIRST_DAY, build_small_lake, day_record
 
 

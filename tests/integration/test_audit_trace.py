@@ -12,10 +12,10 @@ from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.reading import read_polars
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
-from makerates_lake.gold.build import run_reprocess
-from makerates_lake.lake import Lake
-from makerates_lake.snapshots import AsOf
-from makerates_lake.tables import GOLD_FACT_RATE
+from makerates_lake.pipeline import run_reprocess
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.refs import AsOf
+from makerates_lake.store.tables import GOLD_FACT_RATE
 from tests.audit_helpers import (
     FIRST_DAY,
     alter_silver_rate,
@@ -123,7 +123,7 @@ def test_verify_lists_silver_rows_whose_extraction_is_not_in_bronze(
     """A silver row naming an unknown extraction id is reported as an orphan."""
     import pyarrow as pa
 
-    from makerates_lake.tables import SILVER_RATES
+    from makerates_lake.store.tables import SILVER_RATES
 
     build_small_lake(embedded_lake)
     assert verify_lake(embedded_lake).ok

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from makerates_lake.audit.commands import commands
-from makerates_lake.lake import Lake
+from makerates_lake.cli.audit import commands
+from makerates_lake.store.catalog import Lake
 from tests.audit_helpers import FIRST_DAY, build_small_lake
 
 

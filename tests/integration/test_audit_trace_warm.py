@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from makerates_lake.audit.current import current_tables, metadata_locations
 from makerates_lake.audit.trace import trace
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.pointers import current_tables, metadata_locations
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
 from tests.audit_helpers import FIRST_DAY, alter_silver_rate, build_small_lake, rewrite_bronze_body
 
 _TABLES = (GOLD_FACT_RATE, SILVER_RATES, BRONZE_EXTRACTIONS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from makerates_lake.lake import Lake
 from makerates_lake.settings import Settings
+from makerates_lake.store.catalog import Lake
 from tests.integration.bronze_helpers import append_worker, make_record, same_batch_worker
 
 

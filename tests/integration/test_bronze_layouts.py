@@ -6,8 +6,8 @@ import pytest
 
 from makerates_lake.bronze import BronzeRecord, BronzeWriter, verify_bronze
 from makerates_lake.errors import DuplicateExtractionError
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 from tests.integration.bronze_helpers import all_stored_bytes, make_record
 
 

@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 
 from makerates_lake.bronze import BronzeWriter, verify_bronze
 from makerates_lake.bronze.record import retain_until
-from makerates_lake.bronze.worm import split_s3_uri
-from makerates_lake.lake import Lake
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.worm import split_s3_uri
 from tests.integration.bronze_helpers import make_record
 
 

@@ -19,11 +19,11 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.datafiles import write_data_files
-from makerates_lake.gold.build import run_transform
-from makerates_lake.lake import Lake
 from makerates_lake.maintenance import run_maintenance
-from makerates_lake.tables import (
+from makerates_lake.pipeline import run_transform
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.datafiles import write_data_files
+from makerates_lake.store.tables import (
     AUDIT_ACCESS_LOG,
     BRONZE_EXTRACTIONS,
     DEFAULT_PARQUET_LAYOUT,

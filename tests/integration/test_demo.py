@@ -10,9 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from makerates_lake.cli import main
-from makerates_lake.lake import open_lake
 from makerates_lake.pipeline import sample_ecb_history
 from makerates_lake.settings import load_settings
+from makerates_lake.store.catalog import open_lake
 
 
 def _published_rates() -> int:

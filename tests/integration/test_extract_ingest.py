@@ -11,12 +11,12 @@ import pytest
 import stamina
 from click.testing import CliRunner
 
-from makerates_lake.extract.commands import commands
+from makerates_lake.cli.extract import commands
 from makerates_lake.extract.errors import AllTiersFailedError
 from makerates_lake.extract.jobs import backfill_ecb, ingest
-from makerates_lake.lake import Lake, open_lake
 from makerates_lake.pipeline import sample_ecb_history
 from makerates_lake.settings import load_settings
+from makerates_lake.store.catalog import Lake, open_lake
 from tests.integration.extract_servers import (
     LoopbackCa,
     Reply,

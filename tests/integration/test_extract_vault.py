@@ -12,13 +12,13 @@ import pytest
 import stamina
 from click.testing import CliRunner
 
-from makerates_lake.extract.commands import commands
+from makerates_lake.cli.extract import commands
 from makerates_lake.extract.errors import KeyRotationError, SecretError
 from makerates_lake.extract.jobs import ingest
 from makerates_lake.extract.secrets import VaultKeyProvider, vault_client
-from makerates_lake.lake import open_lake
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings, load_settings
+from makerates_lake.store.catalog import open_lake
 from tests.integration.extract_servers import (
     FakeVault,
     LoopbackCa,

@@ -18,15 +18,15 @@ import pytest
 from click.testing import CliRunner
 
 from makerates_lake import federate
+from makerates_lake import store as storage
 from makerates_lake.audit.access_log import read_access_log
-from makerates_lake.federate.commands import sql_command
+from makerates_lake.cli.federate import sql_command
 from makerates_lake.federate.extensions import EXTENSIONS, MANIFEST, load_offline, offline_config
-from makerates_lake.lake import Lake, open_lake
 from makerates_lake.publish import publish
 from makerates_lake.settings import Settings
-from makerates_lake.silver import storage
-from makerates_lake.snapshots import AsOf
-from makerates_lake.tables import GOLD_FACT_RATE
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.refs import AsOf
+from makerates_lake.store.tables import GOLD_FACT_RATE
 from tests.conftest import S3_SECRET
 from tests.integration.federate_publish_helpers import fill_gold
 
@@ -223,7 +223,7 @@ def test_works_with_the_network_unshared(embedded_lake: Lake, tmp_path: Path) ->
     assert unshare is not None
     fill_gold(embedded_lake)
     script = (
-        "import sys; from makerates_lake.lake import open_lake; "
+        "import sys; from makerates_lake.store.catalog import open_lake; "
         "from makerates_lake.settings import load_settings; from makerates_lake import federate; "
         f"lake = open_lake(load_settings(home={str(embedded_lake.settings.home)!r})); "
         f"ext = __import__('pathlib').Path({str(tmp_path / 'x')!r}); "

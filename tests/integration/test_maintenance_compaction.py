@@ -11,11 +11,9 @@ import pytest
 from pyiceberg.table import Table
 
 from makerates_lake.audit.orphans import _normalise, referenced_files
-from makerates_lake.bronze.commit import write_data_files
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.verify import verify_bronze
 from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
-from makerates_lake.lake import Lake
 from makerates_lake.maintenance import (
     MaintenancePolicy,
     compact_table,
@@ -25,7 +23,9 @@ from makerates_lake.maintenance import (
 from makerates_lake.maintenance.bronze_orphans import remove_bronze_orphans
 from makerates_lake.maintenance.compact import live_data_files
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
-from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import write_files
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 
 DAY0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
 
@@ -99,7 +99,7 @@ def test_original_bronze_files_stay_in_storage(lake: Lake) -> None:
     for path in old:
         assert table.io.new_input(path).exists()
     if lake.bronze_object_lock:  # on WORM the new files are locked as well
-        from makerates_lake.bronze.worm import split_s3_uri
+        from makerates_lake.store.worm import split_s3_uri
 
         bucket, key = split_s3_uri(live_data_files(table)[0].file_path)
         head = lake.s3_client().head_object(Bucket=bucket, Key=key)
@@ -207,10 +207,10 @@ def _raw_response_bytes(lake: Lake) -> int:
 
 def test_bronze_compaction_rewrites_at_the_cold_zstd_level(tmp_path: Path) -> None:
     """Compacted bronze files use the policy's zstd level; rows and checksums unchanged."""
-    from makerates_lake.lake import open_lake
     from makerates_lake.maintenance.compact import rewrite_properties
     from makerates_lake.settings import load_settings
-    from makerates_lake.tables import SILVER_RATES
+    from makerates_lake.store.catalog import open_lake
+    from makerates_lake.store.tables import SILVER_RATES
 
     policy = MaintenancePolicy()
     assert rewrite_properties(BRONZE_EXTRACTIONS, policy)["write.parquet.compression-level"] == (
@@ -256,7 +256,8 @@ def test_maintain_removes_a_dead_writers_bronze_files_but_keeps_compaction_origi
 
     # A writer killed after writing its data files: files on storage, nothing committed.
     uncommitted = _records(days=2, per_day=1)
-    dead = [f.file_path for f in write_data_files(table, records_to_arrow(uncommitted))]
+    written = write_files(table, records_to_arrow(uncommitted), BRONZE_EXTRACTIONS)
+    dead = [f.file_path for f in written]
     assert dead
     assert all(_stored(table, p) for p in dead)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.lake import Lake
 from makerates_lake.maintenance import MaintenancePolicy, run_maintenance, table_stats
 from makerates_lake.maintenance.policy import TRIGGER_SNAPSHOTS_PROPERTY
-from makerates_lake.tables import BRONZE_EXTRACTIONS, SILVER_RATES
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES
 
 DAY0 = datetime(2024, 5, 1, tzinfo=UTC)
 

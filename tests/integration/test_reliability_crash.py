@@ -25,12 +25,11 @@ from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
 from makerates_lake.extract.jobs import backfill_ecb
-from makerates_lake.gold.build import run_transform
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.pipeline import backfill
+from makerates_lake.pipeline import backfill, run_transform
 from makerates_lake.publish.postgres import publish
 from makerates_lake.settings import load_settings
-from makerates_lake.tables import (
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import (
     ALL_TABLES,
     BRONZE_EXTRACTIONS,
     GOLD_FACT_RATE,

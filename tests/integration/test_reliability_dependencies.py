@@ -23,11 +23,11 @@ from click.testing import CliRunner, Result
 
 import makerates_lake.bronze.writer as writer_module
 from makerates_lake.audit.verify import verify_lake
-from makerates_lake.bronze.worm import create_worm_bucket
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
-from makerates_lake.lake import Lake, open_lake, s3_client
 from makerates_lake.settings import Settings, load_settings
+from makerates_lake.store.catalog import Lake, open_lake, s3_client
+from makerates_lake.store.worm import create_worm_bucket
 from tests.conftest import S3_KEY_ID, S3_SECRET
 from tests.integration.bronze_helpers import make_record
 from tests.integration.extract_servers import LoopbackCa, Reply, Router, Seen, make_ca, serve

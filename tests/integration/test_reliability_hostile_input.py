@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from makerates_lake import source_names
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
-from makerates_lake.lake import Lake, open_lake
 from makerates_lake.settings import load_settings
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
-from makerates_lake.tables import ALL_TABLES
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import ALL_TABLES
 from tests.integration.bronze_helpers import make_record
 from tests.integration.reliability_helpers import settings_env, zip_bytes
 from tests.silver_helpers import frame, record, v6_latest

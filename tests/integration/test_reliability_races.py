@@ -15,13 +15,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from makerates_lake.gold.build import run_reprocess, run_transform
-from makerates_lake.lake import Lake, open_lake
-from makerates_lake.pipeline import backfill
+from makerates_lake import store as storage
+from makerates_lake.pipeline import backfill, run_reprocess, run_transform
 from makerates_lake.publish.postgres import publish
 from makerates_lake.settings import load_settings
-from makerates_lake.silver import storage
-from makerates_lake.tables import GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS, TableSpec
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.tables import GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS, TableSpec
 from tests.integration.reliability_helpers import (
     bronze_ids,
     ecb_csv_with_extra_day,

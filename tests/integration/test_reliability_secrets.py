@@ -25,8 +25,8 @@ from click.testing import CliRunner
 from makerates_lake.cli import main
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.jobs import ingest
-from makerates_lake.lake import Lake, open_lake
 from makerates_lake.settings import Settings
+from makerates_lake.store.catalog import Lake, open_lake
 from tests.conftest import S3_SECRET
 from tests.integration.bronze_helpers import all_stored_bytes
 from tests.integration.extract_servers import (

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
-from makerates_lake.lake import Lake
+from makerates_lake.store.catalog import Lake
 from tests.integration.bronze_helpers import make_record
 from tests.integration.reliability_helpers import (
     delete_object,

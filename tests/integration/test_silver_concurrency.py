@@ -8,10 +8,10 @@ from concurrent.futures import ProcessPoolExecutor
 import polars as pl
 import pytest
 
+from makerates_lake import store as storage
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.lake import Lake
-from makerates_lake.silver import storage
-from makerates_lake.tables import SILVER_RATES, SILVER_REJECTS
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import SILVER_RATES, SILVER_REJECTS
 from tests.silver_helpers import plain_settings, record, transform_worker, v6_latest
 
 pytestmark = pytest.mark.integration

@@ -10,13 +10,14 @@ import polars as pl
 import pytest
 
 from makerates_lake import source_names
+from makerates_lake import store as storage
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.gold.build import read_facts, run_reprocess, run_transform
+from makerates_lake.gold.build import read_facts
 from makerates_lake.gold.convert import RateBook
-from makerates_lake.lake import Lake
-from makerates_lake.silver import storage
-from makerates_lake.tables import GOLD_DIM_CURRENCY, SILVER_RATES, SILVER_REJECTS
+from makerates_lake.pipeline import run_reprocess, run_transform
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import GOLD_DIM_CURRENCY, SILVER_RATES, SILVER_REJECTS
 from tests.silver_helpers import FIXTURES, SAMPLE_ZIP, record, v6_latest
 
 pytestmark = pytest.mark.integration

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from pyiceberg.types import StringType
 
+from makerates_lake import store as storage
 from makerates_lake.bronze.writer import BronzeWriter
-from makerates_lake.lake import Lake
-from makerates_lake.silver import storage
 from makerates_lake.silver.build import extraction_range
-from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 from tests.silver_helpers import record, v6_latest
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from makerates_lake.bronze import BronzeWriter
-from makerates_lake.lake import Lake
-from makerates_lake.snapshots import AsOf, SnapshotNotFoundError, resolve_as_of
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.refs import AsOf, SnapshotNotFoundError, resolve_as_of
 from tests.integration.bronze_helpers import make_record
 
 

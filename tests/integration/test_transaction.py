@@ -8,9 +8,9 @@ import pytest
 from pyiceberg.table.update import update_table_metadata
 
 from makerates_lake import transaction as transaction_module
-from makerates_lake.lake import Lake
-from makerates_lake.tables import SILVER_REJECTS
-from makerates_lake.transaction import open_transaction
+from makerates_lake.store._pyiceberg import open_transaction
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import SILVER_REJECTS
 
 
 @pytest.fixture
@@ -68,10 +68,9 @@ def test_append_files_merges_manifests_when_the_table_says_so(
     embedded_lake: Lake, merge: bool
 ) -> None:
     """Written files are committed as appends; manifests merge as Table.append would."""
-    from makerates_lake.bronze.commit import write_data_files
     from makerates_lake.bronze.writer import records_to_arrow
-    from makerates_lake.tables import BRONZE_EXTRACTIONS
-    from makerates_lake.transaction import append_files
+    from makerates_lake.store.commit import commit_files, write_files
+    from makerates_lake.store.tables import BRONZE_EXTRACTIONS
     from tests.integration.bronze_helpers import make_record
 
     table = embedded_lake.table(BRONZE_EXTRACTIONS, refresh=True)
@@ -83,7 +82,8 @@ def test_append_files_merges_manifests_when_the_table_says_so(
             }
         )
     for n in range(4):
-        append_files(table, write_data_files(table, records_to_arrow([make_record(n)])))
+        files = write_files(table, records_to_arrow([make_record(n)]), BRONZE_EXTRACTIONS)
+        commit_files(table, files, merge_manifests=True)
     snapshot = table.current_snapshot()
     assert snapshot is not None
     manifests = snapshot.manifests(table.io)

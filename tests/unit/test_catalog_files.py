@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from makerates_lake.lake import catalog_properties
 from makerates_lake.settings import load_settings
+from makerates_lake.store.catalog import catalog_properties
 
 CATALOG_DIR = Path(__file__).parents[2] / "catalog"
 

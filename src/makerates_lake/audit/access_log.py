@@ -30,18 +30,15 @@ from types import TracebackType
 from typing import Final, Self
 
 import pyarrow as pa
-import stamina
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.table import Table
 
 from makerates_lake import provenance
 from makerates_lake.audit import pg_log
 from makerates_lake.audit.errors import AccessLogError
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.datafiles import write_data_files
-from makerates_lake.lake import Lake
 from makerates_lake.redact import redact_text
-from makerates_lake.tables import AUDIT_ACCESS_LOG
-from makerates_lake.transaction import append_files
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit, commit_files, write_files
+from makerates_lake.store.tables import AUDIT_ACCESS_LOG
 
 __all__ = ["AccessEntry", "AccessLog", "log_access", "read_access_log"]
 
@@ -148,17 +145,12 @@ def _append_iceberg(lake: Lake, entries: Sequence[AccessEntry]) -> None:
     rows = pa.Table.from_pylist(
         [e.as_row() for e in entries], schema=AUDIT_ACCESS_LOG.schema.as_arrow()
     )
-    for attempt in stamina.retry_context(
-        on=CommitFailedException,
-        attempts=lake.settings.commit_retry_attempts,
-        timeout=None,
-        wait_initial=0.05,
-        wait_max=1.0,
-    ):
-        with attempt, table_commit_lock(lake, AUDIT_ACCESS_LOG.identifier):
-            table = lake.table(AUDIT_ACCESS_LOG, refresh=True)
-            files = write_data_files(table.metadata, table.io, rows, AUDIT_ACCESS_LOG.parquet)
-            append_files(table, files)
+
+    def attempt(table: Table) -> None:
+        files = write_files(table, rows, AUDIT_ACCESS_LOG)
+        commit_files(table, files, merge_manifests=True)
+
+    commit(lake, AUDIT_ACCESS_LOG, attempt)
 
 
 def write_entries(lake: Lake, entries: Sequence[AccessEntry]) -> None:

@@ -3,7 +3,7 @@
 ::
 
     AuditError                               (makerates_lake.errors)
-     ├── SnapshotNotFoundError (LookupError) (makerates_lake.snapshots)
+     ├── SnapshotNotFoundError (LookupError) (makerates_lake.store.refs)
      ├── AccessLogError                      an access-log entry could not be written
      ├── RecordNotFoundError (LookupError)   no fact / silver row / bronze row to trace
      └── RetentionError                      a purge or expiry that the policy forbids

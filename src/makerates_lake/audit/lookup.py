@@ -56,7 +56,7 @@ from makerates_lake.audit.parquet_rows import (
     read_matching,
 )
 from makerates_lake.audit.reading import scan_at
-from makerates_lake.expressions import all_equal
+from makerates_lake.store.expressions import all_equal
 
 #: Snapshot file lists kept; a trace touches three tables, as-of traces a few more.
 MAX_SNAPSHOTS: Final = 64

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from makerates_lake.errors import AuditError
-from makerates_lake.lake import Lake
-from makerates_lake.tables import ALL_TABLES, TableSpec
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table

@@ -1,6 +1,6 @@
 """As-of reads of any table, in Arrow, Polars and DuckDB; each read is logged once.
 
-Every as-of read resolves its snapshot through :func:`makerates_lake.snapshots.resolve_as_of`
+Every as-of read resolves its snapshot through :func:`makerates_lake.store.refs.resolve_as_of`
 so audit, federation and publish agree on what "as of" means.
 """
 
@@ -16,9 +16,9 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.table import Table
 
 from makerates_lake.audit.access_log import log_access
-from makerates_lake.lake import Lake
-from makerates_lake.snapshots import AsOf, resolve_as_of
-from makerates_lake.tables import TableSpec
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.tables import TableSpec
 
 if TYPE_CHECKING:
     import duckdb

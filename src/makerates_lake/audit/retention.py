@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from pyiceberg.table import Table
+
 from makerates_lake.audit.access_log import make_entry, write_entries
 from makerates_lake.audit.errors import RetentionError
 from makerates_lake.bronze.record import retain_until
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.expressions import all_of, in_range, is_in
-from makerates_lake.lake import Lake
-from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit, commit_files
+from makerates_lake.store.expressions import all_of, in_range, is_in
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,7 @@ class ExpiredSnapshots:
     kept_tagged: tuple[int, ...]
 
 
-def _protected(spec: TableSpec, lake: Lake, keep_last: int) -> tuple[set[int], set[int]]:
-    table = lake.table(spec, refresh=True)
+def _protected(table: Table, keep_last: int) -> tuple[set[int], set[int]]:
     tagged = {ref.snapshot_id for ref in table.metadata.refs.values()}
     newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)[-keep_last:]
     return tagged, tagged | {s.snapshot_id for s in newest}
@@ -80,13 +81,16 @@ def maintain(
     cutoff_ms = int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000)
     results = []
     for spec in tables:
-        with table_commit_lock(lake, spec.identifier):
-            tagged, protected = _protected(spec, lake, keep_last)
-            table = lake.table(spec, refresh=True)
+
+        def attempt(table: Table) -> tuple[list[int], list[int], set[int]]:
+            tagged, protected = _protected(table, keep_last)
             old = [s.snapshot_id for s in table.metadata.snapshots if s.timestamp_ms < cutoff_ms]
             expire = [s for s in old if s not in protected]
             if expire and not dry_run:
                 table.maintenance.expire_snapshots().by_ids(expire).commit()
+            return old, expire, tagged
+
+        old, expire, tagged = commit(lake, spec, attempt)
         results.append(
             ExpiredSnapshots(
                 spec.identifier, tuple(expire), tuple(sorted(s for s in old if s in tagged))
@@ -172,10 +176,9 @@ def purge_bronze(
         query_text=f"retention purge of {len(report.removed)} rows: {reason}",
     )
     write_entries(lake, [entry])
-    with table_commit_lock(lake, BRONZE_EXTRACTIONS.identifier):
-        table = lake.bronze(refresh=True)
-        table.delete(is_in("extraction_id", report.removed))
-        table = lake.bronze(refresh=True)
+
+    def attempt(table: Table) -> int:
+        commit_files(table, where=is_in("extraction_id", report.removed))
         current = table.current_snapshot()
         protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
         older = [
@@ -188,6 +191,8 @@ def purge_bronze(
         if older:
             # Otherwise an as-of read of an older snapshot would still return the rows.
             table.maintenance.expire_snapshots().by_ids(older).commit()
-        report.expired_snapshots = len(older)
+        return len(older)
+
+    report.expired_snapshots = commit(lake, BRONZE_EXTRACTIONS, attempt)
     log.warning("bronze rows purged", extra={"rows": len(found), "reason": reason})
     return report

@@ -36,13 +36,13 @@ from pyiceberg.table import Table
 
 from makerates_lake.audit import lineage
 from makerates_lake.audit.access_log import log_access
-from makerates_lake.audit.current import current_tables
 from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.lineage import BronzeEvidence
 from makerates_lake.audit.lookup import find_rows, find_tables, rows_where
-from makerates_lake.lake import Lake
-from makerates_lake.snapshots import AsOf, resolve_as_of
-from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.pointers import current_tables
+from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
 
 OK: Final = "ok"
 TRANSFORM_MISMATCH: Final = "transform_mismatch"

@@ -9,9 +9,14 @@ import pyarrow as pa
 
 from makerates_lake.bronze.verify import VerifyReport, verify_bronze
 from makerates_lake.bronze.writer import ids_in_file
-from makerates_lake.expressions import in_range
-from makerates_lake.lake import Lake
-from makerates_lake.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES, SILVER_REJECTS
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import in_range
+from makerates_lake.store.tables import (
+    BRONZE_EXTRACTIONS,
+    GOLD_FACT_RATE,
+    SILVER_RATES,
+    SILVER_REJECTS,
+)
 
 #: (table, its time column used for ``--from/--to``, its columns naming bronze rows)
 _LINEAGE_COLUMNS = (

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from pyiceberg.expressions import BooleanExpression
 from pyiceberg.table import Table
 
-from makerates_lake.expressions import all_of, at_least, below
-from makerates_lake.lake import Lake
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import all_of, at_least, below
 
 _COLUMNS = ["extraction_id", "extraction_timestamp", "raw_response", "response_checksum"]
 

@@ -1,9 +1,10 @@
 """Append-only writer for ``bronze.extractions``.
 
-There is no update and no delete here on purpose. A batch is one commit. When another
-process commits first, PyIceberg's SQL catalog raises ``CommitFailedException`` and does
-not retry; we refresh the table, drop the extraction_ids that are now present (so a
-retried or repeated write never duplicates a row) and try again with backoff.
+There is no update and no delete here on purpose. A batch is one commit, through the
+store's one commit path (:func:`makerates_lake.store.commit.commit`): under the commit
+lock, the writer drops the extraction_ids that another writer stored since its own
+check (so a retried or repeated write never duplicates a row) and commits the files it
+wrote beforehand; the store locks what the commit wrote on a WORM bucket.
 """
 
 from __future__ import annotations
@@ -11,27 +12,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import stamina
-from pyiceberg.exceptions import CommitFailedException
-from pyiceberg.manifest import DataFile, ManifestEntryStatus
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
-from makerates_lake.bronze.commit import write_data_files
 from makerates_lake.bronze.record import BronzeRecord, retain_until
-from makerates_lake.bronze.worm import lock_objects
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.errors import CommitConflictError, DuplicateExtractionError
-from makerates_lake.expressions import all_of, at_least, at_most, is_in
-from makerates_lake.lake import Lake, dependency_errors
-from makerates_lake.tables import BRONZE_EXTRACTIONS
-from makerates_lake.transaction import append_files
+from makerates_lake.errors import DuplicateExtractionError
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit, commit_files, write_files
+from makerates_lake.store.expressions import all_of, at_least, at_most, is_in
+from makerates_lake.store.failures import dependency_errors
+from makerates_lake.store.refs import files_added_since
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 
 log = logging.getLogger(__name__)
 
-#: The bronze schema in Arrow terms, converted once (about 0.2 ms a call).
+#: The bronze schema in Arrow terms, converted once rather than per append.
 _BRONZE_ARROW_SCHEMA = BRONZE_EXTRACTIONS.schema.as_arrow()
 
 
@@ -55,11 +54,10 @@ class AppendResult:
 def records_to_arrow(records: Sequence[BronzeRecord]) -> pa.Table:
     """The records as an Arrow table in the bronze schema."""
     schema = _BRONZE_ARROW_SCHEMA
-    # Column by column: from_pylist over one dict per record spent most of its time
-    # looking keys up row by row. (A tuple per record, transposed, is no faster, and its
-    # thousands of tuples set off the garbage collector: 20 -> 70 ms now and then.)
-    # A record is a dataclass without slots: its fields are its __dict__, and a
-    # subscript there costs half a getattr call (ECB history: 20 -> 11 ms).
+    # Column by column: from_pylist over one dict per record spends most of its time
+    # looking keys up row by row, and a tuple per record, transposed, leaves thousands
+    # of tuples that set off the garbage collector. A record is a dataclass without
+    # slots: its fields are its __dict__, and a subscript there is cheaper than getattr.
     fields = [vars(record) for record in records]
     columns = {name: [values[name] for values in fields] for name in schema.names}
     return pa.Table.from_pydict(columns, schema=schema)
@@ -84,30 +82,6 @@ def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
     )
     found = table.scan(row_filter=row_filter, selected_fields=("extraction_id",)).to_arrow()
     return set(found.column("extraction_id").to_pylist())
-
-
-def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] | None:
-    """Data files committed after ``snapshot_id`` on the current branch.
-
-    None when ``snapshot_id`` is no longer an ancestor (history was rewritten), so the
-    caller falls back to a full check.
-    """
-    added: list[DataFile] = []
-    snapshot = table.current_snapshot()
-    while snapshot is not None and snapshot.snapshot_id != snapshot_id:
-        for manifest in snapshot.manifests(table.io):
-            if manifest.added_snapshot_id != snapshot.snapshot_id:
-                continue
-            added.extend(
-                entry.data_file
-                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
-                if entry.status == ManifestEntryStatus.ADDED
-            )
-        parent = snapshot.parent_snapshot_id
-        snapshot = table.snapshot_by_id(parent) if parent is not None else None
-    if snapshot is None and snapshot_id is not None:
-        return None
-    return added
 
 
 def ids_in_file(table: Table, location: str) -> set[str]:
@@ -183,52 +157,36 @@ class BronzeWriter:
         fresh = self._fresh(unique, skipped)
         if not fresh:
             return AppendResult(0, tuple(sorted(skipped)), None, 0)
-        files = write_data_files(table, records_to_arrow(fresh))
+        files = write_files(table, records_to_arrow(fresh), BRONZE_EXTRACTIONS)
         attempts = 0
-        try:
-            for attempt in stamina.retry_context(
-                on=CommitFailedException,
-                attempts=self._lake.settings.commit_retry_attempts,
-                timeout=None,
-                wait_initial=0.05,
-                wait_max=2.0,
-                wait_jitter=0.5,
-            ):
-                with attempt, table_commit_lock(self._lake, BRONZE_EXTRACTIONS.identifier):
-                    attempts += 1
-                    table = self._lake.bronze(refresh=True)
-                    newly_present = _ids_added_since(table, unique, checked_at) - skipped
-                    checked_at = _current_snapshot_id(table)
-                    if newly_present:
-                        # Another writer stored some of our ids after our check: the files
-                        # we wrote would duplicate them, so they are written again without.
-                        skipped |= newly_present
-                        fresh = self._fresh(unique, skipped)
-                        if not fresh:
-                            return AppendResult(0, tuple(sorted(skipped)), None, attempts)
-                        files = write_data_files(table, records_to_arrow(fresh))
-                    append_files(table, files)
-        except CommitFailedException as exc:
-            raise CommitConflictError(
-                "bronze commit kept losing to concurrent writers",
-                table=BRONZE_EXTRACTIONS.identifier,
-                attempts=attempts,
-                cause=str(exc),
-            ) from None
-        snapshot = table.current_snapshot()
-        assert snapshot is not None
-        if self._lake.bronze_object_lock:
-            self._lock_snapshot_files(table, snapshot.snapshot_id, fresh)
+
+        def attempt(table: Table) -> int | None:
+            nonlocal attempts, checked_at, fresh, files, skipped
+            attempts += 1
+            newly_present = _ids_added_since(table, unique, checked_at) - skipped
+            checked_at = _current_snapshot_id(table)
+            if newly_present:
+                # Another writer stored some of our ids after our check: the files we
+                # wrote would duplicate them, so they are written again without.
+                skipped |= newly_present
+                fresh = self._fresh(unique, skipped)
+                if not fresh:
+                    return None
+                files = write_files(table, records_to_arrow(fresh), BRONZE_EXTRACTIONS)
+            commit_files(table, files, merge_manifests=True)
+            return _current_snapshot_id(table)
+
+        def until() -> datetime:
+            return max(retain_until(r.extraction_timestamp, r.retention_policy) for r in fresh)
+
+        snapshot_id = commit(self._lake, BRONZE_EXTRACTIONS, attempt, retain_until=until)
+        if snapshot_id is None:
+            return AppendResult(0, tuple(sorted(skipped)), None, attempts)
         log.info(
             "bronze append committed",
-            extra={"rows": len(fresh), "snapshot_id": snapshot.snapshot_id, "attempts": attempts},
+            extra={"rows": len(fresh), "snapshot_id": snapshot_id, "attempts": attempts},
         )
-        # Compacts and expires once enough snapshots piled up, so commit cost stays bounded;
-        # never raises. Imported here: maintenance imports bronze modules.
-        from makerates_lake.maintenance.run import maybe_maintain
-
-        maybe_maintain(self._lake, BRONZE_EXTRACTIONS)
-        return AppendResult(len(fresh), tuple(sorted(skipped)), snapshot.snapshot_id, attempts)
+        return AppendResult(len(fresh), tuple(sorted(skipped)), snapshot_id, attempts)
 
     def _fresh(self, unique: Sequence[BronzeRecord], stored: set[str]) -> list[BronzeRecord]:
         if stored and self._on_duplicate == "error":
@@ -249,22 +207,3 @@ class BronzeWriter:
                 continue
             seen[record.extraction_id] = record
         return list(seen.values())
-
-    def _lock_snapshot_files(
-        self, table: Table, snapshot_id: int, records: Sequence[BronzeRecord]
-    ) -> None:
-        """Extend COMPLIANCE retention of every object this commit wrote to the rows' policy."""
-        until = max(retain_until(r.extraction_timestamp, r.retention_policy) for r in records)
-        snapshot = table.snapshot_by_id(snapshot_id)
-        assert snapshot is not None
-        uris = [table.metadata_location, snapshot.manifest_list]
-        for manifest in snapshot.manifests(table.io):
-            if manifest.added_snapshot_id != snapshot_id:
-                continue
-            uris.append(manifest.manifest_path)
-            uris.extend(
-                entry.data_file.file_path
-                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
-                if entry.snapshot_id == snapshot_id
-            )
-        lock_objects(self._lake.s3_client(), uris, until)

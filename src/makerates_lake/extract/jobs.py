@@ -27,8 +27,8 @@ from makerates_lake.extract.http import HttpClient, ProgressCallback
 from makerates_lake.extract.ratelimit import RateLimiters
 from makerates_lake.extract.secrets import check_key_age, key_provider_from_settings
 from makerates_lake.extract.sources import EcbHistory
-from makerates_lake.lake import Lake
 from makerates_lake.source_names import EXCHANGERATE_API
+from makerates_lake.store.catalog import Lake
 
 log = logging.getLogger(__name__)
 

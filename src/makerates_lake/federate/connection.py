@@ -4,7 +4,7 @@ What a connection holds:
 
 * a view ``<namespace>.<table>`` per lake table (``gold.fact_rate``, ``bronze.extractions``...)
   reading the snapshot that was current when the connection was opened, or the one
-  ``as_of`` names (resolved by :func:`makerates_lake.snapshots.resolve_as_of`);
+  ``as_of`` names (resolved by :func:`makerates_lake.store.refs.resolve_as_of`);
 * a table macro ``<namespace>.<table>_at(snapshot_id)`` per table: time travel by id in SQL;
 * ``makerates.snapshots``: every snapshot of every table with its commit time and the tags
   and branches pointing at it, to find the id for a tag or a moment in SQL;
@@ -29,9 +29,9 @@ from makerates_lake.federate import sqltext
 from makerates_lake.federate.errors import AsOfNotFoundError, AttachError, FederateError
 from makerates_lake.federate.extensions import load_offline, offline_config
 from makerates_lake.federate.scrub import scrub
-from makerates_lake.lake import Lake
-from makerates_lake.snapshots import AsOf, SnapshotNotFoundError, resolve_as_of
-from makerates_lake.tables import ALL_TABLES, TableSpec
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.refs import AsOf, SnapshotNotFoundError, resolve_as_of
+from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
 META_SCHEMA: Final = "makerates"
 

@@ -19,9 +19,9 @@ from makerates_lake.federate import sqltext
 from makerates_lake.federate.connection import connect
 from makerates_lake.federate.errors import QueryError
 from makerates_lake.federate.scrub import scrub
-from makerates_lake.lake import Lake
-from makerates_lake.snapshots import AsOf, resolve_as_of
-from makerates_lake.tables import ALL_TABLES
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.tables import ALL_TABLES
 
 UNRESOLVED_TABLE: Final = "*"
 SQL_ACTION: Final = "sql"

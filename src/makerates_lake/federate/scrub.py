@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from makerates_lake.lake import Lake
 from makerates_lake.redact import REDACTED, redact_text
+from makerates_lake.store.catalog import Lake
 
 # scheme://user:password@host inside free text (a driver may echo the URL it was given).
 _URL_PASSWORD: Final = re.compile(r"([A-Za-z][\w+.-]*://[^:/@\s]+:)[^@\s]+@")

@@ -1,13 +1,6 @@
 """Gold: the star schema (dim_currency, dim_date, dim_source, fact_rate) and conversions."""
 
-from makerates_lake.gold.build import (
-    GoldResult,
-    RunResult,
-    build_gold,
-    read_facts,
-    run_reprocess,
-    run_transform,
-)
+from makerates_lake.gold.build import GoldResult, build_gold, read_facts
 from makerates_lake.gold.convert import Quote, RateBook, convert
 from makerates_lake.gold.errors import GoldError, NoRateError
 
@@ -17,10 +10,7 @@ __all__ = [
     "NoRateError",
     "Quote",
     "RateBook",
-    "RunResult",
     "build_gold",
     "convert",
     "read_facts",
-    "run_reprocess",
-    "run_transform",
 ]

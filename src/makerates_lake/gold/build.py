@@ -1,35 +1,30 @@
-"""Build gold from silver (I/O), and the transform / reprocess runs over both stages.
+"""Build gold from silver (I/O through the store).
 
 Gold is a pure function of silver and the transform version
-(:mod:`makerates_lake.gold.model`). An incremental run rebuilds ``fact_rate`` for the
-rate dates it touched (one overwrite commit) and the small dimensions in full; a
-reprocess rebuilds everything and tags every table's snapshot ``transform-v<N>``,
-after tagging the snapshot it replaces ``pre-reprocess-<timestamp>`` so both stay
-readable by name.
+(:mod:`makerates_lake.gold.model`). An incremental build rebuilds ``fact_rate`` for the
+rate dates it touched (one overwrite commit) and the small dimensions in full. The runs
+that chain silver and gold are in :mod:`makerates_lake.pipeline`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import polars as pl
 
-from makerates_lake.expressions import all_of, at_least, below
+from makerates_lake import store as storage
 from makerates_lake.gold import model
-from makerates_lake.lake import Lake
-from makerates_lake.silver import storage
-from makerates_lake.silver.build import SilverResult, mark_transformed, rebuild_silver, transform
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
-from makerates_lake.tables import (
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import all_of, at_least, below
+from makerates_lake.store.tables import (
     GOLD_DIM_CURRENCY,
     GOLD_DIM_DATE,
     GOLD_DIM_SOURCE,
     GOLD_FACT_RATE,
-    GOLD_TABLES,
     SILVER_RATES,
-    SILVER_TABLES,
     TableSpec,
 )
 
@@ -49,15 +44,6 @@ class GoldResult:
     last_date: date | None
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """A transform or reprocess over silver and gold."""
-
-    silver: SilverResult
-    gold: GoldResult
-    tag: str | None = None
-
-
 def build_gold(
     lake: Lake,
     *,
@@ -73,6 +59,26 @@ def build_gold(
         CommitConflictError: Concurrent writers won every commit attempt.
     """
     return _build_gold(lake, None, first, last, transform_version, cross_bases)
+
+
+def replace_gold(
+    lake: Lake, built: tuple[pl.DataFrame, Dimensions] | None, transform_version: int
+) -> GoldResult:
+    """Replace all of gold: by ``built`` (facts and dimensions made by :func:`gold_rows`
+    from all of silver), or, when None, by rows built from silver as it is stored."""
+    if built is None:
+        return _build_gold(lake, None, None, None, transform_version)
+    facts, dimensions = built
+    return _build_gold(
+        lake, None, None, None, transform_version, facts=facts, dimensions=dimensions
+    )
+
+
+def gold_rows(rows: pl.DataFrame, transform_version: int) -> tuple[pl.DataFrame, Dimensions]:
+    """Facts and dimensions from silver rows in ``SILVER_ORDER`` (as a silver build
+    returns them), without reading silver back."""
+    facts = model.fact_rate(rows.select(_FACT_INPUT), rules_for(transform_version), presorted=True)
+    return facts, _dimensions(rows.select(_DIM_INPUT))
 
 
 def _build_gold(
@@ -134,73 +140,6 @@ def _dimensions(seen: pl.DataFrame) -> Dimensions:
         days = model.dim_date(dates.min(), dates.max())  # type: ignore[arg-type]
         dimensions.append((GOLD_DIM_DATE, days))
     return dimensions
-
-
-def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> RunResult:
-    """Transform new bronze rows into silver, then refresh gold for the dates touched."""
-    silver = transform(lake, transform_version=transform_version)
-    gold = GoldResult(0, None, None)
-    if silver.first_date is not None:
-        gold = build_gold(
-            lake,
-            first=silver.first_date,
-            last=silver.last_date,
-            transform_version=transform_version,
-        )
-    # Last: a run killed before this point leaves its bronze rows pending, and the next
-    # run redoes what is missing (appends skip the extraction_ids already stored).
-    mark_transformed(lake, silver.done, transform_version=transform_version)
-    return RunResult(silver, gold)
-
-
-def run_reprocess(
-    lake: Lake,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    transform_version: int = CURRENT_TRANSFORM_VERSION,
-) -> RunResult:
-    """Rebuild silver (bronze extracted ``start..end``, default all) and all of gold.
-
-    Zero API calls: reads bronze only. Tags the previous snapshot of every silver and
-    gold table ``pre-reprocess-<UTC timestamp>`` and the new one ``transform-v<N>``.
-    """
-    rules_for(transform_version)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    specs = (*SILVER_TABLES, *GOLD_TABLES)
-    for spec in specs:
-        previous = storage.current_snapshot_id(lake, spec)
-        if previous is not None:
-            storage.tag_snapshot(lake, spec, f"pre-reprocess-{stamp}", previous)
-    rules = rules_for(transform_version)
-
-    def facts_from(rows: pl.DataFrame) -> tuple[pl.DataFrame, Dimensions]:
-        # A silver build returns its rows in SILVER_ORDER (silver.validate.sort_silver).
-        facts = model.fact_rate(rows.select(_FACT_INPUT), rules, presorted=True)
-        return facts, _dimensions(rows.select(_DIM_INPUT))
-
-    # After a full rebuild the new rows are all of silver: gold is built from them while
-    # silver's files are written, instead of being read back afterwards.
-    full = start is None and end is None
-    silver, built = rebuild_silver(
-        lake,
-        start=start,
-        end=end,
-        transform_version=transform_version,
-        meanwhile=facts_from if full else None,
-    )
-    if built is None:
-        gold = _build_gold(lake, None, None, None, transform_version)
-    else:
-        facts, dimensions = built
-        gold = _build_gold(
-            lake, None, None, None, transform_version, facts=facts, dimensions=dimensions
-        )
-    mark_transformed(lake, silver.done, transform_version=transform_version)
-    tag = f"transform-v{transform_version}"
-    for spec in specs:
-        storage.tag_snapshot(lake, spec, tag)
-    return RunResult(silver, gold, tag)
 
 
 def read_facts(lake: Lake, *, tag: str | None = None) -> pl.DataFrame:

@@ -36,9 +36,9 @@ from makerates_lake.audit.orphans import (
     remove_files,
 )
 from makerates_lake.bronze.writer import ids_in_file
-from makerates_lake.lake import Lake
-from makerates_lake.silver.storage import scan_table
-from makerates_lake.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store import scan_table
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 
 
 @dataclass

@@ -16,23 +16,21 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 
 from makerates_lake.bronze.record import retain_until
-from makerates_lake.bronze.worm import lock_objects
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.datafiles import write_data_files
-from makerates_lake.lake import Lake
-from makerates_lake.maintenance.errors import CompactionMismatchError, MaintenanceError
+from makerates_lake.maintenance.errors import CompactionMismatchError
 from makerates_lake.maintenance.policy import SNAPSHOT_MARKER, MaintenancePolicy
-from makerates_lake.tables import TableSpec
-from makerates_lake.transaction import open_transaction
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit, commit_files
+from makerates_lake.store.datafiles import write_data_files
+from makerates_lake.store.tables import TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +185,9 @@ def compact_table(
     Raises:
         CompactionMismatchError: The new files would not hold exactly the old rows
             (nothing of that batch is committed).
-        MaintenanceError: Another writer changed the table's files meanwhile.
+        CommitConflictError: Writers that do not take the commit lock won every attempt.
+
+    A batch whose files another writer rewrote meanwhile is skipped, not an error.
     """
     policy = policy or MaintenancePolicy()
     result = CompactionResult(spec.identifier)
@@ -218,7 +218,7 @@ def _compact_batch(
     """Rewrite these partitions' files in one overwrite snapshot; returns the fresh table."""
     # Files are written outside the lock (the slow part) with the policy's target file
     # size (and, for bronze, its cold compression level); only the check that the inputs
-    # are still live and the commit happen under it.
+    # are still live and the commit happen under it (in ``attempt``).
     sizing = table.metadata.model_copy(
         update={"properties": {**table.metadata.properties, **rewrite_properties(spec, policy)}}
     )
@@ -238,47 +238,39 @@ def _compact_batch(
         added.extend(new_files)
         rows_by_partition.append(rows)
         result.rows += rows.num_rows
-    with table_commit_lock(lake, spec.identifier):
-        table = lake.table(spec, refresh=True)
+
+    def attempt(table: Table) -> bool:
         live = {f.file_path for f in live_data_files(table)}
-        gone = [f.file_path for f in removed if f.file_path not in live]
-        if gone:
-            raise MaintenanceError(
-                "files to compact were removed by another writer; run maintenance again",
-                table=spec.identifier,
-                files=len(gone),
-            )
-        try:
-            with open_transaction(table) as transaction:
-                update = transaction.update_snapshot(
-                    snapshot_properties={SNAPSHOT_MARKER: "compact"}
-                )
-                with update.overwrite() as overwrite:
-                    for data_file in removed:
-                        overwrite.delete_data_file(data_file)
-                    for data_file in added:
-                        overwrite.append_data_file(data_file)
-        except CommitFailedException as exc:
-            raise MaintenanceError(
-                "compaction lost a commit race; run maintenance again",
-                table=spec.identifier,
-                cause=str(exc),
-            ) from None
-        table = lake.table(spec, refresh=True)
-    snapshot = table.current_snapshot()
+        if any(f.file_path not in live for f in removed):
+            # Another writer rewrote these partitions meanwhile (a transform replacing a
+            # year): their files are already new, so this rewrite is moot. Its files are
+            # left unreferenced, for orphan removal.
+            return False
+        commit_files(table, added, remove=removed, properties={SNAPSHOT_MARKER: "compact"})
+        return True
+
+    def until() -> datetime:
+        return _retain_until(rows_by_partition)
+
+    # Only a bronze-bucket table's commit calls ``until`` (to lock what it wrote).
+    if not commit(lake, spec, attempt, retain_until=until):
+        log.warning(
+            "compaction skipped: another writer rewrote the files meanwhile",
+            extra={"table": spec.identifier, "files": len(removed)},
+        )
+        result.rows -= sum(rows.num_rows for rows in rows_by_partition)
+        return lake.table(spec, refresh=False)
     result.files_removed += len(removed)
     result.files_added += len(added)
-    if spec.in_bronze_bucket and lake.bronze_object_lock and snapshot is not None:
-        _lock_new_bronze(lake, table, added, rows_by_partition)
     log.info(
         "compacted", extra={"table": spec.identifier, "removed": len(removed), "added": len(added)}
     )
     return table
 
 
-def _lock_new_bronze(lake: Lake, table: Table, added: list[DataFile], rows: list[pa.Table]) -> None:
-    """Give the new bronze files (and this snapshot's metadata) the rows' retention."""
-    until = max(
+def _retain_until(rows: list[pa.Table]) -> datetime:
+    """The latest retention date of the compacted bronze rows."""
+    return max(
         retain_until(stamp, policy)
         for part in rows
         for stamp, policy in zip(
@@ -287,13 +279,3 @@ def _lock_new_bronze(lake: Lake, table: Table, added: list[DataFile], rows: list
             strict=True,
         )
     )
-    snapshot = table.current_snapshot()
-    assert snapshot is not None
-    uris = [table.metadata_location, snapshot.manifest_list]
-    uris.extend(
-        m.manifest_path
-        for m in snapshot.manifests(table.io)
-        if m.added_snapshot_id == snapshot.snapshot_id
-    )
-    uris.extend(f.file_path for f in added)
-    lock_objects(lake.s3_client(), uris, until)

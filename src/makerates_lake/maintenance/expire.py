@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pyiceberg.table import Table
+
 from makerates_lake.audit.retention import ExpiredSnapshots, maintain
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.lake import Lake
 from makerates_lake.maintenance.policy import MaintenancePolicy
-from makerates_lake.tables import BRONZE_EXTRACTIONS, TableSpec
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, TableSpec
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,8 @@ def expire_bronze(
 ) -> ExpiryResult:
     """Expire bronze snapshots older than the window, never tagged ones or branch heads."""
     cutoff_ms = int(((now or datetime.now(UTC)) - policy.snapshot_window).timestamp() * 1000)
-    with table_commit_lock(lake, BRONZE_EXTRACTIONS.identifier):
-        table = lake.bronze(refresh=True)
+
+    def attempt(table: Table) -> tuple[list[int], list[int]]:
         refs = {ref.snapshot_id for ref in table.metadata.refs.values()}
         newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
         keep = refs | {s.snapshot_id for s in newest[-max(1, policy.keep_last) :]}
@@ -44,9 +46,11 @@ def expire_bronze(
         expire = [s for s in old if s not in keep]
         if expire:
             table.maintenance.expire_snapshots().by_ids(expire).commit()
-    return ExpiryResult(
-        BRONZE_EXTRACTIONS.identifier, len(expire), len([s for s in old if s in refs])
-    )
+        return expire, [s for s in old if s in refs]
+
+    expire, kept_tagged = commit(lake, BRONZE_EXTRACTIONS, attempt)
+    return ExpiryResult(BRONZE_EXTRACTIONS.identifier, len(expire), len(kept_tagged))
+
 
 
 def expire_all(

@@ -14,9 +14,9 @@ from pyiceberg.table import Table
 from pyiceberg.utils.properties import property_as_bool, property_as_int
 
 from makerates_lake.audit.retention import DEFAULT_SNAPSHOT_WINDOW
-from makerates_lake.lake import Lake
-from makerates_lake.tables import ALL_TABLES, TableSpec
-from makerates_lake.transaction import open_transaction
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import set_properties
+from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
 AUTO_PROPERTY: Final = "makerates.maintenance.auto"
 TRIGGER_SNAPSHOTS_PROPERTY: Final = "makerates.maintenance.trigger-snapshots"
@@ -110,16 +110,9 @@ def apply_table_properties(
     lake: Lake, tables: tuple[TableSpec, ...] = ALL_TABLES
 ) -> dict[str, dict[str, str]]:
     """Set :func:`desired_properties` where they differ; returns what changed per table."""
-    from makerates_lake.commit_lock import table_commit_lock
-
     changed: dict[str, dict[str, str]] = {}
     for spec in tables:
-        with table_commit_lock(lake, spec.identifier):
-            table = lake.table(spec, refresh=True)
-            wanted = desired_properties(lake, spec)
-            diff = {k: v for k, v in wanted.items() if table.metadata.properties.get(k) != v}
-            if diff:
-                with open_transaction(table) as transaction:
-                    transaction.set_properties(diff)
-                changed[spec.identifier] = diff
+        diff = set_properties(lake, spec, desired_properties(lake, spec))
+        if diff:
+            changed[spec.identifier] = diff
     return changed

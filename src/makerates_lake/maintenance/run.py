@@ -15,8 +15,6 @@ from datetime import datetime
 
 from pyiceberg.table import Table
 
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.lake import Lake
 from makerates_lake.maintenance.compact import CompactionResult, compact_table, files_per_partition
 from makerates_lake.maintenance.expire import ExpiryResult, expire_all
 from makerates_lake.maintenance.policy import (
@@ -26,8 +24,10 @@ from makerates_lake.maintenance.policy import (
     auto_enabled,
     trigger_snapshots,
 )
-from makerates_lake.tables import ALL_TABLES, TableSpec
-from makerates_lake.transaction import open_transaction
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import set_properties
+from makerates_lake.store.refs import snapshots_since
+from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +81,17 @@ def table_stats(lake: Lake, spec: TableSpec) -> TableStats:
 
 def snapshots_since_maintenance(table: Table, limit: int) -> int:
     """Snapshots on the main branch since the last maintenance, counting up to ``limit``."""
-    last = table.metadata.properties.get(LAST_RUN_PROPERTY)
-    by_id = {s.snapshot_id: s for s in table.metadata.snapshots}
-    snapshot = table.current_snapshot()
-    count = 0
-    while snapshot is not None and count < limit and str(snapshot.snapshot_id) != last:
-        count += 1
-        parent = snapshot.parent_snapshot_id
-        snapshot = by_id.get(parent) if parent is not None else None
-    return count
+    return snapshots_since(table, table.metadata.properties.get(LAST_RUN_PROPERTY), limit)
 
 
 def _mark_done(lake: Lake, spec: TableSpec) -> None:
-    with table_commit_lock(lake, spec.identifier):
-        table = lake.table(spec, refresh=True)
+    def done_at(table: Table) -> dict[str, str]:
         snapshot = table.current_snapshot()
-        done_at = None if snapshot is None else str(snapshot.snapshot_id)
-        # Unchanged, a commit would only add another metadata.json (bronze keeps them all).
-        if done_at is not None and table.metadata.properties.get(LAST_RUN_PROPERTY) != done_at:
-            with open_transaction(table) as transaction:
-                transaction.set_properties({LAST_RUN_PROPERTY: done_at})
+        # Unchanged, a commit would only add another metadata.json (bronze keeps them all);
+        # set_properties commits nothing when the value is already there.
+        return {} if snapshot is None else {LAST_RUN_PROPERTY: str(snapshot.snapshot_id)}
+
+    set_properties(lake, spec, done_at)
 
 
 def _remove_orphans(

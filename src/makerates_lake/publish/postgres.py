@@ -2,7 +2,7 @@
 
 One publish, under a PostgreSQL advisory lock so two publishers queue:
 
-1. resolve the gold snapshot (:func:`makerates_lake.snapshots.resolve_as_of`); if the view
+1. resolve the gold snapshot (:func:`makerates_lake.store.refs.resolve_as_of`); if the view
    already shows that snapshot and window, change nothing (only repair a missing tag);
 2. read the window from gold, log the read, and load it into a new table
    ``makerates.rates_s<snapshot>_d<days>`` by binary COPY encoded straight from Arrow
@@ -28,15 +28,11 @@ from typing import Final
 import polars as pl
 import psycopg
 import pyarrow as pa
-import stamina
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
-from pyiceberg.exceptions import CommitFailedException
 
-from makerates_lake.commit_lock import table_commit_lock
-from makerates_lake.expressions import at_least
+from makerates_lake import store as storage
 from makerates_lake.federate.scrub import scrub
-from makerates_lake.lake import Lake
 from makerates_lake.publish import ddl, pgcopy
 from makerates_lake.publish.errors import (
     CopyEncodeError,
@@ -53,9 +49,10 @@ from makerates_lake.publish.frame import (
     tag_name,
     window,
 )
-from makerates_lake.silver import storage
-from makerates_lake.snapshots import AsOf, resolve_as_of
-from makerates_lake.tables import GOLD_FACT_RATE
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import at_least
+from makerates_lake.store.refs import AsOf, move_tag, resolve_as_of
+from makerates_lake.store.tables import GOLD_FACT_RATE
 
 PUBLISH_ACTION: Final = "publish"
 # Session advisory lock that serialises publishers of one database.
@@ -363,22 +360,7 @@ def switch_view(
 def _ensure_tag(lake: Lake, snapshot_id: int, tag: str) -> None:
     """Tag the published gold snapshot, unless the tag already points at it."""
     try:
-        for attempt in stamina.retry_context(
-            on=CommitFailedException,
-            attempts=lake.settings.commit_retry_attempts,
-            timeout=None,
-            wait_initial=0.05,
-            wait_max=1.0,
-        ):
-            with attempt, table_commit_lock(lake, GOLD_FACT_RATE.identifier):
-                table = lake.table(GOLD_FACT_RATE, refresh=True)
-                ref = table.metadata.refs.get(tag)
-                if ref is not None and ref.snapshot_id == snapshot_id:
-                    return
-                manage = table.manage_snapshots()
-                if ref is not None:
-                    manage = manage.remove_tag(tag)
-                manage.create_tag(snapshot_id, tag).commit()
+        move_tag(lake, GOLD_FACT_RATE, tag, snapshot_id)
     except Exception as exc:
         raise TagError(
             f"published, but the gold snapshot could not be tagged: {type(exc).__name__}: "

@@ -24,14 +24,14 @@ from typing import TypeVar
 import polars as pl
 from pyiceberg.expressions import BooleanExpression
 
-from makerates_lake.expressions import all_of, at_least, below, is_in
-from makerates_lake.lake import Lake
-from makerates_lake.silver import storage
+from makerates_lake import store as storage
 from makerates_lake.silver.jump_window import jump_revision
 from makerates_lake.silver.parse import BRONZE_COLUMNS
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
-from makerates_lake.tables import (
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import all_of, at_least, below, is_in
+from makerates_lake.store.tables import (
     BRONZE_EXTRACTIONS,
     SILVER_RATES,
     SILVER_REJECTS,

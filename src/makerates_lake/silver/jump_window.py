@@ -18,16 +18,16 @@ import polars as pl
 from pyiceberg.expressions import BooleanExpression
 from pyiceberg.table import Table
 
-from makerates_lake.expressions import all_of, at_least, at_most, is_in
-from makerates_lake.silver.storage import Revision, read_table
 from makerates_lake.silver.validate import JUMP_WINDOW, SILVER_COLUMNS, mark_jumps
+from makerates_lake.store import Revision, read_table
+from makerates_lake.store.expressions import all_of, at_least, at_most, is_in
 
 #: A stored row is identified by these (duplicates are rejected in validation).
 _ROW_KEY = ("extraction_id", "base_currency", "quote_currency", "rate_date")
 
 
 def jump_revision(jump_threshold: float, replaced: pl.Expr | None = None) -> Revision:
-    """A :data:`~makerates_lake.silver.storage.Revision` that keeps jump flags exact.
+    """A :data:`~makerates_lake.store.Revision` that keeps jump flags exact.
 
     Args:
         jump_threshold: Relative change that counts as a jump.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from makerates_lake.audit.access_log import AccessLog, make_entry
-from makerates_lake.lake import Lake
 from makerates_lake.secret import Secret
+from makerates_lake.store.catalog import Lake
 
 
 def test_entry_redacts_known_secrets_from_query_text(embedded_lake: Lake) -> None:

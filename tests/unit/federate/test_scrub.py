@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from makerates_lake.federate.scrub import lake_secrets, scrub
-from makerates_lake.lake import Lake
 from makerates_lake.redact import REDACTED
 from makerates_lake.settings import dsn_password, load_settings
+from makerates_lake.store.catalog import Lake
 
 
 class _FakeLake:

@@ -1,4 +1,4 @@
-"""S3 Object Lock (WORM) for the bronze bucket: create it, and lock what bronze writes."""
+"""S3 Object Lock (WORM) for the bronze bucket: create it, and lock what a commit wrote."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from makerates_lake.errors import BronzeError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import ObjectLockRetentionModeType
+    from pyiceberg.table import Table
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -79,3 +80,34 @@ def lock_objects(
                 ) from None
         locked += 1
     return locked
+
+
+def snapshot_objects(table: Table, snapshot_id: int) -> list[str]:
+    """Every object the commit of ``snapshot_id`` wrote: the metadata file (when the
+    snapshot is current), its manifest list, and the manifests and data files it added."""
+    from pyiceberg.manifest import ManifestEntryStatus
+
+    snapshot = table.snapshot_by_id(snapshot_id)
+    if snapshot is None:
+        raise BronzeError("no such snapshot to lock", snapshot_id=snapshot_id)
+    uris = [snapshot.manifest_list]
+    current = table.current_snapshot()
+    if current is not None and current.snapshot_id == snapshot_id:
+        uris.insert(0, table.metadata_location)
+    for manifest in snapshot.manifests(table.io):
+        if manifest.added_snapshot_id != snapshot_id:
+            continue
+        uris.append(manifest.manifest_path)
+        uris.extend(
+            entry.data_file.file_path
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+            if entry.status == ManifestEntryStatus.ADDED and entry.snapshot_id == snapshot_id
+        )
+    return uris
+
+
+def lock_snapshot_objects(
+    client: S3Client, table: Table, snapshot_id: int, until: datetime
+) -> int:
+    """Lock every object the commit of ``snapshot_id`` wrote until ``until``."""
+    return lock_objects(client, snapshot_objects(table, snapshot_id), until)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from makerates_lake.cli_support import lake_from_context
+from makerates_lake.cli.support import lake_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.federate.output import FORMATS, render
-from makerates_lake.snapshots import AsOf
+from makerates_lake.store.refs import AsOf
 
 
 def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> AsOf | None:

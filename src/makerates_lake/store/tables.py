@@ -1,6 +1,6 @@
 """Every table's schema, partition spec, sort order and properties.
 
-The specs are data: :mod:`makerates_lake.lake` creates whatever is listed in
+The specs are data: :mod:`makerates_lake.store.catalog` creates whatever is listed in
 :data:`ALL_TABLES`. Each stage adds its tables here so one file shows the whole lake.
 """
 
@@ -41,7 +41,7 @@ _COMMON_PROPERTIES: Final = {
 
 @dataclass(frozen=True)
 class ParquetLayout:
-    """Per-column Parquet choices of a table's writer (:mod:`makerates_lake.datafiles`).
+    """Per-column Parquet choices of a table's writer (:mod:`makerates_lake.store.datafiles`).
 
     Iceberg table properties set a codec, a level and page sizes for every column alike;
     PyIceberg passes nothing per column to Arrow. These choices are the writer's, not the

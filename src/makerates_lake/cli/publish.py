@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from makerates_lake.cli_support import lake_from_context
+from makerates_lake.cli.support import lake_from_context
 from makerates_lake.errors import MakeratesError
-from makerates_lake.snapshots import AsOf
+from makerates_lake.store.refs import AsOf
 
 
 @click.command("publish")

@@ -23,20 +23,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
+from sqlalchemy.engine import Engine
+
+from makerates_lake.store._pyiceberg import sql_catalog_tables
 
 _SELECT: Final = (
     "SELECT table_namespace, table_name, metadata_location FROM "
-    f"{IcebergTables.__tablename__} WHERE catalog_name = ? AND table_name IN "
+    f"{sql_catalog_tables().__tablename__} WHERE catalog_name = ? AND table_name IN "
 )
 _LOCK: Final = threading.Lock()
 #: (process id, path) -> (connection, (device, inode) of the file it opened).
 _connections: dict[tuple[int, str], tuple[sqlite3.Connection, tuple[int, int]]] = {}
 
 
-def catalog_file(catalog: SqlCatalog) -> str | None:
-    """The catalog's SQLite file when it is a plain absolute path, else None."""
-    url = catalog.engine.url
+def catalog_file(engine: Engine) -> str | None:
+    """The SQL catalog's SQLite file when it is a plain absolute path, else None."""
+    url = engine.url
     if url.get_backend_name() != "sqlite" or url.get_driver_name() != "pysqlite" or url.query:
         return None
     database = url.database
@@ -71,16 +73,16 @@ def _connection(path: str) -> sqlite3.Connection:
 
 
 def pointer_rows(
-    catalog: SqlCatalog, names: Sequence[str]
+    catalog_name: str, engine: Engine, names: Sequence[str]
 ) -> list[tuple[str, str, str | None]] | None:
     """(namespace, name, metadata location) of the named tables, or None: ask SQLAlchemy."""
-    path = catalog_file(catalog)
+    path = catalog_file(engine)
     if path is None or not names:
         return None
     query = f"{_SELECT}({', '.join('?' * len(names))})"
     with _LOCK:
         try:
-            rows = _connection(path).execute(query, (catalog.name, *names)).fetchall()
+            rows = _connection(path).execute(query, (catalog_name, *names)).fetchall()
         except (OSError, sqlite3.Error):
             _forget(path)  # reopened next time; this time SQLAlchemy answers
             return None

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from makerates_lake.lake import Lake
+from makerates_lake.store._pyiceberg import sql_catalog_engine
+from makerates_lake.store.catalog import Lake
 
 
 def _lock_key(identifier: str) -> int:
@@ -34,7 +35,7 @@ def table_commit_lock(lake: Lake, identifier: str) -> Iterator[None]:
     """Hold the commit lock of ``identifier`` for the duration of the block."""
     uri = lake.settings.resolved_catalog_uri
     if uri.startswith("postgresql"):
-        engine = getattr(lake.catalog, "engine", None)
+        engine = sql_catalog_engine(lake.catalog)
         if engine is None:  # not a SQL catalog after all
             yield
             return

@@ -1,4 +1,4 @@
-"""Which snapshot of a table "as of" means: by id, by tag, or by point in time.
+"""Snapshots and refs: what "as of" means (id, tag, time), ancestry, moving tags.
 
 Audit, federation and publish all resolve as-of the same way through :func:`resolve_as_of`.
 A timestamp picks the snapshot that was current at that instant (the last one committed
@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
-from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.snapshots import (
+    Snapshot,
+    ancestors_between_ids,
+    ancestors_of,
+    is_ancestor_of,
+)
 
 from makerates_lake.errors import AuditError
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import TableSpec
 
 
 class SnapshotNotFoundError(AuditError, LookupError):
@@ -99,3 +107,72 @@ def resolve_as_of(table: Table, as_of: AsOf | None) -> Snapshot | None:
         else:
             break
     return table.snapshot_by_id(current) if current is not None else None
+
+
+def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] | None:
+    """Data files committed after ``snapshot_id`` on the current branch.
+
+    None when ``snapshot_id`` is no longer an ancestor (history was rewritten), so the
+    caller falls back to a full check.
+    """
+    current = table.current_snapshot()
+    if current is None:
+        return None if snapshot_id is not None else []
+    if snapshot_id is not None and not is_ancestor_of(
+        current.snapshot_id, snapshot_id, table.metadata
+    ):
+        return None
+    added: list[DataFile] = []
+    for snapshot in ancestors_between_ids(snapshot_id, current.snapshot_id, table.metadata):
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot.snapshot_id:
+                continue
+            added.extend(
+                entry.data_file
+                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                if entry.status == ManifestEntryStatus.ADDED
+            )
+    return added
+
+
+def snapshots_since(table: Table, snapshot_id: str | None, limit: int) -> int:
+    """Snapshots on the main branch after ``snapshot_id`` (all when None or not an
+    ancestor), counting up to ``limit``."""
+    count = 0
+    for snapshot in ancestors_of(table.current_snapshot(), table.metadata):
+        if count >= limit or str(snapshot.snapshot_id) == snapshot_id:
+            break
+        count += 1
+    return count
+
+
+def move_tag(lake: Lake, spec: TableSpec, name: str, snapshot_id: int | None = None) -> bool:
+    """Point tag ``name`` at a snapshot (default: the current one), moving it if it exists.
+
+    A tag is a commit like any other, through :func:`~makerates_lake.store.commit.commit`:
+    it takes the table's commit lock, or a writer committing meanwhile (a transform,
+    ``maintain``) would lose its race to it.
+
+    Returns:
+        True when the tag changed; False when it already pointed there or the table has
+        no snapshot yet.
+    """
+    from makerates_lake.store.commit import commit
+
+    def attempt(table: Table) -> bool:
+        target = snapshot_id
+        if target is None:
+            current = table.current_snapshot()
+            if current is None:
+                return False
+            target = current.snapshot_id
+        ref = table.metadata.refs.get(name)
+        if ref is not None and ref.snapshot_id == target:
+            return False
+        manage = table.manage_snapshots()
+        if ref is not None:
+            manage = manage.remove_tag(name)
+        manage.create_tag(target, name).commit()  # moved in one commit
+        return True
+
+    return commit(lake, spec, attempt)

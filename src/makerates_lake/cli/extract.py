@@ -17,15 +17,15 @@ from typing import Any
 
 import click
 
-from makerates_lake.cli_support import settings_from_context
+from makerates_lake.cli.support import settings_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.errors import SecretError
-from makerates_lake.extract.jobs import backfill_ecb, ingest
 from makerates_lake.extract.secrets import VaultKeyProvider, check_key_age, vault_client
-from makerates_lake.lake import open_lake
+from makerates_lake.pipeline import backfill_bronze, ingest
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
 from makerates_lake.source_names import ALL_SOURCES, ECB_HISTORY
+from makerates_lake.store.catalog import open_lake
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def backfill_ecb_command(
         raise click.BadParameter("--from is after --to")
     with _errors_to_exit(ctx), _progress() as on_progress:
         lake = open_lake(settings_from_context(ctx))
-        report = backfill_ecb(
+        report = backfill_bronze(
             lake,
             start=start.date() if start else None,
             end=end.date() if end else None,

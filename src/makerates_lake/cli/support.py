@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from makerates_lake.lake import Lake, open_lake
 from makerates_lake.settings import Settings, load_settings
+from makerates_lake.store.catalog import Lake, open_lake
 
 
 def settings_from_context(ctx: click.Context) -> Settings:

@@ -51,42 +51,42 @@ class LazyCommand:
 #: tests/unit/test_cli_startup.py checks this table against the real commands.
 LAZY_COMMANDS: Mapping[str, LazyCommand] = {
     "audit": LazyCommand(
-        "makerates_lake.audit.commands:audit_group",
+        "makerates_lake.cli.audit:audit_group",
         "Trace, verify, diff and read any table as of a point in time.",
     ),
     "backfill": LazyCommand(
-        "makerates_lake.extract.commands:backfill_group", "Load history into bronze."
+        "makerates_lake.cli.extract:backfill_group", "Load history into bronze."
     ),
     "ingest": LazyCommand(
-        "makerates_lake.extract.commands:ingest_command",
+        "makerates_lake.cli.extract:ingest_command",
         "Run the tier chain once per base currency and write every attempt to bronze.",
     ),
     "maintain": LazyCommand(
-        "makerates_lake.maintenance.commands:maintain_command",
+        "makerates_lake.cli.maintenance:maintain_command",
         "Compact small files, merge manifests, expire old snapshots, remove orphan files.",
     ),
     "publish": LazyCommand(
-        "makerates_lake.publish.commands:publish_command",
+        "makerates_lake.cli.publish:publish_command",
         "Publish the last DAYS days of gold to PostgreSQL and switch makerates.rates_last_90_days.",
     ),
     "reprocess": LazyCommand(
-        "makerates_lake.silver.commands:reprocess_command",
+        "makerates_lake.cli.silver:reprocess_command",
         "Rebuild silver and gold from bronze only (no API calls) and tag the snapshots.",
     ),
     "retention": LazyCommand(
-        "makerates_lake.audit.commands:retention_group",
+        "makerates_lake.cli.audit:retention_group",
         "Bronze retention: the only way rows ever leave bronze.",
     ),
     "secrets": LazyCommand(
-        "makerates_lake.extract.commands:secrets_group",
+        "makerates_lake.cli.extract:secrets_group",
         "Manage the ExchangeRate-API key in Vault.",
     ),
     "sql": LazyCommand(
-        "makerates_lake.federate.commands:sql_command",
+        "makerates_lake.cli.federate:sql_command",
         "Run QUERY in DuckDB over the lake (views per table, PostgreSQL attached as pg).",
     ),
     "transform": LazyCommand(
-        "makerates_lake.silver.commands:transform_command",
+        "makerates_lake.cli.silver:transform_command",
         "Transform bronze rows not yet in silver, then refresh gold for their dates.",
     ),
 }
@@ -162,8 +162,8 @@ def _fail(exc: MakeratesError) -> NoReturn:
 @click.pass_context
 def init_command(ctx: click.Context) -> None:
     """Create the catalog's namespaces and tables (idempotent) and show where they live."""
-    from makerates_lake.cli_support import settings_from_context
-    from makerates_lake.lake import open_lake
+    from makerates_lake.cli.support import settings_from_context
+    from makerates_lake.store.catalog import open_lake
 
     try:
         lake = open_lake(settings_from_context(ctx))
@@ -190,8 +190,8 @@ def bronze_group() -> None:
 def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
     """Recompute bronze checksums; exit 1 and list offenders when anything is wrong."""
     from makerates_lake.bronze.verify import verify_bronze
-    from makerates_lake.cli_support import settings_from_context
-    from makerates_lake.lake import open_lake
+    from makerates_lake.cli.support import settings_from_context
+    from makerates_lake.store.catalog import open_lake
 
     try:
         lake = open_lake(settings_from_context(ctx))
@@ -226,9 +226,9 @@ def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datet
 @click.pass_context
 def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
     """Create the bronze bucket with versioning and Object Lock (set-up, S3/MinIO only)."""
-    from makerates_lake.bronze.worm import create_worm_bucket, split_s3_uri
-    from makerates_lake.cli_support import settings_from_context
-    from makerates_lake.lake import s3_client
+    from makerates_lake.cli.support import settings_from_context
+    from makerates_lake.store.catalog import s3_client
+    from makerates_lake.store.worm import create_worm_bucket, split_s3_uri
 
     settings = settings_from_context(ctx)
     location = settings.resolved_bronze_warehouse
@@ -243,9 +243,9 @@ def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
 @click.pass_context
 def demo_command(ctx: click.Context) -> None:
     """Offline demo: the bundled ECB sample through bronze, silver and gold, then a look."""
-    from makerates_lake.cli_support import settings_from_context
+    from makerates_lake.cli.support import settings_from_context
     from makerates_lake.demo import run_demo
-    from makerates_lake.lake import open_lake
+    from makerates_lake.store.catalog import open_lake
 
     try:
         lake = open_lake(settings_from_context(ctx))

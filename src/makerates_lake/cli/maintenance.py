@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import click
 
-from makerates_lake.cli_support import lake_from_context
+from makerates_lake.cli.support import lake_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.maintenance.policy import MaintenancePolicy
 from makerates_lake.maintenance.run import MaintenanceReport, run_maintenance
-from makerates_lake.tables import ALL_TABLES
+from makerates_lake.store.tables import ALL_TABLES
 
 
 def render(report: MaintenanceReport) -> str:

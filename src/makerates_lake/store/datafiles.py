@@ -1,18 +1,16 @@
 """Parquet data files of an Iceberg table, with the per-table work done once per write.
 
-PyIceberg's ``write_file`` (0.11.1) redoes, for every file it writes, what depends only on
-the table: the sanitised schema, the Parquet writer options, the statistics plan and the
-Parquet-path to field-id map, and it converts each record batch to the file schema on its
-own. Here it is done once per write: the rows are converted once, then sliced per
-partition. Silver of the ECB history (221,702 rows in 28 year files) is written in a
-median 173-176 ms instead of 190-206 ms on an idle machine.
+PyIceberg's public ``write_file`` passes only the table properties to its Parquet writer,
+so it cannot apply a table's :class:`~makerates_lake.store.tables.ParquetLayout`: the
+per-column encodings and statistics that bronze and silver are written with. This writer
+does, and prepares what depends only on the table (file schema, writer options,
+statistics plan, field-id map) once per write; rows sorted by a single-column partition
+transform are sliced into runs instead of being filtered once per partition.
 
-It also applies a table's :class:`~makerates_lake.tables.ParquetLayout`, the per-column
-encodings and statistics that PyIceberg's table properties cannot express.
-
-Everything else is PyIceberg's own (pinned to 0.11.1): the same file names and locations,
-partition values, field ids and Iceberg metrics as ``Table.append`` would record
-(``tests/integration/test_datafiles.py`` compares the entries both writers record).
+Everything else is PyIceberg's own: the same file names and locations, partition values,
+field ids and Iceberg metrics as ``Table.append`` would record
+(``tests/integration/test_datafiles.py`` compares the entries both writers record). The
+PyIceberg internals it needs are in :mod:`makerates_lake.store._pyiceberg`.
 """
 
 from __future__ import annotations
@@ -37,7 +35,8 @@ from pyiceberg.transforms import (
 from pyiceberg.typedef import Record
 from pyiceberg.utils.properties import property_as_int
 
-from makerates_lake.tables import DEFAULT_PARQUET_LAYOUT, ParquetLayout
+from makerates_lake.store import _pyiceberg
+from makerates_lake.store.tables import DEFAULT_PARQUET_LAYOUT, ParquetLayout
 
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
@@ -57,18 +56,13 @@ class DataFileWriter:
     Args:
         metadata: The table's metadata; its properties set file size, row groups, codec.
         io: The table's FileIO.
-        layout: Per-column Parquet choices (:class:`~makerates_lake.tables.ParquetLayout`).
+        layout: Per-column Parquet choices (:class:`~makerates_lake.store.tables.ParquetLayout`).
     """
 
     def __init__(
         self, metadata: TableMetadata, io: FileIO, layout: ParquetLayout = DEFAULT_PARQUET_LAYOUT
     ) -> None:
-        # PyIceberg internals (pinned to 0.11.1): the pieces its write_file uses.
-        from pyiceberg.io.pyarrow import (
-            _get_parquet_writer_kwargs,
-            compute_statistics_plan,
-            parquet_path_to_id_mapping,
-        )
+        from pyiceberg.io.pyarrow import compute_statistics_plan, parquet_path_to_id_mapping
         from pyiceberg.schema import sanitize_column_names
         from pyiceberg.table import DOWNCAST_NS_TIMESTAMP_TO_US_ON_WRITE, TableProperties
         from pyiceberg.table.locations import load_location_provider
@@ -81,7 +75,7 @@ class DataFileWriter:
         self._file_schema = sanitized if sanitized != self._schema else self._schema
         names = [field.name for field in self._file_schema.fields]
         self._writer_options = {
-            **_get_parquet_writer_kwargs(metadata.properties),
+            **_pyiceberg.parquet_writer_options(metadata.properties),
             **layout.writer_options(names),
         }
         self._row_group_size = property_as_int(
@@ -133,10 +127,8 @@ class DataFileWriter:
             return
         runs = self._runs(rows)
         if runs is None:
-            from pyiceberg.io.pyarrow import _determine_partitions
-
-            for part in _determine_partitions(spec, self._schema, rows):
-                yield part.partition_key, self._to_file_schema(part.arrow_table_partition)
+            for key, part in _pyiceberg.partitions(spec, self._schema, rows):
+                yield key, self._to_file_schema(part)
             return
         rows, bounds = runs
         converted = self._to_file_schema(rows)
@@ -178,27 +170,12 @@ class DataFileWriter:
 
     def _to_file_schema(self, rows: pa.Table) -> pa.Table:
         """``rows`` with the file schema's names, types and field ids."""
-        from pyiceberg.io.fileformat import FileFormatFactory
-        from pyiceberg.io.pyarrow import _to_requested_schema, pyarrow_to_schema
-
-        given = pyarrow_to_schema(
-            rows.schema,
-            name_mapping=self._schema.name_mapping,
-            downcast_ns_timestamp_to_us=self._downcast_ns,
-            format_version=self._metadata.format_version,
-        )
-        return pa.Table.from_batches(
-            [
-                _to_requested_schema(
-                    requested_schema=self._file_schema,
-                    file_schema=given,
-                    batch=batch,
-                    downcast_ns_timestamp_to_us=self._downcast_ns,
-                    include_field_ids=True,
-                    format_model=FileFormatFactory.get(FileFormat.PARQUET),
-                )
-                for batch in rows.to_batches()
-            ]
+        return _pyiceberg.to_file_schema(
+            rows,
+            self._schema,
+            self._file_schema,
+            self._metadata.format_version,
+            self._downcast_ns,
         )
 
     def _write_file(

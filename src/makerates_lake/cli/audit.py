@@ -22,9 +22,9 @@ from makerates_lake.audit.render import render_diff, render_trace
 from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
-from makerates_lake.cli_support import lake_from_context
+from makerates_lake.cli.support import lake_from_context
 from makerates_lake.errors import MakeratesError
-from makerates_lake.snapshots import AsOf
+from makerates_lake.store.refs import AsOf
 
 P = ParamSpec("P")
 R = TypeVar("R")

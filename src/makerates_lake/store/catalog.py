@@ -1,4 +1,4 @@
-"""Open the lake: the only place that builds a PyIceberg catalog.
+"""Open the lake: the only place that builds a PyIceberg catalog and creates its tables.
 
 Three layouts, one code path:
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from pyiceberg.catalog import Catalog, load_catalog
@@ -26,16 +25,23 @@ from pyiceberg.exceptions import (
 from pyiceberg.table import Table
 from sqlalchemy.engine import make_url
 
-from makerates_lake.errors import LakeError, MakeratesError
+from makerates_lake.errors import LakeError
 from makerates_lake.redact import redact_url
 from makerates_lake.settings import Settings, load_settings
-from makerates_lake.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
+from makerates_lake.store.failures import metadata_error, scrub_error
+from makerates_lake.store.s3 import S3Access, uses_s3
+from makerates_lake.store.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
 
 if TYPE_CHECKING:
-    import duckdb
     from mypy_boto3_s3 import S3Client
 
 _FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
+
+#: PyIceberg's own commit retry, off on every table: the store's one commit path
+#: (:func:`makerates_lake.store.commit.commit`) retries, outside the commit lock, and
+#: re-runs the checks an attempt makes; PyIceberg's would sleep inside the lock and
+#: re-apply staged files without them.
+PYICEBERG_RETRY_OFF: Final = {"commit.retry.num-retries": "0"}
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -52,30 +58,28 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
                 hide_password=False
             )
         props.update({"type": "sql", "uri": uri, "init_catalog_tables": "true"})
-    if _uses_s3(settings):
+    if uses_s3(settings):
         # FsspecFileIO (s3fs) sends a checksum with every PutObject, which S3 Object Lock
         # needs before it applies a bucket's default retention; PyArrowFileIO does not.
         props["py-io-impl"] = _FSSPEC_IO
-        props.update(_s3_properties(settings))
+        props.update(S3Access.from_settings(settings).pyiceberg_properties())
     return props
 
 
-def _uses_s3(settings: Settings) -> bool:
-    return any(
-        location.startswith(("s3://", "s3a://"))
-        for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse)
-    )
+def _without_pyiceberg_retry(table: Table) -> Table:
+    """``table`` with :data:`PYICEBERG_RETRY_OFF` set (tables created before it was).
 
+    A property-only commit; if another writer commits first, the table is used as it is
+    and the next load tries again.
+    """
+    from pyiceberg.exceptions import CommitFailedException
 
-def _s3_properties(settings: Settings) -> dict[str, str]:
-    props = {"s3.region": settings.s3_region}
-    if settings.s3_endpoint:
-        props["s3.endpoint"] = settings.s3_endpoint
-    if settings.s3_access_key_id:
-        props["s3.access-key-id"] = settings.s3_access_key_id
-    if settings.s3_secret_access_key:
-        props["s3.secret-access-key"] = settings.s3_secret_access_key.reveal()
-    return props
+    missing = {k: v for k, v in PYICEBERG_RETRY_OFF.items() if table.properties.get(k) != v}
+    if not missing:
+        return table
+    with contextlib.suppress(CommitFailedException):
+        return table.transaction().set_properties(missing).commit_transaction()
+    return table
 
 
 def _location(settings: Settings, spec: TableSpec) -> str:
@@ -113,6 +117,7 @@ class Lake:
             ) from None
         except Exception as exc:
             raise metadata_error(self.catalog, self.settings, identifier, exc) from None
+        table = _without_pyiceberg_retry(table)
         self._tables[identifier] = table
         return table
 
@@ -149,42 +154,16 @@ class Lake:
             ) from None
         return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
 
-    def duckdb(self, **options: Any) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with a view per table; see :func:`makerates_lake.federate.connect`.
-
-        Extensions load from the offline wheels only; ``as_of=AsOf(...)`` pins every view.
-        """
-        from makerates_lake.federate import connect
-
-        return connect(self, **options)
-
     def storage_options(self) -> dict[str, str]:
         """Object-store options for engines that read the files directly (Polars, DuckDB)."""
-        if not _uses_s3(self.settings):
+        if not uses_s3(self.settings):
             return {}
-        options = {"aws_region": self.settings.s3_region}
-        if self.settings.s3_endpoint:
-            options["aws_endpoint_url"] = self.settings.s3_endpoint
-            options["aws_allow_http"] = str(self.settings.s3_endpoint.startswith("http://")).lower()
-        if self.settings.s3_access_key_id:
-            options["aws_access_key_id"] = self.settings.s3_access_key_id
-        if self.settings.s3_secret_access_key:
-            options["aws_secret_access_key"] = self.settings.s3_secret_access_key.reveal()
-        return options
+        return S3Access.from_settings(self.settings).object_store_options()
 
 
 def s3_client(settings: Settings) -> S3Client:
     """A boto3 S3 client for the settings' endpoint and credentials."""
-    import boto3
-
-    kwargs: dict[str, Any] = {"region_name": settings.s3_region}
-    if settings.s3_endpoint:
-        kwargs["endpoint_url"] = settings.s3_endpoint
-    if settings.s3_access_key_id:
-        kwargs["aws_access_key_id"] = settings.s3_access_key_id
-    if settings.s3_secret_access_key:
-        kwargs["aws_secret_access_key"] = settings.s3_secret_access_key.reveal()
-    return boto3.client("s3", **kwargs)
+    return S3Access.from_settings(settings).boto3_client()
 
 
 def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
@@ -207,20 +186,13 @@ def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
         catalog = load_catalog(settings.catalog_name, **catalog_properties(settings))
     except Exception as exc:
         raise LakeError(
-            f"cannot open the catalog: {type(exc).__name__}: {_scrub(exc, settings)}",
+            f"cannot open the catalog: {type(exc).__name__}: {scrub_error(exc, settings)}",
             catalog=redact_url(settings.resolved_catalog_uri),
         ) from None
     lake = Lake(settings=settings, catalog=catalog)
     if create:
         _create_all(lake)
     return lake
-
-
-def _scrub(exc: BaseException, settings: Settings) -> str:
-    from makerates_lake.redact import redact_text
-
-    text = redact_url(str(exc)) if "://" in str(exc) else str(exc)
-    return redact_text(text, settings.secret_values())
 
 
 def _create_all(lake: Lake) -> None:
@@ -244,111 +216,14 @@ def _create_all(lake: Lake) -> None:
                     location=_location(lake.settings, spec),
                     partition_spec=spec.partition_spec,
                     sort_order=spec.sort_order,
-                    properties=spec.properties,
+                    properties={**spec.properties, **PYICEBERG_RETRY_OFF},
                 )
     except LakeError:
         raise
     except Exception as exc:
         raise LakeError(
-            f"cannot create the lake's tables: {type(exc).__name__}: {_scrub(exc, lake.settings)}",
+            f"cannot create the lake's tables: {type(exc).__name__}: "
+            f"{scrub_error(exc, lake.settings)}",
             catalog=redact_url(lake.settings.resolved_catalog_uri),
             warehouse=lake.settings.resolved_warehouse,
-        ) from None
-
-
-def _metadata_location(catalog: Catalog, identifier: str) -> str | None:
-    """The metadata file the SQL catalog points ``identifier`` at, read from its row."""
-    try:
-        from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
-        from sqlalchemy import select
-        from sqlalchemy.orm import Session
-
-        if not isinstance(catalog, SqlCatalog):
-            return None
-        namespace, _, name = identifier.rpartition(".")
-        with Session(catalog.engine) as session:
-            row = session.scalar(
-                select(IcebergTables).where(
-                    IcebergTables.catalog_name == catalog.name,
-                    IcebergTables.table_namespace == namespace,
-                    IcebergTables.table_name == name,
-                )
-            )
-        return str(row.metadata_location) if row is not None else None
-    except Exception:  # only for the message: the original failure is what matters
-        return None
-
-
-def metadata_error(
-    catalog: Catalog, settings: Settings, identifier: str, exc: BaseException
-) -> LakeError:
-    """A :class:`LakeError` for a table whose metadata cannot be read, naming the file.
-
-    A catalog or storage outage is named as such (see :func:`dependency_errors`); anything
-    else means the metadata file itself is missing or damaged.
-    """
-    found = _dependency_of(exc, settings)
-    location = _metadata_location(catalog, identifier)
-    reason = "is missing" if isinstance(exc, FileNotFoundError) else "cannot be read"
-    if found is not None and not isinstance(exc, FileNotFoundError):
-        dependency, where = found
-        return LakeError(
-            f"{dependency} failed while loading table {identifier}: "
-            f"{type(exc).__name__}: {_scrub(exc, settings)}",
-            dependency=dependency,
-            table=identifier,
-            transient=True,
-            **where,
-        )
-    return LakeError(
-        f"the metadata file of table {identifier} {reason} (changed or deleted outside "
-        f"the library?): {type(exc).__name__}: {_scrub(exc, settings)}",
-        table=identifier,
-        metadata=redact_url(location) if location else "unknown",
-    )
-
-
-def _dependency_of(exc: BaseException, settings: Settings) -> tuple[str, dict[str, str]] | None:
-    """Which dependency a raw library exception comes from, and where it lives."""
-    import sqlite3
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    if isinstance(exc, SQLAlchemyError | sqlite3.Error) or type(exc).__module__.startswith(
-        "psycopg"
-    ):
-        uri = settings.resolved_catalog_uri
-        kind = "PostgreSQL" if uri.startswith("postgresql") else "SQLite"
-        return f"the {kind} catalog database", {"catalog": redact_url(uri)}
-    module = type(exc).__module__
-    if module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs")) or isinstance(
-        exc, OSError
-    ):
-        if _uses_s3(settings):
-            return "S3 object storage", {"endpoint": settings.s3_endpoint or "AWS"}
-        return "the warehouse storage", {"warehouse": settings.resolved_warehouse}
-    return None
-
-
-@contextlib.contextmanager
-def dependency_errors(settings: Settings, doing: str) -> Iterator[None]:
-    """Turn a raw catalog-database or storage failure into a :class:`LakeError` naming it.
-
-    Library errors and anything that is not a catalog or storage failure pass unchanged.
-    The error is marked transient: the dependency may be back on the next run.
-    """
-    try:
-        yield
-    except MakeratesError:
-        raise
-    except Exception as exc:
-        found = _dependency_of(exc, settings)
-        if found is None:
-            raise
-        dependency, where = found
-        raise LakeError(
-            f"{dependency} failed while {doing}: {type(exc).__name__}: {_scrub(exc, settings)}",
-            dependency=dependency,
-            transient=True,
-            **where,
         ) from None

@@ -1,8 +1,8 @@
 """Current tables for a trace, re-reading metadata only when the catalog moved on.
 
 ``Lake.table(refresh=True)`` asks the catalog for the metadata pointer and then reads
-and parses the whole metadata file, every time: about 2 ms per table, most of a warm
-trace's cost with three tables. The pointer alone says whether anything changed (every
+and parses the whole metadata file, every time: most of a warm trace's cost with three
+tables. The pointer alone says whether anything changed (every
 commit writes a new metadata file and swaps the pointer), so for a SQL catalog one query
 fetches the pointers of all the tables a trace reads, and a table whose pointer equals
 the one already loaded is used as it is. Otherwise, and for catalogs with no such cheap
@@ -16,22 +16,26 @@ from collections.abc import Sequence
 from typing import Final
 
 from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.table import Table
 from sqlalchemy import bindparam, select
 
-from makerates_lake.audit.sqlite_pointers import pointer_rows
-from makerates_lake.lake import Lake
-from makerates_lake.tables import TableSpec
+from makerates_lake.store._pyiceberg import sql_catalog_engine, sql_catalog_tables
+from makerates_lake.store._sqlite_pointers import pointer_rows
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import TableSpec
+
+_ICEBERG_TABLES: Final = sql_catalog_tables()
 
 # Built once, with bound parameters: SQLAlchemy then reuses the compiled statement from its
-# cache instead of building and compiling a new one per trace (0.6 ms -> about 0.1 ms on
-# SQLite). ``names`` expands to the IN list at execution.
+# cache instead of building and compiling a new one per trace. ``names`` expands to the IN
+# list at execution.
 _POINTERS: Final = select(
-    IcebergTables.table_namespace, IcebergTables.table_name, IcebergTables.metadata_location
+    _ICEBERG_TABLES.table_namespace,
+    _ICEBERG_TABLES.table_name,
+    _ICEBERG_TABLES.metadata_location,
 ).where(
-    IcebergTables.catalog_name == bindparam("catalog"),
-    IcebergTables.table_name.in_(bindparam("names", expanding=True)),
+    _ICEBERG_TABLES.catalog_name == bindparam("catalog"),
+    _ICEBERG_TABLES.table_name.in_(bindparam("names", expanding=True)),
 )
 
 
@@ -54,16 +58,17 @@ def metadata_locations(catalog: Catalog, identifiers: Sequence[str]) -> dict[str
 
     Reads the SQL catalog's own ``iceberg_tables`` rows, exactly what ``load_table``
     reads before it fetches the file (from a SQLite file on a kept read-only connection,
-    see :mod:`makerates_lake.audit.sqlite_pointers`). Tables it does not find are left
+    see :mod:`makerates_lake.store._sqlite_pointers`). Tables it does not find are left
     out (the caller's refresh then raises the usual error).
     """
-    if not isinstance(catalog, SqlCatalog):
+    engine = sql_catalog_engine(catalog)
+    if engine is None:
         return None
     split = {tuple(identifier.rsplit(".", 1)): identifier for identifier in identifiers}
     names = sorted({name for _, name in split})
-    rows = pointer_rows(catalog, names)
+    rows = pointer_rows(catalog.name, engine, names)
     if rows is None:
-        with catalog.engine.connect() as connection:
+        with engine.connect() as connection:
             result = connection.execute(_POINTERS, {"catalog": catalog.name, "names": names})
             rows = [(namespace, name, location) for namespace, name, location in result]
     found: dict[str, str] = {}

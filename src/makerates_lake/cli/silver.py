@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import click
 
-from makerates_lake.cli_support import lake_from_context
+from makerates_lake.cli.support import lake_from_context
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION
 
 
@@ -28,7 +28,7 @@ _VERSION = click.option(
 @click.pass_context
 def transform_command(ctx: click.Context, transform_version: int) -> None:
     """Transform bronze rows not yet in silver, then refresh gold for their dates."""
-    from makerates_lake.gold.build import run_transform
+    from makerates_lake.pipeline import run_transform
 
     result = run_transform(lake_from_context(ctx), transform_version=transform_version)
     click.echo(
@@ -46,7 +46,7 @@ def reprocess_command(
     ctx: click.Context, start: datetime | None, end: datetime | None, transform_version: int
 ) -> None:
     """Rebuild silver and gold from bronze only (no API calls) and tag the snapshots."""
-    from makerates_lake.gold.build import run_reprocess
+    from makerates_lake.pipeline import run_reprocess
 
     lake = lake_from_context(ctx)
     result = run_reprocess(

@@ -1,0 +1,144 @@
+"""Every use of a PyIceberg internal, in one place (PyIceberg 0.12).
+
+Each entry names the public API that would replace it. When PyIceberg gains that API,
+the change is here and nowhere else; a PyIceberg upgrade that breaks one of these
+breaks the tests of :mod:`makerates_lake.store` first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
+from pyiceberg.io.fileformat import FileFormatFactory
+from pyiceberg.manifest import FileFormat
+from pyiceberg.table import Table
+from pyiceberg.table import Transaction as _PyIcebergTransaction
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.update import TableUpdate, update_table_metadata
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pyiceberg.partitioning import PartitionKey, PartitionSpec
+    from pyiceberg.schema import Schema
+    from sqlalchemy.engine import Engine
+
+
+class Transaction(_PyIcebergTransaction):
+    """``Table.transaction()`` whose staged metadata is computed once per change.
+
+    Internal: ``Transaction._table`` and ``Transaction._updates``. PyIceberg's
+    ``Transaction.table_metadata`` applies the staged updates and deep-copies the result
+    on every access, and one append reads it about a dozen times; the copies grow with
+    the snapshot history, which is what commit latency after years must not do.
+    Replace with: ``Table.transaction()`` once ``table_metadata`` is cached upstream
+    (apache/iceberg-python PRs #3302 and #3784 proposed it).
+
+    The result is kept while the staged updates and the table's metadata are the same
+    objects. Both are replaced, never mutated (the updates are a tuple, the metadata a
+    frozen model that updates copy), so identity tells whether the kept result is still
+    right. The kept metadata's lists and dicts are shared by every reader of the
+    transaction; no PyIceberg reader or update mutates them.
+    """
+
+    def __init__(self, table: Table) -> None:
+        super().__init__(table)
+        self._staged: tuple[TableMetadata, tuple[TableUpdate, ...], TableMetadata] | None = None
+
+    @property
+    def table_metadata(self) -> TableMetadata:
+        """The table's metadata with the staged updates applied."""
+        base, updates = self._table.metadata, self._updates
+        staged = self._staged
+        if staged is None or staged[0] is not base or staged[1] is not updates:
+            staged = (base, updates, update_table_metadata(base, updates))
+            self._staged = staged
+        return staged[2]
+
+
+def open_transaction(table: Table) -> Transaction:
+    """A transaction on ``table``, committed when its ``with`` block ends without error."""
+    return Transaction(table)
+
+
+def parquet_writer_options(properties: dict[str, str]) -> dict[str, Any]:
+    """``pyarrow.parquet.ParquetWriter`` options from a table's properties.
+
+    Internal: ``pyiceberg.io.pyarrow._get_parquet_writer_kwargs``. Replace with: a
+    ``FileFormatModel`` writer that accepts per-column options (``pyiceberg.io.fileformat``
+    passes only the table properties to ``create_writer``).
+    """
+    from pyiceberg.io.pyarrow import _get_parquet_writer_kwargs
+
+    return _get_parquet_writer_kwargs(properties)
+
+
+def to_file_schema(
+    rows: pa.Table, table_schema: Schema, file_schema: Schema, format_version: int, downcast: bool
+) -> pa.Table:
+    """``rows`` with the file schema's names, types and Parquet field ids.
+
+    Internal: ``pyiceberg.io.pyarrow._to_requested_schema``. Replace with: the conversion
+    inside the public ``pyiceberg.io.pyarrow.write_file``, once it takes per-column
+    writer options (see :func:`parquet_writer_options`).
+    """
+    from pyiceberg.io.pyarrow import _to_requested_schema, pyarrow_to_schema
+
+    given = pyarrow_to_schema(
+        rows.schema,
+        name_mapping=table_schema.name_mapping,
+        downcast_ns_timestamp_to_us=downcast,
+        format_version=format_version,  # type: ignore[arg-type]
+    )
+    parquet = FileFormatFactory.get(FileFormat.PARQUET)
+    return pa.Table.from_batches(
+        [
+            _to_requested_schema(
+                requested_schema=file_schema,
+                file_schema=given,
+                batch=batch,
+                downcast_ns_timestamp_to_us=downcast,
+                include_field_ids=True,
+                format_model=parquet,
+            )
+            for batch in rows.to_batches()
+        ]
+    )
+
+
+def partitions(
+    spec: PartitionSpec, schema: Schema, rows: pa.Table
+) -> Iterable[tuple[PartitionKey, pa.Table]]:
+    """Rows split by partition, for specs that are not one transform of one column.
+
+    Internal: ``pyiceberg.io.pyarrow._determine_partitions``. Replace with: a public
+    partition splitter (PyIceberg has none; its writers call this one).
+    """
+    from pyiceberg.io.pyarrow import _determine_partitions
+
+    for part in _determine_partitions(spec, schema, rows):
+        yield part.partition_key, part.arrow_table_partition
+
+
+def sql_catalog_engine(catalog: Catalog) -> Engine | None:
+    """The SQLAlchemy engine of a SQL catalog (None for any other catalog).
+
+    Internal: ``SqlCatalog.engine``. Used for the PostgreSQL commit lock, which must
+    live in the catalog's own database. Replace with: nothing in PyIceberg; a REST
+    catalog arbitrates commits itself and needs no lock.
+    """
+    return catalog.engine if isinstance(catalog, SqlCatalog) else None
+
+
+def sql_catalog_tables() -> type[IcebergTables]:
+    """The SQL catalog's table of metadata pointers, as its SQLAlchemy model.
+
+    Internal: ``pyiceberg.catalog.sql.IcebergTables``. Read to learn where a table's
+    metadata file is without reading the file (a damaged file's name for an error, and
+    whether a trace's tables changed since it loaded them). Replace with:
+    ``Catalog.load_table(...).metadata_location``, which also reads and parses the file.
+    """
+    return IcebergTables

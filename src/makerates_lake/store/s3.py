@@ -1,0 +1,86 @@
+"""Access to S3 object storage, built once from the settings for every client that needs it.
+
+PyIceberg's FileIO, the object-store readers of Polars and DuckDB, and boto3 (Object
+Lock, side-door checks) each spell the same endpoint, region and credentials their own
+way; :class:`S3Access` holds them once and renders each spelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from makerates_lake.secret import Secret
+from makerates_lake.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def uses_s3(settings: Settings) -> bool:
+    """Whether any warehouse of these settings is on S3."""
+    return any(
+        location.startswith(("s3://", "s3a://"))
+        for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse)
+    )
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """Endpoint, region and credentials of the object store (the secret stays masked)."""
+
+    region: str
+    endpoint: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: Secret | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Access:
+        """The S3 access these settings describe."""
+        return cls(
+            region=settings.s3_region,
+            endpoint=settings.s3_endpoint or None,
+            access_key_id=settings.s3_access_key_id or None,
+            secret_access_key=settings.s3_secret_access_key,
+        )
+
+    def pyiceberg_properties(self) -> dict[str, str]:
+        """PyIceberg FileIO properties (``s3.*``); holds the secret: never log them."""
+        return {
+            f"s3.{key}": value
+            for key, value in self._values(
+                "region", "endpoint", "access-key-id", "secret-access-key"
+            ).items()
+        }
+
+    def object_store_options(self) -> dict[str, str]:
+        """``storage_options`` for Polars and other object_store readers (``aws_*``)."""
+        options = {
+            f"aws_{key}": value
+            for key, value in self._values(
+                "region", "endpoint_url", "access_key_id", "secret_access_key"
+            ).items()
+        }
+        if self.endpoint:
+            options["aws_allow_http"] = str(self.endpoint.startswith("http://")).lower()
+        return options
+
+    def boto3_client(self) -> S3Client:
+        """A boto3 S3 client for this endpoint and these credentials."""
+        import boto3
+
+        kwargs: dict[str, Any] = self._values(
+            "region_name", "endpoint_url", "aws_access_key_id", "aws_secret_access_key"
+        )
+        return boto3.client("s3", **kwargs)
+
+    def _values(self, region: str, endpoint: str, key_id: str, secret: str) -> dict[str, str]:
+        """The set values under the given names, in the order region, endpoint, key, secret."""
+        values = {region: self.region}
+        if self.endpoint:
+            values[endpoint] = self.endpoint
+        if self.access_key_id:
+            values[key_id] = self.access_key_id
+        if self.secret_access_key:
+            values[secret] = self.secret_access_key.reveal()
+        return values
