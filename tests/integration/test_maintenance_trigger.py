@@ -10,7 +10,9 @@ from pathlib import Path
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.maintenance import MaintenancePolicy, run_maintenance, table_stats
-from makerates_lake.maintenance.policy import TRIGGER_SNAPSHOTS_PROPERTY
+from makerates_lake.maintenance.policy import LAST_RUN_PROPERTY, TRIGGER_SNAPSHOTS_PROPERTY
+from makerates_lake.maintenance.run import maybe_maintain
+from makerates_lake.pipeline import backfill_bronze, sample_ecb_history
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES
 
@@ -28,7 +30,8 @@ def _record(i: int) -> BronzeRecord:
 
 
 def test_trigger_keeps_files_and_manifests_bounded(embedded_lake: Lake) -> None:
-    """With the trigger every 5 snapshots, 30 one-row appends never pile up files."""
+    """With the trigger every 5 snapshots, 30 one-row appends (each followed by the
+    pipeline's maintenance check) never pile up files."""
     table = embedded_lake.bronze()
     with table.transaction() as transaction:
         transaction.set_properties({TRIGGER_SNAPSHOTS_PROPERTY: "5"})
@@ -36,6 +39,7 @@ def test_trigger_keeps_files_and_manifests_bounded(embedded_lake: Lake) -> None:
     peak_files = peak_manifests = 0
     for i in range(30):
         writer.append([_record(i)])
+        maybe_maintain(embedded_lake, BRONZE_EXTRACTIONS)
         stats = table_stats(embedded_lake, BRONZE_EXTRACTIONS)
         peak_files = max(peak_files, stats.max_files_per_partition)
         peak_manifests = max(peak_manifests, stats.manifests)
@@ -54,9 +58,25 @@ def test_without_trigger_files_grow_with_every_commit(embedded_lake: Lake) -> No
     writer = BronzeWriter(embedded_lake)
     for i in range(12):
         writer.append([_record(i)])
+        maybe_maintain(embedded_lake, BRONZE_EXTRACTIONS)
     stats = table_stats(embedded_lake, BRONZE_EXTRACTIONS)
     assert stats.max_files_per_partition == 12
     assert stats.snapshots == 12
+
+
+def test_a_pipeline_backfill_maintains_bronze_when_due(embedded_lake: Lake) -> None:
+    """The pipeline, not the bronze writer, runs the trigger after a bronze commit."""
+    table = embedded_lake.bronze()
+    with table.transaction() as transaction:
+        transaction.set_properties({TRIGGER_SNAPSHOTS_PROPERTY: "1"})
+    BronzeWriter(embedded_lake).append([_record(1)])
+    assert LAST_RUN_PROPERTY not in embedded_lake.bronze().properties  # the writer alone
+    backfill_bronze(embedded_lake, path=sample_ecb_history())
+    done_at = embedded_lake.bronze().properties.get(LAST_RUN_PROPERTY)
+    assert done_at is not None
+    current = embedded_lake.bronze().current_snapshot()
+    assert current is not None
+    assert done_at == str(current.snapshot_id)
 
 
 def _age(path: Path, days: float) -> None:

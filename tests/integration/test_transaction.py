@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pyiceberg.table.update import update_table_metadata
 
-from makerates_lake import transaction as transaction_module
+from makerates_lake.store import _pyiceberg as transaction_module
 from makerates_lake.store._pyiceberg import open_transaction
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import SILVER_REJECTS
