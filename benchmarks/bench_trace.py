@@ -11,7 +11,7 @@ would cost without partition and file pruning), interleaved (a share of the trac
 a scan, ``--scans`` times), and prints both medians and their ratio.
 
 The first trace of a process also lists the files of each snapshot it reads (metadata the
-later traces reuse, see :mod:`makerates_lake.audit.lookup`); it is reported on its own as
+later traces reuse, see :mod:`makerates_lake.store.lookup`); it is reported on its own as
 the cold trace, and the median is over the traces after it.
 
     .venv/bin/python benchmarks/bench_trace.py                # 5 years (the target: >= 20x)
@@ -37,13 +37,13 @@ from pathlib import Path
 
 from makerates_lake import source_names
 from makerates_lake.audit import lookup
-from makerates_lake.audit.access_log import AccessLog
 from makerates_lake.audit.trace import trace
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.pipeline import run_transform
 from makerates_lake.settings import load_settings
 from makerates_lake.silver.currencies import known_codes
+from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.tables import SILVER_RATES
 

@@ -166,7 +166,7 @@ def column_bytes(paths: list[str]) -> dict[str, int]:
 
 
 def _live(table: Any) -> list[Any]:
-    from makerates_lake.maintenance.compact import live_data_files
+    from makerates_lake.store.files import live_data_files
 
     return live_data_files(table)
 

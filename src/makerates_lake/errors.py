@@ -88,3 +88,18 @@ class FederateError(MakeratesError):
 
 class PublishError(MakeratesError):
     """Base for publishing to PostgreSQL."""
+
+
+class AccessLogError(AuditError):
+    """Writing the access log failed; the read it records must fail with it.
+
+    Raised by the storage core (:mod:`makerates_lake.store.access_log`), which every
+    stage's reads log through; it is an audit failure, so it derives from AuditError.
+    """
+
+    transient = True
+
+
+class RetentionError(AuditError):
+    """The retention policy forbids the requested removal (a bronze purge of rows still
+    retained, or a snapshot expiry that would break as-of reads)."""

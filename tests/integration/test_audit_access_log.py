@@ -6,12 +6,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from makerates_lake.audit.access_log import AccessLog, log_access, read_access_log
 from makerates_lake.audit.errors import AccessLogError, RetentionError
 from makerates_lake.audit.reading import read_as_of
 from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.cli.audit import commands
+from makerates_lake.store.access_log import AccessLog, log_access, read_access_log
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES
 from tests.audit_helpers import FIRST_DAY, build_small_lake

@@ -9,9 +9,9 @@ from pyiceberg.table import Table
 
 from makerates_lake.audit.errors import RetentionError
 from makerates_lake.audit.reading import read_polars
-from makerates_lake.audit.retention import maintain
 from makerates_lake.audit.trace import trace
 from makerates_lake.bronze.writer import BronzeWriter
+from makerates_lake.maintenance.expire import maintain
 from makerates_lake.pipeline import run_reprocess, run_transform
 from makerates_lake.settings import load_settings
 from makerates_lake.store.catalog import Lake

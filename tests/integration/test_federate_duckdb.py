@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from makerates_lake import federate
 from makerates_lake import store as storage
-from makerates_lake.audit.access_log import read_access_log
 from makerates_lake.cli.federate import sql_command
 from makerates_lake.federate.extensions import EXTENSIONS, MANIFEST, load_offline, offline_config
 from makerates_lake.publish import publish
 from makerates_lake.settings import Settings
+from makerates_lake.store.access_log import read_access_log
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.refs import AsOf
 from makerates_lake.store.tables import GOLD_FACT_RATE

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
-from makerates_lake.audit.orphans import _normalise, referenced_files
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.verify import verify_bronze
 from makerates_lake.bronze.writer import BronzeWriter, records_to_arrow
@@ -21,10 +22,11 @@ from makerates_lake.maintenance import (
     run_maintenance,
 )
 from makerates_lake.maintenance.bronze_orphans import remove_bronze_orphans
-from makerates_lake.maintenance.compact import live_data_files
+from makerates_lake.maintenance.orphans import _normalise, referenced_files
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import write_files
+from makerates_lake.store.files import live_data_files
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 
 DAY0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
@@ -137,15 +139,15 @@ def test_compaction_refuses_rows_that_changed(
     embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If the rewritten files differed from the originals, nothing would be committed."""
-    from makerates_lake.maintenance import compact as compact_module
     from makerates_lake.maintenance.errors import CompactionMismatchError
+    from makerates_lake.store import files as store_files
 
     _fill(embedded_lake)
-    real_read = compact_module._read
+    real_read = store_files.read_files
     calls = {"n": 0}
 
-    def tampering_read(table: object, files: object) -> pa.Table:
-        rows = real_read(table, files)  # type: ignore[arg-type]
+    def tampering_read(table: Table, files: Sequence[DataFile]) -> pa.Table:
+        rows = real_read(table, files)
         calls["n"] += 1
         if calls["n"] == 2:  # the read-back of the first rewritten partition
             bodies = rows["raw_response"].to_pylist()
@@ -155,7 +157,7 @@ def test_compaction_refuses_rows_that_changed(
             rows = rows.set_column(index, rows.schema.field(index), pa.array(bodies, kind))
         return rows
 
-    monkeypatch.setattr(compact_module, "_read", tampering_read)
+    monkeypatch.setattr(store_files, "read_files", tampering_read)
     snapshot_before = embedded_lake.bronze().current_snapshot()
     with pytest.raises(CompactionMismatchError):
         compact_table(embedded_lake, BRONZE_EXTRACTIONS)

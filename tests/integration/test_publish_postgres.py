@@ -13,11 +13,11 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from makerates_lake.audit.access_log import read_access_log
 from makerates_lake.publish import PublishConfigError, ddl, publish
 from makerates_lake.publish.errors import CopyEncodeError, NothingToPublishError, PublishLoadError
 from makerates_lake.publish.postgres import ARROW_SCHEMA, load_table
 from makerates_lake.settings import load_settings
+from makerates_lake.store.access_log import read_access_log
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.tables import GOLD_FACT_RATE
 from tests.integration.federate_publish_helpers import fill_gold

@@ -4,7 +4,7 @@ or a publish.
 The child is the real ``makerates`` CLI with one crash point installed (see
 ``reliability_helpers``). Afterwards no partial rows are visible, everything committed
 before is still there, the next run succeeds, and the files the dead writer left behind
-are found by :mod:`makerates_lake.audit.orphans` and removed by ``makerates maintain``.
+are found by :mod:`makerates_lake.maintenance.orphans` and removed by ``makerates maintain``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from makerates_lake.audit.orphans import OrphanFile, find_orphans, io_location
 from makerates_lake.audit.verify import verify_lake
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
 from makerates_lake.extract.jobs import backfill_ecb
+from makerates_lake.maintenance.orphans import OrphanFile, find_orphans, io_location
 from makerates_lake.pipeline import backfill, run_transform
 from makerates_lake.publish.postgres import publish
 from makerates_lake.settings import load_settings

@@ -8,11 +8,12 @@ from typing import Final
 
 import polars as pl
 
-from makerates_lake.audit.access_log import log_access
 from makerates_lake.audit.errors import DiffKeyError
-from makerates_lake.audit.reading import identifier, logged_ids, scan_at
+from makerates_lake.audit.reading import identifier, logged_ids
+from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.scan import scan_at
 from makerates_lake.store.tables import TableSpec
 
 #: The natural key of each table: what identifies "the same row" in two versions.

@@ -5,27 +5,21 @@
     AuditError                               (makerates_lake.errors)
      ├── SnapshotNotFoundError (LookupError) (makerates_lake.store.refs)
      ├── AccessLogError                      an access-log entry could not be written
+     │                                       (makerates_lake.errors)
      ├── RecordNotFoundError (LookupError)   no fact / silver row / bronze row to trace
      └── RetentionError                      a purge or expiry that the policy forbids
+                                             (makerates_lake.errors)
 """
 
 from __future__ import annotations
 
-from makerates_lake.errors import AuditError
+from makerates_lake.errors import AccessLogError, AuditError, RetentionError
 
-
-class AccessLogError(AuditError):
-    """Writing the access log failed; the read it records must fail with it."""
-
-    transient = True
+__all__ = ["AccessLogError", "DiffKeyError", "RecordNotFoundError", "RetentionError"]
 
 
 class RecordNotFoundError(AuditError, LookupError):
     """Nothing to trace: no fact, silver row or bronze row matches."""
-
-
-class RetentionError(AuditError):
-    """The retention policy forbids the requested removal."""
 
 
 class DiffKeyError(AuditError, ValueError):

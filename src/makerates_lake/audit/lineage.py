@@ -23,14 +23,14 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
-from pyiceberg.table import Table
 
 from makerates_lake import source_names
-from makerates_lake.audit.lookup import find_rows
 from makerates_lake.gold.model import divide
 from makerates_lake.silver.parse import BRONZE_COLUMNS, parse_bronze, parse_payload
 from makerates_lake.silver.payloads import Collector, Request
 from makerates_lake.silver.versions import rules_for
+from makerates_lake.store.lookup import find_rows
+from makerates_lake.store.types import Table
 
 if TYPE_CHECKING:
     from makerates_lake.audit.trace import LegTrace

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Final
 
 import polars as pl
 import pyarrow as pa
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.table import Table
 
-from makerates_lake.audit.access_log import log_access
+from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.scan import scan_at
 from makerates_lake.store.tables import TableSpec
+from makerates_lake.store.types import RowFilter
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,29 +52,6 @@ def identifier(spec: TableSpec | str) -> str:
     return spec.identifier if isinstance(spec, TableSpec) else spec
 
 
-def scan_at(
-    table: Table,
-    snapshot_id: int | None,
-    row_filter: BooleanExpression | None = None,
-    columns: Sequence[str] | None = None,
-) -> pa.Table:
-    """Rows of ``table`` at ``snapshot_id`` (an empty table in its schema when None).
-
-    Not logged: callers log one entry for the read they perform as a whole.
-    """
-    if snapshot_id is None:
-        schema = table.schema().as_arrow()
-        if columns:
-            schema = pa.schema([schema.field(c) for c in columns])
-        return schema.empty_table()
-    scan = table.scan(
-        row_filter=row_filter if row_filter is not None else AlwaysTrue(),
-        selected_fields=tuple(columns) if columns else ("*",),
-        snapshot_id=snapshot_id,
-    )
-    return scan.to_arrow()
-
-
 def logged_ids(rows: pa.Table) -> tuple[list[str], str]:
     """The extraction ids to log for ``rows`` and a note for the query text."""
     if "extraction_id" not in rows.column_names:
@@ -90,7 +67,7 @@ def read_as_of(
     table: TableSpec | str,
     as_of: AsOf | None = None,
     *,
-    row_filter: BooleanExpression | None = None,
+    row_filter: RowFilter | None = None,
     columns: Sequence[str] | None = None,
 ) -> AsOfRead:
     """Read a table as it was at a snapshot id, tag or time (default: now).
@@ -128,7 +105,7 @@ def read_polars(
     table: TableSpec | str,
     as_of: AsOf | None = None,
     *,
-    row_filter: BooleanExpression | None = None,
+    row_filter: RowFilter | None = None,
     columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """:func:`read_as_of` as a Polars frame."""
@@ -142,7 +119,7 @@ def register_as_of(
     as_of: AsOf | None = None,
     *,
     view: str | None = None,
-    row_filter: BooleanExpression | None = None,
+    row_filter: RowFilter | None = None,
 ) -> str:
     """Make a table as of a snapshot queryable in DuckDB SQL; returns the view name.
 

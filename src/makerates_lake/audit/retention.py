@@ -1,9 +1,7 @@
-"""Retention: expire old silver/gold snapshots, purge bronze rows whose retention ended.
+"""Retention: purge bronze rows whose retention ended.
 
-* ``maintain`` expires silver and gold snapshots older than a window. It never expires a
-  tagged snapshot (``transform-v<N>``, ``pre-reprocess-*``, published ones), a branch head,
-  or the newest ``keep_last`` snapshots, so as-of reads of what was published keep working.
-* ``purge_bronze`` is the one deliberate exception to bronze being append-only. It removes
+Snapshot expiry is maintenance (:mod:`makerates_lake.maintenance.expire`).
+``purge_bronze`` is the one deliberate exception to bronze being append-only. It removes
   rows only after their ``retention_policy`` ended (GDPR erasure included), refuses the
   whole request when any selected row is still retained, and logs what it removes to the
   access log (action ``retention_purge``) before removing it. Bronze snapshots older than
@@ -16,89 +14,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from pyiceberg.table import Table
-
-from makerates_lake.audit.access_log import make_entry, write_entries
 from makerates_lake.audit.errors import RetentionError
 from makerates_lake.bronze.record import retain_until
+from makerates_lake.store.access_log import make_entry, write_entries
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files
 from makerates_lake.store.expressions import all_of, in_range, is_in
-from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.types import Table
 
 log = logging.getLogger(__name__)
-
-#: The default of the ``snapshot_retention_days`` setting, for callers without settings.
-DEFAULT_SNAPSHOT_WINDOW = timedelta(days=90)
-
-
-@dataclass(frozen=True)
-class ExpiredSnapshots:
-    """What :func:`maintain` expired in one table."""
-
-    table: str
-    expired: tuple[int, ...]
-    kept_tagged: tuple[int, ...]
-
-
-def _protected(table: Table, keep_last: int) -> tuple[set[int], set[int]]:
-    tagged = {ref.snapshot_id for ref in table.metadata.refs.values()}
-    newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)[-keep_last:]
-    return tagged, tagged | {s.snapshot_id for s in newest}
-
-
-def maintain(
-    lake: Lake,
-    *,
-    older_than: timedelta | None = None,
-    keep_last: int = 1,
-    now: datetime | None = None,
-    tables: Sequence[TableSpec] = (*SILVER_TABLES, *GOLD_TABLES),
-    dry_run: bool = False,
-) -> list[ExpiredSnapshots]:
-    """Expire silver/gold snapshots older than ``older_than``, never tagged ones.
-
-    Args:
-        lake: The open lake.
-        older_than: Snapshots committed before ``now - older_than`` may go; default the
-            ``snapshot_retention_days`` setting.
-        keep_last: The newest snapshots always kept, whatever their age (at least 1).
-        now: Reference time; default the current time.
-        tables: Tables to maintain; bronze is refused (its history is the audit trail).
-        dry_run: Report what would be expired without committing.
-
-    Raises:
-        RetentionError: ``tables`` names bronze, or ``keep_last`` < 1.
-    """
-    if keep_last < 1:
-        raise RetentionError("keep_last must be at least 1", keep_last=keep_last)
-    if any(spec.in_bronze_bucket for spec in tables):
-        raise RetentionError("maintain never expires bronze snapshots; use retention purge")
-    if older_than is None:
-        older_than = timedelta(days=lake.settings.snapshot_retention_days)
-    cutoff_ms = int(((now or datetime.now(UTC)) - older_than).timestamp() * 1000)
-    results = []
-    for spec in tables:
-
-        def attempt(table: Table) -> tuple[list[int], list[int], set[int]]:
-            tagged, protected = _protected(table, keep_last)
-            old = [s.snapshot_id for s in table.metadata.snapshots if s.timestamp_ms < cutoff_ms]
-            expire = [s for s in old if s not in protected]
-            if expire and not dry_run:
-                table.maintenance.expire_snapshots().by_ids(expire).commit()
-            return old, expire, tagged
-
-        old, expire, tagged = commit(lake, spec, attempt)
-        results.append(
-            ExpiredSnapshots(
-                spec.identifier, tuple(expire), tuple(sorted(s for s in old if s in tagged))
-            )
-        )
-        log.info("snapshots expired", extra={"table": spec.identifier, "count": len(expire)})
-    return results
-
 
 @dataclass
 class PurgeReport:

@@ -1,6 +1,6 @@
 """Trace one published rate to the bytes it came from: gold fact -> silver row -> bronze row.
 
-Each hop is a point lookup (:mod:`makerates_lake.audit.lookup`) that partition, file and
+Each hop is a point lookup (:mod:`makerates_lake.store.lookup`) that partition, file and
 row-group statistics prune: gold by ``rate_date`` (year partitions) plus the pair, silver by
 ``rate_date``, bronze by ``extraction_timestamp`` (day partitions) plus the extraction id.
 Every silver row a fact can name (the direct rate, or both legs of a cross rate) is from
@@ -32,17 +32,17 @@ from decimal import Decimal
 from typing import Any, Final
 
 import pyarrow as pa
-from pyiceberg.table import Table
 
 from makerates_lake.audit import lineage
-from makerates_lake.audit.access_log import log_access
 from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.lineage import BronzeEvidence
-from makerates_lake.audit.lookup import find_rows, find_tables, rows_where
+from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
+from makerates_lake.store.lookup import find_rows, find_tables, rows_where
 from makerates_lake.store.pointers import current_tables
 from makerates_lake.store.refs import AsOf, resolve_as_of
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
+from makerates_lake.store.types import Table
 
 OK: Final = "ok"
 TRANSFORM_MISMATCH: Final = "transform_mismatch"

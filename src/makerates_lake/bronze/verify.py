@@ -13,11 +13,10 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pyiceberg.expressions import BooleanExpression
-from pyiceberg.table import Table
 
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, at_least, below
+from makerates_lake.store.types import RowFilter, Table
 
 _COLUMNS = ["extraction_id", "extraction_timestamp", "raw_response", "response_checksum"]
 
@@ -55,7 +54,7 @@ class VerifyReport:
         return not self.mismatches and not self.file_problems
 
 
-def _time_filter(start: datetime | None, end: datetime | None) -> BooleanExpression:
+def _time_filter(start: datetime | None, end: datetime | None) -> RowFilter:
     parts = []
     if start is not None:
         parts.append(at_least("extraction_timestamp", start.isoformat()))

@@ -16,8 +16,6 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyiceberg.manifest import DataFile
-from pyiceberg.table import Table
 
 from makerates_lake.bronze.record import BronzeRecord, retain_until
 from makerates_lake.errors import DuplicateExtractionError
@@ -27,6 +25,7 @@ from makerates_lake.store.expressions import all_of, at_least, at_most, is_in
 from makerates_lake.store.failures import dependency_errors
 from makerates_lake.store.refs import files_added_since
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.types import DataFile, Table
 
 log = logging.getLogger(__name__)
 

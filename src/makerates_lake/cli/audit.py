@@ -15,7 +15,6 @@ from typing import Any, ParamSpec, TypeVar
 import click
 import polars as pl
 
-from makerates_lake.audit.access_log import AccessLog
 from makerates_lake.audit.diff import diff_snapshots
 from makerates_lake.audit.reading import read_as_of
 from makerates_lake.audit.render import render_diff, render_trace
@@ -24,6 +23,7 @@ from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
 from makerates_lake.cli.support import lake_from_context
 from makerates_lake.errors import MakeratesError
+from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.refs import AsOf
 
 P = ParamSpec("P")

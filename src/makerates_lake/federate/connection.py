@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Final
 
 import duckdb
-from pyiceberg.table import Table
 
 from makerates_lake.federate import sqltext
 from makerates_lake.federate.errors import AsOfNotFoundError, AttachError, FederateError
 from makerates_lake.federate.extensions import load_offline, offline_config
-from makerates_lake.federate.scrub import scrub
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf, SnapshotNotFoundError, resolve_as_of
+from makerates_lake.store.scrub import scrub
 from makerates_lake.store.tables import ALL_TABLES, TableSpec
+from makerates_lake.store.types import Table
 
 META_SCHEMA: Final = "makerates"
 

@@ -18,9 +18,9 @@ import pyarrow as pa
 from makerates_lake.federate import sqltext
 from makerates_lake.federate.connection import connect
 from makerates_lake.federate.errors import QueryError
-from makerates_lake.federate.scrub import scrub
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.scrub import scrub
 from makerates_lake.store.tables import ALL_TABLES
 
 UNRESOLVED_TABLE: Final = "*"
@@ -100,7 +100,7 @@ def run_sql(
         QueryError: DuckDB refused or failed the statement (message scrubbed of secrets).
         AccessLogError: The read could not be logged; no rows are returned.
     """
-    from makerates_lake.audit.access_log import AccessLog, log_access
+    from makerates_lake.store.access_log import AccessLog, log_access
 
     own = con is None
     connection = connect(lake, as_of=as_of) if con is None else con

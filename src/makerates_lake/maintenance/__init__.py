@@ -3,7 +3,7 @@
 Keeps commit latency and read cost bounded after years of six ingests a day.
 """
 
-from makerates_lake.maintenance.compact import CompactionResult, compact_table, files_per_partition
+from makerates_lake.maintenance.compact import CompactionResult, compact_table
 from makerates_lake.maintenance.errors import CompactionMismatchError, MaintenanceError
 from makerates_lake.maintenance.expire import ExpiryResult, expire_all, expire_bronze
 from makerates_lake.maintenance.policy import MaintenancePolicy, apply_table_properties
@@ -15,6 +15,7 @@ from makerates_lake.maintenance.run import (
     snapshots_since_maintenance,
     table_stats,
 )
+from makerates_lake.store.files import files_per_partition
 
 __all__ = [
     "CompactionMismatchError",

@@ -15,7 +15,7 @@ A data file holding some committed rows and some not is kept (no writer produces
 so is one that cannot be read: it is reported, never deleted unseen. Unreferenced
 *metadata* files (a dead writer's ``metadata.json``, manifest lists and manifests, or those
 of expired snapshots) hold no rows and are removed as in every other table. The safety age
-of :func:`~makerates_lake.audit.orphans.find_orphans` applies first, so nothing a writer in
+of :func:`~makerates_lake.maintenance.orphans.find_orphans` applies first, so nothing a writer in
 flight may still commit is considered. On the WORM bucket a removal adds a delete marker;
 the locked version stays until its retention ends.
 """
@@ -26,19 +26,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import polars as pl
-from pyiceberg.table import Table
 
-from makerates_lake.audit.orphans import (
+from makerates_lake.bronze.writer import ids_in_file
+from makerates_lake.maintenance.orphans import (
     OrphanFile,
     OrphanReport,
     find_orphans,
     io_location,
     remove_files,
 )
-from makerates_lake.bronze.writer import ids_in_file
 from makerates_lake.store import scan_table
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.types import Table
 
 
 @dataclass

@@ -14,28 +14,31 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from pyiceberg.manifest import DataFile, DataFileContent
-from pyiceberg.table import Table
-from pyiceberg.transforms import IdentityTransform
 
 from makerates_lake.bronze.record import retain_until
 from makerates_lake.maintenance.errors import CompactionMismatchError
 from makerates_lake.maintenance.policy import SNAPSHOT_MARKER, MaintenancePolicy
+from makerates_lake.store import files as table_files
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files
 from makerates_lake.store.datafiles import write_data_files
+from makerates_lake.store.files import (
+    DataFile,
+    PartitionKey,
+    is_data_file,
+    live_data_files,
+    partition_key,
+    sort_columns,
+)
 from makerates_lake.store.tables import TableSpec
+from makerates_lake.store.types import Table
 
 log = logging.getLogger(__name__)
-
-PartitionKey = tuple[int, tuple[Any, ...]]
-
 
 @dataclass
 class CompactionResult:
@@ -50,40 +53,14 @@ class CompactionResult:
     skipped_reason: str | None = None
 
 
-def live_data_files(table: Table) -> list[DataFile]:
-    """Every data and delete file of the table's current snapshot."""
-    snapshot = table.current_snapshot()
-    if snapshot is None:
-        return []
-    return [
-        entry.data_file
-        for manifest in snapshot.manifests(table.io)
-        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
-    ]
-
-
-def files_per_partition(table: Table) -> dict[PartitionKey, int]:
-    """Live data files per (spec id, partition values)."""
-    counts: dict[PartitionKey, int] = defaultdict(int)
-    for data_file in live_data_files(table):
-        if data_file.content == DataFileContent.DATA:
-            counts[_key(data_file)] += 1
-    return dict(counts)
-
-
-def _key(data_file: DataFile) -> PartitionKey:
-    partition = data_file.partition
-    return data_file.spec_id, tuple(partition[i] for i in range(len(partition)))
-
-
 def plan(table: Table, policy: MaintenancePolicy) -> dict[PartitionKey, list[DataFile]]:
     """Partitions worth compacting and their small files, oldest partition first."""
     groups: dict[PartitionKey, list[DataFile]] = defaultdict(list)
     for data_file in live_data_files(table):
-        if data_file.content != DataFileContent.DATA:
+        if not is_data_file(data_file):
             continue
         if data_file.file_size_in_bytes < policy.small_file_bytes:
-            groups[_key(data_file)].append(data_file)
+            groups[partition_key(data_file)].append(data_file)
     worth = {k: v for k, v in groups.items() if len(v) >= policy.min_files_to_compact}
     try:  # by value, so consecutive day partitions stay together (see PARTITIONS_PER_COMMIT)
         return dict(sorted(worth.items(), key=lambda item: _order(item[0])))
@@ -113,33 +90,6 @@ def rewrite_properties(spec: TableSpec, policy: MaintenancePolicy) -> dict[str, 
     return props
 
 
-def _read(table: Table, files: Sequence[DataFile]) -> pa.Table:
-    # ArrowScan projects every file onto the current schema by field id, so files written
-    # before a schema change come back with the same columns as new ones.
-    from pyiceberg.io.pyarrow import ArrowScan
-    from pyiceberg.table import FileScanTask
-
-    scan = ArrowScan(table.metadata, table.io, table.schema(), row_filter=_always_true())
-    return scan.to_table([FileScanTask(f) for f in files])
-
-
-def _always_true() -> Any:
-    from pyiceberg.expressions import AlwaysTrue
-
-    return AlwaysTrue()
-
-
-def _sort_columns(table: Table) -> list[str]:
-    """Column names of the table's identity sort fields (what its writers sort by)."""
-    names = []
-    for sort_field in table.sort_order().fields:
-        if isinstance(sort_field.transform, IdentityTransform):
-            name = table.schema().find_column_name(sort_field.source_id)
-            if name is not None:
-                names.append(name)
-    return names
-
-
 def _canonical(rows: pa.Table, columns: list[str]) -> pa.Table:
     """Rows in one deterministic order, so two tables compare equal iff same multiset."""
     keys = [c for c in columns if not pa.types.is_binary(rows.schema.field(c).type)]
@@ -149,7 +99,7 @@ def _canonical(rows: pa.Table, columns: list[str]) -> pa.Table:
 def _check_same_rows(
     table: Table, old: pa.Table, new_files: list[DataFile], spec: TableSpec
 ) -> None:
-    new = _read(table, new_files)
+    new = table_files.read_files(table, new_files)
     context = {"table": spec.identifier}
     if new.num_rows != old.num_rows:
         raise CompactionMismatchError(
@@ -192,7 +142,7 @@ def compact_table(
     policy = policy or MaintenancePolicy()
     result = CompactionResult(spec.identifier)
     table = lake.table(spec, refresh=True)
-    if any(f.content != DataFileContent.DATA for f in live_data_files(table)):
+    if any(not is_data_file(f) for f in live_data_files(table)):
         # Rewriting data files under delete files would need the deletes applied first.
         result.skipped_reason = "table has delete files"
         return result
@@ -225,9 +175,9 @@ def _compact_batch(
     removed: list[DataFile] = []
     added: list[DataFile] = []
     rows_by_partition: list[pa.Table] = []
-    sort = _sort_columns(table)
+    sort = sort_columns(table)
     for files in groups:
-        rows = _read(table, files)
+        rows = table_files.read_files(table, files)
         if sort:
             rows = rows.sort_by([(c, "ascending") for c in sort])
         # Split by partition, rolled at write.target-file-size-bytes, in the table's

@@ -10,13 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from pyiceberg.table import Table
-from pyiceberg.utils.properties import property_as_bool, property_as_int
-
-from makerates_lake.audit.retention import DEFAULT_SNAPSHOT_WINDOW
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import set_properties
 from makerates_lake.store.tables import ALL_TABLES, TableSpec
+from makerates_lake.store.types import Table, property_as_bool, property_as_int
 
 AUTO_PROPERTY: Final = "makerates.maintenance.auto"
 TRIGGER_SNAPSHOTS_PROPERTY: Final = "makerates.maintenance.trigger-snapshots"
@@ -41,6 +38,8 @@ METADATA_PREVIOUS_VERSIONS_MAX: Final = 25
 # rewrite off the ingest path can afford. Levels 2-15 were larger than level 1 on the
 # 160-currency ExchangeRate-API bodies of bench_bronze_append, and 16+ only pay off here.
 BRONZE_COLD_COMPRESSION_LEVEL: Final = 19
+#: The default of the ``snapshot_retention_days`` setting, for callers without settings.
+DEFAULT_SNAPSHOT_WINDOW: Final = timedelta(days=90)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pyiceberg.table import Table
-
-from makerates_lake.maintenance.compact import CompactionResult, compact_table, files_per_partition
+from makerates_lake.maintenance.compact import CompactionResult, compact_table
 from makerates_lake.maintenance.expire import ExpiryResult, expire_all
 from makerates_lake.maintenance.policy import (
     LAST_RUN_PROPERTY,
@@ -26,8 +24,10 @@ from makerates_lake.maintenance.policy import (
 )
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import set_properties
+from makerates_lake.store.files import files_per_partition
 from makerates_lake.store.refs import snapshots_since
 from makerates_lake.store.tables import ALL_TABLES, TableSpec
+from makerates_lake.store.types import Table
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,8 @@ def _remove_orphans(
 ) -> None:
     # Imported here: orphan removal loads the audit and silver readers, which the
     # automatic maintenance after each ingest (orphans=False) never needs.
-    from makerates_lake.audit.orphans import remove_orphans
     from makerates_lake.maintenance.bronze_orphans import remove_bronze_orphans
+    from makerates_lake.maintenance.orphans import remove_orphans
 
     derived = tuple(spec for spec in tables if not spec.in_bronze_bucket)
     if derived:

@@ -32,7 +32,6 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from makerates_lake import store as storage
-from makerates_lake.federate.scrub import scrub
 from makerates_lake.publish import ddl, pgcopy
 from makerates_lake.publish.errors import (
     CopyEncodeError,
@@ -52,6 +51,7 @@ from makerates_lake.publish.frame import (
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import at_least
 from makerates_lake.store.refs import AsOf, move_tag, resolve_as_of
+from makerates_lake.store.scrub import scrub
 from makerates_lake.store.tables import GOLD_FACT_RATE
 
 PUBLISH_ACTION: Final = "publish"
@@ -214,7 +214,7 @@ def read_window(lake: Lake, snapshot_id: int, days: int) -> pl.DataFrame:
 def _publish_new(
     lake: Lake, conn: psycopg.Connection[tuple[object, ...]], sid: int, days: int
 ) -> PublishResult:
-    from makerates_lake.audit.access_log import log_access
+    from makerates_lake.store.access_log import log_access
 
     published_at = datetime.now(UTC)
     facts = read_window(lake, sid, days)

@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
 import polars as pl
-from pyiceberg.expressions import BooleanExpression
 
 from makerates_lake import store as storage
 from makerates_lake.silver.jump_window import jump_revision
@@ -37,6 +36,7 @@ from makerates_lake.store.tables import (
     SILVER_REJECTS,
     SILVER_TRANSFORM_LOG,
 )
+from makerates_lake.store.types import RowFilter
 
 T = TypeVar("T")
 
@@ -83,9 +83,9 @@ def _result(bronze: pl.DataFrame, batch: SilverBatch, rates: int, rejects: int) 
     )
 
 
-def extraction_range(start: date | None, end: date | None) -> BooleanExpression | None:
+def extraction_range(start: date | None, end: date | None) -> RowFilter | None:
     """Rows extracted from ``start`` (inclusive) to ``end`` (inclusive), UTC days."""
-    parts: list[BooleanExpression] = []
+    parts: list[RowFilter] = []
     if start is not None:
         since = datetime.combine(start, time(), UTC).isoformat()
         parts.append(at_least("extraction_timestamp", since))

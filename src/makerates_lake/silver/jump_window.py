@@ -15,12 +15,11 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from pyiceberg.expressions import BooleanExpression
-from pyiceberg.table import Table
 
 from makerates_lake.silver.validate import JUMP_WINDOW, SILVER_COLUMNS, mark_jumps
 from makerates_lake.store import Revision, read_table
 from makerates_lake.store.expressions import all_of, at_least, at_most, is_in
+from makerates_lake.store.types import RowFilter, Table
 
 #: A stored row is identified by these (duplicates are rejected in validation).
 _ROW_KEY = ("extraction_id", "base_currency", "quote_currency", "rate_date")
@@ -35,7 +34,7 @@ def jump_revision(jump_threshold: float, replaced: pl.Expr | None = None) -> Rev
             Polars predicate; they are left out of the neighbourhood.
     """
 
-    def revise(table: Table, new: pl.DataFrame) -> tuple[pl.DataFrame, BooleanExpression | None]:
+    def revise(table: Table, new: pl.DataFrame) -> tuple[pl.DataFrame, RowFilter | None]:
         dates = new.get_column("rate_date")
         if new.height == 0 or table.current_snapshot() is None:
             return new, None

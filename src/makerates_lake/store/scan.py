@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import Table
@@ -101,3 +102,26 @@ def current_snapshot_id(lake: Lake, spec: TableSpec) -> int | None:
     """The table's current snapshot id, or None when it was never written."""
     snapshot = lake.table(spec, refresh=True).current_snapshot()
     return None if snapshot is None else snapshot.snapshot_id
+
+
+def scan_at(
+    table: Table,
+    snapshot_id: int | None,
+    row_filter: BooleanExpression | None = None,
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Rows of ``table`` at ``snapshot_id`` (an empty table in its schema when None).
+
+    Not logged: callers log one entry for the read they perform as a whole.
+    """
+    if snapshot_id is None:
+        schema = table.schema().as_arrow()
+        if columns:
+            schema = pa.schema([schema.field(c) for c in columns])
+        return schema.empty_table()
+    scan = table.scan(
+        row_filter=row_filter if row_filter is not None else AlwaysTrue(),
+        selected_fields=tuple(columns) if columns else ("*",),
+        snapshot_id=snapshot_id,
+    )
+    return scan.to_arrow()

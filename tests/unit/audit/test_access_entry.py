@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from makerates_lake.audit.access_log import AccessLog, make_entry
 from makerates_lake.secret import Secret
+from makerates_lake.store.access_log import AccessLog, make_entry
 from makerates_lake.store.catalog import Lake
 
 

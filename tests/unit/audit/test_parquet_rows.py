@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyiceberg.io.pyarrow import PyArrowFileIO
 
-from makerates_lake.audit.parquet_rows import (
+from makerates_lake.store.parquet_rows import (
     DICTIONARY_MIN_ROWS,
     FOOTERS,
     SHAPES,

@@ -12,8 +12,8 @@ import pytest
 from makerates_lake.audit.diff import diff_frames
 from makerates_lake.audit.errors import DiffKeyError
 from makerates_lake.audit.lineage import compare_to_provider, jsonable
-from makerates_lake.audit.pg_log import AUDIT_LOG_DDL
 from makerates_lake.audit.trace import worst
+from makerates_lake.store.access_log_pg import AUDIT_LOG_DDL
 
 SQL_FILE = Path(__file__).parents[3] / "sql" / "audit_log.sql"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from makerates_lake.federate.scrub import lake_secrets, scrub
 from makerates_lake.redact import REDACTED
 from makerates_lake.settings import dsn_password, load_settings
 from makerates_lake.store.catalog import Lake
+from makerates_lake.store.scrub import lake_secrets, scrub
 
 
 class _FakeLake:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     import psycopg
 
-    from makerates_lake.audit.access_log import AccessEntry
+    from makerates_lake.store.access_log import AccessEntry
 
 # Kept identical to sql/audit_log.sql (a unit test compares them), so a DBA can apply the
 # file by hand while the library still creates the table on first use.

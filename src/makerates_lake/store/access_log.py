@@ -33,9 +33,9 @@ import pyarrow as pa
 from pyiceberg.table import Table
 
 from makerates_lake import provenance
-from makerates_lake.audit import pg_log
-from makerates_lake.audit.errors import AccessLogError
+from makerates_lake.errors import AccessLogError
 from makerates_lake.redact import redact_text
+from makerates_lake.store import access_log_pg as pg_log
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files, write_files
 from makerates_lake.store.tables import AUDIT_ACCESS_LOG

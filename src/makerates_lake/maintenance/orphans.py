@@ -33,7 +33,7 @@ from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
 if TYPE_CHECKING:
-    from pyiceberg.table import Table
+    from makerates_lake.store.types import Table
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Remove secrets from DuckDB and driver messages before they become errors or logs."""
+"""Remove secrets from driver and engine messages (DuckDB, psycopg) before they become
+errors or logs: every known secret of the settings, and any password in a URL or DSN."""
 
 from __future__ import annotations
 

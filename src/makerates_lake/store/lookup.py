@@ -10,7 +10,7 @@ one file per year. Here:
   snapshot id; manifests by path, so a new snapshot re-reads only its new manifests).
 * Each lookup prunes files by partition and column bounds in memory, then opens only the
   candidate files and reads only the row groups whose Parquet statistics can match
-  (:mod:`makerates_lake.audit.parquet_rows`, which also keeps each file's parsed footer
+  (:mod:`makerates_lake.store.parquet_rows`, which also keeps each file's parsed footer
   while the file still ends in the same bytes).
 * Data files themselves are never cached: a file rewritten behind Iceberg's back must be
   read as it is now, because catching exactly that is what a trace's checksum is for.
@@ -48,15 +48,15 @@ from pyiceberg.types import (
 )
 from pyiceberg.utils.datetime import date_to_days, datetime_to_micros
 
-from makerates_lake.audit.parquet_rows import (
+from makerates_lake.store.expressions import all_equal
+from makerates_lake.store.parquet_rows import (
     FOOTERS,
     SHAPES,
     MissingFieldError,
     matching,
     read_matching,
 )
-from makerates_lake.audit.reading import scan_at
-from makerates_lake.store.expressions import all_equal
+from makerates_lake.store.scan import scan_at
 
 #: Snapshot file lists kept; a trace touches three tables, as-of traces a few more.
 MAX_SNAPSHOTS: Final = 64
