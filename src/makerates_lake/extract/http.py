@@ -12,41 +12,61 @@
 :meth:`HttpClient.fetch` never raises for network trouble: it returns an
 :class:`Exchange` whose ``error`` says what went wrong, because every attempt, failed or
 not, becomes a bronze row.
+
+The client lives here; what it sends and returns is in
+:mod:`~makerates_lake.extract.http_exchange`, the judging of statuses and failures in
+:mod:`~makerates_lake.extract.http_failures`, and TLS, the loopback exception and log
+scrubbing in :mod:`~makerates_lake.extract.http_hardening`. Their public names stay
+importable from here.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from pathlib import Path
 
-import certifi
 import httpx
 
 from makerates_lake.extract.errors import (
     ExtractError,
-    HttpStatusError,
     InsecureTransportError,
-    InvalidResponseError,
     ResponseTooLargeError,
-    TlsError,
     TransportError,
+)
+from makerates_lake.extract.http_exchange import Exchange, HttpRequest, ProgressCallback
+from makerates_lake.extract.http_failures import (
+    classify_httpx_error,
+    parse_retry_after,
+    status_error,
+)
+from makerates_lake.extract.http_hardening import (
+    install_log_filter,
+    is_loopback_host,
+    make_ssl_context,
 )
 from makerates_lake.provenance import package_version
 from makerates_lake.redact import redact_text, redact_url
 from makerates_lake.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "RATE_LIMIT_REMAINING_HEADERS",
+    "TOO_LARGE_SAMPLE_BYTES",
+    "Exchange",
+    "HttpClient",
+    "HttpRequest",
+    "ProgressCallback",
+    "is_loopback_host",
+    "make_ssl_context",
+    "parse_retry_after",
+    "status_error",
+    "user_agent",
+]
 
-ProgressCallback = Callable[[int, int | None], None]
-"""Called with (bytes received so far, Content-Length or None) while a body streams."""
+log = logging.getLogger(__name__)
 
 #: Headers in which providers announce how many calls are left.
 RATE_LIMIT_REMAINING_HEADERS = (
@@ -59,62 +79,9 @@ TOO_LARGE_SAMPLE_BYTES = 4096
 _MAX_REDIRECTS = 5
 
 
-class _RedactingFilter(logging.Filter):
-    """Scrubs URLs in httpx's own log records (``HTTP Request: GET <url>``).
-
-    httpx logs every request URL at INFO; ExchangeRate-API keeps its key in the path.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_url(str(arg)) if isinstance(arg, httpx.URL | str) and "://" in str(arg)
-                else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str) and "://" in record.msg:
-            record.msg = redact_url(record.msg)
-        return True
-
-
-_LOG_FILTER = _RedactingFilter()
-_THIRD_PARTY_LOGGERS = ("httpx", "httpcore.http11", "httpcore.connection", "httpcore.proxy")
-
-
-def _install_log_filter() -> None:
-    """Attach the redacting filter to the loggers that print request URLs (idempotent)."""
-    for name in _THIRD_PARTY_LOGGERS:
-        logger = logging.getLogger(name)
-        if _LOG_FILTER not in logger.filters:
-            logger.addFilter(_LOG_FILTER)
-
-
-def make_ssl_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
-    """A client context that speaks TLS 1.3 or nothing, and verifies the peer.
-
-    Args:
-        ca_file: PEM bundle of trusted CAs (a private CA); default the certifi bundle.
-    """
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else certifi.where())
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    context.check_hostname = True
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
 def user_agent(settings: Settings) -> str:
     """``makerates_lake/<version> (+<contact_url>)``."""
     return f"makerates_lake/{package_version()} (+{settings.contact_url})"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses."""
-    if host.lower() in {"localhost", "localhost."}:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -125,166 +92,6 @@ class _Received:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     final_url: str | None = None
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """What to send. ``url`` may carry a key (ExchangeRate-API); it is redacted when stored.
-
-    Attributes:
-        url: Absolute https URL.
-        params: Query parameters.
-        headers: Extra headers (e.g. ``Authorization``), on top of the client's defaults.
-        method: HTTP method.
-    """
-
-    url: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    method: str = "GET"
-
-
-@dataclass(frozen=True, repr=False)
-class Exchange:
-    """One attempt: what was sent, what came back, and what went wrong if anything.
-
-    Attributes:
-        request: The request as asked for.
-        sent_headers: Headers actually sent (defaults included; secrets still in clear,
-            redact before storing).
-        started_at: When the attempt began (UTC).
-        duration_ms: Wall time of the attempt.
-        status: HTTP status, or None when no response arrived.
-        headers: Response headers (of the last response when redirects were followed).
-        body: Bytes received after content decoding; a prefix only when cut off.
-        final_url: The URL that answered, after redirects.
-        error: Why the attempt failed at the HTTP level, or None.
-    """
-
-    request: HttpRequest
-    sent_headers: dict[str, str]
-    started_at: datetime
-    duration_ms: float
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    final_url: str | None = None
-    error: ExtractError | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"Exchange(url={redact_url(self.request.url)!r}, status={self.status}, "
-            f"size={len(self.body)}, error={type(self.error).__name__ if self.error else None})"
-        )
-
-    def header(self, name: str) -> str | None:
-        """A response header, case-insensitively."""
-        lowered = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == lowered:
-                return value
-        return None
-
-    @property
-    def content_type(self) -> str | None:
-        """The media type without parameters, lower case."""
-        value = self.header("content-type")
-        return value.split(";", 1)[0].strip().lower() if value else None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
-
-
-def status_error(exchange: Exchange, *, source: str) -> HttpStatusError | None:
-    """The error for a non-2xx status: transient for 429 and 5xx, terminal otherwise."""
-    status = exchange.status
-    if status is None or 200 <= status < 300:
-        return None
-    url = redact_url(exchange.request.url)
-    if status == 429:
-        return HttpStatusError(
-            "rate limited by the provider (HTTP 429)",
-            error_code="rate-limited",
-            transient=True,
-            retry_after=parse_retry_after(exchange.header("retry-after")),
-            source=source,
-            url=url,
-            status=status,
-        )
-    if status >= 500:
-        return HttpStatusError(
-            f"server error (HTTP {status})",
-            error_code="server-error",
-            transient=True,
-            retry_after=parse_retry_after(exchange.header("retry-after")),
-            source=source,
-            url=url,
-            status=status,
-        )
-    return HttpStatusError(
-        f"request refused (HTTP {status})",
-        error_code="client-error" if status >= 400 else "unexpected-status",
-        source=source,
-        url=url,
-        status=status,
-    )
-
-
-def _chain(exc: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _classify_httpx_error(exc: httpx.HTTPError, *, source: str, url: str) -> ExtractError:
-    """Map an httpx failure to our error, with a code a person can act on."""
-    causes = list(_chain(exc))
-    detail = f"{type(exc).__name__}: {exc}"
-    if any(isinstance(c, ssl.SSLError | ssl.CertificateError) for c in causes):
-        reason = next(str(c) for c in causes if isinstance(c, ssl.SSLError | ssl.CertificateError))
-        hint = ""
-        if "PROTOCOL_VERSION" in reason.upper() or "UNSUPPORTED_PROTOCOL" in reason.upper():
-            hint = "; the server does not offer TLS 1.3, which is the minimum we accept"
-        return TlsError(f"TLS handshake failed: {reason}{hint}", source=source, url=url)
-    if any(isinstance(c, socket.gaierror) for c in causes):
-        return TransportError(
-            f"DNS lookup failed: {detail}", error_code="dns-failure", source=source, url=url
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return TransportError(f"timed out: {detail}", error_code="timeout", source=source, url=url)
-    if isinstance(exc, httpx.DecodingError):
-        return InvalidResponseError(
-            f"content decoding failed: {detail}", error_code="decoding-error", source=source,
-            url=url,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return TransportError(
-            f"connection failed: {detail}", error_code="connect-error", source=source, url=url
-        )
-    if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError | httpx.WriteError):
-        return TransportError(
-            f"connection reset or closed early: {detail}",
-            error_code="connection-reset",
-            source=source,
-            url=url,
-        )
-    return TransportError(f"transport failed: {detail}", source=source, url=url)
 
 
 class HttpClient:
@@ -306,7 +113,7 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         allow_insecure_loopback: bool = False,
     ) -> None:
-        _install_log_filter()
+        install_log_filter()
         self._settings = settings
         self._allow_insecure_loopback = allow_insecure_loopback
         self._max_bytes = settings.max_response_bytes
@@ -403,7 +210,7 @@ class HttpClient:
         except ExtractError as exc:
             error = exc
         except httpx.HTTPError as exc:
-            error = _classify_httpx_error(exc, source=source, url=redact_url(url, secrets))
+            error = classify_httpx_error(exc, source=source, url=redact_url(url, secrets))
         if error is not None:
             # Error text can echo a URL or header: scrub what we know is secret.
             error.message = redact_text(error.message, secrets)

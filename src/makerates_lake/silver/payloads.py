@@ -1,261 +1,68 @@
 """Per-source payload readers (pure): bytes in, rate rows or a reject out.
 
-Each reader appends to a :class:`Collector`, a set of column lists, so that parsing
-11,000 payloads of 160 rates costs one ``json.loads`` and a few C-level ``list.extend``
-calls per payload, and the columns become one Polars frame at the end. Numbers are
-read with ``parse_float=str``/``parse_int=str``: the rate text is exactly what the
-provider wrote (no float round trip), ``0.86720`` stays ``0.86720``.
+Each reader appends to a :class:`~makerates_lake.silver.reader_contract.Collector`
+(what readers take, fill and raise is in :mod:`~makerates_lake.silver.reader_contract`),
+so that a payload costs one ``json.loads`` and a few C-level ``list.extend`` calls, and
+the columns become one Polars frame at the end. JSON is decoded by
+:mod:`~makerates_lake.silver.exact_json`: the rate text is exactly what the provider
+wrote (no float round trip), ``0.86720`` stays ``0.86720``.
+
+This module holds the readers of the JSON APIs (ExchangeRate-API v6 and open.er-api,
+Frankfurter); the ECB's XML and CSV readers are in
+:mod:`~makerates_lake.silver.ecb_payloads`. Every name the package imports from here
+stays importable from here.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
-from xml.etree import ElementTree
+from urllib.parse import urlsplit
 
-import polars as pl
+from makerates_lake.silver.ecb_payloads import MAX_UNZIPPED_BYTES, parse_ecb_csv, parse_ecb_xml
+from makerates_lake.silver.exact_json import (
+    OFFENDING_MAX_CHARS,
+    JsonNumber,
+    as_text,
+    load_json,
+    preview,
+    rate_items,
+    rate_text,
+)
+from makerates_lake.silver.reader_contract import (
+    RAW_RATE_SCHEMA,
+    RAW_REJECT_SCHEMA,
+    Collector,
+    PayloadRejected,
+    Request,
+)
 
-# A zip whose CSV inflates beyond this is refused (a zip bomb, not a rate file).
-MAX_UNZIPPED_BYTES = 256 * 1024 * 1024
-OFFENDING_MAX_CHARS = 200
-
-RAW_RATE_SCHEMA: dict[str, Any] = {
-    "row": pl.UInt32,
-    "base_currency": pl.String,
-    "quote_currency": pl.String,
-    "rate_text": pl.String,
-    "rate_date": pl.String,
-    "provider_updated_unix": pl.Int64,
-    "schema_version": pl.String,
-    "requested_base": pl.String,
-    "is_latest": pl.Boolean,
-}
-RAW_REJECT_SCHEMA: dict[str, Any] = {
-    "row": pl.UInt32,
-    "rule": pl.String,
-    "field": pl.String,
-    "offending_value": pl.String,
-    "detail": pl.String,
-}
+__all__ = [
+    "MAX_UNZIPPED_BYTES",
+    "OFFENDING_MAX_CHARS",
+    "RAW_RATE_SCHEMA",
+    "RAW_REJECT_SCHEMA",
+    "V6_PATH",
+    "Collector",
+    "JsonNumber",
+    "PayloadRejected",
+    "Request",
+    "as_text",
+    "load_json",
+    "parse_ecb_csv",
+    "parse_ecb_xml",
+    "parse_frankfurter",
+    "parse_v6",
+    "per_unit",
+    "preview",
+    "rate_items",
+    "rate_text",
+]
 
 #: The endpoint and requested base in a v6 URL path (shared with the vectorised reader).
 V6_PATH = re.compile(r"/(latest|pair|history)/([^/?#]+)", re.IGNORECASE)
-
-
-class PayloadRejected(Exception):  # noqa: N818 - control flow inside this module, never raised out
-    """A whole payload is rejected with one rule; caught by the parse loop."""
-
-    def __init__(self, rule: str, value: object, detail: str, field: str = "payload") -> None:
-        super().__init__(detail)
-        self.rule = rule
-        self.value = value
-        self.detail = detail
-        self.field = field
-
-
-class _DupDict(dict[str, Any]):
-    """A JSON object that had a key more than once; ``pairs`` keeps every occurrence."""
-
-    pairs: list[tuple[str, Any]]
-
-
-def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) == len(pairs):
-        return result
-    dup = _DupDict(result)
-    dup.pairs = pairs
-    return dup
-
-
-class JsonNumber(str):
-    """A JSON number kept as its exact text (``0.86720`` stays ``0.86720``).
-
-    A distinct type so a rate sent as a JSON *string* (``"0.92"``) is not mistaken for a
-    number: see :func:`rate_text`.
-    """
-
-    __slots__ = ()
-
-
-def load_json(body: bytes) -> Any:
-    """Decode JSON keeping every number as its exact text and every duplicate key."""
-    return json.loads(
-        body,
-        parse_float=JsonNumber,
-        parse_int=JsonNumber,
-        parse_constant=JsonNumber,  # NaN/Infinity stay text and fail the number rule
-        object_pairs_hook=_pairs_hook,
-    )
-
-
-def rate_text(value: object) -> str | None:
-    """A rate value as text for validation.
-
-    Numbers keep their exact text. A JSON string keeps its quotes (``"0.92"`` becomes
-    ``'"0.92"'``), so it fails the number rule and the reject shows what was sent: a
-    provider that starts quoting its rates has changed its schema, and we flag it rather
-    than guess.
-    """
-    if isinstance(value, JsonNumber):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    return as_text(value)
-
-
-def as_text(value: object) -> str | None:
-    """A JSON value as text for a rate or code column (numbers are already text)."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)[:OFFENDING_MAX_CHARS]
-
-
-def preview(body: bytes) -> str:
-    """The start of a payload, for the offending_value of a payload-level reject."""
-    return body[:OFFENDING_MAX_CHARS].decode("utf-8", errors="replace")
-
-
-@dataclass
-class Collector:
-    """Column lists of rate rows and rejects, plus frames from vectorised readers."""
-
-    row: list[int] = field(default_factory=list)
-    base: list[str | None] = field(default_factory=list)
-    quote: list[str | None] = field(default_factory=list)
-    text: list[str | None] = field(default_factory=list)
-    rate_date: list[str | None] = field(default_factory=list)
-    updated: list[int | None] = field(default_factory=list)
-    version: list[str] = field(default_factory=list)
-    requested: list[str | None] = field(default_factory=list)
-    latest: list[bool] = field(default_factory=list)
-    frames: list[pl.DataFrame] = field(default_factory=list)
-    rejects: list[tuple[int, str, str, str | None, str]] = field(default_factory=list)
-
-    def add(
-        self,
-        row: int,
-        quotes: list[str | None],
-        texts: list[str | None],
-        *,
-        base: str | list[str | None] | None,
-        rate_date: str | list[str | None] | None,
-        updated: int | None,
-        version: str,
-        requested: str | None,
-        latest: bool,
-    ) -> None:
-        """Append the rates of one payload; scalars are repeated for every rate."""
-        n = len(quotes)
-        self.row.extend([row] * n)
-        self.quote.extend(quotes)
-        self.text.extend(texts)
-        self.base.extend(base if isinstance(base, list) else [base] * n)
-        self.rate_date.extend(rate_date if isinstance(rate_date, list) else [rate_date] * n)
-        self.updated.extend([updated] * n)
-        self.version.extend([version] * n)
-        self.requested.extend([requested] * n)
-        self.latest.extend([latest] * n)
-
-    def reject(self, row: int, rule: str, field: str, value: object, detail: str) -> None:
-        """Record one reject for a whole payload."""
-        shown = value if isinstance(value, str) else as_text(value)
-        self.rejects.append((row, rule, field, None if shown is None else shown[:200], detail))
-
-    def mark(self) -> tuple[int, int]:
-        """A point to roll back to if a reader fails half-way through a payload."""
-        return len(self.row), len(self.frames)
-
-    def rollback(self, mark: tuple[int, int]) -> None:
-        """Forget rows added since ``mark``."""
-        size, frames = mark
-        for column in (
-            self.row,
-            self.base,
-            self.quote,
-            self.text,
-            self.rate_date,
-            self.updated,
-            self.version,
-            self.requested,
-            self.latest,
-        ):
-            del column[size:]
-        del self.frames[frames:]
-
-    def rates_frame(self) -> pl.DataFrame:
-        """All rate rows collected so far."""
-        listed = pl.DataFrame(
-            {
-                "row": self.row,
-                "base_currency": self.base,
-                "quote_currency": self.quote,
-                "rate_text": self.text,
-                "rate_date": self.rate_date,
-                "provider_updated_unix": self.updated,
-                "schema_version": self.version,
-                "requested_base": self.requested,
-                "is_latest": self.latest,
-            },
-            schema=RAW_RATE_SCHEMA,
-        )
-        return pl.concat([listed, *self.frames], how="vertical") if self.frames else listed
-
-    def rejects_frame(self) -> pl.DataFrame:
-        """All payload-level rejects."""
-        return pl.DataFrame(self.rejects, schema=RAW_REJECT_SCHEMA, orient="row")
-
-
-@dataclass(frozen=True)
-class Request:
-    """What silver needs to know about the request a payload answered."""
-
-    source_name: str
-    source_version: str | None
-    url: str
-    params: str | None
-    content_type: str | None
-
-    def query(self) -> dict[str, str]:
-        """Query parameters from the stored params (JSON) and the URL, lower-cased keys."""
-        found = {k.lower(): v for k, v in parse_qsl(urlsplit(self.url).query)}
-        if self.params:
-            try:
-                stored = json.loads(self.params)
-            except ValueError:
-                stored = None
-            if isinstance(stored, dict):
-                found.update({str(k).lower(): str(v) for k, v in stored.items()})
-        return found
-
-
-def rate_items(rates: Mapping[str, Any]) -> tuple[list[str | None], list[str | None], bool]:
-    """Quotes and rate texts of a rates object, flat (``{"EUR": 0.92}``) or nested
-    (``{"EUR": {"rate": 0.92, ...}}``); the flag says whether the nested shape was seen."""
-    if isinstance(rates, _DupDict):
-        quotes: list[str | None] = [k for k, _ in rates.pairs]
-        values = [v for _, v in rates.pairs]
-    else:
-        quotes = list(rates.keys())
-        values = list(rates.values())
-    if all(type(v) is JsonNumber for v in values):  # the common flat shape: no per-rate work
-        return quotes, values, False
-    texts: list[str | None] = []
-    nested = False
-    for value in values:
-        if isinstance(value, Mapping):
-            nested = True
-            texts.append(rate_text(value.get("rate")))
-        else:
-            texts.append(rate_text(value))
-    return quotes, texts, nested
 
 
 def _int(value: object) -> int | None:
@@ -416,94 +223,4 @@ def parse_frankfurter(collector: Collector, row: int, request: Request, obj: Any
         version=f"frankfurter-{version}-day",
         requested=requested,
         latest=latest,
-    )
-
-
-def parse_ecb_xml(collector: Collector, row: int, request: Request, body: bytes) -> None:
-    """ECB eurofxref XML: ``Cube time=`` holding ``Cube currency= rate=`` (base EUR)."""
-    try:
-        # The stdlib expat parser never fetches external entities and refuses
-        # entity-expansion bombs (expat >= 2.4), which is what S314 warns about.
-        root = ElementTree.fromstring(body)  # noqa: S314
-    except ElementTree.ParseError as exc:
-        raise PayloadRejected("unparseable", preview(body), f"not XML: {exc}") from None
-    quotes: list[str | None] = []
-    texts: list[str | None] = []
-    dates: list[str | None] = []
-    for cube in root.iter():
-        if not cube.tag.endswith("Cube") or "time" not in cube.attrib:
-            continue
-        for child in cube:
-            if "currency" in child.attrib or "rate" in child.attrib:
-                quotes.append(child.attrib.get("currency"))
-                texts.append(child.attrib.get("rate"))
-                dates.append(cube.attrib["time"])
-    collector.add(
-        row,
-        quotes,
-        texts,
-        base="EUR",
-        rate_date=dates,
-        updated=None,
-        version="ecb-xml",
-        requested="EUR",
-        latest="daily" in request.url,
-    )
-
-
-def _csv_bytes(body: bytes) -> bytes:
-    if not body.startswith(b"PK\x03\x04"):
-        return body
-    try:
-        with zipfile.ZipFile(io.BytesIO(body)) as archive:
-            members = [m for m in archive.infolist() if m.filename.lower().endswith(".csv")]
-            if not members:
-                raise PayloadRejected("unparseable", preview(body), "zip holds no .csv file")
-            if members[0].file_size > MAX_UNZIPPED_BYTES:
-                raise PayloadRejected(
-                    "unparseable", members[0].filename, "csv inside the zip is too large"
-                )
-            with archive.open(members[0]) as handle:
-                return handle.read(MAX_UNZIPPED_BYTES + 1)[:MAX_UNZIPPED_BYTES]
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise PayloadRejected("unparseable", preview(body), f"bad zip: {exc}") from None
-
-
-def parse_ecb_csv(collector: Collector, row: int, request: Request, body: bytes) -> None:
-    """ECB history CSV (or the zip holding it): wide, ``N/A`` where there is no rate.
-
-    ``N/A`` and empty cells mean "no rate that day" (legacy currencies after the euro
-    changeover, currencies not yet quoted) and produce no row and no reject.
-    """
-    del request
-    try:
-        wide = pl.read_csv(io.BytesIO(_csv_bytes(body)), infer_schema=False)
-    except pl.exceptions.PolarsError as exc:
-        raise PayloadRejected("unparseable", preview(body), f"not CSV: {exc}") from None
-    wide = wide.rename({c: c.strip() for c in wide.columns})
-    if "Date" not in wide.columns:
-        raise PayloadRejected("unparseable", preview(body), "no Date column")
-    # The trailing comma on every line makes an unnamed, empty last column.
-    currencies = [c for c in wide.columns if c != "Date" and c and not c.startswith("_")]
-    long = (
-        wide.select("Date", *currencies)
-        .unpivot(index="Date", variable_name="quote_currency", value_name="rate_text")
-        .with_columns(pl.col("rate_text").str.strip_chars(), pl.col("Date").str.strip_chars())
-        .filter(pl.col("rate_text").is_not_null() & ~pl.col("rate_text").is_in(["N/A", ""]))
-    )
-    if long.is_empty():
-        # Nothing appended, so parse_payload records the payload as a ``no_rates`` reject.
-        return
-    collector.frames.append(
-        long.select(
-            pl.lit(row, pl.UInt32).alias("row"),
-            pl.lit("EUR").alias("base_currency"),
-            "quote_currency",
-            "rate_text",
-            pl.col("Date").alias("rate_date"),
-            pl.lit(None, pl.Int64).alias("provider_updated_unix"),
-            pl.lit("ecb-csv").alias("schema_version"),
-            pl.lit("EUR").alias("requested_base"),
-            pl.lit(False).alias("is_latest"),
-        )
     )

@@ -9,13 +9,9 @@ from decimal import Decimal
 
 import polars as pl
 
-from makerates_lake.silver.validate import (
-    RATE_DTYPE,
-    _date_last_key,
-    _sorted_silver,
-    _with_jumps,
-    packed_day_key,
-)
+from makerates_lake.silver.columns import RATE_DTYPE
+from makerates_lake.silver.flags import _with_jumps
+from makerates_lake.silver.sort_order import date_last_key, packed_day_key, sorted_with_day_keys
 
 QUOTES = ["AUD", "CHF", "EUR", "GBP", "JPY", "USD", "ZAR"]
 SOURCES = ["ecb-daily", "exchangerate-api", "frankfurter"]
@@ -54,7 +50,7 @@ def _rates(days: int, seed: int) -> pl.DataFrame:
 
 def test_packed_and_text_orders_give_the_same_jumps() -> None:
     rates = _rates(120, seed=5)
-    ordered, keys = _sorted_silver(rates)
+    ordered, keys = sorted_with_day_keys(rates)
     assert keys is not None  # these rows pack
 
     packed = _with_jumps(ordered, keys, 0.1)
@@ -69,6 +65,6 @@ def test_date_last_key_orders_like_the_columns() -> None:
     rates = _rates(40, seed=9).unique(key_columns)
     keys = packed_day_key(rates)
     assert keys is not None
-    repacked = rates.select(_date_last_key(pl.lit(keys)).alias("k")).to_series()
+    repacked = rates.select(date_last_key(pl.lit(keys)).alias("k")).to_series()
     expected = rates.sort(key_columns)
     assert rates[repacked.arg_sort()].equals(expected)

@@ -7,8 +7,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from makerates_lake.silver.validate import _dates, _number_columns
-from makerates_lake.silver.validate import _numbers_rule_by_rule as _rule_by_rule
+from makerates_lake.silver.date_rules import parse_dates
+from makerates_lake.silver.number_rules import _numbers_rule_by_rule as _rule_by_rule
+from makerates_lake.silver.number_rules import number_columns
 
 # Texts near the plain-decimal boundary: digits (zeros, leading or not), one or two dots,
 # signs, exponents, spaces, and digit runs around the 18- and 20-digit limits.
@@ -31,7 +32,7 @@ _TEXTS = st.one_of(
 @given(st.lists(_TEXTS, min_size=1, max_size=40))
 def test_plain_decimals_settled_in_two_checks_match_every_rule(texts: list[str | None]) -> None:
     column = pl.Series("rate_text", texts, dtype=pl.String)
-    assert _number_columns(column).equals(_rule_by_rule(column))
+    assert number_columns(column).equals(_rule_by_rule(column))
 
 
 def test_the_shortcut_takes_plain_decimals_and_leaves_the_rest() -> None:
@@ -40,7 +41,7 @@ def test_the_shortcut_takes_plain_decimals_and_leaves_the_rest() -> None:
     texts = ["0.5", "12345678901234567890", "1.123456789012345678", "0", "00.5", " 1.5",
              "1.5e3", "123456789012345678901", "1.1234567890123456789", "-1", None]  # fmt: skip
     column = pl.Series("rate_text", texts, dtype=pl.String)
-    got = _number_columns(column)
+    got = number_columns(column)
     assert got.equals(_rule_by_rule(column))
     broken = got.select(pl.any_horizontal(pl.col("^_n[0-9]$")).alias("broken"))["broken"]
     assert broken.to_list() == [False] * 3 + [True, False, False, False, True, True, True, True]
@@ -53,4 +54,4 @@ _DATE_TEXTS = st.sampled_from(["2024-01-02", " 2024-01-02", "2024-02-30", "x", N
 def test_dates_parsed_once_per_run_equal_parsed_row_by_row(texts: list[str | None]) -> None:
     column = pl.Series("rate_date", texts, dtype=pl.String)
     expected = column.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
-    assert _dates(column).equals(expected)
+    assert parse_dates(column).equals(expected)

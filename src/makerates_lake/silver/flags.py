@@ -1,0 +1,159 @@
+"""Flags that keep a valid row but mark it: ``is_jump`` and ``is_stale``.
+
+``is_jump``: the day-over-day change within one source, base and quote is above a
+threshold, against the previous observed date within :data:`JUMP_WINDOW`. ``is_stale``:
+a *latest* answer whose provider time is older than a threshold at extraction; history
+and backfills are old on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import polars as pl
+
+from makerates_lake.silver.columns import SILVER_COLUMNS
+from makerates_lake.silver.sort_order import KEY_DAYS, date_last_key, sorted_with_day_keys
+
+_KEY = ("source_name", "base_currency", "quote_currency")
+_DAY = (*_KEY, "rate_date")
+
+#: A jump compares a day with the previous observed date only when that date is at most
+#: this far back: a gap longer than a holiday is not "day over day". The bound also
+#: keeps incremental runs exact: new rows can change flags only within this window.
+JUMP_WINDOW = timedelta(days=10)
+
+
+def flag_suspicious(
+    rates: pl.DataFrame,
+    *,
+    jump_threshold: float,
+    stale_after: timedelta,
+    on_sorted: Callable[[pl.DataFrame], object] | None = None,
+) -> pl.DataFrame:
+    """Set ``is_jump`` and ``is_stale`` on valid rows.
+
+    A jump compares a day's rows (per source, base and quote) with the previous date's
+    last observation, when that date is within :data:`JUMP_WINDOW`. The flag is a
+    function of the set of rows alone, never of the order they arrived in: incremental
+    runs recompute it with :func:`mark_jumps` over the rows around the new ones. The
+    ratio is computed in float: a flag is a heuristic, the stored rate stays exact.
+
+    Args:
+        rates: Valid rows from :func:`~makerates_lake.silver.validate.validate` (with
+            ``is_stale`` holding ``is_latest``).
+        jump_threshold: Relative change that counts as a jump (0.1 = 10 %).
+        stale_after: Age of a latest answer's provider time (or rate date, when the
+            provider sends no time) at extraction beyond which it is stale.
+        on_sorted: Called with the rows in
+            :data:`~makerates_lake.silver.sort_order.SILVER_ORDER` before the flags are
+            set (their other columns are final), so a caller can start on them
+            meanwhile, e.g. gold on another thread.
+
+    Returns:
+        The rows in :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`, silver
+        column order.
+    """
+    provider_time = pl.coalesce(
+        pl.col("provider_updated_at"),
+        pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+    )
+    ordered, day_keys = sorted_with_day_keys(rates)
+    if on_sorted is not None:
+        on_sorted(ordered)
+    flagged = _with_jumps(ordered, day_keys, jump_threshold).with_columns(
+        (pl.col("is_stale") & ((pl.col("extraction_timestamp") - provider_time) > stale_after))
+        .fill_null(False)
+        .alias("is_stale"),
+    )
+    return flagged.select(SILVER_COLUMNS)
+
+
+def mark_jumps(rows: pl.DataFrame, *, jump_threshold: float) -> pl.DataFrame:
+    """Recompute ``is_jump`` of silver rows (any order; ``is_stale`` is kept as it is).
+
+    Returns:
+        The rows in :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`, silver
+        column order.
+    """
+    return _with_jumps(*sorted_with_day_keys(rows), jump_threshold).select(SILVER_COLUMNS)
+
+
+def _with_jumps(
+    rows: pl.DataFrame, day_keys: pl.Series | None, jump_threshold: float
+) -> pl.DataFrame:
+    """``is_jump`` for rows already in
+    :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`, with their
+    :func:`~makerates_lake.silver.sort_order.packed_day_key` when it fits."""
+    if day_keys is None:
+        return _with_jumps_by_columns(rows, jump_threshold)
+    # Each (date, base, quote, source) is one run of rows, latest last: the day's last
+    # observation closes its run, found without a group-by or a join. The packed key
+    # names the run in one integer, so runs are told apart by one comparison a row
+    # instead of four (three of them on text).
+    rows = rows.with_columns(day_keys.alias("_packed"))
+    packed = pl.col("_packed")
+    rows, days = _day_closes(
+        rows, packed != packed.shift(1), date_last_key(packed).alias("_by_key")
+    )
+    by_key = days.get_column("_by_key")
+    ordered = days[by_key.arg_sort()]  # each key's days in date order: one integer sort
+    key_part = pl.col("_by_key") // KEY_DAYS  # (source, base, quote)
+    same_key = key_part == key_part.shift(1)
+    near = (pl.col("_by_key") - pl.col("_by_key").shift(1)) <= JUMP_WINDOW.days
+    return _flag_jumps(rows, ordered, same_key & near, jump_threshold)
+
+
+def _with_jumps_by_columns(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
+    """:func:`_with_jumps` for rows whose keys do not pack: the same, on the columns."""
+    new_day = pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY)
+    rows, days = _day_closes(rows, new_day, *_DAY)
+    ordered = days.sort(*_KEY, "rate_date")
+    same_key = pl.all_horizontal(pl.col(c) == pl.col(c).shift(1) for c in _KEY)
+    near = (pl.col("rate_date") - pl.col("rate_date").shift(1)) <= JUMP_WINDOW
+    return _flag_jumps(rows, ordered, same_key & near, jump_threshold)
+
+
+def _day_closes(
+    rows: pl.DataFrame, new_day: pl.Expr, *keys: str | pl.Expr
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``rows`` with each run of one day's rows numbered (``_day``) and its rate as a
+    float (``_float``), and one row per run, its last: ``_day``, ``keys`` and that float
+    (``_day_rate``)."""
+    rows = rows.with_columns(
+        new_day.fill_null(True).cum_sum().cast(pl.Int64).sub(1).alias("_day"),
+        pl.col("rate").cast(pl.Float64).alias("_float"),
+    )
+    closes = (pl.col("_day") != pl.col("_day").shift(-1)).fill_null(True)
+    # Lazily, so only these columns are filtered (not all of silver's); in one chunk
+    # for the callers' reordering of the days (a gather or a sort).
+    days = (
+        rows.lazy()
+        .filter(closes)
+        .select("_day", pl.col("_float").alias("_day_rate"), *keys)
+        .collect()
+        .rechunk()
+    )
+    return rows, days
+
+
+def _flag_jumps(
+    rows: pl.DataFrame, ordered_days: pl.DataFrame, follows: pl.Expr, jump_threshold: float
+) -> pl.DataFrame:
+    """``is_jump`` from the days in key-then-date order: a day is compared with the one
+    before it where ``follows`` (same key, within the window)."""
+    compared = ordered_days.select(
+        pl.when(follows.fill_null(False)).then(pl.col("_day_rate").shift(1))
+    ).to_series()
+    # Back in day order: the days are numbered 0, 1, ..., so each one's place is its
+    # number (a scatter, where sorting by the number cost a sort of every day).
+    previous = pl.repeat(None, compared.len(), dtype=pl.Float64, eager=True).scatter(
+        ordered_days.get_column("_day"), compared
+    )
+    jump = ((pl.col("_float") / pl.col("_prev")) - 1).abs() > jump_threshold
+    return (
+        rows.with_columns(previous.gather(rows.get_column("_day")).alias("_prev"))
+        .with_columns(jump.fill_null(False).alias("is_jump"))
+        .drop("_day", "_prev", "_float", "_packed", strict=False)
+    )
