@@ -21,8 +21,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	MAKERATES_HOME="$${MAKERATES_HOME:-$(DEMO_HOME)}" $(BIN)/makerates demo
 
+# ruff, then the import-linter contracts in pyproject.toml (layers, no PyIceberg outside
+# the store, pure transforms without I/O).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

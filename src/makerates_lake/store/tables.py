@@ -1,18 +1,17 @@
-"""Every table's schema, partition spec, sort order and properties.
+"""Every table's schema, partition spec, sort order, properties and Parquet layout.
 
-The specs are data: :mod:`makerates_lake.store.catalog` creates whatever is listed in
-:data:`ALL_TABLES`. Each stage adds its tables here so one file shows the whole lake.
+The specs are data (:mod:`makerates_lake.store.specs`): :mod:`makerates_lake.store.catalog`
+creates whatever is listed in :data:`ALL_TABLES`. Each stage adds its tables here so one
+file shows the whole lake.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
+from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
+from pyiceberg.table.sorting import SortField, SortOrder
 from pyiceberg.transforms import DayTransform, IdentityTransform, MonthTransform, YearTransform
 from pyiceberg.types import (
     BinaryType,
@@ -28,6 +27,11 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+# Re-exported: every stage names a table and its spec from this one module.
+from makerates_lake.store.specs import DEFAULT_PARQUET_LAYOUT as DEFAULT_PARQUET_LAYOUT
+from makerates_lake.store.specs import ParquetLayout as ParquetLayout
+from makerates_lake.store.specs import TableSpec as TableSpec
+
 BRONZE_NAMESPACE: Final = "bronze"
 NAMESPACES: Final = ("bronze", "silver", "gold", "audit")
 
@@ -37,72 +41,6 @@ _COMMON_PROPERTIES: Final = {
     "write.parquet.compression-codec": "zstd",
     "format-version": "2",
 }
-
-
-@dataclass(frozen=True)
-class ParquetLayout:
-    """Per-column Parquet choices of a table's writer (:mod:`makerates_lake.store.datafiles`).
-
-    Iceberg table properties set a codec, a level and page sizes for every column alike;
-    PyIceberg passes nothing per column to Arrow. These choices are the writer's, not the
-    table's: files written by any other engine are read the same, and old files keep
-    theirs.
-
-    Attributes:
-        encodings: Column name to Parquet encoding (``DELTA_BINARY_PACKED``,
-            ``DELTA_LENGTH_BYTE_ARRAY``, ``DELTA_BYTE_ARRAY``, ``PLAIN``); these columns
-            are never dictionary-encoded.
-        without_statistics: Columns whose min/max are not written.
-        arrow_schema: Store Arrow's own copy of the schema in the footer. Parquet's schema
-            already holds every name, type and field id that Iceberg readers use.
-    """
-
-    encodings: Mapping[str, str] = field(default_factory=dict)
-    without_statistics: frozenset[str] = frozenset()
-    arrow_schema: bool = True
-
-    def writer_options(self, columns: Sequence[str]) -> dict[str, Any]:
-        """Keyword arguments for ``pyarrow.parquet.ParquetWriter`` over ``columns``."""
-        options: dict[str, Any] = {"store_schema": self.arrow_schema}
-        if self.encodings:
-            options["column_encoding"] = dict(self.encodings)
-            options["use_dictionary"] = [c for c in columns if c not in self.encodings]
-        if self.without_statistics:
-            options["write_statistics"] = [c for c in columns if c not in self.without_statistics]
-        return options
-
-
-DEFAULT_PARQUET_LAYOUT: Final = ParquetLayout()
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """How to create one table.
-
-    Attributes:
-        namespace: Iceberg namespace (a pipeline stage).
-        name: Table name inside the namespace.
-        schema: Iceberg schema with stable field ids.
-        partition_spec: Partitioning; bronze by day, silver/gold coarser.
-        sort_order: Sort order of written files.
-        properties: Table properties.
-        in_bronze_bucket: True for tables that live in the WORM bronze location.
-        parquet: Per-column Parquet choices of our writer.
-    """
-
-    namespace: str
-    name: str
-    schema: Schema
-    partition_spec: PartitionSpec = UNPARTITIONED_PARTITION_SPEC
-    sort_order: SortOrder = UNSORTED_SORT_ORDER
-    properties: dict[str, str] = field(default_factory=dict)
-    in_bronze_bucket: bool = False
-    parquet: ParquetLayout = DEFAULT_PARQUET_LAYOUT
-
-    @property
-    def identifier(self) -> str:
-        """``namespace.name``."""
-        return f"{self.namespace}.{self.name}"
 
 
 def _f(
