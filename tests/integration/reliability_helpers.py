@@ -78,7 +78,7 @@ def _install_crash_point(point: str) -> None:
         def no_commit(*_args: Any, **_kwargs: Any) -> None:
             _die()
 
-        mock.patch.object(writer, "append_files", no_commit).start()
+        mock.patch.object(writer, "commit_files", no_commit).start()
     elif point == "bronze-metadata-written":
         from pyiceberg.catalog.sql import SqlCatalog
 

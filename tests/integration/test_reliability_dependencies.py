@@ -84,19 +84,19 @@ def _backfill_with_outage(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, outage: Callable[[], None]
 ) -> tuple[Result, float]:
     """``makerates backfill ecb`` where ``outage`` runs after the data files are written."""
-    original = getattr(writer_module, "append_files")  # noqa: B009 - not re-exported
+    original = getattr(writer_module, "commit_files")  # noqa: B009 - not re-exported
 
     def commit_after_outage(*args: Any, **kwargs: Any) -> None:
         outage()
         original(*args, **kwargs)
 
-    monkeypatch.setattr(writer_module, "append_files", commit_after_outage)
+    monkeypatch.setattr(writer_module, "commit_files", commit_after_outage)
     started = time.monotonic()
     result = CliRunner().invoke(
         main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(settings)
     )
     elapsed = time.monotonic() - started
-    monkeypatch.setattr(writer_module, "append_files", original)
+    monkeypatch.setattr(writer_module, "commit_files", original)
     return result, elapsed
 
 

@@ -64,7 +64,7 @@ def test_a_refreshed_table_is_never_read_through_stale_metadata(
 
 
 @pytest.mark.parametrize("merge", [False, True])
-def test_append_files_merges_manifests_when_the_table_says_so(
+def test_committed_files_merge_manifests_when_the_table_says_so(
     embedded_lake: Lake, merge: bool
 ) -> None:
     """Written files are committed as appends; manifests merge as Table.append would."""

@@ -2,10 +2,10 @@
 
 ``Lake.table(refresh=True)`` asks the catalog for the metadata pointer and then reads
 and parses the whole metadata file, every time: most of a warm trace's cost with three
-tables. The pointer alone says whether anything changed (every
-commit writes a new metadata file and swaps the pointer), so for a SQL catalog one query
-fetches the pointers of all the tables a trace reads, and a table whose pointer equals
-the one already loaded is used as it is. Otherwise, and for catalogs with no such cheap
+tables. The pointer alone says whether anything changed (every commit writes a new
+metadata file and swaps the pointer), so for a SQL catalog one query fetches the
+pointers of all the tables a trace reads, and a table whose pointer equals the one
+already loaded is used as it is. Otherwise, and for catalogs with no such cheap
 query (REST), the table is refreshed as before. Only metadata is reused; data files are
 always read as they are now.
 """
@@ -20,7 +20,6 @@ from pyiceberg.table import Table
 from sqlalchemy import bindparam, select
 
 from makerates_lake.store._pyiceberg import sql_catalog_engine, sql_catalog_tables
-from makerates_lake.store._sqlite_pointers import pointer_rows
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import TableSpec
 
@@ -57,20 +56,17 @@ def metadata_locations(catalog: Catalog, identifiers: Sequence[str]) -> dict[str
     """The current metadata file of each table, or None when the catalog has no cheap way.
 
     Reads the SQL catalog's own ``iceberg_tables`` rows, exactly what ``load_table``
-    reads before it fetches the file (from a SQLite file on a kept read-only connection,
-    see :mod:`makerates_lake.store._sqlite_pointers`). Tables it does not find are left
-    out (the caller's refresh then raises the usual error).
+    reads before it fetches the file. Tables it does not find are left out (the caller's
+    refresh then raises the usual error).
     """
     engine = sql_catalog_engine(catalog)
     if engine is None:
         return None
     split = {tuple(identifier.rsplit(".", 1)): identifier for identifier in identifiers}
     names = sorted({name for _, name in split})
-    rows = pointer_rows(catalog.name, engine, names)
-    if rows is None:
-        with engine.connect() as connection:
-            result = connection.execute(_POINTERS, {"catalog": catalog.name, "names": names})
-            rows = [(namespace, name, location) for namespace, name, location in result]
+    with engine.connect() as connection:
+        result = connection.execute(_POINTERS, {"catalog": catalog.name, "names": names})
+        rows = [(namespace, name, location) for namespace, name, location in result]
     found: dict[str, str] = {}
     for namespace, name, location in rows:
         identifier = split.get((namespace, name))
