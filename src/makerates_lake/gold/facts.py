@@ -22,7 +22,7 @@ import polars as pl
 
 from makerates_lake.gold.dimensions import SOURCES
 from makerates_lake.gold.precision import RATE_DTYPE, divide_series
-from makerates_lake.silver.sort_order import SILVER_ORDER, packed_day_key
+from makerates_lake.silver.sort_order import SILVER_ORDER
 from makerates_lake.silver.versions import TransformRules
 
 TIER_PRIORITY: Final = {"primary": 0, "fallback": 1, "backfill": 2, "manual": 3}
@@ -172,14 +172,9 @@ def cross_facts(
 def _sort_facts(facts: pl.DataFrame) -> pl.DataFrame:
     """Facts by date, base, quote, source, direct before derived, pivot."""
     pivot = pl.col("pivot_currency").fill_null("")
-    packed = packed_day_key(facts)
-    if packed is None:
-        return facts.sort(
-            "rate_date", "base_currency", "quote_currency", "source_name", "is_derived", pivot
-        )
-    keys = facts.select(packed, "is_derived", pivot)
-    # One chunk first (see silver.sort_order.sort_silver): a gather across chunks is slower.
-    return facts.rechunk()[keys.select(pl.arg_sort_by(keys.columns)).to_series()]
+    return facts.sort(
+        "rate_date", "base_currency", "quote_currency", "source_name", "is_derived", pivot
+    )
 
 
 def fact_rate(

@@ -14,7 +14,7 @@ from datetime import timedelta
 import polars as pl
 
 from makerates_lake.silver.columns import SILVER_COLUMNS
-from makerates_lake.silver.sort_order import KEY_DAYS, date_last_key, sorted_with_day_keys
+from makerates_lake.silver.sort_order import sort_silver
 
 _KEY = ("source_name", "base_currency", "quote_currency")
 _DAY = (*_KEY, "rate_date")
@@ -59,10 +59,10 @@ def flag_suspicious(
         pl.col("provider_updated_at"),
         pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
-    ordered, day_keys = sorted_with_day_keys(rates)
+    ordered = sort_silver(rates)
     if on_sorted is not None:
         on_sorted(ordered)
-    flagged = _with_jumps(ordered, day_keys, jump_threshold).with_columns(
+    flagged = _with_jumps(ordered, jump_threshold).with_columns(
         (pl.col("is_stale") & ((pl.col("extraction_timestamp") - provider_time) > stale_after))
         .fill_null(False)
         .alias("is_stale"),
@@ -77,36 +77,16 @@ def mark_jumps(rows: pl.DataFrame, *, jump_threshold: float) -> pl.DataFrame:
         The rows in :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`, silver
         column order.
     """
-    return _with_jumps(*sorted_with_day_keys(rows), jump_threshold).select(SILVER_COLUMNS)
+    return _with_jumps(sort_silver(rows), jump_threshold).select(SILVER_COLUMNS)
 
 
-def _with_jumps(
-    rows: pl.DataFrame, day_keys: pl.Series | None, jump_threshold: float
-) -> pl.DataFrame:
+def _with_jumps(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
     """``is_jump`` for rows already in
-    :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`, with their
-    :func:`~makerates_lake.silver.sort_order.packed_day_key` when it fits."""
-    if day_keys is None:
-        return _with_jumps_by_columns(rows, jump_threshold)
-    # Each (date, base, quote, source) is one run of rows, latest last: the day's last
-    # observation closes its run, found without a group-by or a join. The packed key
-    # names the run in one integer, so runs are told apart by one comparison a row
-    # instead of four (three of them on text).
-    rows = rows.with_columns(day_keys.alias("_packed"))
-    packed = pl.col("_packed")
-    rows, days = _day_closes(
-        rows, packed != packed.shift(1), date_last_key(packed).alias("_by_key")
-    )
-    by_key = days.get_column("_by_key")
-    ordered = days[by_key.arg_sort()]  # each key's days in date order: one integer sort
-    key_part = pl.col("_by_key") // KEY_DAYS  # (source, base, quote)
-    same_key = key_part == key_part.shift(1)
-    near = (pl.col("_by_key") - pl.col("_by_key").shift(1)) <= JUMP_WINDOW.days
-    return _flag_jumps(rows, ordered, same_key & near, jump_threshold)
+    :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`.
 
-
-def _with_jumps_by_columns(rows: pl.DataFrame, jump_threshold: float) -> pl.DataFrame:
-    """:func:`_with_jumps` for rows whose keys do not pack: the same, on the columns."""
+    Each (date, base, quote, source) is one run of rows, latest last: the day's last
+    observation closes its run, found without a group-by or a join.
+    """
     new_day = pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in _DAY)
     rows, days = _day_closes(rows, new_day, *_DAY)
     ordered = days.sort(*_KEY, "rate_date")
@@ -116,7 +96,7 @@ def _with_jumps_by_columns(rows: pl.DataFrame, jump_threshold: float) -> pl.Data
 
 
 def _day_closes(
-    rows: pl.DataFrame, new_day: pl.Expr, *keys: str | pl.Expr
+    rows: pl.DataFrame, new_day: pl.Expr, *keys: str
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``rows`` with each run of one day's rows numbered (``_day``) and its rate as a
     float (``_float``), and one row per run, its last: ``_day``, ``keys`` and that float
@@ -155,5 +135,5 @@ def _flag_jumps(
     return (
         rows.with_columns(previous.gather(rows.get_column("_day")).alias("_prev"))
         .with_columns(jump.fill_null(False).alias("is_jump"))
-        .drop("_day", "_prev", "_float", "_packed", strict=False)
+        .drop("_day", "_prev", "_float")
     )

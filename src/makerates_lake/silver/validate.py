@@ -47,7 +47,7 @@ from makerates_lake.silver.number_rules import (
     number_columns,
 )
 from makerates_lake.silver.parse import META_COLUMNS
-from makerates_lake.silver.sort_order import SILVER_ORDER, packed_day_key, sort_silver
+from makerates_lake.silver.sort_order import SILVER_ORDER, sort_silver
 
 __all__ = [
     "FUTURE_SLACK",
@@ -61,7 +61,6 @@ __all__ = [
     "Validated",
     "flag_suspicious",
     "mark_jumps",
-    "packed_day_key",
     "payload_rejects",
     "sort_silver",
     "validate",

@@ -1,5 +1,4 @@
-"""Jump flags come out the same whether each pair's days are ordered by packed keys or
-by sorting the text columns (the fallback for rows whose keys do not pack)."""
+"""Jump flags equal the rule written as a plain loop over each pair's days."""
 
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ from decimal import Decimal
 import polars as pl
 
 from makerates_lake.silver.columns import RATE_DTYPE
-from makerates_lake.silver.flags import _with_jumps
-from makerates_lake.silver.sort_order import date_last_key, packed_day_key, sorted_with_day_keys
+from makerates_lake.silver.flags import JUMP_WINDOW, _with_jumps
+from makerates_lake.silver.sort_order import sort_silver
 
 QUOTES = ["AUD", "CHF", "EUR", "GBP", "JPY", "USD", "ZAR"]
 SOURCES = ["ecb-daily", "exchangerate-api", "frankfurter"]
@@ -48,23 +47,38 @@ def _rates(days: int, seed: int) -> pl.DataFrame:
     return pl.DataFrame(rows).with_columns(pl.col("rate").cast(RATE_DTYPE))
 
 
-def test_packed_and_text_orders_give_the_same_jumps() -> None:
-    rates = _rates(120, seed=5)
-    ordered, keys = sorted_with_day_keys(rates)
-    assert keys is not None  # these rows pack
+def _reference_jumps(rates: pl.DataFrame, threshold: float) -> list[bool]:
+    """The jump rule written plainly: per (source, base, quote), each row's rate against
+    the last observation of the previous observed date, when that date is at most the
+    jump window back."""
+    last: dict[tuple[str, str, str, date], tuple[datetime, str, float]] = {}
+    for row in rates.iter_rows(named=True):
+        key = (row["source_name"], row["base_currency"], row["quote_currency"], row["rate_date"])
+        seen = (row["extraction_timestamp"], row["extraction_id"], float(row["rate"]))
+        if key not in last or seen[:2] > last[key][:2]:
+            last[key] = seen
+    flags = []
+    for row in rates.iter_rows(named=True):
+        pair = (row["source_name"], row["base_currency"], row["quote_currency"])
+        earlier = [k[3] for k in last if k[:3] == pair and k[3] < row["rate_date"]]
+        previous = max(earlier, default=None)
+        if previous is None or row["rate_date"] - previous > JUMP_WINDOW:
+            flags.append(False)
+            continue
+        flags.append(abs(float(row["rate"]) / last[(*pair, previous)][2] - 1) > threshold)
+    return flags
 
-    packed = _with_jumps(ordered, keys, 0.1)
-    by_text = _with_jumps(ordered, None, 0.1)
 
-    assert packed.equals(by_text)
-    assert 0 < packed.get_column("is_jump").sum() < packed.height  # some jumps, not all
+def test_jump_flags_follow_the_rule_as_written() -> None:
+    """Second extractions of a day, gaps inside and beyond the window: the vectorised
+    flags equal a plain loop over each row and its pair's previous observed date."""
+    rates = _rates(120, seed=5).with_columns(pl.lit(False).alias("is_jump"))
+    flagged = mark_jumps_frame(rates)
+    expected = _reference_jumps(flagged, 0.1)
+    assert flagged.get_column("is_jump").to_list() == expected
+    assert 0 < sum(expected) < flagged.height  # some jumps, not all
 
 
-def test_date_last_key_orders_like_the_columns() -> None:
-    key_columns = ["source_name", "base_currency", "quote_currency", "rate_date"]
-    rates = _rates(40, seed=9).unique(key_columns)
-    keys = packed_day_key(rates)
-    assert keys is not None
-    repacked = rates.select(date_last_key(pl.lit(keys)).alias("k")).to_series()
-    expected = rates.sort(key_columns)
-    assert rates[repacked.arg_sort()].equals(expected)
+def mark_jumps_frame(rates: pl.DataFrame) -> pl.DataFrame:
+    """The rows in silver order with ``is_jump`` set (the flags' internal entry point)."""
+    return _with_jumps(sort_silver(rates), 0.1)
