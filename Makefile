@@ -1,5 +1,5 @@
 # One entry point. `make demo` and `make test` work on a fresh machine: each creates
-# the virtual environment in .venv first (pip, from PyPI only).
+# the virtual environment in .venv first, from the hashed lock (pip, from PyPI only).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,13 +8,27 @@ STAMP  := $(VENV)/.installed
 # The demo's embedded lake lives here unless MAKERATES_HOME says otherwise.
 DEMO_HOME ?= $(CURDIR)/.lake
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install lock demo test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+LOCK   := requirements/dev.lock
+
+# Installs exactly the hashed lock (Python's bundled pip is enough), then the project
+# itself without touching the locked set; pip check catches a lock that lacks something.
+# --clear drops a stale venv's leftovers.
+$(STAMP): pyproject.toml $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Regenerates the lock after a change to pyproject.toml's dependencies (needs PyPI).
+lock:
+	$(PYTHON) -m venv --clear .venv-uv
+	.venv-uv/bin/python -m pip install --quiet 'uv>=0.13,<0.14'
+	.venv-uv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes \
+	    --python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o $(LOCK)
+	rm -rf .venv-uv
 
 install: $(STAMP)
 
