@@ -170,8 +170,13 @@ SHAPES: Final = ShapeCache()
 
 
 def _mostly_codes(metadata: pq.FileMetaData, leaf: int) -> bool:
+    """Whether a text column is dictionary-encoded in every row group, with values small
+    enough that decoding them as dictionary codes pays. A column written with another
+    encoding (bronze's DELTA_BYTE_ARRAY ids) cannot be decoded as a dictionary at all."""
     for group in range(metadata.num_row_groups):
         chunk = metadata.row_group(group).column(leaf)
+        if not chunk.has_dictionary_page:
+            return False
         if chunk.num_values and chunk.total_uncompressed_size > (
             DICTIONARY_BYTES_PER_VALUE * chunk.num_values
         ):

@@ -85,6 +85,28 @@ def test_repeated_reads_return_exactly_the_stored_rows(tmp_path: Path) -> None:
     assert not pa.types.is_dictionary(again.schema.field("rate_text").type)
 
 
+def test_delta_encoded_texts_are_read_again_without_a_dictionary(tmp_path: Path) -> None:
+    """Short texts stored with DELTA_BYTE_ARRAY (as bronze's ids are) cannot be decoded
+    as a dictionary: the second read, from the kept footer, reads them plain too."""
+    path = tmp_path / "delta.parquet"
+    rows = pq.read_table(_write(tmp_path / "plain.parquet"))
+    pq.write_table(
+        rows,
+        path,
+        row_group_size=DICTIONARY_MIN_ROWS,
+        use_dictionary=["rate_text"],
+        column_encoding={"quote_currency": "DELTA_BYTE_ARRAY"},
+    )
+    keys = {1: date(2024, 1, 2), 2: "JPY"}
+    first = read_matching(_IO, str(path), _COLUMNS, keys)
+    again = read_matching(_IO, str(path), _COLUMNS, keys)
+    assert first is not None
+    assert again is not None
+    assert again.to_pylist() == first.to_pylist()
+    assert again.num_rows == DICTIONARY_MIN_ROWS // len(_QUOTES)
+    assert not pa.types.is_dictionary(again.schema.field("quote_currency").type)
+
+
 def test_row_groups_outside_the_key_are_not_read(tmp_path: Path) -> None:
     """A date no row group holds reads nothing; names come back as the caller's."""
     path = str(_write(tmp_path / "a.parquet"))
