@@ -36,13 +36,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from makerates_lake import source_names
-from makerates_lake.audit import lookup
 from makerates_lake.audit.trace import trace
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.pipeline import run_transform
 from makerates_lake.settings import load_settings
 from makerates_lake.silver.currencies import known_codes
+from makerates_lake.store import lookup
 from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.tables import SILVER_RATES
