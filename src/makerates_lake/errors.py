@@ -17,7 +17,7 @@
 
 Every error carries its context as attributes, and ``transient`` says whether
 trying again later can help. Secrets are never part of a message: callers pass
-redacted URLs, and :func:`makerates_lake.bronze.redact.redact_text` scrubs the rest.
+redacted URLs, and :func:`makerates_lake.redact.redact_text` scrubs the rest.
 """
 
 from __future__ import annotations
