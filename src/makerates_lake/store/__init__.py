@@ -7,7 +7,7 @@ imports PyIceberg's internals (all of them in :mod:`makerates_lake.store._pyiceb
   PostgreSQL or REST catalog; local or S3 warehouse).
 * :mod:`~makerates_lake.store.tables`: every table's schema, partitioning and layout.
 * :mod:`~makerates_lake.store.datafiles`: writing Parquet data files (no commit).
-* :mod:`~makerates_lake.store.commit`: :func:`commit`, the one commit path (retry
+* :mod:`~makerates_lake.store.commit`: ``commit.commit``, the one commit path (retry
   policy, commit lock, WORM locking of what was written), and the appends and
   overwrites built on it.
 * :mod:`~makerates_lake.store.refs`: snapshots, as-of, ancestry, tags.
@@ -18,7 +18,6 @@ from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.commit import (
     Revision,
     append_new,
-    commit,
     commit_files,
     overwrite,
     set_properties,
@@ -43,7 +42,6 @@ __all__ = [
     "SnapshotNotFoundError",
     "TableSpec",
     "append_new",
-    "commit",
     "commit_files",
     "current_snapshot_id",
     "move_tag",
