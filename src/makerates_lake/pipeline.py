@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from makerates_lake import store
+from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.http import ProgressCallback
 from makerates_lake.extract.jobs import BackfillReport, IngestReport, backfill_ecb
 from makerates_lake.extract.jobs import ingest as ingest_bronze
@@ -111,19 +112,23 @@ def ingest(
     """Extract once per base through the tier chain into bronze (one commit), then
     maintain bronze if enough snapshots piled up since its last maintenance.
 
-    See :func:`makerates_lake.extract.jobs.ingest` for the arguments and errors; the
-    maintenance step runs even when the job raises after writing, and never raises.
+    See :func:`makerates_lake.extract.jobs.ingest` for the arguments and errors. The
+    maintenance step also runs when the job raises one of the library's errors (it
+    wrote what it fetched first), never on an interrupt, and never raises.
     """
     try:
-        return ingest_bronze(
+        report = ingest_bronze(
             lake,
             bases,
             sources=sources,
             ssl_context=ssl_context,
             allow_insecure_loopback=allow_insecure_loopback,
         )
-    finally:
+    except MakeratesError:  # raised after the records were written (a tier failed...)
         maybe_maintain(lake, BRONZE_EXTRACTIONS)
+        raise
+    maybe_maintain(lake, BRONZE_EXTRACTIONS)
+    return report
 
 
 def backfill_bronze(
@@ -141,7 +146,7 @@ def backfill_bronze(
     See :func:`makerates_lake.extract.jobs.backfill_ecb` for the arguments and errors.
     """
     try:
-        return backfill_ecb(
+        report = backfill_ecb(
             lake,
             start=start,
             end=end,
@@ -150,8 +155,11 @@ def backfill_bronze(
             ssl_context=ssl_context,
             allow_insecure_loopback=allow_insecure_loopback,
         )
-    finally:
+    except MakeratesError:  # raised after the record was written (the source failed)
         maybe_maintain(lake, BRONZE_EXTRACTIONS)
+        raise
+    maybe_maintain(lake, BRONZE_EXTRACTIONS)
+    return report
 
 
 def sample_ecb_history() -> Path:

@@ -116,6 +116,10 @@ def _ids_added_since(
 class BronzeWriter:
     """Appends bronze records; each :meth:`append` is one commit.
 
+    It does not maintain the table (compaction, expiry): the pipeline checks that after
+    its bronze commits (:func:`makerates_lake.maintenance.maybe_maintain`), so a caller
+    appending directly, many times, calls that too.
+
     Args:
         lake: The open lake.
         on_duplicate: ``"skip"`` (default) ignores extraction_ids already stored;

@@ -1,7 +1,10 @@
 """Extraction jobs that write bronze: ``ingest`` (the chain once) and the ECB backfill.
 
 Records are written in ONE bronze commit per job (commit per batch, never per row),
-and they are written before any failure is raised, so nothing tried is lost.
+and they are written before any failure is raised, so nothing tried is lost. These
+write bronze only; :func:`makerates_lake.pipeline.ingest` and
+:func:`~makerates_lake.pipeline.backfill_bronze` also maintain bronze when it is due,
+and are what the CLI runs.
 """
 
 from __future__ import annotations

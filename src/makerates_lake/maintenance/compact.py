@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -149,11 +150,11 @@ def compact_table(
     groups = list(plan(table, policy).values())
     for first in range(0, len(groups), PARTITIONS_PER_COMMIT):
         batch = groups[first : first + PARTITIONS_PER_COMMIT]
-        table = _compact_batch(lake, spec, table, batch, policy, result)
-        result.partitions += len(batch)
-    snapshot = table.current_snapshot()
-    if groups:
-        result.snapshot_id = snapshot.snapshot_id if snapshot else None
+        table, committed = _compact_batch(lake, spec, table, batch, policy, result)
+        if committed:
+            result.partitions += len(batch)
+            snapshot = table.current_snapshot()
+            result.snapshot_id = snapshot.snapshot_id if snapshot else None
     return result
 
 
@@ -164,8 +165,9 @@ def _compact_batch(
     groups: list[list[DataFile]],
     policy: MaintenancePolicy,
     result: CompactionResult,
-) -> Table:
-    """Rewrite these partitions' files in one overwrite snapshot; returns the fresh table."""
+) -> tuple[Table, bool]:
+    """Rewrite these partitions' files in one overwrite snapshot; returns the fresh table
+    and whether the rewrite was committed (not when another writer replaced its files)."""
     # Files are written outside the lock (the slow part) with the policy's target file
     # size (and, for bronze, its cold compression level); only the check that the inputs
     # are still live and the commit happen under it (in ``attempt``).
@@ -193,8 +195,7 @@ def _compact_batch(
         live = {f.file_path for f in live_data_files(table)}
         if any(f.file_path not in live for f in removed):
             # Another writer rewrote these partitions meanwhile (a transform replacing a
-            # year): their files are already new, so this rewrite is moot. Its files are
-            # left unreferenced, for orphan removal.
+            # year): their files are already new, so this rewrite is moot.
             return False
         commit_files(table, added, remove=removed, properties={SNAPSHOT_MARKER: "compact"})
         return True
@@ -209,13 +210,25 @@ def _compact_batch(
             extra={"table": spec.identifier, "files": len(removed)},
         )
         result.rows -= sum(rows.num_rows for rows in rows_by_partition)
-        return lake.table(spec, refresh=False)
+        _delete_uncommitted(table, added)
+        return lake.table(spec, refresh=False), False
     result.files_removed += len(removed)
     result.files_added += len(added)
     log.info(
         "compacted", extra={"table": spec.identifier, "removed": len(removed), "added": len(added)}
     )
-    return table
+    return table, True
+
+
+def _delete_uncommitted(table: Table, files: Sequence[DataFile]) -> None:
+    """Delete files this compaction wrote but never committed. One that cannot be
+    deleted (a WORM bucket's default retention) is left for orphan removal, which
+    finds it unreferenced."""
+    for data_file in files:
+        try:
+            table.io.delete(data_file.file_path)
+        except Exception:
+            log.warning("uncommitted compaction file kept", extra={"file": data_file.file_path})
 
 
 def _retain_until(rows: list[pa.Table]) -> datetime:

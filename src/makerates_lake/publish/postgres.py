@@ -5,8 +5,8 @@ One publish, under a PostgreSQL advisory lock so two publishers queue:
 1. resolve the gold snapshot (:func:`makerates_lake.store.refs.resolve_as_of`); if the view
    already shows that snapshot and window, change nothing (only repair a missing tag);
 2. read the window from gold, log the read, and load it into a new table
-   ``makerates.rates_s<snapshot>_d<days>`` with ADBC's ``adbc_ingest`` (a binary COPY
-   straight from Arrow);
+   ``makerates.rates_s<snapshot>_d<days>`` by binary COPY encoded straight from Arrow
+   (:mod:`makerates_lake.publish.pgcopy`), on the same connection;
 3. index and analyze the new table while readers still use the old one;
 4. in one transaction, point ``makerates.rates_last_90_days`` at the new table, drop the
    old one(s) and record the publish in ``makerates.publishes``;
@@ -29,9 +29,10 @@ import polars as pl
 import psycopg
 import pyarrow as pa
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from makerates_lake import store as storage
-from makerates_lake.publish import ddl
+from makerates_lake.publish import ddl, pgcopy
 from makerates_lake.publish.errors import (
     CopyEncodeError,
     NothingToPublishError,
@@ -57,6 +58,7 @@ PUBLISH_ACTION: Final = "publish"
 # Session advisory lock that serialises publishers of one database.
 _LOCK_KEY: Final = 0x6D616B6572617465  # "makerate"
 _SWITCH_LOCK_TIMEOUT: Final = "30s"
+_COPY_BLOCK_ROWS: Final = 16_384  # fastest of 8k..200k in benchmarks/bench_publish.py
 
 ARROW_SCHEMA: Final = pa.schema(
     [
@@ -138,20 +140,13 @@ def publish(lake: Lake, *, days: int = 90, as_of: AsOf | None = None) -> Publish
                 result = _publish_new(lake, conn, sid, days)
     except PublishLoadError as exc:
         raise PublishLoadError(scrub(exc.message, lake), **exc.context) from None
-    except (psycopg.Error, _adbc_errors()) as exc:
+    except psycopg.Error as exc:
         raise PublishLoadError(
             f"PostgreSQL failed: {type(exc).__name__}: {scrub(str(exc), lake)}",
             gold_snapshot_id=sid,
         ) from None
     _ensure_tag(lake, sid, result.tag)
     return result
-
-
-def _adbc_errors() -> type[Exception]:
-    """The base class of ADBC's DB-API errors (the load's driver)."""
-    from adbc_driver_manager import Error
-
-    return Error
 
 
 def _dsn(lake: Lake) -> str:
@@ -236,7 +231,7 @@ def _publish_new(
     )
     started = datetime.now(UTC)
     try:
-        load_table(conn, name, to_arrow(frame), _dsn(lake))
+        load_table(conn, name, to_arrow(frame))
     except BaseException:
         conn.execute(ddl.drop_table(name))  # the view never pointed at it
         raise
@@ -263,26 +258,19 @@ def to_arrow(frame: pl.DataFrame) -> pa.Table:
     return frame.select(COLUMNS).to_arrow().cast(ARROW_SCHEMA)
 
 
-def load_table(
-    conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table, dsn: str
-) -> None:
-    """Create ``makerates.<name>``, load ``rows`` through ADBC, check the count, index it.
+def load_table(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
+    """Create ``makerates.<name>``, load ``rows`` by binary COPY, check the count, index it.
 
-    The table is created and committed first, then ADBC appends the rows on its own
-    connection (its binary COPY from Arrow). A failed load leaves the new table behind
-    for the caller to drop (:func:`_publish_new` does); the view never pointed at it.
+    Create and COPY share one transaction, so a failed load leaves no table behind.
 
     Raises:
-        CopyEncodeError: ``rows`` do not have the publish schema, or hold a null (checked
-            before anything reaches PostgreSQL).
         PublishLoadError: The table holds a different number of rows than sent.
     """
-    _check_rows(name, rows)
     target = sql.Identifier(ddl.SCHEMA, name)
     with conn.transaction():
         conn.execute(ddl.create_table(name))
-    copy_rows(dsn, name, rows)
-    count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
+        copy_rows(conn, name, rows)
+        count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
     if count is None or count[0] != rows.num_rows:
         raise PublishLoadError(
             "the loaded table does not hold the rows sent",
@@ -296,26 +284,28 @@ def load_table(
         conn.execute(sql.SQL("ANALYZE {t}").format(t=target))
 
 
-def _check_rows(name: str, rows: pa.Table) -> None:
-    """Refuse rows the publish table cannot hold, with the column that is wrong."""
+def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
+    """Append ``rows`` (in :data:`ARROW_SCHEMA`) to ``makerates.<name>`` by binary COPY.
+
+    Runs in the caller's transaction.
+
+    Raises:
+        CopyEncodeError: ``rows`` do not have the publish schema, or hold a null.
+    """
     if rows.schema != ARROW_SCHEMA:
         raise CopyEncodeError("rows do not have the publish schema", table=f"{ddl.SCHEMA}.{name}")
-    for column_name, column in zip(rows.column_names, rows.columns, strict=True):
-        if column.null_count:
-            raise CopyEncodeError(
-                "the publish table holds no nulls", column=column_name, nulls=column.null_count
-            )
-
-
-def copy_rows(dsn: str, name: str, rows: pa.Table) -> None:
-    """Append ``rows`` (in :data:`ARROW_SCHEMA`) to ``makerates.<name>`` with ADBC, in one
-    transaction of its own."""
-    import adbc_driver_postgresql.dbapi as adbc
-
-    with adbc.connect(dsn) as adbc_conn:
-        with adbc_conn.cursor() as cursor:
-            cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
-        adbc_conn.commit()
+    statement = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT binary)").format(
+        t=sql.Identifier(ddl.SCHEMA, name),
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names),
+    )
+    # A writer thread sends each block while the next one is encoded: with blocks of 16k
+    # rows the server starts storing rows early instead of waiting for ~9 MB.
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
+        for block in pgcopy.encode(rows, rows_per_chunk=_COPY_BLOCK_ROWS):
+            copy.write(block)
 
 
 def switch_view(

@@ -29,7 +29,6 @@ from makerates_lake.store.scan import (
     current_snapshot_id,
     read,
     read_table,
-    scan,
     scan_files,
     scan_table,
 )
@@ -50,7 +49,6 @@ __all__ = [
     "read",
     "read_table",
     "resolve_as_of",
-    "scan",
     "scan_files",
     "scan_table",
     "set_properties",

@@ -27,8 +27,23 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
+#: PyIceberg 0.12's own retry of a lost data commit, and the value it is given here.
+_NUM_RETRIES = "commit.retry.num-retries"
+
+
 class Transaction(_PyIcebergTransaction):
-    """``Table.transaction()`` whose staged metadata is computed once per change.
+    """``Table.transaction()`` that commits once, and computes its staged metadata once
+    per change.
+
+    Commits once: PyIceberg 0.12 retries a lost data commit inside ``commit_transaction``
+    (``commit.retry.*``, read from the table's properties). Under our commit lock that
+    retry would sleep while holding the lock, stack with the store's own retry, and
+    re-apply the staged files without the checks an attempt makes after a refresh
+    (bronze's and silver's duplicate checks). The commit therefore sees the table's
+    properties with ``commit.retry.num-retries=0``, for this commit only; the stored
+    properties are untouched, so other engines keep their own retries.
+    Internal: ``Transaction._table`` (its ``metadata`` swapped for the commit). Replace
+    with: a per-commit retry option, if PyIceberg grows one.
 
     Internal: ``Transaction._table`` and ``Transaction._updates``. PyIceberg's
     ``Transaction.table_metadata`` applies the staged updates and deep-copies the result
@@ -47,6 +62,22 @@ class Transaction(_PyIcebergTransaction):
     def __init__(self, table: Table) -> None:
         super().__init__(table)
         self._staged: tuple[TableMetadata, tuple[TableUpdate, ...], TableMetadata] | None = None
+
+    def commit_transaction(self) -> Table:
+        """Commit the staged changes in one attempt (see the class docstring)."""
+        table = self._table
+        stored = table.metadata
+        if stored.properties.get(_NUM_RETRIES) == "0":
+            return super().commit_transaction()
+        once = {**stored.properties, _NUM_RETRIES: "0"}
+        table.metadata = stored.model_copy(update={"properties": once})
+        try:
+            return super().commit_transaction()
+        finally:
+            # A commit replaces the table's metadata with the catalog's; a failed one
+            # leaves the copy, which must not outlive this call.
+            if table.metadata.properties is once:
+                table.metadata = stored
 
     @property
     def table_metadata(self) -> TableMetadata:

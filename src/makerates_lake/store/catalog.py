@@ -13,7 +13,7 @@ import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pyiceberg.catalog import Catalog, load_catalog
@@ -37,12 +37,6 @@ if TYPE_CHECKING:
 
 _FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
 
-#: PyIceberg's own commit retry, off on every table: the store's one commit path
-#: (:func:`makerates_lake.store.commit.commit`) retries, outside the commit lock, and
-#: re-runs the checks an attempt makes; PyIceberg's would sleep inside the lock and
-#: re-apply staged files without them.
-PYICEBERG_RETRY_OFF: Final = {"commit.retry.num-retries": "0"}
-
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
     """PyIceberg catalog properties for these settings (secrets included: never log them)."""
@@ -64,22 +58,6 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         props["py-io-impl"] = _FSSPEC_IO
         props.update(S3Access.from_settings(settings).pyiceberg_properties())
     return props
-
-
-def _without_pyiceberg_retry(table: Table) -> Table:
-    """``table`` with :data:`PYICEBERG_RETRY_OFF` set (tables created before it was).
-
-    A property-only commit; if another writer commits first, the table is used as it is
-    and the next load tries again.
-    """
-    from pyiceberg.exceptions import CommitFailedException
-
-    missing = {k: v for k, v in PYICEBERG_RETRY_OFF.items() if table.properties.get(k) != v}
-    if not missing:
-        return table
-    with contextlib.suppress(CommitFailedException):
-        return table.transaction().set_properties(missing).commit_transaction()
-    return table
 
 
 def _location(settings: Settings, spec: TableSpec) -> str:
@@ -117,7 +95,6 @@ class Lake:
             ) from None
         except Exception as exc:
             raise metadata_error(self.catalog, self.settings, identifier, exc) from None
-        table = _without_pyiceberg_retry(table)
         self._tables[identifier] = table
         return table
 
@@ -216,7 +193,7 @@ def _create_all(lake: Lake) -> None:
                     location=_location(lake.settings, spec),
                     partition_spec=spec.partition_spec,
                     sort_order=spec.sort_order,
-                    properties={**spec.properties, **PYICEBERG_RETRY_OFF},
+                    properties=spec.properties,
                 )
     except LakeError:
         raise

@@ -9,12 +9,13 @@ blocks the others.
 PyIceberg 0.12 retries a failed data commit inside ``commit_transaction`` by itself
 (``commit.retry.*``). That retry would sleep while our lock is held, stack with ours,
 and re-apply the staged files without the checks an attempt makes after a refresh
-(bronze's and silver's duplicate checks). Every table therefore carries
-:data:`~makerates_lake.store.catalog.PYICEBERG_RETRY_OFF` (set at creation, and on first
-load for older tables), and the attempt, not PyIceberg, decides what a retry commits.
+(bronze's and silver's duplicate checks). Every transaction opened here commits once
+(:class:`makerates_lake.store._pyiceberg.Transaction`), so the attempt, not PyIceberg,
+decides what a retry commits.
 
 After a commit to a table in the WORM bucket, what the commit wrote (data files,
-manifests, manifest list, metadata file) is locked until ``retain_until``.
+manifests, manifest list, metadata file) is locked until ``retain_until``, once the
+commit lock is released (S3 calls per object should not hold up other writers).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from makerates_lake.store.datafiles import write_data_files
 from makerates_lake.store.lock import table_commit_lock
 from makerates_lake.store.scan import scan_table
 from makerates_lake.store.tables import TableSpec
-from makerates_lake.store.worm import lock_snapshot_objects
+from makerates_lake.store.worm import lock_objects, snapshot_objects
 
 T = TypeVar("T")
 
@@ -84,6 +85,8 @@ def commit(
         CommitConflictError: Other writers won every attempt.
     """
     tries = 0
+    worm = retain_until is not None and spec.in_bronze_bucket and lake.bronze_object_lock
+    written: tuple[Table, int, str] | None = None
     try:
         for retry in stamina.retry_context(
             on=CommitFailedException,
@@ -100,9 +103,9 @@ def commit(
                     before = table.current_snapshot()
                     result = attempt(table)
                     after = table.current_snapshot()
-                    if retain_until is not None and after is not None and after != before:
-                        _lock_written(lake, spec, table, after.snapshot_id, retain_until)
-                    return result
+                    if worm and after is not None and after != before:
+                        written = (table, after.snapshot_id, table.metadata_location)
+                break
     except CommitFailedException as exc:
         raise CommitConflictError(
             "commit kept losing to concurrent writers",
@@ -110,18 +113,14 @@ def commit(
             attempts=tries,
             cause=str(exc),
         ) from None
-    raise CommitConflictError("no commit attempt was made", table=spec.identifier)
-
-
-def _lock_written(
-    lake: Lake,
-    spec: TableSpec,
-    table: Table,
-    snapshot_id: int,
-    retain_until: Callable[[], datetime],
-) -> None:
-    if spec.in_bronze_bucket and lake.bronze_object_lock:
-        lock_snapshot_objects(lake.s3_client(), table, snapshot_id, retain_until())
+    else:
+        if tries == 0:
+            raise CommitConflictError("no commit attempt was made", table=spec.identifier)
+    if written is not None and retain_until is not None:
+        table, snapshot_id, metadata_location = written
+        uris = snapshot_objects(table, snapshot_id, metadata_location)
+        lock_objects(lake.s3_client(), uris, retain_until())
+    return result
 
 
 def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:

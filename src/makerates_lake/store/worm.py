@@ -82,18 +82,16 @@ def lock_objects(
     return locked
 
 
-def snapshot_objects(table: Table, snapshot_id: int) -> list[str]:
-    """Every object the commit of ``snapshot_id`` wrote: the metadata file (when the
-    snapshot is current), its manifest list, and the manifests and data files it added."""
+def snapshot_objects(table: Table, snapshot_id: int, metadata_location: str) -> list[str]:
+    """Every object the commit of ``snapshot_id`` wrote: its metadata file (given: the
+    table may have moved on since), its manifest list, and the manifests and data files
+    it added."""
     from pyiceberg.manifest import ManifestEntryStatus
 
     snapshot = table.snapshot_by_id(snapshot_id)
     if snapshot is None:
         raise BronzeError("no such snapshot to lock", snapshot_id=snapshot_id)
-    uris = [snapshot.manifest_list]
-    current = table.current_snapshot()
-    if current is not None and current.snapshot_id == snapshot_id:
-        uris.insert(0, table.metadata_location)
+    uris = [metadata_location, snapshot.manifest_list]
     for manifest in snapshot.manifests(table.io):
         if manifest.added_snapshot_id != snapshot_id:
             continue
@@ -104,10 +102,3 @@ def snapshot_objects(table: Table, snapshot_id: int) -> list[str]:
             if entry.status == ManifestEntryStatus.ADDED and entry.snapshot_id == snapshot_id
         )
     return uris
-
-
-def lock_snapshot_objects(
-    client: S3Client, table: Table, snapshot_id: int, until: datetime
-) -> int:
-    """Lock every object the commit of ``snapshot_id`` wrote until ``until``."""
-    return lock_objects(client, snapshot_objects(table, snapshot_id), until)
