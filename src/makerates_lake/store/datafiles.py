@@ -3,9 +3,14 @@
 PyIceberg's public ``write_file`` passes only the table properties to its Parquet writer,
 so it cannot apply a table's :class:`~makerates_lake.store.tables.ParquetLayout`: the
 per-column encodings and statistics that bronze and silver are written with (they make
-silver's files a fifth smaller; ``benchmarks/README.md``). This writer does. It splits
-rows by partition with PyIceberg's own splitter, and prepares what depends only on the
-table (file schema, writer options, statistics plan, field-id map) once per write.
+silver's files a fifth smaller). This writer does, and prepares what depends only on
+the table (file schema, writer options, statistics plan, field-id map) once per write.
+
+Rows of a table partitioned by one transform of one column (silver and gold by year,
+bronze by day) are sorted by that column and sliced into one run per partition.
+PyIceberg's splitter filters the whole table once per partition, which made it most of a
+reprocess of five years of rates; ``benchmarks/README.md`` has both, measured in one run.
+Any other spec goes through PyIceberg's splitter.
 
 Everything else is PyIceberg's own: the same file names and locations, partition values,
 field ids and Iceberg metrics as ``Table.append`` would record
@@ -18,12 +23,20 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
-from pyiceberg.partitioning import PartitionKey
+from pyiceberg.partitioning import PartitionFieldValue, PartitionKey
+from pyiceberg.transforms import (
+    DayTransform,
+    HourTransform,
+    IdentityTransform,
+    MonthTransform,
+    YearTransform,
+)
 from pyiceberg.typedef import Record
 from pyiceberg.utils.properties import property_as_int
 
@@ -33,6 +46,10 @@ from makerates_lake.store.tables import DEFAULT_PARQUET_LAYOUT, ParquetLayout
 if TYPE_CHECKING:
     from pyiceberg.io import FileIO
     from pyiceberg.table.metadata import TableMetadata
+
+#: Partition transforms whose value is a function of one column, so rows sorted by that
+#: column lie in one run per partition.
+_RUN_TRANSFORMS = (YearTransform, MonthTransform, DayTransform, HourTransform, IdentityTransform)
 
 #: A partition's key (None when unpartitioned) and its rows.
 Part = tuple[PartitionKey | None, pa.Table]
@@ -113,8 +130,48 @@ class DataFileWriter:
         if spec.is_unpartitioned():
             yield None, self._to_file_schema(rows)
             return
-        for key, part in _pyiceberg.partitions(spec, self._schema, rows):
-            yield key, self._to_file_schema(part)
+        runs = self._runs(rows)
+        if runs is None:
+            for key, part in _pyiceberg.partitions(spec, self._schema, rows):
+                yield key, self._to_file_schema(part)
+            return
+        rows, bounds = runs
+        converted = self._to_file_schema(rows)
+        for key, first, length in bounds:
+            yield key, converted.slice(first, length)
+
+    def _runs(self, rows: pa.Table) -> tuple[pa.Table, list[tuple[PartitionKey, int, int]]] | None:
+        """Each partition's key and (offset, length) in ``rows``, sorted by the partition
+        column if its partitions are not contiguous; None when the spec is not one
+        transform of one column (the generic per-partition filter handles that)."""
+        spec = self._metadata.spec()
+        if len(spec.fields) != 1 or not isinstance(spec.fields[0].transform, _RUN_TRANSFORMS):
+            return None
+        field = spec.fields[0]
+        column = self._schema.find_column_name(field.source_id)
+        if column is None or column not in rows.column_names or rows[column].null_count:
+            return None
+        source_type = self._schema.find_field(field.source_id).field_type
+        transform = field.transform.pyarrow_transform(source_type)
+        starts, values = _run_starts(transform(rows[column]))
+        if len(set(values)) != len(values):  # a partition's rows are not contiguous
+            # A stable sort by the source column keeps each partition's rows in order.
+            rows = rows.sort_by([(column, "ascending")])
+            starts, values = _run_starts(transform(rows[column]))
+        ends = [*starts[1:], rows.num_rows]
+        bounds = [
+            (
+                PartitionKey(
+                    field_values=[PartitionFieldValue(field=field, value=value)],
+                    partition_spec=spec,
+                    schema=self._schema,
+                ),
+                first,
+                end - first,
+            )
+            for value, first, end in zip(values, starts, ends, strict=True)
+        ]
+        return rows, bounds
 
     def _to_file_schema(self, rows: pa.Table) -> pa.Table:
         """``rows`` with the file schema's names, types and field ids."""
@@ -163,6 +220,15 @@ class DataFileWriter:
         # e.g. when compaction scans the files it wrote before committing them.
         data_file.spec_id = self._metadata.default_spec_id
         return data_file
+
+
+def _run_starts(values: pa.Array | pa.ChunkedArray) -> tuple[list[int], list[Any]]:
+    """Offsets where each run of equal values starts, and each run's value."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    plain = array.to_numpy(zero_copy_only=False)
+    starts = np.concatenate(([0], np.flatnonzero(plain[1:] != plain[:-1]) + 1))
+    first_values = array.take(pa.array(starts)).to_pylist()
+    return [int(s) for s in starts], first_values
 
 
 def write_data_files(

@@ -1,0 +1,126 @@
+"""A reprocess's data files written by the store's writer vs PyIceberg's writer, same run.
+
+    python -m benchmarks.bench_writer                  # 5 years x 6 a day x 160 currencies
+    python -m benchmarks.bench_writer --years 1 --repeat 3
+
+The rows are what a reprocess of ``bench_reprocess``'s history writes: it builds that
+lake (ExchangeRate-API payloads into bronze, then a reprocess), reads ``silver.rates``
+and ``gold.fact_rate`` back in their stored order, and writes each again as data files
+of its table (no commit). Both arms write the same Arrow tables, alternating, and the
+median counts:
+
+* **store**: :func:`makerates_lake.store.datafiles.write_data_files`, which slices the
+  sorted rows into one run per year and applies silver's per-column Parquet layout;
+* **pyiceberg**: PyIceberg's path behind ``Table.append``
+  (``pyiceberg.io.pyarrow._dataframe_to_data_files``), which filters the table once per
+  partition and writes with the table properties only.
+
+Prints both medians, the ratio and the bytes each wrote; the rule for keeping the
+store's writer is a ratio of at least 2x on an operation where the time saved is at least
+a tenth of what the user waits for (compare with ``bench_reprocess``'s reprocess time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+import pyarrow as pa
+
+from makerates_lake.settings import load_settings
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.commit import to_arrow
+from makerates_lake.store.datafiles import write_data_files
+from makerates_lake.store.scan import read
+from makerates_lake.store.tables import GOLD_FACT_RATE, SILVER_RATES, TableSpec
+from makerates_lake.store.types import Table
+
+
+def reprocessed_tables(home: str, years: float, per_day: int, currencies: int) -> Lake:
+    """A lake in ``home`` holding a reprocess of ``bench_reprocess``'s generated history."""
+    from benchmarks.bench_reprocess import _payloads
+    from makerates_lake.bronze.record import BronzeRecord
+    from makerates_lake.bronze.writer import BronzeWriter
+    from makerates_lake.pipeline import run_reprocess
+
+    lake = open_lake(load_settings(home=home))
+    url = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
+    records = [
+        BronzeRecord.create(
+            source_name="exchangerate-api",
+            source_version="v6",
+            request_url=url,
+            raw_response=body,
+            http_status_code=200,
+            extraction_timestamp=when,
+        )
+        for when, body in _payloads(years, per_day, currencies)
+    ]
+    BronzeWriter(lake).append(records)
+    run_reprocess(lake)
+    return lake
+
+
+def _store(table: Table, spec: TableSpec, rows: pa.Table) -> int:
+    files = write_data_files(table.metadata, table.io, rows, spec.parquet)
+    return sum(f.file_size_in_bytes for f in files)
+
+
+def _pyiceberg(table: Table, spec: TableSpec, rows: pa.Table) -> int:
+    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+    files = _dataframe_to_data_files(table.metadata, rows, table.io)
+    return sum(f.file_size_in_bytes for f in files)
+
+
+def run(years: float, per_day: int, currencies: int, repeat: int) -> dict[str, tuple[float, int]]:
+    """Median seconds and bytes of each arm over both tables (arms alternate)."""
+    arms: dict[str, Callable[[Table, TableSpec, pa.Table], int]] = {
+        "store": _store,
+        "pyiceberg": _pyiceberg,
+    }
+    times: dict[str, list[float]] = {name: [] for name in arms}
+    sizes: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as home:
+        lake = reprocessed_tables(home, years, per_day, currencies)
+        tables = [(spec, lake.table(spec)) for spec in (SILVER_RATES, GOLD_FACT_RATE)]
+        rows = {spec.identifier: to_arrow(read(lake, spec), spec) for spec, _ in tables}
+        print(", ".join(f"{name}: {t.num_rows:,} rows" for name, t in rows.items()))
+        for round_ in range(repeat):
+            order = list(arms) if round_ % 2 == 0 else list(reversed(arms))
+            for name in order:
+                started = time.perf_counter()
+                sizes[name] = sum(
+                    arms[name](table, spec, rows[spec.identifier]) for spec, table in tables
+                )
+                times[name].append(time.perf_counter() - started)
+    return {name: (statistics.median(times[name]), sizes[name]) for name in arms}
+
+
+def report(results: dict[str, tuple[float, int]]) -> str:
+    """One line per arm, then the ratio."""
+    lines = [f"{name:10s} {s:7.3f} s  {size:>12,} bytes" for name, (s, size) in results.items()]
+    (ours, ours_bytes), (library, library_bytes) = results["store"], results["pyiceberg"]
+    lines.append(
+        f"ratio pyiceberg / store: {library / ours:.2f}x time, "
+        f"{library_bytes / ours_bytes:.2f}x bytes (keep the store's writer at >= 2x)"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--years", type=float, default=5.0)
+    parser.add_argument("--per-day", type=int, default=6)
+    parser.add_argument("--currencies", type=int, default=160)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    print(report(run(args.years, args.per_day, args.currencies, args.repeat)))
+
+
+if __name__ == "__main__":
+    main()
