@@ -71,6 +71,9 @@ class Transaction(_PyIcebergTransaction):
             return super().commit_transaction()
         once = {**stored.properties, _NUM_RETRIES: "0"}
         table.metadata = stored.model_copy(update={"properties": once})
+        if self._staged is not None and self._staged[0] is stored:
+            # Same metadata but the retry setting: the staged result still holds.
+            self._staged = (table.metadata, self._staged[1], self._staged[2])
         try:
             return super().commit_transaction()
         finally:
