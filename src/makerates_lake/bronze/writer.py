@@ -69,8 +69,8 @@ def existing_ids(table: Table, records: Sequence[BronzeRecord]) -> set[str]:
     extraction_id bounds in the manifests prune most files within them.
     """
     if table.current_snapshot() is None:
-        # An empty table holds no ids; building the IN filter alone costs about 40 us
-        # per record (PyIceberg makes a literal of each), which a first backfill skips.
+        # An empty table holds no ids; building the IN filter alone is costly per record
+        # (PyIceberg makes a literal of each), which a first backfill skips.
         return set()
     ids = [r.extraction_id for r in records]
     stamps = [r.extraction_timestamp for r in records]

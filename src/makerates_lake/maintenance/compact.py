@@ -77,8 +77,8 @@ def _order(key: PartitionKey) -> tuple[Any, ...]:
 #: Partitions rewritten per commit: about a month of day partitions. Each commit's new
 #: files land in their own manifest, whose partition bounds then cover one month, so a
 #: one-day read opens a month's manifest. One commit for the whole history put every
-#: compacted file in one manifest that every one-day scan decoded whole (the one-day read
-#: got 1.6x slower after a year's compaction). Smaller commits also mean a lost race or a
+#: compacted file in one manifest that every one-day scan decoded whole, which made the
+#: one-day read slower after compaction. Smaller commits also mean a lost race or a
 #: failure costs one month of rewriting, not the whole pass.
 PARTITIONS_PER_COMMIT = 31
 

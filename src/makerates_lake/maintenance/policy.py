@@ -25,18 +25,18 @@ SNAPSHOT_MARKER: Final = "makerates.maintenance"
 # every commit and every scan) stays short. Iceberg's own default of 100 lets a year of
 # six-a-day commits leave a few hundred manifests between merges.
 MANIFEST_MIN_COUNT_TO_MERGE: Final = 16
-# Small target: about one month of compacted bronze day files (about 1.4 KB per entry).
-# PyIceberg's merge_append rewrites every bin of two or more old manifests that fits the
-# target, whatever min-count-to-merge says; with 512 KB the first append after a
-# maintenance pass merged compaction's 118 month manifests into 5 of about a year each,
-# and a one-day read went from 65 to 257 ms (bench_long_history, 5 years, embedded).
+# Small target: about one month of compacted bronze day files. PyIceberg's merge_append
+# rewrites every bin of two or more old manifests that fits the target, whatever
+# min-count-to-merge says; with a large target the first append after a maintenance pass
+# merged compaction's month manifests into a few of about a year each, and a one-day read
+# (bench_long_history) became several times slower.
 MANIFEST_TARGET_SIZE_BYTES: Final = 64 * 1024
 METADATA_PREVIOUS_VERSIONS_MAX: Final = 25
 # zstd level of the bronze files compaction writes. Ingest stays at level 1 (the bronze
-# table property): on the full ECB history level 19 makes the response bodies 29% smaller
-# (674,319 -> 476,768 bytes) but costs about 50x the compression time, which only a cold
-# rewrite off the ingest path can afford. Levels 2-15 were larger than level 1 on the
-# 160-currency ExchangeRate-API bodies of bench_bronze_append, and 16+ only pay off here.
+# table property): level 19 makes the response bodies about a quarter smaller but costs
+# many times the compression time, which only a cold rewrite off the ingest path can
+# afford. The middle levels were larger than level 1 on 160-currency ExchangeRate-API
+# bodies, and the top ones only pay off here.
 BRONZE_COLD_COMPRESSION_LEVEL: Final = 19
 #: The default of the ``snapshot_retention_days`` setting, for callers without settings.
 DEFAULT_SNAPSHOT_WINDOW: Final = timedelta(days=90)

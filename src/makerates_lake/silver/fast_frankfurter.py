@@ -1,9 +1,9 @@
 """A vectorised reader for the common Frankfurter v1 one-day answer (pure).
 
 ``{"amount":1.0,"base":"EUR","date":"2024-01-02","rates":{"AUD":1.6147,...}}`` is what a
-Frankfurter backfill stores once per day: 7,126 payloads for the ECB history. The
-per-payload :func:`~makerates_lake.silver.payloads.parse_frankfurter` costs about 0.3 ms
-each; for exactly this shape (the whole body matches
+Frankfurter backfill stores once per day, thousands of payloads for the ECB history. The
+per-payload :func:`~makerates_lake.silver.payloads.parse_frankfurter` is exact but slow
+over that many; for exactly this shape (the whole body matches
 :data:`~makerates_lake.silver.canonical_json.CANONICAL`) this module gives the same rows
 in a few Polars string operations over the whole column. Left to the exact reader: a
 series (nested ``rates``), v2 arrays, an ``amount`` other than a plain 1 (the exact

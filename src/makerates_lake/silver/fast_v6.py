@@ -1,8 +1,8 @@
 """A vectorised reader for the common ExchangeRate-API / open.er-api payload (pure).
 
 :func:`~makerates_lake.silver.payloads.parse_v6` decodes each payload with ``json.loads``
-and a callback per number, which is exact but costs about 0.15 ms per payload of 160
-rates: most of a reprocess. Almost every stored payload has one shape, a flat JSON
+and a callback per number, which is exact but, per payload of 160 rates, most of a
+reprocess. Almost every stored payload has one shape, a flat JSON
 object with scalar members and one flat ``conversion_rates`` (or ``rates``) object of
 ``"XXX": number`` pairs. For exactly that shape this module gives the same rows in a few
 Polars string operations over the whole column:

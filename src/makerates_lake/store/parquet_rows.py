@@ -138,9 +138,9 @@ class ShapeCache:
     """Shapes by schema, bounded and thread-safe.
 
     Bronze keeps a file per day, so a trace usually meets its bronze file for the first
-    time; deriving the shape again for it (0.13-0.2 ms) costs more than comparing the file's
-    schema and key-value metadata with the few kept (a few microseconds, exact: field ids
-    and types are part of the comparison).
+    time; deriving the shape again for it costs more than comparing the file's schema and
+    key-value metadata with the few kept (exact: field ids and types are part of the
+    comparison).
     """
 
     def __init__(self) -> None:

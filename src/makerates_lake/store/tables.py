@@ -93,10 +93,9 @@ BRONZE_EXTRACTIONS_SCHEMA: Final = Schema(
 # checksums (random hex) are stored with their lengths apart from the characters; the
 # ids (version 7 UUIDs, time-ordered: see bronze.record.new_extraction_id) with the
 # prefix each shares with the previous one stored once; timestamps and sizes as deltas.
-# Full ECB history, 7,126 rows: ids 141 -> 89 KB (v4 ids and no delta: 141 KB), checksums
-# 250 -> 229 KB, timestamps 15 -> 0.1 KB. Min/max of raw_response (whole bodies, in the
-# footer and every page header) prune nothing. Arrow's schema copy in the footer (6 KB a
-# file) repeats what Parquet's schema already says. The file: 1,109,681 -> 1,002,851 bytes.
+# Min/max of raw_response (whole bodies, in the footer and every page header) prune
+# nothing. Arrow's schema copy in the footer repeats what Parquet's schema already says.
+# The bytes each choice saves are in benchmarks/README.md (bench_vs_jsonb).
 BRONZE_PARQUET_LAYOUT: Final = ParquetLayout(
     encodings={
         "extraction_id": "DELTA_BYTE_ARRAY",
@@ -124,16 +123,14 @@ BRONZE_EXTRACTIONS: Final = TableSpec(
         # dictionary-encoding them only wastes space until Arrow gives up at 2 MB.
         # A small dictionary limit, checked every 1,024 rows, makes those columns fall
         # back to plain encoding early while the few-valued ones (source, host, tier)
-        # keep their dictionaries. Full ECB history: 1,157,339 -> 1,109,573 bytes, same
-        # write time.
+        # keep their dictionaries: fewer bytes, the same write time.
         "write.parquet.dict-size-bytes": str(8 * 1024),
         "write.parquet.page-row-limit": "1024",
-        # zstd level 1 (Arrow's default, stated so it cannot drift): levels 2-15 saved at
-        # most 12% on the ECB history for 5-25x the compression time and wrote 13-17%
-        # larger files of 160-currency bodies; 16-19 shrink the ECB bodies by 26-29% but
-        # compress 50-150x slower (bench_bronze_append would take about 8x as long).
-        # Compaction rewrites bronze at level 19 instead, off the ingest path
-        # (maintenance.policy.BRONZE_COLD_COMPRESSION_LEVEL).
+        # zstd level 1 (Arrow's default, stated so it cannot drift): the middle levels
+        # save little for many times the compression time (and wrote larger files of
+        # 160-currency bodies); the top levels shrink the bodies by about a quarter but
+        # are far too slow for ingest. Compaction rewrites bronze at level 19 instead, off
+        # the ingest path (maintenance.policy.BRONZE_COLD_COMPRESSION_LEVEL).
         "write.parquet.compression-level": "1",
     },
     in_bronze_bucket=True,
@@ -161,14 +158,13 @@ _DERIVED_PROPERTIES: Final = {
 # reads one date and pair: row groups of 8192 rows (about 55 days of 150 quotes) let
 # Parquet min/max statistics skip all but one group of a year file, instead of reading the
 # whole year (the default limit, 1M rows, makes the year one group). A full scan reads the
-# same bytes either way; smaller groups (2048) made PyIceberg's full scan about 2x slower.
+# same bytes either way; smaller groups made PyIceberg's full scan much slower.
 #
 # With groups that small every column chunk's dictionary fits the default 2 MB limit, so
 # columns with a new value on nearly every row (rate, rate_text) were dictionary-encoded
-# with one entry per row. An 8 KB limit (five years of silver: 30.7 -> 25.6 MB, written
-# in 0.92 s instead of 1.07-1.26 s, read back in the same 0.73 s) makes
-# them fall back to plain encoding after their first page, while the few-valued columns
-# (ids of one extraction, currencies, sources) keep their dictionaries.
+# with one entry per row. An 8 KB limit (smaller files, written faster, read as fast)
+# makes them fall back to plain encoding after their first page, while the few-valued
+# columns (ids of one extraction, currencies, sources) keep their dictionaries.
 _POINT_LOOKUP_PROPERTIES: Final = {
     "write.parquet.row-group-limit": "8192",
     "write.parquet.dict-size-bytes": str(8 * 1024),
@@ -198,8 +194,7 @@ SILVER_RATES_SCHEMA: Final = Schema(
 # A rate and its text are new on nearly every row: dictionary-encoding their first page
 # until the 8 KB limit only to fall back to plain (above) costs bytes and time, and
 # their min/max, over every currency of a year, prune nothing. Plain and without
-# statistics, the full ECB history's silver files shrink from 3,131,576 to 2,525,575
-# bytes and are written in 154 instead of 184 ms (median of 8).
+# statistics, silver's files are about a fifth smaller and written faster.
 _RATE_COLUMNS_LAYOUT: Final = ParquetLayout(
     encodings={"rate": "PLAIN", "rate_text": "PLAIN"},
     without_statistics=frozenset({"rate", "rate_text"}),
@@ -319,14 +314,14 @@ GOLD_FACT_RATE: Final = TableSpec(
         SortField(source_id=3, transform=IdentityTransform()),
         SortField(source_id=4, transform=IdentityTransform()),
     ),
-    # A trace reads one fact: 2,048-row groups decode a quarter of what 8,192 do (warm
-    # trace on five years: median 8.8 ms against 8.9-12.7 ms). Gold is the serving table;
-    # its full scans (publish, SQL) go through four times as many groups.
+    # A trace reads one fact: 2,048-row groups decode a quarter of what 8,192 do. Gold is
+    # the serving table; its full scans (publish, SQL) go through four times as many
+    # groups.
     #
     # LZ4, not zstd: a group that small is about 30 tiny pages, and Arrow sets up a zstd
-    # decompression context for every page, which is most of the cost of reading one
-    # (one group, all columns: 0.82 ms with zstd, 0.44 ms with LZ4, 0.42 ms uncompressed).
-    # Five years of gold grow from 7.6 to 9.9 MB and are written a quarter faster.
+    # decompression context for every page, which is most of the cost of reading one;
+    # LZ4 reads about as fast as uncompressed. Gold's files grow by about a third and are
+    # written faster.
     properties={
         **_DERIVED_PROPERTIES,
         **_POINT_LOOKUP_PROPERTIES,
