@@ -168,6 +168,12 @@ def test_postgres_catalog_stopped_mid_commit_fails_cleanly_and_recovers(
     refused: list[BaseException] = []
 
     def stop_postgres() -> None:
+        # The test server runs with synchronous_commit=off (tests/services.py), so a
+        # commit is on disk only once the WAL writer has flushed it; an immediate stop
+        # could otherwise lose the seeded rows' commit, which a real server (synchronous
+        # commits) never would. Flush what is committed, then stop.
+        with psycopg.connect(server.admin_dsn, autocommit=True) as admin:
+            admin.execute("CHECKPOINT")
         server.halt(mode)
         # Really down: no process, and the port refuses a new connection.
         assert not server.is_running()
