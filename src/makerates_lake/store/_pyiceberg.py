@@ -42,15 +42,16 @@ class Transaction(_PyIcebergTransaction):
     (bronze's and silver's duplicate checks). The commit therefore sees the table's
     properties with ``commit.retry.num-retries=0``, for this commit only; the stored
     properties are untouched, so other engines keep their own retries.
-    Internal: ``Transaction._table`` (its ``metadata`` swapped for the commit). Replace
-    with: a per-commit retry option, if PyIceberg grows one.
 
-    Internal: ``Transaction._table`` and ``Transaction._updates``. PyIceberg's
-    ``Transaction.table_metadata`` applies the staged updates and deep-copies the result
-    on every access, and one append reads it about a dozen times; the copies grow with
-    the snapshot history, which is what commit latency after years must not do.
-    Replace with: ``Table.transaction()`` once ``table_metadata`` is cached upstream
-    (apache/iceberg-python PRs #3302 and #3784 proposed it).
+    Computes its staged metadata once: PyIceberg's ``Transaction.table_metadata``
+    applies the staged updates and deep-copies the result on every access, and one
+    append reads it about a dozen times; the copies grow with the snapshot history,
+    which is what commit latency after years must not do.
+
+    Internal: ``Transaction._table`` (its ``metadata`` swapped for the commit) and
+    ``Transaction._updates``. Replace with: ``Table.transaction()`` once PyIceberg caches
+    ``table_metadata`` (apache/iceberg-python PRs #3302 and #3784 proposed it) and offers
+    a per-commit retry option.
 
     The result is kept while the staged updates and the table's metadata are the same
     objects. Both are replaced, never mutated (the updates are a tuple, the metadata a
