@@ -327,3 +327,23 @@ def test_cli_backfill_ecb_file(tmp_path: Path, server: Running, ca: LoopbackCa) 
     )
     assert result.exit_code == 0, result.output
     assert "application/zip" in result.output
+
+
+def test_a_backfill_window_decides_what_reaches_silver(lake: Lake) -> None:
+    """``--from/--to`` (here through the library): silver holds rate dates inside the
+    window only, while bronze keeps the whole file's exact bytes."""
+    import hashlib
+    from datetime import date
+
+    from makerates_lake.pipeline import run_transform
+    from makerates_lake.store.scan import read
+    from makerates_lake.store.tables import SILVER_RATES
+
+    backfill_ecb(lake, start=date(2024, 1, 1), end=date(2024, 3, 31), path=ECB_ZIP)
+    run_transform(lake)
+    (row,) = _rows(lake)
+    assert row["raw_response"] == ECB_ZIP.read_bytes()
+    assert row["response_checksum"] == hashlib.sha256(ECB_ZIP.read_bytes()).hexdigest()
+    dates = read(lake, SILVER_RATES, columns=["rate_date"]).get_column("rate_date")
+    assert dates.min() == date(2024, 1, 2)  # the first ECB day of 2024
+    assert dates.max() == date(2024, 3, 28)  # the last before Easter 2024

@@ -78,8 +78,14 @@ def backfill_group() -> None:
 
 
 @backfill_group.command("ecb")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day wanted.")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day wanted.")
+@click.option(
+    "--from", "start", type=click.DateTime(["%Y-%m-%d"]),
+    help="First day to take into silver (bronze keeps the whole file).",
+)
+@click.option(
+    "--to", "end", type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day to take into silver (bronze keeps the whole file).",
+)
 @click.option(
     "--file", "path", type=click.Path(dir_okay=False, path_type=Path),
     help="A local eurofxref-hist.zip or .csv instead of downloading.",

@@ -118,7 +118,8 @@ def backfill_ecb(
     """Store the ECB history file (by URL or from ``path``) as one bronze record.
 
     The whole file is kept verbatim; ``start``/``end`` are recorded in ``request_params``
-    (``backfill_start``/``backfill_end``, not sent) as the window asked for, for silver to select.
+    (``backfill_start``/``backfill_end``, not sent) as the window asked for: silver takes
+    only those days (:mod:`makerates_lake.silver.ecb_payloads`).
 
     Raises:
         AllTiersFailedError: After writing, when the file could not be fetched or read.

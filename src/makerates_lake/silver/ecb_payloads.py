@@ -1,8 +1,15 @@
-"""Readers of the ECB's own files: the eurofxref XML and the history CSV (or its zip)."""
+"""Readers of the ECB's own files: the eurofxref XML and the history CSV (or its zip).
+
+A history backfill keeps the whole file in bronze and records the days asked for in its
+request parameters (``backfill_start`` / ``backfill_end``, both inclusive, ISO dates):
+the CSV reader takes only the rows of those days. A date that is not an ISO date is
+kept whatever the window, so validation rejects it with its reason.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from xml.etree import ElementTree
 
@@ -47,6 +54,24 @@ def parse_ecb_xml(collector: Collector, row: int, request: Request, body: bytes)
     )
 
 
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+
+
+def _in_backfill_window(request: Request) -> pl.Expr:
+    """Rows whose ``Date`` lies in the backfill window the request recorded (all rows
+    when it recorded none). Bounds that are not ISO dates are not applied."""
+    query = request.query()
+    keep = pl.lit(True)
+    date = pl.col("Date")
+    is_iso = date.str.contains(f"^{_ISO_DATE}$")
+    start, end = query.get("backfill_start"), query.get("backfill_end")
+    if start and re.fullmatch(_ISO_DATE, start):
+        keep = keep & (~is_iso | (date >= start))
+    if end and re.fullmatch(_ISO_DATE, end):
+        keep = keep & (~is_iso | (date <= end))
+    return keep
+
+
 def _csv_bytes(body: bytes) -> bytes:
     if not body.startswith(b"PK\x03\x04"):
         return body
@@ -71,7 +96,6 @@ def parse_ecb_csv(collector: Collector, row: int, request: Request, body: bytes)
     ``N/A`` and empty cells mean "no rate that day" (legacy currencies after the euro
     changeover, currencies not yet quoted) and produce no row and no reject.
     """
-    del request
     try:
         wide = pl.read_csv(io.BytesIO(_csv_bytes(body)), infer_schema=False)
     except pl.exceptions.PolarsError as exc:
@@ -86,6 +110,7 @@ def parse_ecb_csv(collector: Collector, row: int, request: Request, body: bytes)
         .unpivot(index="Date", variable_name="quote_currency", value_name="rate_text")
         .with_columns(pl.col("rate_text").str.strip_chars(), pl.col("Date").str.strip_chars())
         .filter(pl.col("rate_text").is_not_null() & ~pl.col("rate_text").is_in(["N/A", ""]))
+        .filter(_in_backfill_window(request))
     )
     if long.is_empty():
         # Nothing appended, so parse_payload records the payload as a ``no_rates`` reject.

@@ -204,6 +204,21 @@ def test_ecb_history_zip() -> None:
     )["rate_text"].to_list() == ["0.86645"]
 
 
+def test_ecb_history_keeps_only_the_backfill_window() -> None:
+    """A backfill's recorded window (both ends inclusive) decides which days are read;
+    a date that is no ISO date is read anyway, for validation to reject."""
+    csv = (FIXTURES / "ecb-hist-2024-01.csv").read_text().replace("2024-02-08", "8 Feb 2024")
+    rates = _rates(
+        record(csv, source=source_names.ECB_HISTORY, version=None, url="file:///h.csv",
+               request_params={"backfill_start": "2024-02-07", "backfill_end": "2024-02-09"})
+    )  # fmt: skip
+    assert sorted(set(rates["rate_date"].to_list())) == ["2024-02-07", "2024-02-09", "8 Feb 2024"]
+    everything = _rates(
+        record(csv, source=source_names.ECB_HISTORY, version=None, url="file:///h.csv")
+    )
+    assert everything["rate_date"].n_unique() > 3
+
+
 @pytest.mark.parametrize(
     ("body", "rule", "value"),
     [
