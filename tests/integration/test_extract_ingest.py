@@ -327,6 +327,27 @@ def test_cli_backfill_ecb_file(tmp_path: Path, server: Running, ca: LoopbackCa) 
     )
     assert result.exit_code == 0, result.output
     assert "application/zip" in result.output
+    # Like mr.backfill, the command goes on through silver and gold.
+    assert "transformed 1 extractions" in result.output
+
+
+def test_cli_backfill_ecb_no_transform_stores_bronze_only(
+    tmp_path: Path, server: Running, ca: LoopbackCa
+) -> None:
+    """``--no-transform`` stops after bronze and names the next step."""
+    from makerates_lake.store.scan import read
+    from makerates_lake.store.tables import SILVER_RATES
+
+    backfill = next(c for c in commands if c.name == "backfill")
+    env = _cli_env(tmp_path, server, ca)
+    result = CliRunner().invoke(
+        backfill, ["ecb", "--file", str(ECB_ZIP), "--no-transform"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "next: makerates transform" in result.output
+    lake = open_lake(load_settings(**_settings(tmp_path, server, ca)))
+    assert len(_rows(lake)) == 1
+    assert read(lake, SILVER_RATES).height == 0
 
 
 def test_a_backfill_window_decides_what_reaches_silver(lake: Lake) -> None:

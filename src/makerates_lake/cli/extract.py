@@ -90,26 +90,46 @@ def backfill_group() -> None:
     "--file", "path", type=click.Path(dir_okay=False, path_type=Path),
     help="A local eurofxref-hist.zip or .csv instead of downloading.",
 )
+@click.option(
+    "--no-transform", is_flag=True,
+    help="Store bronze only; `makerates transform` takes it into silver and gold later.",
+)
 @click.pass_context
 def backfill_ecb_command(
-    ctx: click.Context, start: datetime | None, end: datetime | None, path: Path | None
+    ctx: click.Context,
+    start: datetime | None,
+    end: datetime | None,
+    path: Path | None,
+    no_transform: bool,
 ) -> None:
-    """Store the ECB history file (zip or CSV, URL or --file) in bronze as one record."""
+    """Store the ECB history file (zip or CSV, URL or --file) in bronze as one record,
+    then transform it into silver and gold (as ``mr.backfill`` does)."""
     if start and end and start > end:
         raise click.BadParameter("--from is after --to")
-    with _errors_to_exit(ctx), _progress() as on_progress:
+    with _errors_to_exit(ctx):
         lake = open_lake(settings_from_context(ctx))
-        report = backfill_bronze(
-            lake,
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            path=path,
-            on_progress=on_progress,
-        )
+        with _progress() as on_progress:
+            report = backfill_bronze(
+                lake,
+                start=start.date() if start else None,
+                end=end.date() if end else None,
+                path=path,
+                on_progress=on_progress,
+            )
         record = report.outcome.records[-1]
         click.echo(
             f"ECB history stored: {record.response_size_bytes} bytes "
             f"({record.response_content_type}), extraction {record.extraction_id}"
+        )
+        if no_transform:
+            click.echo("next: makerates transform (bronze -> silver -> gold)")
+            return
+        from makerates_lake.pipeline import run_transform
+
+        result = run_transform(lake)
+        click.echo(
+            f"transformed {result.silver.extractions} extractions: {result.silver.rates} "
+            f"rates, {result.silver.rejects} rejects; gold {result.gold.facts} fact rows"
         )
 
 
