@@ -142,3 +142,21 @@ def test_trace_of_an_unknown_pair_raises_not_found(embedded_lake: Lake) -> None:
     build_small_lake(embedded_lake)
     with pytest.raises(RecordNotFoundError, match="no gold fact"):
         trace(embedded_lake, FIRST_DAY, "USD", "CHF")
+
+
+def test_a_date_without_a_rate_names_the_nearest_dates_that_have_one(
+    embedded_lake: Lake,
+) -> None:
+    """A weekend inside the history names the Friday before and the Monday after; a day
+    past its end names the last date and no later one."""
+    from datetime import date
+
+    from makerates_lake.pipeline import backfill
+
+    backfill(embedded_lake)  # the bundled ECB sample, 2023-01 to 2026-10
+    with pytest.raises(RecordNotFoundError) as weekend:
+        trace(embedded_lake, date(2026, 10, 24), "EUR", "USD")  # a Saturday
+    assert "2026-10-23 before, 2026-10-26 after" in str(weekend.value)
+    with pytest.raises(RecordNotFoundError) as past_the_end:
+        trace(embedded_lake, date(2026, 10, 31), "EUR", "USD")
+    assert "2026-10-30 before, none after" in str(past_the_end.value)

@@ -35,10 +35,11 @@ import pyarrow as pa
 
 from makerates_lake.audit import lineage
 from makerates_lake.audit.errors import RecordNotFoundError
+from makerates_lake.audit.fact_lookup import find_fact
 from makerates_lake.audit.lineage import BronzeEvidence
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.lookup import find_rows, find_tables, rows_where
+from makerates_lake.store.lookup import find_tables, rows_where
 from makerates_lake.store.pointers import current_tables
 from makerates_lake.store.refs import AsOf, resolve_as_of
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
@@ -170,27 +171,6 @@ def _companion(table: Table, as_of: AsOf | None, moment: datetime | None) -> int
     else:
         snapshot = resolve_as_of(table, AsOf(timestamp=moment))
     return snapshot.snapshot_id if snapshot else None
-
-
-def _find_fact(
-    gold: Table, snapshot_id: int | None, day: date, base: str, quote: str, source: str | None
-) -> dict[str, Any]:
-    keys: dict[str, object] = {"rate_date": day, "base_currency": base, "quote_currency": quote}
-    keys.update({"source_name": source} if source else {"is_best": True})
-    rows = find_rows(gold, snapshot_id, keys)
-    if not rows:
-        raise RecordNotFoundError(
-            "no gold fact for this date and pair",
-            table=GOLD_FACT_RATE.identifier,
-            snapshot_id=snapshot_id,
-            rate_date=day.isoformat(),
-            pair=f"{base}/{quote}",
-            source=source or "best",
-        )
-    # Direct before derived, as gold ranks them; one source has at most one of each.
-    rows.sort(key=lambda r: bool(r["is_derived"]))
-    fact: dict[str, Any] = rows[0]
-    return fact
 
 
 def _legs_of(fact: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -332,7 +312,7 @@ def trace(
     )
     bronze_reads = _BronzeReads(bronze, snapshots[BRONZE_EXTRACTIONS.identifier])
     try:
-        fact = _find_fact(
+        fact = find_fact(
             gold, snapshots[GOLD_FACT_RATE.identifier], rate_date, base, quote, source
         )
         wanted = _legs_of(fact)
