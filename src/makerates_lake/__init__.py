@@ -6,6 +6,8 @@ rates in silver, a star schema in gold. Start with :func:`open_lake`::
     import makerates_lake as mr
     lake = mr.open_lake()           # embedded default: SQLite catalog + local warehouse
     mr.backfill(lake)               # bundled ECB sample -> bronze -> silver -> gold
+    mr.rates(lake, quotes=["USD", "JPY"])          # the newest rates, with provenance
+    mr.convert(lake, "100", "USD", "JPY").result   # exact, not rounded
 """
 
 import importlib as _importlib
@@ -18,6 +20,7 @@ if _typing.TYPE_CHECKING:
     from makerates_lake.bronze.verify import VerifyReport, verify_bronze
     from makerates_lake.bronze.writer import AppendResult, BronzeWriter
     from makerates_lake.errors import ConfigError, LakeError, MakeratesError
+    from makerates_lake.gold.rates import average_rates, closing_rates, convert, rates
     from makerates_lake.pipeline import backfill, reprocess, run, sample_ecb_history
     from makerates_lake.secret import Secret
     from makerates_lake.settings import Settings, load_settings
@@ -39,9 +42,13 @@ _EXPORTS: dict[str, str] = {
     "Secret": "makerates_lake.secret",
     "Settings": "makerates_lake.settings",
     "VerifyReport": "makerates_lake.bronze.verify",
+    "average_rates": "makerates_lake.gold.rates",
     "backfill": "makerates_lake.pipeline",
+    "closing_rates": "makerates_lake.gold.rates",
+    "convert": "makerates_lake.gold.rates",
     "load_settings": "makerates_lake.settings",
     "open_lake": "makerates_lake.store.catalog",
+    "rates": "makerates_lake.gold.rates",
     "reprocess": "makerates_lake.pipeline",
     "resolve_as_of": "makerates_lake.store.refs",
     "run": "makerates_lake.pipeline",
@@ -82,9 +89,13 @@ __all__ = [
     "Settings",
     "VerifyReport",
     "__version__",
+    "average_rates",
     "backfill",
+    "closing_rates",
+    "convert",
     "load_settings",
     "open_lake",
+    "rates",
     "reprocess",
     "resolve_as_of",
     "run",

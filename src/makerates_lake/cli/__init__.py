@@ -54,6 +54,10 @@ LAZY_COMMANDS: Mapping[str, LazyCommand] = {
         "makerates_lake.cli.audit:audit_group",
         "Trace, verify, diff and read any table as of a point in time.",
     ),
+    "convert": LazyCommand(
+        "makerates_lake.cli.rates:convert_command",
+        "Convert AMOUNT of SOURCE into TARGET at gold's best rate (exact, not rounded).",
+    ),
     "backfill": LazyCommand(
         "makerates_lake.cli.extract:backfill_group", "Load history into bronze."
     ),
@@ -68,6 +72,10 @@ LAZY_COMMANDS: Mapping[str, LazyCommand] = {
     "publish": LazyCommand(
         "makerates_lake.cli.publish:publish_command",
         "Publish the last DAYS days of gold to PostgreSQL and switch makerates.rates_last_90_days.",
+    ),
+    "rates": LazyCommand(
+        "makerates_lake.cli.rates:rates_command",
+        "Show rates: a day's (default the newest), or a period's closing or average rates.",
     ),
     "reprocess": LazyCommand(
         "makerates_lake.cli.silver:reprocess_command",

@@ -6,11 +6,9 @@ entries are written in one batch when it ends, and a failed write fails the comm
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 import polars as pl
@@ -21,27 +19,9 @@ from makerates_lake.audit.render import render_diff, render_trace
 from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
-from makerates_lake.cli.support import lake_from_context
-from makerates_lake.errors import MakeratesError
+from makerates_lake.cli.support import lake_from_context, library_errors
 from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.refs import AsOf
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print ``ErrorType: message`` and exit 1 on a library error (anything else is a bug)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except MakeratesError as exc:
-            click.echo(f"{type(exc).__name__}: {exc}", err=True)
-            raise SystemExit(1) from None
-
-    return wrapper
 
 
 def _as_of(value: str | None) -> AsOf | None:
@@ -84,7 +64,7 @@ def audit_group() -> None:
     "--full-body", is_flag=True, help="The whole raw body (same as --body-chars 0)."
 )
 @click.pass_context
-@_errors
+@library_errors
 def trace_command(
     ctx: click.Context,
     base: str,
@@ -117,7 +97,7 @@ def trace_command(
 @click.option("--to", "end", type=click.DateTime(), default=None)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_errors
+@library_errors
 def verify_command(
     ctx: click.Context, start: datetime | None, end: datetime | None, as_json: bool
 ) -> None:
@@ -143,7 +123,7 @@ def verify_command(
 @click.option("--limit", default=20, show_default=True, help="Rows shown per section.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_errors
+@library_errors
 def diff_command(
     ctx: click.Context,
     table: str,
@@ -185,7 +165,7 @@ def diff_command(
 @click.option("--limit", default=50, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
-@_errors
+@library_errors
 def read_command(
     ctx: click.Context, table: str, as_of: str | None, limit: int, fmt: str
 ) -> None:
@@ -214,7 +194,7 @@ def retention_group() -> None:
 @click.option("--reason", required=True, help="Ticket or erasure request id (logged).")
 @click.option("--dry-run", is_flag=True)
 @click.pass_context
-@_errors
+@library_errors
 def purge_command(
     ctx: click.Context,
     ids: tuple[str, ...],

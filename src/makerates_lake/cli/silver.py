@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import click
 
-from makerates_lake.cli.support import lake_from_context
+from makerates_lake.cli.support import lake_from_context, library_errors
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION
 
 
@@ -26,6 +26,7 @@ _VERSION = click.option(
 @click.command("transform")
 @_VERSION
 @click.pass_context
+@library_errors
 def transform_command(ctx: click.Context, transform_version: int) -> None:
     """Transform bronze rows not yet in silver, then refresh gold for their dates."""
     from makerates_lake.pipeline import run_transform
@@ -42,6 +43,7 @@ def transform_command(ctx: click.Context, transform_version: int) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last extraction day.")
 @_VERSION
 @click.pass_context
+@library_errors
 def reprocess_command(
     ctx: click.Context, start: datetime | None, end: datetime | None, transform_version: int
 ) -> None:

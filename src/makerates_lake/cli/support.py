@@ -1,4 +1,5 @@
-"""What every CLI command needs from the click context: the settings and the lake.
+"""What every CLI command needs: the settings and the lake from the click context, and
+one way to end on a library error.
 
 The root group puts a :class:`Settings` in ``ctx.obj``; tests may put a ready
 :class:`Lake` there. A command invoked on its own falls back to :func:`load_settings`.
@@ -6,8 +7,13 @@ The root group puts a :class:`Settings` in ``ctx.obj``; tests may put a ready
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 import click
 
+from makerates_lake.errors import MakeratesError
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.catalog import Lake, open_lake
 
@@ -25,3 +31,22 @@ def lake_from_context(ctx: click.Context) -> Lake:
     """The Lake in ``ctx.obj``, else one opened with :func:`settings_from_context`."""
     lake = ctx.find_object(Lake)
     return lake if lake is not None else open_lake(settings_from_context(ctx))
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def library_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print ``ErrorType: message`` and exit 1 on a library error (anything else is a
+    bug and shows its traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except MakeratesError as exc:
+            click.echo(f"{type(exc).__name__}: {exc}", err=True)
+            raise SystemExit(1) from None
+
+    return wrapper

@@ -30,11 +30,45 @@ _PREFERRED_PIVOTS = ("EUR", "USD")
 
 @dataclass(frozen=True)
 class Quote:
-    """A rate found for a pair: the value, the date it is from and how it was found."""
+    """A rate found for a pair: the value, the date it is from and how it was found.
+
+    Attributes:
+        rate: Units of the target per unit of the source.
+        rate_date: The date whose rate this is (earlier than asked with a fallback).
+        method: ``"identity"``, ``"direct"``, ``"derived"``, ``"inverse"`` or
+            ``"pivot:<CCY>"``.
+        sources: The sources of the gold rows it came from.
+        extraction_ids: The bronze rows those came from, for ``makerates audit trace``.
+    """
 
     rate: Decimal
     rate_date: date
-    method: str  # "identity", "direct", "derived", "inverse" or "pivot:<CCY>"
+    method: str
+    sources: tuple[str, ...] = ()
+    extraction_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One best rate of a date and pair, with where it came from."""
+
+    rate: Decimal
+    derived: bool
+    sources: tuple[str, ...]
+    extraction_ids: tuple[str, ...]
+
+    @classmethod
+    def combined(cls, rate: Decimal, *legs: _Row) -> _Row:
+        """A rate computed from ``legs``, carrying all their provenance."""
+        return cls(
+            rate,
+            True,
+            tuple(dict.fromkeys(s for leg in legs for s in leg.sources)),
+            tuple(dict.fromkeys(e for leg in legs for e in leg.extraction_ids)),
+        )
+
+    def quote(self, day: date, method: str) -> Quote:
+        return Quote(self.rate, day, method, self.sources, self.extraction_ids)
 
 
 class RateBook:
@@ -49,10 +83,27 @@ class RateBook:
         best = facts.filter(pl.col("is_best"))
         version = transform_version or CURRENT_TRANSFORM_VERSION
         self._digits = rules_for(version).cross_significant_digits
-        self._rates: dict[date, dict[tuple[str, str], tuple[Decimal, bool]]] = defaultdict(dict)
-        rows = best.select("rate_date", "base_currency", "quote_currency", "rate", "is_derived")
-        for day, base, quote, rate, derived in rows.iter_rows():
-            self._rates[day][(base, quote)] = (rate, derived)
+        self._rates: dict[date, dict[tuple[str, str], _Row]] = defaultdict(dict)
+        columns = ["rate_date", "base_currency", "quote_currency", "rate", "is_derived"]
+        provenance = [c for c in ("source_name", "extraction_id") if c in best.columns]
+        for values in best.select(*columns, *provenance).iter_rows():
+            day, base, quote, rate, derived, *origin = values
+            source, extraction = (*origin, None, None)[:2]
+            self._rates[day][(base, quote)] = _Row(
+                rate, derived, (source,) if source else (), (extraction,) if extraction else ()
+            )
+
+    def dates(self) -> list[date]:
+        """Every date that has a rate, oldest first."""
+        return sorted(self._rates)
+
+    def quotes_of(self, base: str, on: date) -> list[str]:
+        """Currencies with a direct rate from ``base`` (or into it) on ``on``, sorted."""
+        pairs = self._rates.get(on, {})
+        found = {q for b, q in pairs if b == base} | {b for b, q in pairs if q == base}
+        if not found:  # a base with no rates of its own: reachable through a pivot
+            found = {c for pair in pairs for c in pair}
+        return sorted(found - {base})
 
     def _on(self, day: date, source: str, target: str) -> Quote | None:
         rates = self._rates.get(day)
@@ -60,24 +111,27 @@ class RateBook:
             return None
         # Published (direct) numbers first; a stored cross rate is already rounded, so
         # computing from direct legs is preferred over reusing or inverting it.
-        direct = {pair: rate for pair, (rate, derived) in rates.items() if not derived}
+        direct = {pair: row for pair, row in rates.items() if not row.derived}
         if (source, target) in direct:
-            return Quote(direct[(source, target)], day, "direct")
+            return direct[(source, target)].quote(day, "direct")
         pivots = sorted(
             {b for b, _ in direct},
             key=lambda c: (_PREFERRED_PIVOTS.index(c) if c in _PREFERRED_PIVOTS else 9, c),
         )
+        one = Decimal(1)
         for pivot in pivots:
             leg_from, leg_to = direct.get((pivot, source)), direct.get((pivot, target))
             if leg_from is not None and leg_to is not None:
-                rate = divide(leg_to, leg_from, self._digits)
-                return Quote(rate, day, f"pivot:{pivot}")
+                rate = divide(leg_to.rate, leg_from.rate, self._digits)
+                return _Row.combined(rate, leg_to, leg_from).quote(day, f"pivot:{pivot}")
             if pivot == target and leg_from is not None:
-                return Quote(divide(Decimal(1), leg_from, self._digits), day, "inverse")
+                inverse = divide(one, leg_from.rate, self._digits)
+                return _Row.combined(inverse, leg_from).quote(day, "inverse")
         if (target, source) in direct:
-            return Quote(divide(Decimal(1), direct[(target, source)], self._digits), day, "inverse")
+            leg = direct[(target, source)]
+            return _Row.combined(divide(one, leg.rate, self._digits), leg).quote(day, "inverse")
         if (source, target) in rates:
-            return Quote(rates[(source, target)][0], day, "derived")
+            return rates[(source, target)].quote(day, "derived")
         return None
 
     def rate(

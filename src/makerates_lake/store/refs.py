@@ -176,3 +176,25 @@ def move_tag(lake: Lake, spec: TableSpec, name: str, snapshot_id: int | None = N
         return True
 
     return commit(lake, spec, attempt)
+
+
+#: What an ``as_of`` argument may be: an :class:`AsOf`, a snapshot id, a tag (or the text
+#: ``--as-of`` takes), or an aware datetime.
+AsOfLike = AsOf | int | str | datetime | None
+
+
+def as_of_from(value: AsOfLike) -> AsOf | None:
+    """``value`` as an :class:`AsOf` (None stays None: the current snapshot).
+
+    Raises:
+        ValueError: A naive datetime.
+    """
+    if value is None or isinstance(value, AsOf):
+        return value
+    if isinstance(value, bool):  # a bool is an int to Python, never a snapshot id
+        raise ValueError("as_of must be a snapshot id, a tag or a datetime, not a bool")
+    if isinstance(value, int):
+        return AsOf(snapshot_id=value)
+    if isinstance(value, datetime):
+        return AsOf(timestamp=value)
+    return AsOf.parse(value)

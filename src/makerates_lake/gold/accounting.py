@@ -1,0 +1,123 @@
+"""Accounting rates of a period over a :class:`~makerates_lake.gold.convert.RateBook` (pure).
+
+* **Closing rate** of a period: the last rate available on or before the period's end
+  (a period ending on a weekend closes at the Friday's rate), looked back at most
+  ``max_lookback_days``.
+* **Average rate** of a period: the mean of the daily rates of every date in the period
+  that has one (no fill-forward: a weekend is not a day of the average), computed exactly
+  in decimal and rounded half-even to :data:`AVERAGE_DECIMALS` places, the scale of
+  silver's rates.
+
+Periods are written ``2026`` (a year), ``2026-Q3`` (a quarter) or ``2026-09`` (a month).
+For ECB data every pair that is not against the euro goes through EUR, as EU Regulation
+1103/97 describes for the euro's conversion rates: the book's pivot rule does that.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Final
+
+from makerates_lake.errors import ConfigError
+from makerates_lake.gold.convert import Quote, RateBook
+from makerates_lake.gold.errors import NoRateError
+
+#: Decimal places of an average rate (silver's rates are decimal(38, 18)).
+AVERAGE_DECIMALS: Final = 18
+
+_PERIOD: Final = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(0[1-9]|1[0-2])))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of dates, both ends included."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """``2026``, ``2026-Q3`` or ``2026-09`` as its first and last day.
+
+        Raises:
+            ConfigError: Not one of those forms.
+        """
+        found = _PERIOD.fullmatch(text.strip())
+        if found is None:
+            raise ConfigError(
+                "a period is YYYY, YYYY-Qn or YYYY-MM", period=text, examples="2026, 2026-Q3"
+            )
+        year, quarter, month = int(found[1]), found[2], found[3]
+        if quarter:
+            first = 3 * int(quarter) - 2
+            return cls(date(year, first, 1), date(year, first + 2, monthrange(year, first + 2)[1]))
+        if month:
+            number = int(month)
+            return cls(date(year, number, 1), date(year, number, monthrange(year, number)[1]))
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+
+@dataclass(frozen=True)
+class AverageRate:
+    """The average rate of a period and what it is made of.
+
+    Attributes:
+        rate: Mean of the daily rates, rounded half-even to :data:`AVERAGE_DECIMALS`.
+        period: The period asked for.
+        days: The dates whose rates were averaged.
+        extraction_ids: Every bronze row behind those rates.
+    """
+
+    rate: Decimal
+    period: Period
+    days: tuple[date, ...]
+    extraction_ids: tuple[str, ...]
+
+
+def closing_rate(
+    book: RateBook, source: str, target: str, period: Period, *, max_lookback_days: int = 7
+) -> Quote:
+    """The last rate on or before the period's end; its ``rate_date`` says which day.
+
+    Raises:
+        NoRateError: No rate within ``max_lookback_days`` before the end.
+    """
+    return book.rate(
+        source, target, period.end, fallback="previous", max_lookback_days=max_lookback_days
+    )
+
+
+def average_rate(book: RateBook, source: str, target: str, period: Period) -> AverageRate:
+    """The mean of the daily rates of the period's dates that have one.
+
+    Raises:
+        NoRateError: No date of the period has a rate for the pair.
+    """
+    quotes: list[Quote] = []
+    for day in book.dates():
+        if period.start <= day <= period.end:
+            try:
+                quotes.append(book.rate(source, target, day))
+            except NoRateError:
+                continue  # a date with rates, but none for this pair
+    if not quotes:
+        raise NoRateError(
+            "no rate for this pair in the period",
+            pair=f"{source}/{target}",
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
+        )
+    with localcontext() as context:
+        context.prec = 60  # the sum of years of 38-digit rates, exactly
+        mean = sum((q.rate for q in quotes), Decimal(0)) / len(quotes)
+        rate = mean.quantize(Decimal(1).scaleb(-AVERAGE_DECIMALS), rounding=ROUND_HALF_EVEN)
+    return AverageRate(
+        rate,
+        period,
+        tuple(q.rate_date for q in quotes),
+        tuple(dict.fromkeys(e for q in quotes for e in q.extraction_ids)),
+    )

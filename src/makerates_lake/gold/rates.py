@@ -1,0 +1,186 @@
+"""Rates for people: a day's rates, conversions, closing and average rates of a period.
+
+Each call reads gold's best rates once (at a snapshot, tag or time with ``as_of``),
+writes one access-log entry for that read, and answers from a
+:class:`~makerates_lake.gold.convert.RateBook`. Every answer carries the sources and
+bronze extraction ids it came from, so ``makerates audit trace`` can follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+import polars as pl
+
+from makerates_lake.gold.accounting import AverageRate, Period, average_rate, closing_rate
+from makerates_lake.gold.convert import Quote, RateBook
+from makerates_lake.gold.errors import NoRateError
+from makerates_lake.store.access_log import log_access
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.expressions import equal
+from makerates_lake.store.refs import AsOfLike, as_of_from, resolve_as_of
+from makerates_lake.store.scan import read_table
+from makerates_lake.store.tables import GOLD_FACT_RATE
+
+Fallback = Literal["error", "previous"]
+
+_BOOK_COLUMNS = (
+    "rate_date", "base_currency", "quote_currency", "rate", "is_derived", "is_best",
+    "source_name", "extraction_id",
+)  # fmt: skip
+
+
+def rate_book(lake: Lake, *, as_of: AsOfLike = None, action: str = "rates") -> RateBook:
+    """Gold's best rates (now or ``as_of``) as a book; the read is logged as ``action``.
+
+    Raises:
+        SnapshotNotFoundError: Unknown snapshot id or tag.
+        NoRateError: Gold holds no rates at that point.
+        AccessLogError: The read could not be logged (nothing is answered).
+    """
+    wanted = as_of_from(as_of)
+    table = lake.table(GOLD_FACT_RATE, refresh=True)
+    snapshot = resolve_as_of(table, wanted)
+    if snapshot is None:
+        raise NoRateError("gold holds no rates yet: run makerates transform")
+    facts = read_table(
+        table, equal("is_best", True), columns=_BOOK_COLUMNS, snapshot_id=snapshot.snapshot_id
+    )
+    log_access(
+        lake,
+        action=action,
+        table=GOLD_FACT_RATE.identifier,
+        query_text=f"{action}: best rates as of {wanted.describe() if wanted else 'now'} "
+        f"(snapshot {snapshot.snapshot_id}), {facts.height} rows",
+    )
+    return RateBook(facts)
+
+
+def rates(
+    lake: Lake,
+    *,
+    on: date | None = None,
+    base: str = "EUR",
+    quotes: list[str] | None = None,
+    fallback: Fallback = "error",
+    as_of: AsOfLike = None,
+) -> pl.DataFrame:
+    """The rates of ``base`` into each of ``quotes`` on ``on``.
+
+    Args:
+        on: The date; default the newest date gold has.
+        base: The currency one unit of which is priced.
+        quotes: Target currencies; default every currency with a rate that day.
+        fallback: ``"previous"`` takes the last rate before a date without one (up to a
+            week back); ``rate_date`` then says which day was used.
+        as_of: Gold at a snapshot id, tag or time; default now.
+
+    Returns:
+        One row per quote: ``base_currency``, ``quote_currency``, ``rate_date``, ``rate``,
+        ``method``, ``sources``, ``extraction_ids``.
+
+    Raises:
+        NoRateError: A quote has no rate on that date (with the fallback: in the week
+            before); the message names the pair and the date.
+
+    Example:
+        >>> mr.rates(lake, on=date(2026, 10, 30), quotes=["USD", "JPY"])  # doctest: +SKIP
+    """
+    book = rate_book(lake, as_of=as_of)
+    base = base.upper()
+    day = on or book.dates()[-1]
+    wanted = [q.upper() for q in quotes] if quotes else book.quotes_of(base, day)
+    found = [book.rate(base, quote, day, fallback=fallback) for quote in wanted]
+    return _frame(base, wanted, found)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """An amount converted: the result (exact, not rounded) and the rate used."""
+
+    amount: Decimal
+    source: str
+    target: str
+    result: Decimal
+    quote: Quote
+
+
+def convert(
+    lake: Lake,
+    amount: Decimal | int | str,
+    source: str,
+    target: str,
+    *,
+    on: date | None = None,
+    fallback: Fallback = "error",
+    as_of: AsOfLike = None,
+) -> Conversion:
+    """``amount`` of ``source`` in ``target`` on ``on`` (default the newest date).
+
+    The result is the exact product; round it to the target's minor units for display.
+
+    Raises:
+        NoRateError: No rate for the pair on that date (see :func:`rates`).
+
+    Example:
+        >>> mr.convert(lake, "100", "USD", "JPY", on=date(2026, 10, 30))  # doctest: +SKIP
+    """
+    book = rate_book(lake, as_of=as_of, action="convert")
+    value = Decimal(str(amount))
+    source, target = source.upper(), target.upper()
+    quote = book.rate(source, target, on or book.dates()[-1], fallback=fallback)
+    return Conversion(value, source, target, value * quote.rate, quote)
+
+
+def closing_rates(
+    lake: Lake, period: str, *, base: str = "EUR", quotes: list[str], as_of: AsOfLike = None
+) -> pl.DataFrame:
+    """Closing rates of ``period`` (``2026``, ``2026-Q3``, ``2026-09``): the last rate on
+    or before its end, per quote; ``rate_date`` says which day that was."""
+    span = Period.parse(period)
+    book = rate_book(lake, as_of=as_of, action="closing rates")
+    base = base.upper()
+    wanted = [q.upper() for q in quotes]
+    return _frame(base, wanted, [closing_rate(book, base, q, span) for q in wanted])
+
+
+def average_rates(
+    lake: Lake, period: str, *, base: str = "EUR", quotes: list[str], as_of: AsOfLike = None
+) -> pl.DataFrame:
+    """Average rates of ``period``: the exact mean of the daily rates of its dates that
+    have one, rounded half-even to 18 places (:mod:`makerates_lake.gold.accounting`)."""
+    span = Period.parse(period)
+    book = rate_book(lake, as_of=as_of, action="average rates")
+    base = base.upper()
+    wanted = [q.upper() for q in quotes]
+    found: list[AverageRate] = [average_rate(book, base, q, span) for q in wanted]
+    return pl.DataFrame(
+        {
+            "base_currency": [base] * len(wanted),
+            "quote_currency": wanted,
+            "period_start": [span.start] * len(wanted),
+            "period_end": [span.end] * len(wanted),
+            "rate": [a.rate for a in found],
+            "days": [len(a.days) for a in found],
+            "extraction_ids": [list(a.extraction_ids) for a in found],
+        },
+        schema_overrides={"rate": pl.Decimal(38, 18)},
+    )
+
+
+def _frame(base: str, wanted: list[str], found: list[Quote]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "base_currency": [base] * len(wanted),
+            "quote_currency": wanted,
+            "rate_date": [q.rate_date for q in found],
+            "rate": [q.rate for q in found],
+            "method": [q.method for q in found],
+            "sources": [list(q.sources) for q in found],
+            "extraction_ids": [list(q.extraction_ids) for q in found],
+        },
+        schema_overrides={"rate": pl.Decimal(38, 18), "rate_date": pl.Date},
+    )

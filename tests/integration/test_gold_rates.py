@@ -1,0 +1,144 @@
+"""Rates for people on the bundled ECB sample, checked against the CSV cells by hand."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+import pytest
+from click.testing import CliRunner
+
+import makerates_lake as mr
+from makerates_lake.cli import main
+from makerates_lake.gold.errors import NoRateError
+from makerates_lake.pipeline import sample_ecb_history
+from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
+from makerates_lake.store.access_log import read_access_log
+from makerates_lake.store.catalog import Lake
+from tests.integration.reliability_helpers import settings_env
+
+pytestmark = pytest.mark.integration
+
+FRIDAY, SATURDAY = date(2026, 10, 23), date(2026, 10, 24)
+
+
+@pytest.fixture(scope="module")
+def cells() -> dict[str, dict[str, str]]:
+    """The sample's CSV as {date: {currency: text}}, read with the csv module."""
+    with zipfile.ZipFile(sample_ecb_history()) as archive:
+        name = archive.namelist()[0]
+        rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+    return {row["Date"]: {k.strip(): v.strip() for k, v in row.items() if k} for row in rows}
+
+
+@pytest.fixture
+def lake(embedded_lake: Lake) -> Lake:
+    """The embedded lake holding the bundled sample through gold."""
+    mr.backfill(embedded_lake)
+    return embedded_lake
+
+
+def _cross(numerator: str, denominator: str) -> Decimal:
+    """numerator / denominator, rounded half-even to the transform's significant digits
+    (and 18 places at most), computed here with Python's decimal module."""
+    digits = rules_for(CURRENT_TRANSFORM_VERSION).cross_significant_digits
+    with localcontext() as context:
+        context.prec = 50
+        exact = Decimal(numerator) / Decimal(denominator)
+    exponent = max(exact.adjusted() - digits + 1, -18)
+    return exact.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
+
+
+def test_a_days_rates_are_the_csv_cells(lake: Lake, cells: dict[str, dict[str, str]]) -> None:
+    """EUR rates on a weekday are the CSV's cells, exactly, with their bronze row."""
+    found = mr.rates(lake, on=FRIDAY, quotes=["USD", "JPY"])
+    day = cells[FRIDAY.isoformat()]
+    assert found["rate"].to_list() == [Decimal(day["USD"]), Decimal(day["JPY"])]
+    assert set(found["method"]) == {"direct"}
+    assert all(len(ids) == 1 for ids in found["extraction_ids"].to_list())
+
+
+def test_a_weekend_fails_without_fallback_and_takes_friday_with_it(
+    lake: Lake, cells: dict[str, dict[str, str]]
+) -> None:
+    """Saturday has no rate; with fallback="previous" the answer names Friday."""
+    with pytest.raises(NoRateError, match="no rate"):
+        mr.rates(lake, on=SATURDAY, quotes=["USD"])
+    found = mr.rates(lake, on=SATURDAY, quotes=["USD"], fallback="previous").row(0, named=True)
+    assert found["rate_date"] == FRIDAY
+    assert found["rate"] == Decimal(cells[FRIDAY.isoformat()]["USD"])
+
+
+def test_a_pair_through_eur_and_a_conversion(
+    lake: Lake, cells: dict[str, dict[str, str]]
+) -> None:
+    """USD -> JPY is JPY / USD of the same day, rounded by the transform's rule; a
+    conversion multiplies the amount by it exactly, and names both legs' bronze rows."""
+    day = cells[FRIDAY.isoformat()]
+    expected = _cross(day["JPY"], day["USD"])
+    (rate,) = mr.rates(lake, on=FRIDAY, base="USD", quotes=["JPY"])["rate"].to_list()
+    assert rate == expected
+    done = mr.convert(lake, "250.50", "USD", "JPY", on=FRIDAY)
+    assert done.result == Decimal("250.50") * expected
+    assert done.quote.method == "pivot:EUR"
+    assert len(done.quote.extraction_ids) == 1  # both legs are one ECB file's rows
+
+
+def test_closing_and_average_rates_of_a_period(
+    lake: Lake, cells: dict[str, dict[str, str]]
+) -> None:
+    """September 2026 closes at its last business day; its average is the exact mean of
+    its daily rates, rounded half-even to 18 places."""
+    september = sorted(d for d in cells if d.startswith("2026-09"))
+    closing = mr.closing_rates(lake, "2026-09", quotes=["USD"]).row(0, named=True)
+    assert closing["rate_date"].isoformat() == september[-1]
+    assert closing["rate"] == Decimal(cells[september[-1]]["USD"])
+    values = [Decimal(cells[d]["USD"]) for d in september]
+    with localcontext() as context:
+        context.prec = 60
+        mean = (sum(values, Decimal(0)) / len(values)).quantize(
+            Decimal("1e-18"), rounding=ROUND_HALF_EVEN
+        )
+    average = mr.average_rates(lake, "2026-09", quotes=["USD"]).row(0, named=True)
+    assert average["rate"] == mean
+    assert average["days"] == len(september)
+    quarter = mr.average_rates(lake, "2026-Q3", quotes=["USD"]).row(0, named=True)
+    assert quarter["period_start"] == date(2026, 7, 1)
+    assert quarter["period_end"] == date(2026, 9, 30)
+
+
+def test_each_answer_writes_one_access_log_entry(lake: Lake) -> None:
+    """A rates or convert call is one audited read of gold."""
+    before = read_access_log(lake).num_rows
+    mr.rates(lake, on=FRIDAY, quotes=["USD"])
+    mr.convert(lake, "1", "EUR", "USD", on=FRIDAY)
+    actions = read_access_log(lake).column("action").to_pylist()
+    assert len(actions) == before + 2
+    assert actions.count("rates") == 1
+    assert actions.count("convert") == 1
+
+
+def test_cli_rates_and_convert(lake: Lake, cells: dict[str, dict[str, str]]) -> None:
+    """The CLI prints exact values; a missing rate is an error and exit 1."""
+    env = settings_env(lake.settings)
+    shown = CliRunner().invoke(
+        main, ["rates", "--date", FRIDAY.isoformat(), "--quote", "usd", "--format", "json"], env=env
+    )
+    assert shown.exit_code == 0, shown.output
+    (row,) = json.loads(shown.output)
+    assert row["rate"] == cells[FRIDAY.isoformat()]["USD"].rstrip("0").rstrip(".")
+    converted = CliRunner().invoke(
+        main, ["convert", "100", "EUR", "USD", "--date", FRIDAY.isoformat(), "--format", "csv"],
+        env=env,
+    )
+    assert converted.exit_code == 0, converted.output
+    assert "amount,source,target,result" in converted.output
+    missing = CliRunner().invoke(
+        main, ["rates", "--date", SATURDAY.isoformat(), "--quote", "USD"], env=env
+    )
+    assert missing.exit_code == 1
+    assert "NoRateError" in missing.output
