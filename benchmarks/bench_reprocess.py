@@ -24,9 +24,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from makerates_lake.store.catalog import Lake
 
 CODES_FILE = Path(__file__).parents[1] / "src/makerates_lake/data/iso4217.csv"
 
@@ -57,6 +60,26 @@ def _payloads(years: float, per_day: int, currencies: int) -> list[tuple[datetim
             )  # fmt: skip
             out.append((when, body.encode()))
     return out
+
+
+def write_history(lake: Lake, years: float, per_day: int, currencies: int) -> None:
+    """The generated payloads as bronze records, in one append."""
+    from makerates_lake.bronze.record import BronzeRecord
+    from makerates_lake.bronze.writer import BronzeWriter
+
+    url = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
+    records = [
+        BronzeRecord.create(
+            source_name="exchangerate-api",
+            source_version="v6",
+            request_url=url,
+            raw_response=body,
+            http_status_code=200,
+            extraction_timestamp=when,
+        )
+        for when, body in _payloads(years, per_day, currencies)
+    ]
+    BronzeWriter(lake).append(records)
 
 
 def _peak_mb() -> float:
@@ -112,27 +135,12 @@ def run(years: float, per_day: int, currencies: int, repeat: int = 1) -> dict[st
         name -> (rows, seconds, peak MB, seconds without reading bronze); the last is
         the parse alone for the bare arm and the same as seconds for the reprocess.
     """
-    from makerates_lake.bronze.record import BronzeRecord
-    from makerates_lake.bronze.writer import BronzeWriter
     from makerates_lake.settings import load_settings
     from makerates_lake.store.catalog import open_lake
 
     with tempfile.TemporaryDirectory() as home:
         lake = open_lake(load_settings(home=home))
-        url = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
-        records = [
-            BronzeRecord.create(
-                source_name="exchangerate-api",
-                source_version="v6",
-                request_url=url,
-                raw_response=body,
-                http_status_code=200,
-                extraction_timestamp=when,
-            )
-            for when, body in _payloads(years, per_day, currencies)
-        ]
-        BronzeWriter(lake).append(records)
-        del records
+        write_history(lake, years, per_day, currencies)
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
         results: dict[str, Result] = {}

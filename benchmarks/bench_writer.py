@@ -49,25 +49,11 @@ SPLIT_PYICEBERG = "split only: pyiceberg"
 
 def reprocessed_tables(home: str, years: float, per_day: int, currencies: int) -> Lake:
     """A lake in ``home`` holding a reprocess of ``bench_reprocess``'s generated history."""
-    from benchmarks.bench_reprocess import _payloads
-    from makerates_lake.bronze.record import BronzeRecord
-    from makerates_lake.bronze.writer import BronzeWriter
+    from benchmarks.bench_reprocess import write_history
     from makerates_lake.pipeline import run_reprocess
 
     lake = open_lake(load_settings(home=home))
-    url = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
-    records = [
-        BronzeRecord.create(
-            source_name="exchangerate-api",
-            source_version="v6",
-            request_url=url,
-            raw_response=body,
-            http_status_code=200,
-            extraction_timestamp=when,
-        )
-        for when, body in _payloads(years, per_day, currencies)
-    ]
-    BronzeWriter(lake).append(records)
+    write_history(lake, years, per_day, currencies)
     run_reprocess(lake)
     return lake
 
