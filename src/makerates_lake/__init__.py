@@ -16,9 +16,7 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 if _typing.TYPE_CHECKING:
-    from makerates_lake.bronze.record import BronzeRecord
     from makerates_lake.bronze.verify import VerifyReport, verify_bronze
-    from makerates_lake.bronze.writer import AppendResult, BronzeWriter
     from makerates_lake.errors import ConfigError, LakeError, MakeratesError
     from makerates_lake.gold.rates import average_rates, closing_rates, convert, rates
     from makerates_lake.pipeline import backfill, reprocess, run, sample_ecb_history
@@ -31,10 +29,7 @@ if _typing.TYPE_CHECKING:
 #: ``import makerates_lake`` (and the ``makerates`` CLI, which lives in this package)
 #: does not pay for pyiceberg, pyarrow and polars until something needs them.
 _EXPORTS: dict[str, str] = {
-    "AppendResult": "makerates_lake.bronze.writer",
     "AsOf": "makerates_lake.store.refs",
-    "BronzeRecord": "makerates_lake.bronze.record",
-    "BronzeWriter": "makerates_lake.bronze.writer",
     "ConfigError": "makerates_lake.errors",
     "Lake": "makerates_lake.store.catalog",
     "LakeError": "makerates_lake.errors",
@@ -77,10 +72,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AppendResult",
     "AsOf",
-    "BronzeRecord",
-    "BronzeWriter",
     "ConfigError",
     "Lake",
     "LakeError",

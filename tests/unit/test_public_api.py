@@ -29,3 +29,13 @@ def test_public_names_are_all_exported() -> None:
         if not n.startswith("_") and not isinstance(v, type(importlib))
     }
     assert public <= set(module.__all__)
+
+
+def test_bronze_writer_internals_live_in_the_bronze_package() -> None:
+    """The top level is for notebooks; writing bronze records directly is bronze's API."""
+    top = importlib.import_module("makerates_lake")
+    bronze = importlib.import_module("makerates_lake.bronze")
+    for name in ("AppendResult", "BronzeRecord", "BronzeWriter"):
+        assert name not in top.__all__
+        assert not hasattr(top, name)
+        assert name in bronze.__all__
