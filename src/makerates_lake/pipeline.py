@@ -7,6 +7,7 @@ failure after bronze keeps what was extracted; running the same job again is saf
 from __future__ import annotations
 
 import hashlib
+import json
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -182,36 +183,66 @@ class BackfillResult:
     transform: RunResult
 
 
-def stored_file_extraction(lake: Lake, source_name: str, checksum: str) -> str | None:
-    """The extraction_id of a successful bronze record of ``source_name`` with these bytes."""
+def stored_file_extraction(
+    lake: Lake,
+    source_name: str,
+    checksum: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> str | None:
+    """The extraction_id of a successful bronze record of ``source_name`` with these bytes
+    and the same backfill window (none, or ``start``..``end``): the window decides what
+    silver takes from the file, so the same bytes with another window are another load."""
+    wanted = _window(start, end)
     rows = (
         lake.bronze()
         .scan(
             row_filter=all_of(
                 equal("source_name", source_name), equal("response_checksum", checksum)
             ),
-            selected_fields=("extraction_id", "http_status_code", "error_code"),
+            selected_fields=("extraction_id", "http_status_code", "error_code", "request_params"),
         )
         .to_arrow()
         .to_pylist()
     )
     for row in rows:
-        if row["http_status_code"] == 200 and row["error_code"] is None:
+        stored = json.loads(row["request_params"]) if row["request_params"] else {}
+        window = {k: v for k, v in stored.items() if k.startswith("backfill_")}
+        if row["http_status_code"] == 200 and row["error_code"] is None and window == wanted:
             return str(row["extraction_id"])
     return None
 
 
-def backfill(lake: Lake, path: Path | None = None) -> BackfillResult:
+def _window(start: date | None, end: date | None) -> dict[str, str]:
+    """The request parameters a backfill records for its window."""
+    return {f"backfill_{k}": v.isoformat() for k, v in (("start", start), ("end", end)) if v}
+
+
+def backfill(
+    lake: Lake,
+    path: Path | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> BackfillResult:
     """Load an ECB history file (default: the bundled sample) through bronze, silver and gold.
 
-    A file whose exact bytes bronze already holds is not stored again, so re-running a
-    backfill duplicates nothing; silver and gold still pick up anything not yet transformed.
+    Args:
+        lake: The open lake.
+        path: A local ``eurofxref-hist.zip`` or CSV; default the bundled 2023+ sample.
+        start: First day to take into silver (bronze keeps the whole file).
+        end: Last day to take into silver.
+
+    A file whose exact bytes bronze already holds with the same window is not stored
+    again, so re-running a backfill duplicates nothing; silver and gold still pick up
+    anything not yet transformed.
     """
     path = path or sample_ecb_history()
     checksum = hashlib.sha256(path.read_bytes()).hexdigest()
-    existing = stored_file_extraction(lake, ECB_HISTORY, checksum)
+    existing = stored_file_extraction(lake, ECB_HISTORY, checksum, start=start, end=end)
     if existing is None:
-        report = backfill_bronze(lake, path=path)
+        report = backfill_bronze(lake, path=path, start=start, end=end)
         existing = report.outcome.records[-1].extraction_id
         already = False
     else:

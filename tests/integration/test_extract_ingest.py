@@ -368,3 +368,22 @@ def test_a_backfill_window_decides_what_reaches_silver(lake: Lake) -> None:
     dates = read(lake, SILVER_RATES, columns=["rate_date"]).get_column("rate_date")
     assert dates.min() == date(2024, 1, 2)  # the first ECB day of 2024
     assert dates.max() == date(2024, 3, 28)  # the last before Easter 2024
+
+
+def test_cli_backfill_of_the_same_file_and_window_stores_it_once(
+    tmp_path: Path, server: Running, ca: LoopbackCa
+) -> None:
+    """Running the same ``backfill ecb --file`` twice keeps one bronze record; another
+    window is another load."""
+    backfill = next(c for c in commands if c.name == "backfill")
+    env = _cli_env(tmp_path, server, ca)
+    args = ["ecb", "--file", str(ECB_ZIP), "--from", "2024-01-01", "--no-transform"]
+    first = CliRunner().invoke(backfill, args, env=env)
+    again = CliRunner().invoke(backfill, args, env=env)
+    assert first.exit_code == again.exit_code == 0, again.output
+    assert "already stored with this window" in again.output
+    lake = open_lake(load_settings(**_settings(tmp_path, server, ca)))
+    assert len(_rows(lake)) == 1
+    other = CliRunner().invoke(backfill, ["ecb", "--file", str(ECB_ZIP), "--no-transform"], env=env)
+    assert other.exit_code == 0, other.output
+    assert len(_rows(lake)) == 2

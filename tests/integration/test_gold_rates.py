@@ -142,3 +142,74 @@ def test_cli_rates_and_convert(lake: Lake, cells: dict[str, dict[str, str]]) -> 
     )
     assert missing.exit_code == 1
     assert "NoRateError" in missing.output
+
+
+def test_a_base_that_is_only_quoted_is_priced_in_every_currency(lake: Lake) -> None:
+    """GBP has no rates of its own in ECB data: every currency is reachable through EUR."""
+    found = mr.rates(lake, on=FRIDAY, base="GBP")
+    quotes = found["quote_currency"].to_list()
+    assert {"EUR", "USD", "JPY"} <= set(quotes)
+    assert len(quotes) > 20
+    assert set(found["method"]) <= {"inverse", "pivot:EUR"}
+
+
+def test_a_day_without_rates_and_no_quotes_is_an_error_or_the_last_day(lake: Lake) -> None:
+    """Without quotes a Saturday is still an error, never an empty answer; with the
+    fallback every quote comes from Friday."""
+    with pytest.raises(NoRateError, match="no rates for this base"):
+        mr.rates(lake, on=SATURDAY)
+    found = mr.rates(lake, on=SATURDAY, fallback="previous")
+    assert found.height > 20
+    assert set(found["rate_date"]) == {FRIDAY}
+
+
+def test_a_conversion_keeps_every_digit_and_refuses_non_numbers(lake: Lake) -> None:
+    """Python's default 28 digits would round a long amount; NaN is not an amount."""
+    from makerates_lake.errors import ConfigError
+
+    amount = Decimal("123456789012345.123456789")
+    done = mr.convert(lake, amount, "GBP", "JPY", on=FRIDAY)
+    with localcontext() as context:
+        context.prec = 100
+        assert done.result == amount * done.quote.rate
+    with pytest.raises(ConfigError, match="finite"):
+        mr.convert(lake, "NaN", "EUR", "USD")
+
+
+def test_periods_that_cannot_close_are_errors(lake: Lake) -> None:
+    """A period past the data is not closed; October 2026 closes on its last Friday."""
+    from makerates_lake.errors import ConfigError
+
+    with pytest.raises(NoRateError, match="not closed"):
+        mr.closing_rates(lake, "2026-12", quotes=["USD"])
+    october = mr.closing_rates(lake, "2026-10", quotes=["USD"]).row(0, named=True)
+    assert october["rate_date"] == date(2026, 10, 30)
+    with pytest.raises(ConfigError, match="period"):
+        mr.average_rates(lake, "0000", quotes=["USD"])
+
+
+def test_cli_json_keeps_lists_as_lists(lake: Lake) -> None:
+    """extraction_ids stay a JSON array."""
+    shown = CliRunner().invoke(
+        main, ["rates", "--date", FRIDAY.isoformat(), "--quote", "JPY", "--base", "USD",
+               "--format", "json"], env=settings_env(lake.settings),
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.output
+    (row,) = json.loads(shown.output)
+    assert isinstance(row["extraction_ids"], list)
+
+
+def test_a_windowed_load_does_not_stand_in_for_the_whole_file(embedded_lake: Lake) -> None:
+    """The same bytes with another window are another load: after a two-day load, a
+    load of the whole file is stored and silver gets every day; repeating it is not."""
+    from makerates_lake.store.scan import read
+    from makerates_lake.store.tables import SILVER_RATES
+
+    windowed = mr.backfill(embedded_lake, start=date(2026, 10, 1), end=date(2026, 10, 2))
+    assert not windowed.already_stored
+    whole = mr.backfill(embedded_lake)
+    assert not whole.already_stored
+    assert mr.backfill(embedded_lake).already_stored
+    dates = read(embedded_lake, SILVER_RATES, columns=["rate_date"]).get_column("rate_date")
+    assert dates.min() == date(2023, 1, 2)
+    assert dates.max() == date(2026, 10, 30)

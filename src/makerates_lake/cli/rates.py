@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,29 +34,34 @@ def _quotes(value: str | None) -> list[str] | None:
     return codes
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON or CSV text would show it: decimals exactly, dates in ISO."""
+def _plain(value: Any, *, joined: bool) -> Any:
+    """A value as JSON or CSV shows it: decimals exactly, dates in ISO, lists as lists in
+    JSON and space-separated in a CSV cell or a table."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
-        return " ".join(str(v) for v in value)
+        items = [_plain(v, joined=joined) for v in value]
+        return " ".join(str(v) for v in items) if joined else items
     return value
 
 
 def _echo(rows: list[dict[str, Any]], output: str) -> None:
-    plain = [{k: _plain(v) for k, v in row.items()} for row in rows]
     if output == "json":
+        plain = [{k: _plain(v, joined=False) for k, v in row.items()} for row in rows]
         click.echo(json.dumps(plain, indent=2))
         return
-    if not plain:
+    if not rows:
         return
+    plain = [{k: _plain(v, joined=True) for k, v in row.items()} for row in rows]
     columns = list(plain[0])
     if output == "csv":
-        click.echo(",".join(columns))
-        for row in plain:
-            click.echo(",".join(str(row[c]) for c in columns))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(plain)
+        click.echo(buffer.getvalue(), nl=False)
         return
     widths = {c: max(len(c), *(len(str(r[c])) for r in plain)) for c in columns}
     click.echo("  ".join(c.ljust(widths[c]) for c in columns))
@@ -140,9 +147,11 @@ def convert_command(
     from makerates_lake.gold.rates import convert
 
     try:
-        Decimal(amount)
+        finite = Decimal(amount).is_finite()
     except InvalidOperation:
-        raise click.BadParameter(f"{amount!r} is not a number", param_hint="AMOUNT") from None
+        finite = False
+    if not finite:
+        raise click.BadParameter(f"{amount!r} is not a finite number", param_hint="AMOUNT")
     done = convert(
         lake_from_context(ctx),
         amount,

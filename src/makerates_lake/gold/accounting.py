@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Final
 
@@ -29,7 +29,7 @@ from makerates_lake.gold.errors import NoRateError
 #: Decimal places of an average rate (silver's rates are decimal(38, 18)).
 AVERAGE_DECIMALS: Final = 18
 
-_PERIOD: Final = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(0[1-9]|1[0-2])))?$")
+_PERIOD: Final = re.compile(r"^([1-9]\d{3})(?:-(?:Q([1-4])|(0[1-9]|1[0-2])))?$")
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,18 @@ def closing_rate(
     """The last rate on or before the period's end; its ``rate_date`` says which day.
 
     Raises:
-        NoRateError: No rate within ``max_lookback_days`` before the end.
+        NoRateError: The period ends more than ``max_lookback_days`` after the newest date
+            with rates (it has not closed in the data yet), or no rate for the pair
+            within ``max_lookback_days`` before its end.
     """
+    dates = book.dates()
+    if not dates or period.end > dates[-1] + timedelta(days=max_lookback_days):
+        raise NoRateError(
+            "the period has not closed in gold's data yet",
+            pair=f"{source}/{target}",
+            period_end=period.end.isoformat(),
+            newest=dates[-1].isoformat() if dates else "none",
+        )
     return book.rate(
         source, target, period.end, fallback="previous", max_lookback_days=max_lookback_days
     )

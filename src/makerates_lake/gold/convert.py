@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Literal
 
 import polars as pl
@@ -98,12 +98,22 @@ class RateBook:
         return sorted(self._rates)
 
     def quotes_of(self, base: str, on: date) -> list[str]:
-        """Currencies with a direct rate from ``base`` (or into it) on ``on``, sorted."""
-        pairs = self._rates.get(on, {})
-        found = {q for b, q in pairs if b == base} | {b for b, q in pairs if q == base}
-        if not found:  # a base with no rates of its own: reachable through a pivot
-            found = {c for pair in pairs for c in pair}
-        return sorted(found - {base})
+        """Currencies ``base`` can be priced in on ``on``: those with a direct rate from or
+        into it, and those reachable through a pivot it has a direct rate with; sorted."""
+        pairs = [pair for pair, row in self._rates.get(on, {}).items() if not row.derived]
+        near = {q for b, q in pairs if b == base} | {b for b, q in pairs if q == base}
+        reachable = set(near)
+        for pivot in near:
+            reachable |= {q for b, q in pairs if b == pivot} | {b for b, q in pairs if q == pivot}
+        return sorted(reachable - {base})
+
+    def latest_on_or_before(self, on: date, *, max_lookback_days: int) -> date | None:
+        """The latest date with rates on or before ``on``, at most that many days back."""
+        for back in range(max_lookback_days + 1):
+            day = on - timedelta(days=back)
+            if day in self._rates:
+                return day
+        return None
 
     def _on(self, day: date, source: str, target: str) -> Quote | None:
         rates = self._rates.get(day)
@@ -183,7 +193,20 @@ class RateBook:
         quote = self.rate(
             source, target, on, fallback=fallback, max_lookback_days=max_lookback_days
         )
-        return Decimal(amount) * quote.rate
+        return exact_product(Decimal(amount), quote.rate)
+
+
+def exact_product(amount: Decimal, rate: Decimal) -> Decimal:
+    """``amount * rate`` with every digit (Python's default context keeps 28).
+
+    Raises:
+        ValueError: ``amount`` is not a finite number.
+    """
+    if not amount.is_finite():
+        raise ValueError(f"cannot convert {amount}: not a finite amount")
+    with localcontext() as context:
+        context.prec = len(amount.as_tuple().digits) + len(rate.as_tuple().digits) + 2
+        return amount * rate
 
 
 def convert(

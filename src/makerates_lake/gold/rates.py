@@ -15,8 +15,9 @@ from typing import Literal
 
 import polars as pl
 
+from makerates_lake.errors import ConfigError
 from makerates_lake.gold.accounting import AverageRate, Period, average_rate, closing_rate
-from makerates_lake.gold.convert import Quote, RateBook
+from makerates_lake.gold.convert import Quote, RateBook, exact_product
 from makerates_lake.gold.errors import NoRateError
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
@@ -26,6 +27,9 @@ from makerates_lake.store.scan import read_table
 from makerates_lake.store.tables import GOLD_FACT_RATE
 
 Fallback = Literal["error", "previous"]
+
+#: How far back ``fallback="previous"`` looks (the RateBook's default).
+_LOOKBACK_DAYS = 7
 
 _BOOK_COLUMNS = (
     "rate_date", "base_currency", "quote_currency", "rate", "is_derived", "is_best",
@@ -49,6 +53,10 @@ def rate_book(lake: Lake, *, as_of: AsOfLike = None, action: str = "rates") -> R
     facts = read_table(
         table, equal("is_best", True), columns=_BOOK_COLUMNS, snapshot_id=snapshot.snapshot_id
     )
+    if facts.height == 0:
+        raise NoRateError(
+            "gold holds no rates at this point", snapshot_id=snapshot.snapshot_id
+        )
     log_access(
         lake,
         action=action,
@@ -92,7 +100,19 @@ def rates(
     book = rate_book(lake, as_of=as_of)
     base = base.upper()
     day = on or book.dates()[-1]
-    wanted = [q.upper() for q in quotes] if quotes else book.quotes_of(base, day)
+    if quotes:
+        wanted = [q.upper() for q in quotes]
+    else:
+        # Every currency the base can be priced in on the day that answers (with the
+        # fallback, the last day with rates within the lookback).
+        lookback = _LOOKBACK_DAYS if fallback == "previous" else 0
+        answering = book.latest_on_or_before(day, max_lookback_days=lookback)
+        wanted = book.quotes_of(base, answering) if answering is not None else []
+        if not wanted:
+            raise NoRateError(
+                "no rates for this base on this date", base=base, date=day.isoformat(),
+                fallback=fallback,
+            )  # fmt: skip
     found = [book.rate(base, quote, day, fallback=fallback) for quote in wanted]
     return _frame(base, wanted, found)
 
@@ -124,15 +144,18 @@ def convert(
 
     Raises:
         NoRateError: No rate for the pair on that date (see :func:`rates`).
+        ConfigError: ``amount`` is not a finite number.
 
     Example:
         >>> mr.convert(lake, "100", "USD", "JPY", on=date(2026, 10, 30))  # doctest: +SKIP
     """
-    book = rate_book(lake, as_of=as_of, action="convert")
     value = Decimal(str(amount))
+    if not value.is_finite():
+        raise ConfigError("the amount must be a finite number", amount=str(amount))
+    book = rate_book(lake, as_of=as_of, action="convert")
     source, target = source.upper(), target.upper()
     quote = book.rate(source, target, on or book.dates()[-1], fallback=fallback)
-    return Conversion(value, source, target, value * quote.rate, quote)
+    return Conversion(value, source, target, exact_product(value, quote.rate), quote)
 
 
 def closing_rates(
