@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -18,7 +19,12 @@ from pathlib import Path
 from makerates_lake import store
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.http import ProgressCallback
-from makerates_lake.extract.jobs import BackfillReport, IngestReport, backfill_ecb
+from makerates_lake.extract.jobs import (
+    BackfillReport,
+    IngestReport,
+    backfill_ecb,
+    backfill_window,
+)
 from makerates_lake.extract.jobs import ingest as ingest_bronze
 from makerates_lake.gold.build import GoldResult, build_gold, gold_rows, replace_gold
 from makerates_lake.maintenance.run import maybe_maintain
@@ -117,19 +123,14 @@ def ingest(
     maintenance step also runs when the job raises one of the library's errors (it
     wrote what it fetched first), never on an interrupt, and never raises.
     """
-    try:
-        report = ingest_bronze(
+    with _then_maintain_bronze(lake):
+        return ingest_bronze(
             lake,
             bases,
             sources=sources,
             ssl_context=ssl_context,
             allow_insecure_loopback=allow_insecure_loopback,
         )
-    except MakeratesError:  # raised after the records were written (a tier failed...)
-        maybe_maintain(lake, BRONZE_EXTRACTIONS)
-        raise
-    maybe_maintain(lake, BRONZE_EXTRACTIONS)
-    return report
 
 
 def backfill_bronze(
@@ -146,8 +147,8 @@ def backfill_bronze(
 
     See :func:`makerates_lake.extract.jobs.backfill_ecb` for the arguments and errors.
     """
-    try:
-        report = backfill_ecb(
+    with _then_maintain_bronze(lake):
+        return backfill_ecb(
             lake,
             start=start,
             end=end,
@@ -156,11 +157,19 @@ def backfill_bronze(
             ssl_context=ssl_context,
             allow_insecure_loopback=allow_insecure_loopback,
         )
-    except MakeratesError:  # raised after the record was written (the source failed)
+
+
+@contextmanager
+def _then_maintain_bronze(lake: Lake) -> Iterator[None]:
+    """Maintain bronze when due after the block, also when it raised one of the
+    library's errors (a job writes what it fetched before raising), never after an
+    interrupt. Maintenance itself never raises."""
+    try:
+        yield
+    except MakeratesError:
         maybe_maintain(lake, BRONZE_EXTRACTIONS)
         raise
     maybe_maintain(lake, BRONZE_EXTRACTIONS)
-    return report
 
 
 def sample_ecb_history() -> Path:
@@ -194,7 +203,7 @@ def stored_file_extraction(
     """The extraction_id of a successful bronze record of ``source_name`` with these bytes
     and the same backfill window (none, or ``start``..``end``): the window decides what
     silver takes from the file, so the same bytes with another window are another load."""
-    wanted = _window(start, end)
+    wanted = backfill_window(start, end)
     rows = (
         lake.bronze()
         .scan(
@@ -214,9 +223,30 @@ def stored_file_extraction(
     return None
 
 
-def _window(start: date | None, end: date | None) -> dict[str, str]:
-    """The request parameters a backfill records for its window."""
-    return {f"backfill_{k}": v.isoformat() for k, v in (("start", start), ("end", end)) if v}
+def backfill_once(
+    lake: Lake,
+    path: Path | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[str, BackfillReport | None]:
+    """Store the ECB history in bronze (:func:`backfill_bronze`) unless bronze holds a
+    local file's exact bytes with the same window already.
+
+    A download (no ``path``) is always stored: its bytes are known only once fetched.
+
+    Returns:
+        The extraction_id holding the file, and the store's report (None when bronze
+        already held it).
+    """
+    if path is not None and path.is_file():
+        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        stored = stored_file_extraction(lake, ECB_HISTORY, checksum, start=start, end=end)
+        if stored is not None:
+            return stored, None
+    report = backfill_bronze(lake, start=start, end=end, path=path, on_progress=on_progress)
+    return report.outcome.records[-1].extraction_id, report
 
 
 def backfill(
@@ -238,16 +268,8 @@ def backfill(
     again, so re-running a backfill duplicates nothing; silver and gold still pick up
     anything not yet transformed.
     """
-    path = path or sample_ecb_history()
-    checksum = hashlib.sha256(path.read_bytes()).hexdigest()
-    existing = stored_file_extraction(lake, ECB_HISTORY, checksum, start=start, end=end)
-    if existing is None:
-        report = backfill_bronze(lake, path=path, start=start, end=end)
-        existing = report.outcome.records[-1].extraction_id
-        already = False
-    else:
-        already = True
-    return BackfillResult(existing, already, run_transform(lake))
+    extraction_id, report = backfill_once(lake, path or sample_ecb_history(), start=start, end=end)
+    return BackfillResult(extraction_id, report is None, run_transform(lake))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ error is printed as ``ErrorType: message`` and exits with status 1.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,12 +21,7 @@ from makerates_lake.cli.support import settings_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.errors import SecretError
 from makerates_lake.extract.secrets import VaultKeyProvider, check_key_age, vault_client
-from makerates_lake.pipeline import (
-    backfill_bronze,
-    ingest,
-    run_transform,
-    stored_file_extraction,
-)
+from makerates_lake.pipeline import backfill_once, ingest, run_transform
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
 from makerates_lake.source_names import ALL_SOURCES, ECB_HISTORY
@@ -115,23 +109,17 @@ def backfill_ecb_command(
     first, last = (start.date() if start else None), (end.date() if end else None)
     with _errors_to_exit(ctx):
         lake = open_lake(settings_from_context(ctx))
-        stored = None
-        if path is not None and path.is_file():
-            # The same bytes with the same window are stored once (as mr.backfill does);
-            # a download's bytes are known only once fetched, so it is always stored.
-            checksum = hashlib.sha256(path.read_bytes()).hexdigest()
-            stored = stored_file_extraction(lake, ECB_HISTORY, checksum, start=first, end=last)
-        if stored is not None:
-            click.echo(f"ECB history already stored with this window: extraction {stored}")
+        with _progress() as on_progress:
+            extraction_id, report = backfill_once(
+                lake, path, start=first, end=last, on_progress=on_progress
+            )
+        if report is None:
+            click.echo(f"ECB history already stored with this window: extraction {extraction_id}")
         else:
-            with _progress() as on_progress:
-                report = backfill_bronze(
-                    lake, start=first, end=last, path=path, on_progress=on_progress
-                )
             record = report.outcome.records[-1]
             click.echo(
                 f"ECB history stored: {record.response_size_bytes} bytes "
-                f"({record.response_content_type}), extraction {record.extraction_id}"
+                f"({record.response_content_type}), extraction {extraction_id}"
             )
         if no_transform:
             click.echo("next: makerates transform (bronze -> silver -> gold)")

@@ -105,6 +105,11 @@ class BackfillReport:
     append: AppendResult
 
 
+def backfill_window(start: date | None, end: date | None) -> dict[str, str]:
+    """The request parameters a backfill records for the days it asks for (not sent)."""
+    return {f"backfill_{k}": v.isoformat() for k, v in (("start", start), ("end", end)) if v}
+
+
 def backfill_ecb(
     lake: Lake,
     *,
@@ -127,10 +132,7 @@ def backfill_ecb(
     settings = lake.settings
     source = EcbHistory(settings.ecb_history_url)
     request = source.local(path) if path is not None else source.latest()
-    window = {
-        f"backfill_{k}": v.isoformat() for k, v in (("start", start), ("end", end)) if v
-    }
-    request = replace(request, record_params=window)
+    request = replace(request, record_params=backfill_window(start, end))
     with HttpClient(
         settings, ssl_context=ssl_context, allow_insecure_loopback=allow_insecure_loopback
     ) as client:
