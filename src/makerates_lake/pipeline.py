@@ -34,7 +34,7 @@ from makerates_lake.silver.build import (
     rebuild_silver,
     transform,
 )
-from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
+from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, TRANSFORM_RULES, rules_for
 from makerates_lake.source_names import ECB_HISTORY
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, equal
@@ -286,6 +286,31 @@ def run(lake: Lake, bases: Sequence[str], *, sources: Sequence[str] | None = Non
     return RunReport(report, run_transform(lake))
 
 
-def reprocess(lake: Lake) -> RunResult:
-    """Rebuild silver and gold from bronze alone (no API calls)."""
-    return run_reprocess(lake)
+def reprocess(
+    lake: Lake,
+    *,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+    start: date | None = None,
+    end: date | None = None,
+) -> RunResult:
+    """Rebuild silver and gold from bronze alone (no API calls), under a transform version.
+
+    ``mr.reprocess(lake, transform_version=1)`` rebuilds under version 1's rules and tags
+    the result ``transform-v1`` (and the state before it ``pre-reprocess-<time>``), so
+    ``lake.read("gold.fact_rate", as_of="transform-v1")`` reads it back later.
+
+    Args:
+        lake: The open lake.
+        transform_version: The rules to apply (:data:`TRANSFORM_RULES` lists them).
+        start: First bronze extraction day to rebuild from; default all.
+        end: Last bronze extraction day; default all.
+
+    Raises:
+        UnknownTransformVersionError: Unknown transform version (nothing is changed).
+    """
+    return run_reprocess(lake, start=start, end=end, transform_version=transform_version)
+
+
+def transform_rules() -> dict[int, str]:
+    """Every transform version and what its rules do, for ``mr.reprocess``."""
+    return {version: rules.description for version, rules in TRANSFORM_RULES.items()}

@@ -10,9 +10,10 @@ import polars as pl
 
 from makerates_lake.audit.errors import DiffKeyError
 from makerates_lake.audit.reading import identifier, logged_ids
+from makerates_lake.errors import ConfigError
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.refs import AsOfLike, as_of_from, resolve_as_of
 from makerates_lake.store.scan import scan_at
 from makerates_lake.store.tables import TableSpec
 
@@ -97,8 +98,8 @@ def diff_frames(
 def diff_snapshots(
     lake: Lake,
     table: TableSpec | str,
-    from_as_of: AsOf,
-    to_as_of: AsOf | None = None,
+    from_as_of: AsOfLike,
+    to_as_of: AsOfLike = None,
     *,
     keys: Sequence[str] | None = None,
 ) -> SnapshotDiff:
@@ -109,31 +110,35 @@ def diff_snapshots(
     Args:
         lake: The open lake.
         table: A spec or ``namespace.name``.
-        from_as_of: The older point.
-        to_as_of: The newer point; default now.
+        from_as_of: The older point: a snapshot id, a tag, an aware datetime or an
+            :class:`~makerates_lake.store.refs.AsOf`.
+        to_as_of: The newer point, the same kinds; default now.
         keys: Key columns; default :data:`DEFAULT_KEYS` for the table.
 
     Raises:
+        ConfigError: ``from_as_of`` is None.
         DiffKeyError: No key is known for the table, or it is not unique.
         SnapshotNotFoundError: Unknown snapshot id or tag.
         AccessLogError: The diff could not be logged.
     """
     name = identifier(table)
+    older = as_of_from(from_as_of)
+    if older is None:
+        raise ConfigError("a diff needs the older point: from_as_of", table=name)
+    newer = as_of_from(to_as_of)
     key_columns = tuple(keys) if keys else DEFAULT_KEYS.get(name)
     if not key_columns:
         raise DiffKeyError("no key known for this table; pass keys", table=name)
     iceberg = lake.table(name, refresh=True)
-    old = resolve_as_of(iceberg, from_as_of)
-    new = resolve_as_of(iceberg, to_as_of)
+    old = resolve_as_of(iceberg, older)
+    new = resolve_as_of(iceberg, newer)
     old_id = old.snapshot_id if old else None
     new_id = new.snapshot_id if new else None
     before = pl.DataFrame(scan_at(iceberg, old_id))
     after = pl.DataFrame(scan_at(iceberg, new_id))
     added, removed, changed = diff_frames(before, after, key_columns)
     parts = [
-        f.select("extraction_id")
-        for f in (added, removed, changed)
-        if "extraction_id" in f.columns
+        f.select("extraction_id") for f in (added, removed, changed) if "extraction_id" in f.columns
     ]
     empty = pl.DataFrame(schema={"extraction_id": pl.String})
     ids, note = logged_ids(pl.concat(parts or [empty]).to_arrow())
@@ -143,8 +148,8 @@ def diff_snapshots(
         table=name,
         record_ids=ids,
         query_text=(
-            f"diff {name} {from_as_of.describe()} (snapshot {old_id}) -> "
-            f"{to_as_of.describe() if to_as_of else 'now'} (snapshot {new_id}); "
+            f"diff {name} {older.describe()} (snapshot {old_id}) -> "
+            f"{newer.describe() if newer else 'now'} (snapshot {new_id}); "
             f"{added.height} added, {removed.height} removed, {changed.height} changed; {note}"
         ),
     )

@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.refs import AsOf, resolve_as_of
-from makerates_lake.store.scan import scan_at
+from makerates_lake.store.refs import AsOfLike, as_of_from, resolve_as_of
+from makerates_lake.store.scan import scan_at, scan_table
 from makerates_lake.store.tables import TableSpec
 from makerates_lake.store.types import RowFilter
 
@@ -65,7 +65,7 @@ def logged_ids(rows: pa.Table) -> tuple[list[str], str]:
 def read_as_of(
     lake: Lake,
     table: TableSpec | str,
-    as_of: AsOf | None = None,
+    as_of: AsOfLike = None,
     *,
     row_filter: RowFilter | None = None,
     columns: Sequence[str] | None = None,
@@ -77,7 +77,8 @@ def read_as_of(
     Args:
         lake: The open lake.
         table: A spec or ``namespace.name``.
-        as_of: Which snapshot; None for the current one.
+        as_of: Which snapshot (an :class:`AsOf`, a snapshot id, a tag or an aware
+            datetime); None for the current one.
         row_filter: Optional PyIceberg filter (it prunes partitions and files).
         columns: Columns to read; default all.
 
@@ -86,6 +87,7 @@ def read_as_of(
         AccessLogError: The read could not be logged (the read fails).
     """
     name = identifier(table)
+    as_of = as_of_from(as_of)
     iceberg = lake.table(name, refresh=True)
     snapshot = resolve_as_of(iceberg, as_of)
     snapshot_id = snapshot.snapshot_id if snapshot else None
@@ -103,7 +105,7 @@ def read_as_of(
 def read_polars(
     lake: Lake,
     table: TableSpec | str,
-    as_of: AsOf | None = None,
+    as_of: AsOfLike = None,
     *,
     row_filter: RowFilter | None = None,
     columns: Sequence[str] | None = None,
@@ -112,11 +114,36 @@ def read_polars(
     return read_as_of(lake, table, as_of, row_filter=row_filter, columns=columns).to_polars()
 
 
+def scan_as_of(lake: Lake, table: TableSpec | str, as_of: AsOfLike = None) -> pl.LazyFrame:
+    """A lazy Polars scan of a table as it was at a snapshot id, tag or time (default now).
+
+    Logs one access-log entry (action ``scan``) when the scan is made: the snapshot is
+    fixed then, and which rows a lazy query will pull is not known yet, so the entry
+    names the table and snapshot rather than record ids.
+
+    Raises:
+        SnapshotNotFoundError: Unknown snapshot id or tag.
+        AccessLogError: The scan could not be logged (no frame is returned).
+    """
+    name = identifier(table)
+    wanted = as_of_from(as_of)
+    iceberg = lake.table(name, refresh=True)
+    snapshot = resolve_as_of(iceberg, wanted)
+    if snapshot is None:  # nothing committed yet: an empty frame in the table's schema
+        frame = pl.DataFrame(scan_at(iceberg, None)).lazy()
+    else:
+        frame = scan_table(lake, iceberg, snapshot_id=snapshot.snapshot_id)
+    snapshot_id = snapshot.snapshot_id if snapshot else None
+    query = f"scan {name} as of {wanted.describe() if wanted else 'now'} (snapshot {snapshot_id})"
+    log_access(lake, action="scan", table=name, query_text=query)
+    return frame
+
+
 def register_as_of(
     con: duckdb.DuckDBPyConnection,
     lake: Lake,
     table: TableSpec | str,
-    as_of: AsOf | None = None,
+    as_of: AsOfLike = None,
     *,
     view: str | None = None,
     row_filter: RowFilter | None = None,

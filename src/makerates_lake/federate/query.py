@@ -19,7 +19,7 @@ from makerates_lake.federate import sqltext
 from makerates_lake.federate.connection import connect
 from makerates_lake.federate.errors import QueryError
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.refs import AsOf, AsOfLike, as_of_from, resolve_as_of
 from makerates_lake.store.scrub import scrub
 from makerates_lake.store.tables import ALL_TABLES
 
@@ -83,7 +83,7 @@ def run_sql(
     lake: Lake,
     query: str,
     *,
-    as_of: AsOf | None = None,
+    as_of: AsOfLike = None,
     con: duckdb.DuckDBPyConnection | None = None,
     parameters: Sequence[object] | None = None,
 ) -> pa.Table:
@@ -92,7 +92,8 @@ def run_sql(
     Args:
         lake: The open lake.
         query: One SQL statement.
-        as_of: Pin the views to a snapshot id, tag or time (only when ``con`` is None).
+        as_of: Pin the views to a snapshot id, tag or aware datetime (an :class:`AsOf` or
+            the text ``--as-of`` takes); only when ``con`` is None.
         con: A connection from :func:`connect` to reuse; default a new one.
         parameters: Values for ``?`` placeholders.
 
@@ -103,7 +104,7 @@ def run_sql(
     from makerates_lake.store.access_log import AccessLog, log_access
 
     own = con is None
-    connection = connect(lake, as_of=as_of) if con is None else con
+    connection = connect(lake, as_of=as_of_from(as_of)) if con is None else con
     try:
         try:
             relation = connection.execute(query, parameters)

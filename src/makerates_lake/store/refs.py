@@ -198,3 +198,81 @@ def as_of_from(value: AsOfLike) -> AsOf | None:
     if isinstance(value, datetime):
         return AsOf(timestamp=value)
     return AsOf.parse(value)
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """One snapshot of a table, for listings.
+
+    Attributes:
+        snapshot_id: Its id (what ``as_of`` takes).
+        parent_id: The snapshot it was committed on, None for the first.
+        committed_at: When it was committed (UTC).
+        operation: ``append``, ``overwrite``, ``delete`` or ``replace``.
+        is_current: True for the snapshot ``main`` points at.
+        refs: Tags and branches pointing at it, sorted.
+        summary: Iceberg's summary (added rows and files, totals...).
+    """
+
+    snapshot_id: int
+    parent_id: int | None
+    committed_at: datetime
+    operation: str
+    is_current: bool
+    refs: tuple[str, ...]
+    summary: dict[str, str]
+
+
+def snapshot_history(table: Table) -> list[SnapshotInfo]:
+    """Every snapshot the table still holds, oldest first."""
+    by_snapshot: dict[int, list[str]] = {}
+    for name, ref in table.metadata.refs.items():
+        by_snapshot.setdefault(ref.snapshot_id, []).append(name)
+    current = table.current_snapshot()
+    current_id = current.snapshot_id if current is not None else None
+    history = []
+    for snapshot in sorted(table.snapshots(), key=lambda s: (s.timestamp_ms, s.sequence_number)):
+        summary = snapshot.summary
+        history.append(
+            SnapshotInfo(
+                snapshot_id=snapshot.snapshot_id,
+                parent_id=snapshot.parent_snapshot_id,
+                committed_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC),
+                operation=summary.operation.value if summary is not None else "",
+                is_current=snapshot.snapshot_id == current_id,
+                refs=tuple(sorted(by_snapshot.get(snapshot.snapshot_id, []))),
+                summary=dict(summary.additional_properties) if summary is not None else {},
+            )
+        )
+    return history
+
+
+@dataclass(frozen=True)
+class RefInfo:
+    """A named ref (tag or branch) of a table."""
+
+    table: str
+    name: str
+    kind: str  # "tag" or "branch"
+    snapshot_id: int
+    committed_at: datetime | None
+
+
+def table_refs(table: Table) -> list[RefInfo]:
+    """The tags and branches of a table, by name."""
+    name = ".".join(table.name())
+    refs = []
+    for ref_name, ref in sorted(table.metadata.refs.items()):
+        snapshot = table.snapshot_by_id(ref.snapshot_id)
+        refs.append(
+            RefInfo(
+                table=name,
+                name=ref_name,
+                kind=str(ref.snapshot_ref_type.value),
+                snapshot_id=ref.snapshot_id,
+                committed_at=(
+                    datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC) if snapshot else None
+                ),
+            )
+        )
+    return refs
