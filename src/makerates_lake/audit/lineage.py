@@ -5,11 +5,15 @@ the provider sent" means exactly what the current code reads from the payload. F
 successful answer that is silver's per-payload reader
 (:func:`~makerates_lake.silver.parse.parse_payload`, the reader every payload the
 vectorised v6 reader does not take goes through, and the reference that reader is tested
-against), searched in plain Python: about a millisecond for a body of 160 rates where
-building a one-row batch for :func:`~makerates_lake.silver.parse.parse_bronze` costs a
-couple of dozen Polars collects. Anything else (a failed request, a source silver does
-not read, a reader crash) goes through ``parse_bronze`` itself, so the answer is the
-full parser's by construction.
+against), searched in plain Python rather than through a one-row batch for
+:func:`~makerates_lake.silver.parse.parse_bronze`, which costs a couple of dozen Polars
+collects. Anything else (a failed request, a source silver does not read, a reader
+crash) goes through ``parse_bronze`` itself, so the answer is the full parser's by
+construction.
+
+A body is read once per piece of evidence, whatever the number of legs asking: a zip is
+inflated once (:attr:`BronzeEvidence.unpacked`), and that CSV member is what both silver's
+reader and :mod:`~makerates_lake.audit.provider_context` look at.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
 from makerates_lake import source_names
+from makerates_lake.audit.provider_context import ProviderContext, Unpacked, is_zip, locate, unpack
 from makerates_lake.gold.model import divide
 from makerates_lake.silver.parse import BRONZE_COLUMNS, parse_bronze, parse_payload
 from makerates_lake.silver.payloads import Collector, Request
@@ -69,15 +75,34 @@ class BronzeEvidence:
         body: bytes = self.row["raw_response"] or b""
         return body
 
+    @cached_property
+    def unpacked(self) -> Unpacked | None:
+        """The bytes the values are written in: a zip's CSV member (inflated once), or the
+        body; None for a zip silver cannot read."""
+        return unpack(self.raw_response)
+
+    @cached_property
+    def reading(self) -> object:
+        """Silver's per-payload reading of the body (see :func:`read_payload`), done once."""
+        return read_payload(self.row, self.unpacked)
+
     def to_dict(self, body_chars: int | None = 2000) -> dict[str, Any]:
-        """JSON-ready form; the body as text cut to ``body_chars`` (None: whole; base64
-        when not UTF-8)."""
+        """JSON-ready form; the body as text cut to ``body_chars`` (None: whole).
+
+        A body that is not UTF-8 is base64, and only whole: the first characters of an
+        encoded zip tell a reader nothing, so a cut one is left out (``raw_response``
+        None, ``raw_response_truncated`` true); the provider's context says what it holds.
+        """
         meta = {k: v for k, v in self.row.items() if k != "raw_response"}
         body = self.raw_response
         try:
             text, encoding = body.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             text, encoding = base64.b64encode(body).decode("ascii"), "base64"
+        cut = body_chars is not None and len(text) > body_chars
+        shown: str | None = text[:body_chars]
+        if encoding == "base64" and body_chars is not None:
+            shown, cut = None, bool(body)
         return {
             **jsonable(meta),
             "stored_checksum": self.stored_checksum,
@@ -85,8 +110,9 @@ class BronzeEvidence:
             "tampered": self.tampered,
             "raw_response_size": len(body),
             "raw_response_encoding": encoding,
-            "raw_response": text[:body_chars],
-            "raw_response_truncated": body_chars is not None and len(text) > body_chars,
+            "raw_response_kind": "zip" if is_zip(body) else encoding,
+            "raw_response": shown,
+            "raw_response_truncated": cut,
         }
 
 
@@ -122,10 +148,20 @@ def bronze_evidence(
 
 def provider_text(evidence: BronzeEvidence, day: date, base: str, quote: str) -> str | None:
     """The rate for ``day`` and ``base``/``quote`` as the stored payload holds it."""
-    found = payload_text(evidence.row, day.isoformat(), base, quote)
+    found = text_in(evidence.reading, day.isoformat(), base, quote)
     if found is not UNSURE:
         return found if isinstance(found, str) else None
     return full_parser_text(evidence.row, day, base, quote)
+
+
+def provider_context(
+    evidence: BronzeEvidence, day: date, quote: str, text: str | None
+) -> ProviderContext | None:
+    """Where the stored bytes write ``text``, the rate of ``quote`` on ``day``."""
+    unpacked = evidence.unpacked
+    if unpacked is None:
+        return None
+    return locate(unpacked, evidence.row.get("source_name"), day.isoformat(), quote, text)
 
 
 #: What :func:`payload_text` answers when only the full parser can say.
@@ -139,6 +175,16 @@ def payload_text(row: dict[str, Any], day: str, base: str, quote: str) -> object
     ``parse_bronze`` calls ``parse_payload`` (or the vectorised v6 reader, which gives the
     same rows) and nothing else, and the first matching row of the payload is the answer.
     """
+    return text_in(read_payload(row), day, base, quote)
+
+
+def read_payload(row: dict[str, Any], unpacked: Unpacked | None = None) -> object:
+    """Silver's per-payload reader run on ``row``'s body: its :class:`Collector`, None
+    when it rejects the payload, or :data:`UNSURE` when only the full parser can say.
+
+    An ECB zip is read through its CSV member, ``unpacked`` when given (silver's reader
+    takes the zip's CSV member exactly so, and a CSV passes through it unchanged).
+    """
     status, body = row.get("http_status_code"), row.get("raw_response")
     if (
         status is None
@@ -148,6 +194,11 @@ def payload_text(row: dict[str, Any], day: str, base: str, quote: str) -> object
         or row.get("source_name") not in source_names.ALL_SOURCES
     ):
         return UNSURE
+    if row.get("source_name") == source_names.ECB_HISTORY and is_zip(body):
+        unpacked = unpacked or unpack(body)
+        if unpacked is None:
+            return UNSURE  # a zip silver's reader refuses: let the full parser say how
+        body = unpacked.data
     collector = Collector()
     request = Request(
         row["source_name"],
@@ -162,6 +213,14 @@ def payload_text(row: dict[str, Any], day: str, base: str, quote: str) -> object
         return UNSURE
     if collector.rejects:
         return None  # a rejected payload holds no rates for silver
+    return collector
+
+
+def text_in(reading: object, day: str, base: str, quote: str) -> object:
+    """The rate in a :func:`read_payload` result (None: no such rate), or :data:`UNSURE`."""
+    if not isinstance(reading, Collector):
+        return reading  # UNSURE, or None for a rejected payload
+    collector = reading
     # Rows a reader appended as columns (JSON and XML readers), in order...
     for at, (b, q, d) in enumerate(
         zip(collector.base, collector.quote, collector.rate_date, strict=True)
@@ -249,7 +308,5 @@ def check_fact(fact: dict[str, Any], legs: Sequence[LegTrace]) -> list[str]:
     digits = rules_for(fact["transform_version"]).cross_significant_digits
     expected = divide(numerator, denominator, digits)
     if expected != rate:
-        return [
-            f"gold stores {format(rate, 'f')}, the silver legs give {format(expected, 'f')}"
-        ]
+        return [f"gold stores {format(rate, 'f')}, the silver legs give {format(expected, 'f')}"]
     return []

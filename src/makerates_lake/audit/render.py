@@ -5,7 +5,45 @@ from __future__ import annotations
 import polars as pl
 
 from makerates_lake.audit.diff import SnapshotDiff
+from makerates_lake.audit.lineage import BronzeEvidence
+from makerates_lake.audit.provider_context import ProviderContext, is_zip
 from makerates_lake.audit.trace import LegTrace, TraceResult
+
+
+def _shown(text: str) -> str:
+    """``text`` with control characters escaped: a stored body may hold terminal escapes."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _context(context: ProviderContext | None) -> list[str]:
+    if context is None:
+        return ["      the rate in the stored bytes: not found"]
+    lines = [f"      the rate in the stored bytes: {context.where()}"]
+    if context.format == "csv":
+        lines += [
+            f"        column {_shown(context.field)} (column {context.column_number}), "
+            f"cell {_shown(context.value)!r} at byte {context.value_offset}",
+            f"        line 1: {_shown(context.header or '')}",
+            f"        line {context.line_number}: {_shown(context.fragment)}",
+        ]
+    else:
+        lines += [
+            f"        {_shown(context.field)}: {_shown(context.fragment)}",
+            f"        value {_shown(context.value)} at byte {context.value_offset}",
+        ]
+    return lines
+
+
+def _body(evidence: BronzeEvidence, body_chars: int | None) -> str:
+    """The body's first characters, or what it is when it is not text (never its bytes)."""
+    body = evidence.raw_response
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        kind = "a zip archive" if is_zip(body) else "binary, not UTF-8"
+        return f"      body: {len(body)} bytes, {kind} (not shown)"
+    more = " ..." if body_chars is not None and len(text) > body_chars else ""
+    return f"      body: {_shown(text[:body_chars])}{more}"
 
 
 def _leg(leg: LegTrace, body_chars: int | None) -> list[str]:
@@ -26,8 +64,8 @@ def _leg(leg: LegTrace, body_chars: int | None) -> list[str]:
             f"({row['request_url']}), HTTP {row['http_status_code']}, {len(body)} bytes",
             f"      checksum stored     {leg.bronze.stored_checksum}",
             f"      checksum recomputed {leg.bronze.recomputed_checksum}",
-            f"      body: {body[:body_chars]!r}"
-            f"{' ...' if body_chars is not None and len(body) > body_chars else ''}",
+            *_context(leg.provider_context),
+            _body(leg.bronze, body_chars),
         ]
     lines += [f"    ! {problem}" for problem in leg.problems]
     return lines
@@ -42,8 +80,7 @@ def render_trace(result: TraceResult, *, body_chars: int | None = 300) -> str:
         f"  gold.fact_rate: source {fact['source_name']} ({fact['source_tier']}), "
         f"{'derived via ' + str(fact['pivot_currency']) if fact['is_derived'] else 'direct'}, "
         f"transform v{fact['transform_version']}",
-        "  snapshots: "
-        + ", ".join(f"{table}={sid}" for table, sid in result.snapshots.items()),
+        "  snapshots: " + ", ".join(f"{table}={sid}" for table, sid in result.snapshots.items()),
     ]
     lines += [f"  ! {problem}" for problem in result.problems]
     for leg in result.legs:

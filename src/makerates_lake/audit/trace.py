@@ -11,6 +11,11 @@ has another timestamp reads its bronze row again with that one, so the answer is
 the one the silver row gives. Nothing scans a whole table unless a row is missing its
 timestamp.
 
+Each leg also shows the provider's value where the stored bytes write it (the ECB CSV's
+line and cell inside the zip, the JSON member, the XML element, with byte offsets; see
+:mod:`~makerates_lake.audit.provider_context`), from one reading of the body per bronze
+row, however many legs it serves.
+
 Verdicts, worst first:
 
 * ``missing``: a link of the chain does not exist (silver or bronze row gone);
@@ -37,6 +42,7 @@ from makerates_lake.audit import lineage
 from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.fact_lookup import find_fact
 from makerates_lake.audit.lineage import BronzeEvidence
+from makerates_lake.audit.provider_context import ProviderContext
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.lookup import find_tables, rows_where
@@ -89,6 +95,9 @@ class LegTrace:
         provider_text: The rate as the stored payload really holds it (re-parsed now).
         verdict: This leg's verdict.
         problems: What is wrong, in words, with both values where they differ.
+        provider_context: Where the stored bytes write ``provider_text``: the CSV line
+            and cell (in a zip's CSV member), the JSON member or the XML element, with
+            byte offsets; None when the bytes hold no such rate.
     """
 
     role: str
@@ -100,6 +109,7 @@ class LegTrace:
     provider_text: str | None
     verdict: str
     problems: tuple[str, ...] = ()
+    provider_context: ProviderContext | None = None
 
     @property
     def stored_rate(self) -> Decimal | None:
@@ -153,6 +163,9 @@ class TraceResult:
                     "verdict": leg.verdict,
                     "problems": list(leg.problems),
                     "provider_text": leg.provider_text,
+                    "provider_context": None
+                    if leg.provider_context is None
+                    else leg.provider_context.to_dict(),
                     "silver": None if leg.silver is None else lineage.jsonable(leg.silver),
                     "bronze": None if leg.bronze is None else leg.bronze.to_dict(body_chars),
                 }
@@ -234,6 +247,7 @@ def _trace_leg(
     stamp = silver_row["extraction_timestamp"] if silver_row else None
     evidence = bronze.evidence(extraction_id, stamp)
     provider = None if evidence is None else lineage.provider_text(evidence, day, base, quote)
+    context = None if evidence is None else lineage.provider_context(evidence, day, quote, provider)
     problems: list[str] = []
     if silver_row is None:
         problems.append(f"silver.rates has no {base}/{quote} row from extraction {extraction_id}")
@@ -254,7 +268,7 @@ def _trace_leg(
             verdicts.append(TRANSFORM_MISMATCH)
             problems.append(mismatch)
     return LegTrace(role, base, quote, extraction_id, silver_row, evidence, provider,
-                    worst(verdicts), tuple(problems))  # fmt: skip
+                    worst(verdicts), tuple(problems), context)  # fmt: skip
 
 
 def trace(
@@ -312,9 +326,7 @@ def trace(
     )
     bronze_reads = _BronzeReads(bronze, snapshots[BRONZE_EXTRACTIONS.identifier])
     try:
-        fact = find_fact(
-            gold, snapshots[GOLD_FACT_RATE.identifier], rate_date, base, quote, source
-        )
+        fact = find_fact(gold, snapshots[GOLD_FACT_RATE.identifier], rate_date, base, quote, source)
         wanted = _legs_of(fact)
         # Read the bronze rows while silver's are still being decoded, on the fact's
         # observed_at: a direct fact's is its silver row's extraction_timestamp (a cross
