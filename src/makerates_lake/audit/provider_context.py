@@ -331,7 +331,8 @@ def _json_member(data: bytes, day: str, quote: str, value: str) -> ProviderConte
             return 0
         # The exact text silver read wins; a series' member of the day beats other days.
         on_day = day in leaf.path or beside.get("date") == day
-        return 1 + 4 * (leaf.text == value) + 2 * on_day
+        written = leaf.text == value or data[leaf.value_start : leaf.end] == value.encode()
+        return 1 + 4 * written + 2 * on_day
 
     best = max(leaves, key=score, default=None)
     if best is None or score(best) == 0:
