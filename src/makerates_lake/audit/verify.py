@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from makerates_lake.bronze.verify import VerifyReport, verify_bronze
 from makerates_lake.bronze.writer import ids_in_file
+from makerates_lake.progress import StageProgress
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import in_range
 from makerates_lake.store.tables import (
@@ -24,6 +25,11 @@ _LINEAGE_COLUMNS = (
     (SILVER_REJECTS, "extraction_timestamp", ("extraction_id",)),
     (GOLD_FACT_RATE, "observed_at", ("extraction_id", "base_extraction_id")),
 )
+
+#: What :func:`verify_lake` counts for ``on_progress`` after bronze's own step: the
+#: bronze files whose ids are read, then the silver and gold tables checked against them.
+IDS_STEP = "lineage: bronze files read"
+PROGRESS_STEP = "lineage: tables checked"
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ class AuditVerifyReport:
         return lines
 
 
-def _bronze_ids(lake: Lake) -> tuple[set[str], list[str]]:
+def _bronze_ids(lake: Lake, on_progress: StageProgress | None = None) -> tuple[set[str], list[str]]:
     """Every extraction id bronze holds, and what could not be read.
 
     Read file by file so one damaged file (already named by ``verify_bronze`` when it is
@@ -80,16 +86,24 @@ def _bronze_ids(lake: Lake) -> tuple[set[str], list[str]]:
         return set(), [f"bronze manifests cannot be read: {type(exc).__name__}: {exc}"]
     known: set[str] = set()
     unreadable: list[str] = []
-    for data_file in files:
+    for done, data_file in enumerate(files):
+        if on_progress is not None:
+            on_progress(IDS_STEP, done, len(files))
         try:
             known |= ids_in_file(table, data_file.file_path)
         except (OSError, pa.ArrowException) as exc:
             unreadable.append(f"bronze file {data_file.file_path} cannot be read: {exc}")
+    if on_progress is not None:
+        on_progress(IDS_STEP, len(files), len(files))
     return known, unreadable
 
 
 def verify_lake(
-    lake: Lake, start: datetime | None = None, end: datetime | None = None
+    lake: Lake,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    on_progress: StageProgress | None = None,
 ) -> AuditVerifyReport:
     """Recompute bronze checksums in ``[start, end)`` and check silver/gold lineage.
 
@@ -101,14 +115,19 @@ def verify_lake(
         lake: The open lake.
         start: First extraction time (inclusive); default the beginning.
         end: End of the range (exclusive); default now.
+        on_progress: Gets the bronze files checked
+            (:data:`~makerates_lake.bronze.verify.PROGRESS_STEP`), then :data:`IDS_STEP`
+            and :data:`PROGRESS_STEP`, each with its count so far out of all.
     """
-    report = AuditVerifyReport(bronze=verify_bronze(lake, start, end))
-    known, unreadable = _bronze_ids(lake)
+    report = AuditVerifyReport(bronze=verify_bronze(lake, start, end, on_progress=on_progress))
+    known, unreadable = _bronze_ids(lake, on_progress)
     if unreadable:
         report.lineage_unchecked.extend(unreadable)
         report.rows_checked[BRONZE_EXTRACTIONS.identifier] = report.bronze.rows_checked
         return report
-    for spec, time_column, id_columns in _LINEAGE_COLUMNS:
+    for checked, (spec, time_column, id_columns) in enumerate(_LINEAGE_COLUMNS):
+        if on_progress is not None:
+            on_progress(PROGRESS_STEP, checked, len(_LINEAGE_COLUMNS))
         table = lake.table(spec, refresh=True)
         rows: pa.Table = table.scan(
             row_filter=in_range(
@@ -127,5 +146,7 @@ def verify_lake(
             report.orphans.extend(
                 Orphan(spec.identifier, column, eid, n) for eid, n in sorted(counts.items())
             )
+    if on_progress is not None:
+        on_progress(PROGRESS_STEP, len(_LINEAGE_COLUMNS), len(_LINEAGE_COLUMNS))
     report.rows_checked[BRONZE_EXTRACTIONS.identifier] = report.bronze.rows_checked
     return report

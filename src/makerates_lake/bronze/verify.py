@@ -14,11 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from makerates_lake.progress import StageProgress
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, at_least, below
 from makerates_lake.store.types import RowFilter, Table
 
 _COLUMNS = ["extraction_id", "extraction_timestamp", "raw_response", "response_checksum"]
+
+#: What :func:`verify_bronze` counts for ``on_progress``.
+PROGRESS_STEP = "bronze: files checked"
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,11 @@ def _unreadable(what: str, exc: Exception) -> str:
 
 
 def verify_bronze(
-    lake: Lake, start: datetime | None = None, end: datetime | None = None
+    lake: Lake,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    on_progress: StageProgress | None = None,
 ) -> VerifyReport:
     """Recompute every checksum of bronze rows extracted in ``[start, end)``.
 
@@ -104,6 +112,8 @@ def verify_bronze(
         lake: The open lake.
         start: First extraction time to check (inclusive); default the beginning.
         end: End of the range (exclusive); default now.
+        on_progress: Gets :data:`PROGRESS_STEP` with the data files checked so far,
+            out of those in range.
     """
     table = lake.bronze(refresh=True)
     report = VerifyReport()
@@ -111,8 +121,10 @@ def verify_bronze(
     if report.file_problems:
         # Planning reads every manifest; with one missing it could only fail as a whole.
         return report
-    tasks = table.scan(row_filter=_time_filter(start, end)).plan_files()
+    tasks = list(table.scan(row_filter=_time_filter(start, end)).plan_files())
     for task in tasks:
+        if on_progress is not None:
+            on_progress(PROGRESS_STEP, report.files_checked, len(tasks))
         data_file = task.file
         report.files_checked += 1
         try:
@@ -152,6 +164,8 @@ def verify_bronze(
                 report.mismatches.append(
                     ChecksumMismatch(extraction_id, data_file.file_path, stored, recomputed)
                 )
+    if on_progress is not None:
+        on_progress(PROGRESS_STEP, report.files_checked, len(tasks))
     return report
 
 

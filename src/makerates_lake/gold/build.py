@@ -16,6 +16,7 @@ import polars as pl
 
 from makerates_lake import store as storage
 from makerates_lake.gold import model
+from makerates_lake.progress import StageProgress
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, at_least, below
@@ -34,6 +35,9 @@ _FACT_INPUT = (
 )  # fmt: skip
 _DIM_INPUT = ("base_currency", "quote_currency", "rate_date")
 
+#: What a gold build counts for ``on_progress``: the fact table, then each dimension.
+PROGRESS_STEP = "gold: tables"
+
 
 @dataclass(frozen=True)
 class GoldResult:
@@ -51,26 +55,44 @@ def build_gold(
     last: date | None = None,
     transform_version: int = CURRENT_TRANSFORM_VERSION,
     cross_bases: Sequence[str] = model.DEFAULT_CROSS_BASES,
+    on_progress: StageProgress | None = None,
 ) -> GoldResult:
     """Rebuild ``fact_rate`` for rate dates ``first..last`` (default all) and the dimensions.
+
+    ``on_progress`` gets :data:`PROGRESS_STEP` with the tables committed so far (the
+    total is known once the facts are committed and the dimensions built).
 
     Raises:
         UnknownTransformVersionError: The version is not implemented.
         CommitConflictError: Concurrent writers won every commit attempt.
     """
-    return _build_gold(lake, None, first, last, transform_version, cross_bases)
+    return _build_gold(
+        lake, None, first, last, transform_version, cross_bases, on_progress=on_progress
+    )
 
 
 def replace_gold(
-    lake: Lake, built: tuple[pl.DataFrame, Dimensions] | None, transform_version: int
+    lake: Lake,
+    built: tuple[pl.DataFrame, Dimensions] | None,
+    transform_version: int,
+    *,
+    on_progress: StageProgress | None = None,
 ) -> GoldResult:
     """Replace all of gold: by ``built`` (facts and dimensions made by :func:`gold_rows`
-    from all of silver), or, when None, by rows built from silver as it is stored."""
+    from all of silver), or, when None, by rows built from silver as it is stored.
+    ``on_progress`` is reported to as by :func:`build_gold`."""
     if built is None:
-        return _build_gold(lake, None, None, None, transform_version)
+        return _build_gold(lake, None, None, None, transform_version, on_progress=on_progress)
     facts, dimensions = built
     return _build_gold(
-        lake, None, None, None, transform_version, facts=facts, dimensions=dimensions
+        lake,
+        None,
+        None,
+        None,
+        transform_version,
+        facts=facts,
+        dimensions=dimensions,
+        on_progress=on_progress,
     )
 
 
@@ -90,10 +112,13 @@ def _build_gold(
     cross_bases: Sequence[str] = model.DEFAULT_CROSS_BASES,
     facts: pl.DataFrame | None = None,
     dimensions: Dimensions | None = None,
+    on_progress: StageProgress | None = None,
 ) -> GoldResult:
     """:func:`build_gold`; ``silver`` is all of ``silver.rates`` when the caller has it,
     ``facts`` and ``dimensions`` the rows already built from it."""
     rules = rules_for(transform_version)
+    if on_progress is not None:  # shown while the facts are built, before any commit
+        on_progress(PROGRESS_STEP, 0, None)
     parts = []
     if first is not None:
         parts.append(at_least("rate_date", first.isoformat()))
@@ -114,9 +139,14 @@ def _build_gold(
             else silver.select(_DIM_INPUT)
         )
         dimensions = _dimensions(seen)
+    tables = 1 + len(dimensions)
+    if on_progress is not None:
+        on_progress(PROGRESS_STEP, 1, tables)
     # After the facts: a run killed in between leaves the dimensions as they were.
-    for spec, rows in dimensions:
+    for done, (spec, rows) in enumerate(dimensions, start=2):
         storage.overwrite(lake, spec, rows, properties=props)
+        if on_progress is not None:
+            on_progress(PROGRESS_STEP, done, tables)
     dates = facts.get_column("rate_date")
     return GoldResult(
         facts=facts.height,

@@ -22,6 +22,7 @@ from makerates_lake.maintenance.policy import (
     auto_enabled,
     trigger_snapshots,
 )
+from makerates_lake.progress import StageProgress
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import set_properties
 from makerates_lake.store.files import files_per_partition
@@ -30,6 +31,11 @@ from makerates_lake.store.tables import ALL_TABLES, TableSpec
 from makerates_lake.store.types import Table
 
 log = logging.getLogger(__name__)
+
+#: What :func:`run_maintenance` counts for ``on_progress``, each in tables done so far.
+COMPACT_STEP = "maintain: tables compacted"
+EXPIRE_STEP = "maintain: tables expired"
+ORPHANS_STEP = "maintain: tables cleared of orphans"
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ def _remove_orphans(
     report: MaintenanceReport,
     *,
     now: datetime | None,
+    on_progress: StageProgress | None,
 ) -> None:
     # Imported here: orphan removal loads the audit and silver readers, which the
     # automatic maintenance after each ingest (orphans=False) never needs.
@@ -108,16 +115,24 @@ def _remove_orphans(
     from makerates_lake.maintenance.orphans import remove_orphans
 
     derived = tuple(spec for spec in tables if not spec.in_bronze_bucket)
+    _report(on_progress, ORPHANS_STEP, 0, len(tables))
     if derived:
         done = remove_orphans(lake, older_than=policy.orphan_min_age, now=now, tables=derived)
         report.orphans_removed += len(done.removed)
         report.orphans_failed += len(done.failed)
+        _report(on_progress, ORPHANS_STEP, len(derived), len(tables))
     if any(spec.in_bronze_bucket for spec in tables):
         bronze = remove_bronze_orphans(lake, older_than=policy.orphan_min_age, now=now)
         report.orphans_removed += len(bronze.removed.removed)
         report.orphans_failed += len(bronze.removed.failed)
         report.bronze_originals_kept = len(bronze.kept_committed)
         report.bronze_unclear_kept = bronze.kept_unclear
+        _report(on_progress, ORPHANS_STEP, len(tables), len(tables))
+
+
+def _report(on_progress: StageProgress | None, step: str, done: int, total: int) -> None:
+    if on_progress is not None:
+        on_progress(step, done, total)
 
 
 def run_maintenance(
@@ -129,6 +144,7 @@ def run_maintenance(
     expire: bool = True,
     orphans: bool = True,
     now: datetime | None = None,
+    on_progress: StageProgress | None = None,
 ) -> MaintenanceReport:
     """Maintain ``tables``: bound properties, compact, expire snapshots, remove orphans.
 
@@ -141,17 +157,25 @@ def run_maintenance(
         orphans: Remove unreferenced files older than the policy's safety age (in
             bronze only those holding no committed row, see :mod:`.bronze_orphans`).
         now: Reference time for expiry and orphan age; default the current time.
+        on_progress: Gets :data:`COMPACT_STEP`, :data:`EXPIRE_STEP` and
+            :data:`ORPHANS_STEP` (the parts that run), each with the tables done so far.
     """
     policy = policy or MaintenancePolicy()
     report = MaintenanceReport()
     report.before = [table_stats(lake, spec) for spec in tables]
     report.properties_changed = apply_table_properties(lake, tables)
     if compact:
-        report.compaction = [compact_table(lake, spec, policy) for spec in tables]
+        for done, spec in enumerate(tables):
+            _report(on_progress, COMPACT_STEP, done, len(tables))
+            report.compaction.append(compact_table(lake, spec, policy))
+        _report(on_progress, COMPACT_STEP, len(tables), len(tables))
     if expire:
+        # One call for every table: bronze and the derived tables expire by different rules.
+        _report(on_progress, EXPIRE_STEP, 0, len(tables))
         report.expiry = expire_all(lake, tables, policy, now=now)
+        _report(on_progress, EXPIRE_STEP, len(tables), len(tables))
     if orphans:
-        _remove_orphans(lake, tables, policy, report, now=now)
+        _remove_orphans(lake, tables, policy, report, now=now, on_progress=on_progress)
     for spec in tables:
         _mark_done(lake, spec)
     report.after = [table_stats(lake, spec) for spec in tables]

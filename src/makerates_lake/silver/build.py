@@ -24,6 +24,7 @@ from typing import TypeVar
 import polars as pl
 
 from makerates_lake import store as storage
+from makerates_lake.progress import StageProgress
 from makerates_lake.silver.jump_window import jump_revision
 from makerates_lake.silver.parse import BRONZE_COLUMNS
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
@@ -39,6 +40,9 @@ from makerates_lake.store.tables import (
 from makerates_lake.store.types import RowFilter
 
 T = TypeVar("T")
+
+#: What :func:`transform` and :func:`rebuild_silver` count for ``on_progress``.
+PROGRESS_STEP = "silver: bronze rows"
 
 #: Columns of :attr:`SilverResult.done`.
 _DONE_SCHEMA: dict[str, pl.DataType] = {
@@ -167,10 +171,17 @@ def _batch(
     )
 
 
-def transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> SilverResult:
+def transform(
+    lake: Lake,
+    *,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+    on_progress: StageProgress | None = None,
+) -> SilverResult:
     """Transform the bronze rows not in the transform log; one append commit per table.
 
     The rows stay pending until :func:`mark_transformed` logs them (after gold).
+    ``on_progress`` gets :data:`PROGRESS_STEP` with 0 of the pending rows once they are
+    read, and all of them once both tables are committed.
 
     Raises:
         UnknownTransformVersionError: The version is not implemented.
@@ -178,13 +189,20 @@ def transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION)
     """
     rules_for(transform_version)
     bronze = pending_bronze(lake)
+    _report(on_progress, 0, bronze.height)
     if bronze.height == 0:
         return SilverResult(0, 0, 0, None, None)
     batch = _batch(lake, bronze, transform_version)
     revise = jump_revision(lake.settings.jump_threshold)
     rates = storage.append_new(lake, SILVER_RATES, batch.rates, revise=revise)
     rejects = storage.append_new(lake, SILVER_REJECTS, batch.rejects)
+    _report(on_progress, bronze.height, bronze.height)
     return _result(bronze, batch, rates, rejects)
+
+
+def _report(on_progress: StageProgress | None, done: int, total: int) -> None:
+    if on_progress is not None:
+        on_progress(PROGRESS_STEP, done, total)
 
 
 def _extracted_between(start: date | None, end: date | None) -> pl.Expr:
@@ -218,8 +236,12 @@ def rebuild_silver(
     end: date | None = None,
     transform_version: int = CURRENT_TRANSFORM_VERSION,
     meanwhile: Callable[[pl.DataFrame], T] | None = None,
+    on_progress: StageProgress | None = None,
 ) -> tuple[SilverResult, T | None]:
     """:func:`reprocess_silver`; ``meanwhile`` gets the new rates while they are written.
+
+    ``on_progress`` is reported to as by :func:`transform`: none of the bronze rows in
+    range once read, all of them once both tables are replaced.
 
     Gold is built from these rows (after a full rebuild they are all of silver) instead
     of reading 1.75 million rows back. ``meanwhile`` runs on a worker thread from the
@@ -234,6 +256,7 @@ def rebuild_silver(
     rules_for(transform_version)
     where = extraction_range(start, end)
     bronze = _bronze_in_range(lake, start, end)
+    _report(on_progress, 0, bronze.height)
     properties = {"makerates.transform-version": str(transform_version)}
     # A full rebuild replaces every row, so its flags are already those of the whole
     # table; a range must agree with the rows around it that it does not replace.
@@ -248,6 +271,7 @@ def rebuild_silver(
             lake, SILVER_RATES, batch.rates, where=where, properties=properties, revise=revise
         )
         storage.overwrite(lake, SILVER_REJECTS, batch.rejects, where=where, properties=properties)
+        _report(on_progress, bronze.height, bronze.height)
         return _result(bronze, batch, batch.rates.height, batch.rejects.height)
 
     if meanwhile is None:
