@@ -198,16 +198,19 @@ def bronze_group() -> None:
 def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
     """Recompute bronze checksums; exit 1 and list offenders when anything is wrong."""
     from makerates_lake.bronze.verify import verify_bronze
+    from makerates_lake.cli.progress import progress_reporter
     from makerates_lake.cli.support import settings_from_context
     from makerates_lake.store.catalog import open_lake
 
     try:
         lake = open_lake(settings_from_context(ctx))
-        report = verify_bronze(
-            lake,
-            start.replace(tzinfo=UTC) if start else None,
-            end.replace(tzinfo=UTC) if end else None,
-        )
+        with progress_reporter() as on_progress:
+            report = verify_bronze(
+                lake,
+                start.replace(tzinfo=UTC) if start else None,
+                end.replace(tzinfo=UTC) if end else None,
+                on_progress=on_progress,
+            )
     except MakeratesError as exc:
         _fail(exc)
     click.echo(f"checked {report.rows_checked} rows in {report.files_checked} files")

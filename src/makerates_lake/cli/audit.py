@@ -19,6 +19,7 @@ from makerates_lake.audit.render import render_diff, render_trace
 from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
+from makerates_lake.cli.progress import progress_reporter
 from makerates_lake.cli.support import lake_from_context, library_errors
 from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.refs import AsOf
@@ -102,7 +103,9 @@ def verify_command(
     ctx: click.Context, start: datetime | None, end: datetime | None, as_json: bool
 ) -> None:
     """Recompute bronze checksums and check every silver/gold extraction id is in bronze."""
-    report = verify_lake(lake_from_context(ctx), _utc(start), _utc(end))
+    lake = lake_from_context(ctx)
+    with progress_reporter() as on_progress:
+        report = verify_lake(lake, _utc(start), _utc(end), on_progress=on_progress)
     offenders = report.offenders()
     if as_json:
         _echo_json({"ok": report.ok, "rows_checked": report.rows_checked, "offenders": offenders})

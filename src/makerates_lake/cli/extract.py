@@ -9,14 +9,14 @@ error is printed as ``ErrorType: message`` and exits with status 1.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
+from makerates_lake.cli.progress import progress_reporter
 from makerates_lake.cli.support import settings_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.errors import SecretError
@@ -109,9 +109,9 @@ def backfill_ecb_command(
     first, last = (start.date() if start else None), (end.date() if end else None)
     with _errors_to_exit(ctx):
         lake = open_lake(settings_from_context(ctx))
-        with _progress() as on_progress:
+        with progress_reporter() as bars:
             extraction_id, report = backfill_once(
-                lake, path, start=first, end=last, on_progress=on_progress
+                lake, path, start=first, end=last, on_progress=bars.download if bars else None
             )
         if report is None:
             click.echo(f"ECB history already stored with this window: extraction {extraction_id}")
@@ -134,26 +134,6 @@ def backfill_ecb_command(
             f"transformed {result.silver.extractions} extractions: {result.silver.rates} "
             f"rates, {result.silver.rejects} rejects; gold {result.gold.facts} fact rows"
         )
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[int, int | None], None]]:
-    """A download progress bar, shown once the size is known."""
-    state: dict[str, Any] = {}
-
-    def update(received: int, total: int | None) -> None:
-        if "bar" not in state:
-            bar = click.progressbar(length=total or 0, label="downloading", file=None)
-            state["bar"] = bar.__enter__()
-            state["done"] = 0
-        state["bar"].update(received - state["done"])
-        state["done"] = received
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
 
 
 @click.group("secrets")

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import click
 
+from makerates_lake.cli.progress import progress_reporter
 from makerates_lake.cli.support import lake_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.maintenance.policy import MaintenancePolicy
@@ -105,14 +106,16 @@ def maintain_command(
             keep_last=keep_last,
             orphan_min_age=timedelta(days=orphan_min_age_days),
         )
-        report = run_maintenance(
-            lake,
-            tables=tables,
-            policy=policy,
-            compact=not no_compact,
-            expire=not no_expire,
-            orphans=not no_orphans,
-        )
+        with progress_reporter() as on_progress:
+            report = run_maintenance(
+                lake,
+                tables=tables,
+                policy=policy,
+                compact=not no_compact,
+                expire=not no_expire,
+                orphans=not no_orphans,
+                on_progress=on_progress,
+            )
     except MakeratesError as exc:
         click.echo(f"{type(exc).__name__}: {exc}", err=True)
         raise SystemExit(1) from None
