@@ -24,11 +24,10 @@ from importlib.metadata import version as _version
 if _typing.TYPE_CHECKING:
     from makerates_lake.audit.access_report import access_log
     from makerates_lake.audit.diff import diff_snapshots as diff
-    from makerates_lake.audit.trace import trace
     from makerates_lake.audit.verify import verify_lake as verify
     from makerates_lake.errors import ConfigError, LakeError, MakeratesError
     from makerates_lake.gold.rates import average_rates, closing_rates, convert, rates
-    from makerates_lake.lakehouse import Lakehouse, open_lake
+    from makerates_lake.lakehouse import Lakehouse, open_lake, trace
     from makerates_lake.pipeline import (
         backfill,
         ingest,
@@ -68,7 +67,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "reprocess": ("makerates_lake.pipeline", "reprocess"),
     "run": ("makerates_lake.pipeline", "run"),
     "sample_ecb_history": ("makerates_lake.pipeline", "sample_ecb_history"),
-    "trace": ("makerates_lake.audit.trace", "trace"),
+    "trace": ("makerates_lake.lakehouse", "trace"),
     "transform": ("makerates_lake.pipeline", "run_transform"),
     "transform_rules": ("makerates_lake.pipeline", "transform_rules"),
     "verify": ("makerates_lake.audit.verify", "verify_lake"),

@@ -25,19 +25,22 @@ A :class:`Lakehouse` is a ``Lake``, so every function of the library takes it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from makerates_lake.audit.reading import read_polars, scan_as_of
+from makerates_lake.audit.trace import TraceResult
+from makerates_lake.audit.trace import trace as trace_fact
 from makerates_lake.errors import LakeError
 from makerates_lake.federate.query import run_sql
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store import catalog
-from makerates_lake.store.refs import AsOfLike, snapshot_history, table_refs
+from makerates_lake.store.refs import AsOfLike, as_of_from, snapshot_history, table_refs
 from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
-__all__ = ["Lakehouse", "open_lake", "table_spec"]
+__all__ = ["Lakehouse", "open_lake", "table_spec", "trace"]
 
 
 def table_spec(table: TableSpec | str) -> TableSpec:
@@ -158,6 +161,46 @@ class Lakehouse(catalog.Lake):
     def tables(self) -> list[str]:
         """The lake's tables, as ``namespace.name``."""
         return [spec.identifier for spec in ALL_TABLES]
+
+
+def trace(
+    lake: catalog.Lake,
+    rate_date: date | str,
+    base: str,
+    quote: str,
+    *,
+    source: str | None = None,
+    as_of: AsOfLike = None,
+) -> TraceResult:
+    """Trace one gold rate back to the bronze bytes it came from.
+
+    ``mr.trace(lake, "2026-10-30", "USD", "JPY").verdict`` is ``"ok"`` when every leg's
+    stored bytes still match their checksum and the provider's value matches silver and
+    gold. Each leg shows the provider's value in its context (the CSV cell, the JSON
+    fragment) and the bronze row. Logs one access-log entry (action ``trace``).
+
+    Args:
+        lake: The open lake.
+        rate_date: The rate's date, a :class:`datetime.date` or ISO text.
+        base: Base currency (ISO code).
+        quote: Quote currency (ISO code).
+        source: A source name; default the rate gold marks best.
+        as_of: Gold (and the silver and bronze of that moment) as of a snapshot id, tag
+            or aware datetime; default now.
+
+    Raises:
+        ConfigError: ``rate_date`` is not an ISO date.
+        RecordNotFoundError: Gold has no such rate then (names the nearest dates).
+        SnapshotNotFoundError: Unknown snapshot id or tag.
+    """
+    if isinstance(rate_date, str):
+        try:
+            rate_date = date.fromisoformat(rate_date)
+        except ValueError:
+            from makerates_lake.errors import ConfigError
+
+            raise ConfigError("not an ISO date (YYYY-MM-DD)", rate_date=rate_date) from None
+    return trace_fact(lake, rate_date, base, quote, source=source, as_of=as_of_from(as_of))
 
 
 def _summary_text(summary: dict[str, str]) -> str:

@@ -18,9 +18,9 @@ def _read(path: Path) -> nbformat.NotebookNode:
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks() -> None:
-    """Quickstart, audit, time travel and reprocess notebooks exist."""
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04"]
+def test_there_are_five_notebooks() -> None:
+    """Quickstart, audit, time travel, reprocess and month-end close notebooks exist."""
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -6,7 +6,7 @@ entries its own call adds, so the order of the tests does not matter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lakehouse:
 
 
 @pytest.fixture
-def new_entries(lake: Lakehouse) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+def new_entries(lake: Lakehouse) -> Callable[[], list[dict[str, Any]]]:
     """The entries added since the test started (read without logging)."""
     seen = set(read_access_log(lake).column("audit_id").to_pylist())
 
@@ -46,7 +46,7 @@ def new_entries(lake: Lakehouse) -> Iterator[Callable[[], list[dict[str, Any]]]]
         fresh = [r for r in rows if r["audit_id"] not in seen]
         return sorted(fresh, key=lambda r: r["accessed_at"])
 
-    yield added
+    return added
 
 
 def _only(entries: list[dict[str, Any]], action: str, table: str) -> dict[str, Any]:
