@@ -13,11 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
+from makerates_lake.audit.reading import read_polars
 from makerates_lake.audit.trace import TraceResult, trace
-from makerates_lake.gold.build import read_facts
 from makerates_lake.gold.convert import RateBook
 from makerates_lake.pipeline import BackfillResult, backfill
 from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import GOLD_FACT_RATE
 
 DEMO_PAIRS: tuple[tuple[str, str], ...] = (
     ("EUR", "USD"),
@@ -114,7 +115,8 @@ def write_chart(facts: pl.DataFrame, pair: tuple[str, str], path: Path) -> Path:
 def run_demo(lake: Lake) -> DemoReport:
     """Backfill the bundled sample (idempotent), read rates, trace one, draw the chart."""
     result = backfill(lake)
-    facts = read_facts(lake)
+    # The rates shown to the person running the demo are a read like any other: logged.
+    facts = read_polars(lake, GOLD_FACT_RATE)
     chart = write_chart(facts, CHART_PAIR, lake.settings.home / "charts" / "eur-usd.png")
     latest = latest_rates(facts, DEMO_PAIRS)
     # Audit the first pair's latest rate back to the bytes the ECB file held.
