@@ -28,6 +28,7 @@ from makerates_lake.extract.jobs import (
 from makerates_lake.extract.jobs import ingest as ingest_bronze
 from makerates_lake.gold.build import GoldResult, build_gold, gold_rows, replace_gold
 from makerates_lake.maintenance.run import maybe_maintain
+from makerates_lake.progress import StageProgress
 from makerates_lake.silver.build import (
     SilverResult,
     mark_transformed,
@@ -52,9 +53,18 @@ class RunResult:
     tag: str | None = None
 
 
-def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERSION) -> RunResult:
-    """Transform new bronze rows into silver, then refresh gold for the dates touched."""
-    silver = transform(lake, transform_version=transform_version)
+def run_transform(
+    lake: Lake,
+    *,
+    transform_version: int = CURRENT_TRANSFORM_VERSION,
+    on_progress: StageProgress | None = None,
+) -> RunResult:
+    """Transform new bronze rows into silver, then refresh gold for the dates touched.
+
+    ``mr.transform(lake)`` after ``mr.ingest(lake, ["USD"])``; running it again with
+    nothing new does nothing. ``on_progress`` receives each stage's steps.
+    """
+    silver = transform(lake, transform_version=transform_version, on_progress=on_progress)
     gold = GoldResult(0, None, None)
     if silver.first_date is not None:
         gold = build_gold(
@@ -62,6 +72,7 @@ def run_transform(lake: Lake, *, transform_version: int = CURRENT_TRANSFORM_VERS
             first=silver.first_date,
             last=silver.last_date,
             transform_version=transform_version,
+            on_progress=on_progress,
         )
     # Last: a run killed before this point leaves its bronze rows pending, and the next
     # run redoes what is missing (appends skip the extraction_ids already stored).
@@ -75,6 +86,7 @@ def run_reprocess(
     start: date | None = None,
     end: date | None = None,
     transform_version: int = CURRENT_TRANSFORM_VERSION,
+    on_progress: StageProgress | None = None,
 ) -> RunResult:
     """Rebuild silver (bronze extracted ``start..end``, default all) and all of gold.
 
@@ -99,8 +111,9 @@ def run_reprocess(
         end=end,
         transform_version=transform_version,
         meanwhile=(lambda rows: gold_rows(rows, transform_version)) if full else None,
+        on_progress=on_progress,
     )
-    gold = replace_gold(lake, built, transform_version)
+    gold = replace_gold(lake, built, transform_version, on_progress=on_progress)
     mark_transformed(lake, silver.done, transform_version=transform_version)
     tag = f"transform-v{transform_version}"
     for spec in specs:

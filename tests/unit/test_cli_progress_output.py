@@ -10,7 +10,9 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from makerates_lake.cli import main, progress
+from makerates_lake.gold.build import PROGRESS_STEP as GOLD_STEP
 from makerates_lake.settings import Settings
+from makerates_lake.silver.build import PROGRESS_STEP as SILVER_STEP
 from makerates_lake.store.catalog import Lake
 from tests.audit_helpers import build_small_lake
 from tests.silver_helpers import SAMPLE_ZIP
@@ -107,3 +109,17 @@ def test_maintain_draws_its_parts_on_a_terminal(embedded_lake: Lake, drawn: io.S
     run(embedded_lake.settings, "maintain")
     for step in ("compacted", "expired", "orphans"):
         assert step in drawn.getvalue()
+
+
+def test_transform_and_reprocess_draw_silver_and_gold_on_a_terminal(
+    embedded_lake: Lake, drawn: io.StringIO
+) -> None:
+    """On a terminal the pipeline's stages report through the CLI's bars: silver's rows
+    and gold's tables, for a backfill's transform and for a reprocess."""
+    settings = embedded_lake.settings
+    for args in (("backfill", "ecb", "--file", str(SAMPLE_ZIP)), ("reprocess",)):
+        drawn.seek(0)
+        drawn.truncate()
+        run(settings, *args)
+        assert SILVER_STEP in drawn.getvalue()
+        assert GOLD_STEP in drawn.getvalue()

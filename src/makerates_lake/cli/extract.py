@@ -125,7 +125,8 @@ def backfill_ecb_command(
             click.echo("next: makerates transform (bronze -> silver -> gold)")
             return
         try:
-            result = run_transform(lake)
+            with progress_reporter() as bars:
+                result = run_transform(lake, on_progress=bars)
         except MakeratesError:
             click.echo("the transform failed; bronze keeps the file: `makerates transform`"
                        " resumes", err=True)  # fmt: skip

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import click
 
+from makerates_lake.cli.progress import progress_reporter
 from makerates_lake.cli.support import lake_from_context, library_errors
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION
 
@@ -31,7 +32,9 @@ def transform_command(ctx: click.Context, transform_version: int) -> None:
     """Transform bronze rows not yet in silver, then refresh gold for their dates."""
     from makerates_lake.pipeline import run_transform
 
-    result = run_transform(lake_from_context(ctx), transform_version=transform_version)
+    lake = lake_from_context(ctx)
+    with progress_reporter() as bars:
+        result = run_transform(lake, transform_version=transform_version, on_progress=bars)
     click.echo(
         f"transformed {result.silver.extractions} extractions: {result.silver.rates} rates, "
         f"{result.silver.rejects} rejects; gold {result.gold.facts} fact rows"
@@ -51,9 +54,14 @@ def reprocess_command(
     from makerates_lake.pipeline import run_reprocess
 
     lake = lake_from_context(ctx)
-    result = run_reprocess(
-        lake, start=_day(start), end=_day(end), transform_version=transform_version
-    )
+    with progress_reporter() as bars:
+        result = run_reprocess(
+            lake,
+            start=_day(start),
+            end=_day(end),
+            transform_version=transform_version,
+            on_progress=bars,
+        )
     click.echo(
         f"reprocessed {result.silver.extractions} extractions: {result.silver.rates} rates, "
         f"{result.silver.rejects} rejects; gold {result.gold.facts} fact rows; tag {result.tag}"
