@@ -135,6 +135,8 @@ def ingest(
     See :func:`makerates_lake.extract.jobs.ingest` for the arguments and errors. The
     maintenance step also runs when the job raises one of the library's errors (it
     wrote what it fetched first), never on an interrupt, and never raises.
+
+    Example: ``report = mr.ingest(lake, ["USD", "EUR"])`` then ``mr.transform(lake)``.
     """
     with _then_maintain_bronze(lake):
         return ingest_bronze(
@@ -280,6 +282,9 @@ def backfill(
     A file whose exact bytes bronze already holds with the same window is not stored
     again, so re-running a backfill duplicates nothing; silver and gold still pick up
     anything not yet transformed.
+
+    Example: ``mr.backfill(lake, Path("eurofxref-hist.zip"), start=date(2020, 1, 1),
+    end=date(2022, 12, 31))``: bronze keeps the whole file, silver takes 2020-2022.
     """
     extraction_id, report = backfill_once(lake, path or sample_ecb_history(), start=start, end=end)
     return BackfillResult(extraction_id, report is None, run_transform(lake))
@@ -294,7 +299,10 @@ class RunReport:
 
 
 def run(lake: Lake, bases: Sequence[str], *, sources: Sequence[str] | None = None) -> RunReport:
-    """Extract once per base through the tier chain, then transform what is new."""
+    """Extract once per base through the tier chain, then transform what is new.
+
+    Example: ``mr.run(lake, ["USD", "EUR"])``, what a scheduler calls.
+    """
     report = ingest(lake, bases, sources=sources)
     return RunReport(report, run_transform(lake))
 

@@ -107,6 +107,8 @@ def diff_snapshots(
 
     Logs one access-log entry (action ``diff``) naming the extraction ids that differ.
 
+    Example: ``mr.diff(lake, "gold.fact_rate", "transform-v1", "transform-v2").changed``.
+
     Args:
         lake: The open lake.
         table: A spec or ``namespace.name``.

@@ -111,6 +111,9 @@ def verify_lake(
     in the same range; each extraction id they name must exist in bronze (any time).
     Not an audited read of records (it returns no rates), so it writes no access entry.
 
+    Example: ``assert mr.verify(lake).ok``; ``mr.verify(lake).offenders()`` names what
+    failed.
+
     Args:
         lake: The open lake.
         start: First extraction time (inclusive); default the beginning.

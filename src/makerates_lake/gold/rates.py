@@ -162,7 +162,10 @@ def closing_rates(
     lake: Lake, period: str, *, base: str = "EUR", quotes: list[str], as_of: AsOfLike = None
 ) -> pl.DataFrame:
     """Closing rates of ``period`` (``2026``, ``2026-Q3``, ``2026-09``): the last rate on
-    or before its end, per quote; ``rate_date`` says which day that was."""
+    or before its end, per quote; ``rate_date`` says which day that was.
+
+    Example: ``mr.closing_rates(lake, "2026-09", base="EUR", quotes=["USD", "JPY"])``.
+    """
     span = Period.parse(period)
     book = rate_book(lake, as_of=as_of, action="closing rates")
     base = base.upper()
@@ -174,7 +177,10 @@ def average_rates(
     lake: Lake, period: str, *, base: str = "EUR", quotes: list[str], as_of: AsOfLike = None
 ) -> pl.DataFrame:
     """Average rates of ``period``: the exact mean of the daily rates of its dates that
-    have one, rounded half-even to 18 places (:mod:`makerates_lake.gold.accounting`)."""
+    have one, rounded half-even to 18 places (:mod:`makerates_lake.gold.accounting`).
+
+    Example: ``mr.average_rates(lake, "2026-Q3", base="USD", quotes=["JPY"])``.
+    """
     span = Period.parse(period)
     book = rate_book(lake, as_of=as_of, action="average rates")
     base = base.upper()
