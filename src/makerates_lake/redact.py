@@ -1,18 +1,23 @@
-"""Scrub secrets from URLs, headers, parameters and free text before anything is stored.
+"""Scrub secrets from URLs, headers, parameters, free text and bodies before anything is stored.
 
 Two layers: values we know are secret (the API key, the Vault token) are replaced wherever
 they appear, and names that look secret (``Authorization``, ``api_key=``...) are masked even
 when we did not know their value. ExchangeRate-API's key sits in the URL path, so its path
 shape is recognised as well.
+
+A provider may echo a key in a form of its own: URL-encoded (an error page repeating the
+request path) or inside base64 (an echoed ``Authorization: Basic`` of ``key:``). Each
+known value is therefore also looked for in those forms (:func:`secret_forms`).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 REDACTED: Final = "[REDACTED]"
 
@@ -40,6 +45,9 @@ _ERAPI_KEY_IN_PATH = re.compile(
 )
 # Keys shorter than this are not scrubbed by value: replacing "a" everywhere would be noise.
 _MIN_SECRET_LENGTH: Final = 6
+# Below this, the part of a value's base64 that does not depend on its neighbours is too
+# short to tell apart from other base64 text.
+_MIN_BASE64_SECRET_LENGTH: Final = 12
 
 
 # A URL without any of these cannot hold userinfo or a query, and urlsplit neither cleans
@@ -56,16 +64,70 @@ def is_sensitive_name(name: str) -> bool:
     return name.lower() in SENSITIVE_HEADERS or bool(_SENSITIVE_NAME.search(name))
 
 
+_URLSAFE: Final = str.maketrans("+/", "-_")
+
+
+def _base64_cores(value: bytes) -> set[str]:
+    """The base64 text of ``value`` at each of the three byte alignments it can have.
+
+    Inside a longer base64 string (``Basic`` of ``user:key``, of ``key:``) the characters
+    at either end of the value's span also carry bits of its neighbours; the middle ones
+    depend on the value alone, so those are what is searched for, in both alphabets.
+    """
+    cores: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + value).decode("ascii")
+        start = -(-shift * 8 // 6)  # the first character made only of the value's bits
+        end = (shift + len(value)) * 8 // 6
+        core = encoded[start:end]
+        cores.add(core)
+        cores.add(core.translate(_URLSAFE))
+    return cores
+
+
+def secret_forms(secret: str) -> set[str]:
+    """``secret`` and the forms a provider may echo it in: URL-encoded, inside base64."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    forms |= {form.replace(e, e.lower()) for form in tuple(forms) for e in _escapes(form)}
+    if len(secret) >= _MIN_BASE64_SECRET_LENGTH:
+        forms |= _base64_cores(secret.encode())
+    return forms
+
+
+def _escapes(text: str) -> list[str]:
+    return re.findall(r"%[0-9A-F]{2}", text)
+
+
 def scrub_order(secrets: Iterable[str]) -> tuple[str, ...]:
-    """The secret values worth replacing, longest first.
+    """The secret values worth replacing, with their encoded forms, longest first.
 
     Longest first so a secret that contains another is replaced whole; ties are broken by
     value so the result never depends on set order.
     """
     if not secrets:  # the common case; a generator is truthy and takes the long way
         return ()
-    usable = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
+    usable: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET_LENGTH:
+            usable |= secret_forms(secret)
     return tuple(sorted(usable, key=lambda s: (-len(s), s)))
+
+
+def mask_bytes(body: bytes, ordered: tuple[str, ...]) -> tuple[bytes, int]:
+    """``body`` with every form in ``ordered`` (from :func:`scrub_order`) replaced.
+
+    Returns:
+        The masked bytes and how many occurrences were replaced (0: ``body`` unchanged).
+    """
+    count = 0
+    marker = REDACTED.encode()
+    for form in ordered:
+        needle = form.encode()
+        found = body.count(needle)
+        if found:
+            count += found
+            body = body.replace(needle, marker)
+    return body, count
 
 
 def _replace_secrets(text: str, ordered: tuple[str, ...]) -> str:

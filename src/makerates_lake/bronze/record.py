@@ -15,7 +15,13 @@ from typing import Any, Final
 
 from makerates_lake import provenance
 from makerates_lake.errors import InvalidRecordError
-from makerates_lake.redact import redact_mapping, redact_text, redact_url, scrub_order
+from makerates_lake.redact import (
+    mask_bytes,
+    redact_mapping,
+    redact_text,
+    redact_url,
+    scrub_order,
+)
 
 _RETENTION = re.compile(r"^keep-(\d+)-(day|days|month|months|year|years)$")
 _TIERS = ("primary", "fallback", "backfill", "manual")
@@ -54,7 +60,7 @@ def new_extraction_id(started: datetime) -> str:
 
 
 def checksum(body: bytes) -> str:
-    """SHA-256 hex of the exact bytes received."""
+    """SHA-256 hex of ``body`` (``raw_response`` as stored)."""
     return hashlib.sha256(body).hexdigest()
 
 
@@ -118,8 +124,16 @@ def _content_type(response_headers: Mapping[str, str]) -> str | None:
 class BronzeRecord:
     """One row of ``bronze.extractions``.
 
-    Build it with :meth:`create`, which redacts secrets and computes the checksum;
+    Build it with :meth:`create`, which redacts secrets and computes the checksums;
     the constructor only validates.
+
+    ``raw_response`` is the bytes received, except that a known secret echoed in them is
+    replaced by ``[REDACTED]``: ``response_masked_count`` says how many were, and
+    ``response_received_checksum`` is the SHA-256 of the bytes as received, beside
+    ``response_checksum`` of the bytes as stored (what verify recomputes). A body cut
+    short has ``response_incomplete_reason``; ``response_received_bytes`` counts what
+    arrived (more than was kept when the body passed ``max_response_bytes``). The four
+    are null in rows written before they existed.
     """
 
     extraction_id: str
@@ -149,6 +163,10 @@ class BronzeRecord:
     response_checksum: str
     parent_extraction_id: str | None
     run_id: str | None
+    response_received_checksum: str | None = None
+    response_masked_count: int | None = None
+    response_received_bytes: int | None = None
+    response_incomplete_reason: str | None = None
 
     def __post_init__(self) -> None:
         """Raise :class:`InvalidRecordError` for a field out of its range."""
@@ -176,6 +194,16 @@ class BronzeRecord:
             )
         if self.response_checksum != checksum(self.raw_response):
             raise InvalidRecordError("response_checksum does not match raw_response", **context)
+        if (self.response_masked_count or 0) < 0:
+            raise InvalidRecordError("response_masked_count must be >= 0", **context)
+        if not self.response_masked_count and self.response_received_checksum not in (
+            None,
+            self.response_checksum,
+        ):
+            raise InvalidRecordError(
+                "an unmasked body was stored as received: its two checksums must agree",
+                **context,
+            )
         parse_retention_policy(self.retention_policy)
         if not _CANONICAL_UUID.fullmatch(self.extraction_id):
             raise InvalidRecordError(
@@ -209,16 +237,25 @@ class BronzeRecord:
         extraction_id: str | None = None,
         extraction_timestamp: datetime | None = None,
         secrets: Iterable[str] = (),
+        incomplete_reason: str | None = None,
+        received_bytes: int | None = None,
     ) -> BronzeRecord:
         """Build a record from what was sent and received, redacting every secret.
 
         Args:
-            raw_response: The exact bytes received (after content decoding); stored verbatim.
+            raw_response: The exact bytes received (after content decoding); stored
+                verbatim but for the secrets in it, which are masked and counted.
             secrets: Known secret values (API keys, tokens) to scrub from URL, headers,
-                parameters and error text. Names that look secret are masked regardless.
+                parameters, error text and body, in the forms a provider may echo them
+                (:func:`~makerates_lake.redact.secret_forms`). Names that look secret
+                are masked regardless.
+            incomplete_reason: Why ``raw_response`` is not the whole body, if it is not.
+            received_bytes: Body bytes that arrived; default ``len(raw_response)``.
         """
         # Ordered once here rather than once per field redacted.
         secrets = scrub_order(secrets)
+        received_checksum = checksum(raw_response)
+        stored, masked = mask_bytes(raw_response, secrets)
         params = None
         if request_params is not None:
             params = redact_mapping({k: str(v) for k, v in request_params.items()}, secrets)
@@ -242,10 +279,10 @@ class BronzeRecord:
             response_headers=_json_text(
                 redact_mapping(response_headers, secrets) if response_headers else None
             ),
-            raw_response=raw_response,
+            raw_response=stored,
             response_content_type=response_content_type,
             extraction_duration_ms=extraction_duration_ms,
-            response_size_bytes=len(raw_response),
+            response_size_bytes=len(stored),
             error_message=redact_text(error_message, secrets) if error_message else None,
             error_code=error_code,
             retry_attempt=retry_attempt,
@@ -254,9 +291,13 @@ class BronzeRecord:
             extraction_host=_current_host(),
             extraction_user=_current_user(),
             pipeline_version=provenance.pipeline_version(),
-            response_checksum=checksum(raw_response),
+            response_checksum=checksum(stored) if masked else received_checksum,
             parent_extraction_id=parent_extraction_id,
             run_id=run_id,
+            response_received_checksum=received_checksum,
+            response_masked_count=masked,
+            response_received_bytes=len(raw_response) if received_bytes is None else received_bytes,
+            response_incomplete_reason=incomplete_reason,
         )
 
     def as_row(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from makerates_lake.bronze.record import BronzeRecord, retain_until
 from makerates_lake.errors import DuplicateExtractionError
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files, write_files
+from makerates_lake.store.evolve import add_missing_columns, missing_columns
 from makerates_lake.store.expressions import all_of, at_least, at_most, is_in
 from makerates_lake.store.failures import dependency_errors
 from makerates_lake.store.refs import files_added_since
@@ -155,6 +156,10 @@ class BronzeWriter:
         # and writing the data files. Inside it, only what other writers added since
         # is checked, and the commit is made.
         table = self._lake.bronze(refresh=True)
+        if missing_columns(table, BRONZE_EXTRACTIONS):
+            # A lake made before bronze's newer optional columns: add them first.
+            add_missing_columns(self._lake, BRONZE_EXTRACTIONS)
+            table = self._lake.bronze(refresh=True)
         skipped = existing_ids(table, unique)
         checked_at = _current_snapshot_id(table)
         fresh = self._fresh(unique, skipped)

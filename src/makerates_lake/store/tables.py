@@ -86,6 +86,11 @@ BRONZE_EXTRACTIONS_SCHEMA: Final = Schema(
     _f(25, "response_checksum", StringType(), True, "SHA-256 hex of raw_response"),
     _f(26, "parent_extraction_id", StringType(), doc="set on re-extractions"),
     _f(27, "run_id", StringType(), doc="the pipeline run that made the request"),
+    # honesty of the body (added later: optional, null in older rows; store.evolve)
+    _f(28, "response_received_checksum", StringType(), doc="SHA-256 hex as received"),
+    _f(29, "response_masked_count", IntegerType(), doc="secrets masked in raw_response"),
+    _f(30, "response_received_bytes", LongType(), doc="body bytes that arrived"),
+    _f(31, "response_incomplete_reason", StringType(), doc="why raw_response is partial"),
     identifier_field_ids=[],
 )
 
