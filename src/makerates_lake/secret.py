@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from makerates_lake.log_redact import remember_secrets
+
 _MASK: Final = "**********"
 
 
@@ -11,13 +13,16 @@ class Secret:
     """Holds a secret value; ``repr``/``str`` print a mask, :meth:`reveal` gives the value.
 
     Equality compares values so settings stay comparable, but hashing is by value
-    too, which never exposes it.
+    too, which never exposes it. Every value is made known to the log filter
+    (:mod:`makerates_lake.log_redact`), so no log record of the library or its HTTP
+    stack prints it, whoever logs it.
     """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        remember_secrets((value,))
 
     def reveal(self) -> str:
         """Return the real value; call it only where the value is sent, never logged."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from makerates_lake.errors import ConfigError
+from makerates_lake.pins import parse_pins
 from makerates_lake.redact import redact_url
 from makerates_lake.secret import Secret
 
@@ -60,6 +61,11 @@ class Settings:
         http_read_timeout_s: Read timeout.
         max_response_bytes: Bodies larger than this are cut off and recorded as errors.
         http_ca_file: PEM bundle of CAs trusted for HTTPS sources (a private CA); default certifi.
+        http_pins: Optional certificate pinning: per source host, the SHA-256 pins of the
+            server public keys (SPKI) it may present, the current one and backups for a
+            rotation: ``host=sha256/<base64>,sha256/<base64>; other.host=sha256/<base64>``
+            (:mod:`makerates_lake.pins`). A pinned host presenting another key is refused
+            before anything is sent; hosts not listed are not pinned. Default: none.
         http_retry_attempts: Attempts per source request (transport errors, 429, 5xx) before
             the next tier is tried.
         retry_after_max_s: Longest ``Retry-After`` honoured; a longer one moves to the next tier.
@@ -119,6 +125,7 @@ class Settings:
     http_read_timeout_s: float = 30.0
     max_response_bytes: int = 10 * 1024 * 1024
     http_ca_file: Path | None = None
+    http_pins: str | None = None
     http_retry_attempts: int = 3
     retry_after_max_s: float = 120.0
     rate_limit_warn_remaining: int = 10
@@ -254,6 +261,19 @@ def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
             )
 
 
+def _check_pins(values: Mapping[str, Any], origin: Mapping[str, str], consulted: list[str]) -> None:
+    if values.get("http_pins"):
+        try:
+            parse_pins(values["http_pins"])
+        except ValueError as exc:
+            raise ConfigError(
+                f"invalid value for setting 'http_pins': {exc}",
+                key="http_pins",
+                source=origin.get("http_pins", "default"),
+                consulted="; ".join(consulted),
+            ) from None
+
+
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     *,
@@ -323,6 +343,7 @@ def load_settings(
                 consulted="; ".join(consulted),
             ) from None
     _check_ranges(parsed, origin)
+    _check_pins(parsed, origin, consulted)
     if _base is not None:
         return dataclasses.replace(_base, **parsed)
     return Settings(**parsed)

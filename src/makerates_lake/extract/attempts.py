@@ -66,7 +66,11 @@ def to_record(
     settings: Settings,
     run_id: str | None,
 ) -> BronzeRecord:
-    """The bronze row of one attempt; secrets of the request are redacted everywhere."""
+    """The bronze row of one attempt.
+
+    The request's keys and every secret of the settings (Vault token, passwords in DSNs)
+    are masked everywhere, the body included: a provider may echo any of them.
+    """
     content_type = exchange.header("content-type")
     if request.source_name == ECB_HISTORY and error is None:
         content_type = history_content_type(exchange.body) or content_type
@@ -90,7 +94,9 @@ def to_record(
         retention_policy=settings.retention_policy,
         run_id=run_id,
         extraction_timestamp=exchange.started_at,
-        secrets=request.secrets,
+        secrets=(*request.secrets, *settings.secret_values()),
+        incomplete_reason=exchange.incomplete,
+        received_bytes=exchange.received_bytes,
     )
 
 

@@ -5,6 +5,7 @@
     ExtractError                          (makerates_lake.errors)
      ├── InsecureTransportError (ValueError)  a URL or redirect that would leave TLS
      ├── TlsError                         handshake or certificate failed, or TLS < 1.3 offered
+     │    └── CertificatePinError         the server's key matches none of its host's pins
      ├── TransportError                   DNS, connect, reset, timeout (transient)
      ├── HttpStatusError                  an unexpected status; transient for 429 and 5xx
      ├── ResponseTooLargeError            the body passed ``max_response_bytes``
@@ -27,6 +28,7 @@ from makerates_lake.errors import ExtractError
 
 __all__ = [
     "AllTiersFailedError",
+    "CertificatePinError",
     "ExtractError",
     "HttpStatusError",
     "InsecureTransportError",
@@ -66,6 +68,16 @@ class TlsError(_CodedError):
     """The TLS handshake failed: bad certificate, wrong host name, or no TLS 1.3."""
 
     default_code = "tls-error"
+
+
+class CertificatePinError(TlsError):
+    """The server's public key (SPKI SHA-256) is not among the pins set for its host.
+
+    Raised after the handshake and before the request is sent; never retried, the next
+    tier answers instead.
+    """
+
+    default_code = "certificate-pin-mismatch"
 
 
 class TransportError(_CodedError):

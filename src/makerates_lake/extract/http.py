@@ -7,7 +7,11 @@
   gzip accepted; explicit connect and read timeouts; proxies and ``*_CA_BUNDLE`` from the
   environment are ignored (``trust_env=False``) so nothing reroutes traffic silently;
 * the body is streamed and cut off past ``max_response_bytes`` (after content decoding,
-  so a gzip bomb is capped too), never loaded whole.
+  so a gzip bomb is capped too), never loaded whole;
+* every byte received is kept: a body cut off by the peer, stalled past the read timeout
+  or over the cap keeps what arrived (up to the cap), with ``incomplete`` saying why;
+* optional certificate pinning per host (``http_pins``,
+  :mod:`~makerates_lake.extract.pinning`), checked before the request is sent.
 
 :meth:`HttpClient.fetch` never raises for network trouble: it returns an
 :class:`Exchange` whose ``error`` says what went wrong, because every attempt, failed or
@@ -36,6 +40,7 @@ from makerates_lake.extract.errors import (
     InsecureTransportError,
     ResponseTooLargeError,
     TransportError,
+    error_code_of,
 )
 from makerates_lake.extract.http_exchange import Exchange, HttpRequest, ProgressCallback
 from makerates_lake.extract.http_failures import (
@@ -48,13 +53,15 @@ from makerates_lake.extract.http_hardening import (
     is_loopback_host,
     make_ssl_context,
 )
+from makerates_lake.pins import parse_pins
 from makerates_lake.provenance import package_version
 from makerates_lake.redact import redact_text, redact_url
 from makerates_lake.settings import Settings
 
 __all__ = [
+    "INCOMPLETE_REASONS",
+    "OVER_CAP",
     "RATE_LIMIT_REMAINING_HEADERS",
-    "TOO_LARGE_SAMPLE_BYTES",
     "Exchange",
     "HttpClient",
     "HttpRequest",
@@ -74,9 +81,15 @@ RATE_LIMIT_REMAINING_HEADERS = (
     "ratelimit-remaining",
     "x-ratelimit-requests-remaining",
 )
-#: How much of an oversized body is kept in bronze, to show what it was.
-TOO_LARGE_SAMPLE_BYTES = 4096
 _MAX_REDIRECTS = 5
+#: ``Exchange.incomplete`` for each error that can cut a body short.
+INCOMPLETE_REASONS = {
+    "timeout": "read-timeout",
+    "connection-reset": "connection-closed",
+    "decoding-error": "decoding-failed",
+    "transport-error": "transport-failed",
+}
+OVER_CAP = "over-max-response-bytes"
 
 
 def user_agent(settings: Settings) -> str:
@@ -90,8 +103,18 @@ class _Received:
 
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: bytearray = field(default_factory=bytearray)
+    size: int = 0
+    reading: bool = False
+    incomplete: str | None = None
     final_url: str | None = None
+
+    def kept_note(self) -> str:
+        """What an error message says about the body it cut short."""
+        return (
+            f"; the {len(self.body)} bytes received before that are kept in bronze, "
+            f"marked incomplete ({self.incomplete})"
+        )
 
 
 class HttpClient:
@@ -113,13 +136,14 @@ class HttpClient:
         transport: httpx.BaseTransport | None = None,
         allow_insecure_loopback: bool = False,
     ) -> None:
-        install_log_filter()
+        install_log_filter(settings.secret_values())
         self._settings = settings
         self._allow_insecure_loopback = allow_insecure_loopback
         self._max_bytes = settings.max_response_bytes
         self._warn_below = settings.rate_limit_warn_remaining
         self._client = httpx.Client(
-            verify=ssl_context or make_ssl_context(settings.http_ca_file),
+            verify=ssl_context
+            or make_ssl_context(settings.http_ca_file, parse_pins(settings.http_pins or "")),
             transport=transport,
             trust_env=False,
             follow_redirects=False,
@@ -195,6 +219,7 @@ class HttpClient:
             Status codes are not judged here (see :func:`status_error`).
         """
         secrets = tuple(secrets)
+        install_log_filter(secrets)
         started_at = datetime.now(UTC)
         start = time.perf_counter()
         sent_headers: dict[str, str] = {}
@@ -211,6 +236,9 @@ class HttpClient:
             error = exc
         except httpx.HTTPError as exc:
             error = classify_httpx_error(exc, source=source, url=redact_url(url, secrets))
+            if received.reading:
+                received.incomplete = INCOMPLETE_REASONS.get(error_code_of(error), "cut-off")
+                error.message += received.kept_note()
         if error is not None:
             # Error text can echo a URL or header: scrub what we know is secret.
             error.message = redact_text(error.message, secrets)
@@ -222,9 +250,11 @@ class HttpClient:
             duration_ms=(time.perf_counter() - start) * 1000.0,
             status=received.status,
             headers=received.headers,
-            body=received.body,
+            body=bytes(received.body),
             final_url=received.final_url,
             error=error,
+            incomplete=received.incomplete,
+            received_bytes=received.size if received.status is not None else None,
         )
 
     def _send(
@@ -264,32 +294,33 @@ class HttpClient:
         on_progress: ProgressCallback | None,
         received: _Received,
     ) -> ExtractError | None:
+        # Bytes go straight into ``received`` so that a failure mid-body (a reset, a
+        # stall past the read timeout) leaves what arrived for bronze to keep.
         declared = response.headers.get("content-length")
         total = int(declared) if declared and declared.isdigit() else None
-        chunks: list[bytes] = []
-        size = 0
-        too_large = total is not None and total > self._max_bytes
-        if not too_large:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self._max_bytes:
-                    too_large = True
-                    break
-                chunks.append(chunk)
-                if on_progress is not None:
-                    on_progress(size, total)
-        if too_large:
-            received.body = b"".join(chunks)[:TOO_LARGE_SAMPLE_BYTES]
-            return ResponseTooLargeError(
-                f"response body exceeds max_response_bytes={self._max_bytes}; cut off, "
-                f"only the first {TOO_LARGE_SAMPLE_BYTES} bytes received are kept",
-                source=source,
-                url=redact_url(str(response.request.url)),
-                status=response.status_code,
-                content_length=total,
-            )
-        received.body = b"".join(chunks)
-        return None
+        received.reading = True
+        cap = self._max_bytes
+        for chunk in response.iter_bytes():
+            received.size += len(chunk)
+            received.body += chunk[: max(cap - len(received.body), 0)]
+            if received.size > cap:
+                break
+            if on_progress is not None:
+                on_progress(received.size, total)
+        received.reading = False
+        if received.size <= cap:
+            return None
+        received.incomplete = OVER_CAP
+        shown = f" (Content-Length {total})" if total is not None else ""
+        return ResponseTooLargeError(
+            f"response body exceeds max_response_bytes={cap}{shown}; reading stopped after "
+            f"{received.size} bytes and the first {len(received.body)} are kept in bronze, "
+            f"marked incomplete ({OVER_CAP})",
+            source=source,
+            url=redact_url(str(response.request.url)),
+            status=response.status_code,
+            content_length=total,
+        )
 
     def _warn_if_quota_low(self, response: httpx.Response, source: str) -> None:
         for name in RATE_LIMIT_REMAINING_HEADERS:

@@ -42,9 +42,14 @@ class Exchange:
         duration_ms: Wall time of the attempt.
         status: HTTP status, or None when no response arrived.
         headers: Response headers (of the last response when redirects were followed).
-        body: Bytes received after content decoding; a prefix only when cut off.
+        body: Bytes received after content decoding; when ``incomplete`` is set, what
+            arrived before the failure (up to ``max_response_bytes``).
         final_url: The URL that answered, after redirects.
         error: Why the attempt failed at the HTTP level, or None.
+        incomplete: Why ``body`` is not the whole response (``connection-closed``,
+            ``read-timeout``, ``over-max-response-bytes``...), or None when it is.
+        received_bytes: Bytes of body that arrived (more than ``len(body)`` when reading
+            stopped past the cap), or None when no response arrived.
     """
 
     request: HttpRequest
@@ -56,6 +61,8 @@ class Exchange:
     body: bytes = b""
     final_url: str | None = None
     error: ExtractError | None = None
+    incomplete: str | None = None
+    received_bytes: int | None = None
 
     def __repr__(self) -> str:
         return (

@@ -1,57 +1,43 @@
 """Transport hardening shared by the HTTP client: a TLS 1.3-only context that verifies
-the peer, the loopback test for the plain-http exception, and scrubbing of URLs (which
-can hold an API key) from the log records of httpx and httpcore."""
+the peer (and the server's key against its pins, :mod:`~makerates_lake.extract.pinning`),
+the loopback test for the plain-http exception, and the secrets the log filter masks."""
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import ssl
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import certifi
-import httpx
 
-from makerates_lake.redact import redact_url
+from makerates_lake.extract.pinning import PinningContext
+from makerates_lake.log_redact import remember_secrets
 
 
-class _RedactingFilter(logging.Filter):
-    """Scrubs URLs in httpx's own log records (``HTTP Request: GET <url>``).
+def install_log_filter(secrets: Iterable[str] = ()) -> None:
+    """Make ``secrets`` known to the one log filter and make sure it is installed.
 
-    httpx logs every request URL at INFO; ExchangeRate-API keeps its key in the path.
+    The filter itself (:mod:`makerates_lake.log_redact`) covers the library's loggers
+    and httpx's and httpcore's, at every level.
     """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_url(str(arg)) if isinstance(arg, httpx.URL | str) and "://" in str(arg)
-                else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str) and "://" in record.msg:
-            record.msg = redact_url(record.msg)
-        return True
+    remember_secrets(secrets)
 
 
-_LOG_FILTER = _RedactingFilter()
-_THIRD_PARTY_LOGGERS = ("httpx", "httpcore.http11", "httpcore.connection", "httpcore.proxy")
-
-
-def install_log_filter() -> None:
-    """Attach the redacting filter to the loggers that print request URLs (idempotent)."""
-    for name in _THIRD_PARTY_LOGGERS:
-        logger = logging.getLogger(name)
-        if _LOG_FILTER not in logger.filters:
-            logger.addFilter(_LOG_FILTER)
-
-
-def make_ssl_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
+def make_ssl_context(
+    ca_file: str | Path | None = None, pins: Mapping[str, frozenset[bytes]] | None = None
+) -> ssl.SSLContext:
     """A client context that speaks TLS 1.3 or nothing, and verifies the peer.
 
     Args:
         ca_file: PEM bundle of trusted CAs (a private CA); default the certifi bundle.
+        pins: SHA-256 digests of the accepted server public keys (SPKI) per host name; a
+            host listed here must present one of them (checked after the handshake,
+            before any request byte is sent). Hosts not listed are not pinned.
     """
-    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else certifi.where())
+    context = PinningContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.pins = dict(pins or {})
+    context.load_verify_locations(cafile=str(ca_file) if ca_file else certifi.where())
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED

@@ -22,7 +22,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from makerates_lake.extract.errors import ExtractError, InvalidResponseError, ResponseTooLargeError
-from makerates_lake.extract.http import TOO_LARGE_SAMPLE_BYTES, Exchange, HttpRequest, status_error
+from makerates_lake.extract.http import OVER_CAP, Exchange, HttpRequest, status_error
 from makerates_lake.extract.sources.base import SourceRequest, body_error, looks_like_html
 from makerates_lake.source_names import ECB_DAILY, ECB_HISTORY
 
@@ -193,16 +193,18 @@ def read_local(request: HttpRequest, path: Path, *, max_bytes: int) -> Exchange:
     error: ExtractError | None = None
     body = b""
     status: int | None = None
+    incomplete: str | None = None
     url = request.url
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
             body = handle.read(max_bytes + 1)
         if len(body) > max_bytes:
-            body = body[:TOO_LARGE_SAMPLE_BYTES]
+            body = body[:max_bytes]
+            incomplete = OVER_CAP
             error = ResponseTooLargeError(
-                f"file exceeds max_response_bytes={max_bytes}; only the first "
-                f"{TOO_LARGE_SAMPLE_BYTES} bytes are kept",
+                f"file of {size} bytes exceeds max_response_bytes={max_bytes}; the first "
+                f"{max_bytes} bytes are kept in bronze, marked incomplete ({OVER_CAP})",
                 source=ECB_HISTORY,
                 url=url,
                 size=size,
@@ -230,4 +232,6 @@ def read_local(request: HttpRequest, path: Path, *, max_bytes: int) -> Exchange:
         body=body,
         final_url=url,
         error=error,
+        incomplete=incomplete,
+        received_bytes=len(body) if incomplete is None else size,
     )
