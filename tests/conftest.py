@@ -3,8 +3,8 @@
 * ``isolated_environment`` (autouse) keeps a developer's own ``MAKERATES_*`` variables,
   config file and ``~/.pyiceberg.yaml`` out of the tests.
 * ``embedded_lake``: SQLite catalog + local warehouse in a temporary folder.
-* ``pg_s3_lake``: PostgreSQL SQL catalog (a fresh database) + moto S3 (fresh buckets,
-  bronze in its own Object Lock bucket).
+* ``pg_s3_lake``: PostgreSQL SQL catalog (a fresh database) + SeaweedFS's S3 (fresh
+  buckets, bronze in its own Object Lock bucket, locks enforced by the server).
 * ``lake``: parametrised over both layouts, so a suite proves the same code on each.
 """
 
@@ -22,10 +22,13 @@ import stamina
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.catalog import Lake, open_lake, s3_client
 from makerates_lake.store.worm import create_worm_bucket
-from tests.services import MotoServer, PostgresServer, ServiceStartError
+from tests import seaweed as seaweed_server
+from tests.seaweed import SeaweedServer
+from tests.services import PostgresServer, ServiceStartError
 
-S3_KEY_ID = "makerates-test-key-id"
-S3_SECRET = "makerates-test-secret-access-key"
+# The S3 identity SeaweedFS is started with (moto, where still used, accepts any).
+S3_KEY_ID = seaweed_server.ACCESS_KEY
+S3_SECRET = seaweed_server.SECRET_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -78,14 +81,21 @@ def postgres() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def s3_server() -> Iterator[MotoServer]:
-    """moto's S3 server on loopback for the whole session."""
+def seaweed() -> Iterator[SeaweedServer]:
+    """SeaweedFS on loopback for the whole session: S3 with enforced Object Lock and an
+    Iceberg REST catalog (telemetry off, free ports, data in a temporary folder)."""
     try:
-        server = MotoServer.start()
+        server = SeaweedServer.start()
     except (ServiceStartError, OSError) as exc:
-        pytest.fail(f"moto S3 server could not start: {exc}", pytrace=False)
+        pytest.fail(f"SeaweedFS could not start: {exc}", pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(seaweed: SeaweedServer) -> SeaweedServer:
+    """The S3 server of the production layouts: SeaweedFS's."""
+    return seaweed
 
 
 @pytest.fixture
@@ -101,7 +111,7 @@ def pg_database(postgres: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_s3_settings(tmp_path: Path, pg_database: str, s3_server: MotoServer) -> Settings:
+def pg_s3_settings(tmp_path: Path, pg_database: str, s3_server: SeaweedServer) -> Settings:
     """Production layout: PostgreSQL catalog, S3 warehouse, bronze in an Object Lock bucket."""
     suffix = uuid.uuid4().hex[:10]
     settings = load_settings(
@@ -109,7 +119,7 @@ def pg_s3_settings(tmp_path: Path, pg_database: str, s3_server: MotoServer) -> S
         catalog_uri=pg_database.replace("postgresql://", "postgresql+psycopg://", 1),
         warehouse=f"s3://lake-{suffix}/warehouse",
         bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
-        s3_endpoint=s3_server.endpoint,
+        s3_endpoint=s3_server.s3_endpoint,
         s3_access_key_id=S3_KEY_ID,
         s3_secret_access_key=S3_SECRET,
     )
@@ -121,15 +131,48 @@ def pg_s3_settings(tmp_path: Path, pg_database: str, s3_server: MotoServer) -> S
 
 @pytest.fixture
 def pg_s3_lake(pg_s3_settings: Settings) -> Lake:
-    """A lake on PostgreSQL + S3 (moto)."""
+    """A lake on PostgreSQL + S3 (SeaweedFS)."""
     return open_lake(pg_s3_settings)
 
 
-@pytest.fixture(params=["embedded", "postgres_s3"])
+@pytest.fixture
+def rest_s3_settings(tmp_path: Path, seaweed: SeaweedServer) -> Settings:
+    """REST layout: SeaweedFS's Iceberg REST catalog (SigV4) over its S3, in a fresh table
+    bucket (one catalog per test). The catalog places every table inside its table
+    bucket, so bronze shares it, append-only through Iceberg but not WORM-locked."""
+    bucket = f"lake-{uuid.uuid4().hex[:10]}"
+    # No Object Lock: SeaweedFS 4.48 serves the catalog's own metadata files as empty
+    # objects from a versioned table bucket (docs/scale-out.md, "REST layout").
+    seaweed.create_table_bucket(bucket, object_lock=False)
+    return load_settings(
+        home=tmp_path / "lake",
+        catalog_uri=seaweed.rest_uri,
+        catalog_auth="sigv4",
+        warehouse=f"s3://{bucket}",
+        s3_endpoint=seaweed.s3_endpoint,
+        s3_access_key_id=S3_KEY_ID,
+        s3_secret_access_key=S3_SECRET,
+    )
+
+
+@pytest.fixture
+def rest_s3_lake(rest_s3_settings: Settings) -> Lake:
+    """A lake on SeaweedFS's REST catalog + S3."""
+    return open_lake(rest_s3_settings)
+
+
+#: The layouts every ``lake`` test runs on, and the fixture that makes each one's settings.
+LAYOUTS = {
+    "embedded": "embedded_settings",
+    "postgres_s3": "pg_s3_settings",
+    "rest_s3": "rest_s3_settings",
+}
+
+
+@pytest.fixture(params=list(LAYOUTS))
 def lake_settings(request: pytest.FixtureRequest) -> Settings:
     """Settings of each layout in turn."""
-    name = "embedded_settings" if request.param == "embedded" else "pg_s3_settings"
-    settings: Settings = request.getfixturevalue(name)
+    settings: Settings = request.getfixturevalue(LAYOUTS[request.param])
     return settings
 
 

@@ -40,7 +40,15 @@ class Settings:
         catalog_uri: ``sqlite:///...`` or ``postgresql+psycopg://...`` for a SQL catalog,
             ``http(s)://...`` for an Iceberg REST catalog. Default: SQLite under ``home``.
         catalog_password: Password for the catalog database, kept out of ``catalog_uri``.
-        catalog_token: Bearer token for a REST catalog.
+        catalog_token: Bearer token for a REST catalog (``catalog_auth = "token"``).
+        catalog_auth: How a REST catalog is authenticated: ``none``, ``token`` (a bearer
+            ``catalog_token``), ``oauth2`` (client credentials ``catalog_credential``
+            exchanged at the catalog's ``/v1/oauth/tokens``) or ``sigv4`` (requests signed
+            with the S3 credentials for ``catalog_signing_name``). Default: ``token`` when
+            a token is set, else ``none``.
+        catalog_credential: ``client_id:client_secret`` for ``oauth2``.
+        catalog_signing_name: The AWS service name ``sigv4`` signs for (``s3tables`` for
+            S3 Tables and SeaweedFS, ``glue`` for Glue's REST endpoint).
         warehouse: Where silver, gold and audit data live (``file://`` or ``s3://``).
         bronze_warehouse: Where bronze lives; on MinIO its own WORM bucket. Default: ``warehouse``.
         s3_endpoint: S3/MinIO endpoint URL, e.g. ``http://127.0.0.1:9000``.
@@ -98,6 +106,21 @@ class Settings:
         snapshot_retention_days: ``makerates maintain`` expires silver/gold snapshots older
             than this many days (never tagged ones, branch heads or the newest); as-of
             reads by time reach back this far.
+        run_bases: Comma-separated base currencies ``makerates run`` ingests.
+        disagreement_threshold: Relative difference (0.02 = 2 %) above which two sources'
+            rates for the same pair and date are a disagreement: ``|a - b| / min(a, b)``.
+        alert_webhook_url: Where alerts are POSTed (secret: a Slack webhook URL is a
+            credential); no URL, no alerts (they are still logged).
+        alert_webhook_format: ``slack`` (``{"text": ...}``, Slack-compatible) or ``json``
+            (the alert's fields as one JSON object).
+        alert_retry_attempts: Attempts per alert (transport errors, 429, 5xx) before it
+            counts as undeliverable.
+        compact_every_hours: ``makerates run`` compacts every table when its last
+            compaction is at least this old (default daily).
+        expire_every_days: ``makerates run`` expires snapshots and removes orphan files
+            when the last expiry is at least this old (default weekly).
+        verify_every_days: ``makerates run`` verifies the whole lake (checksums, files,
+            lineage) when the last verify is at least this old (default weekly).
     """
 
     home: Path = field(default_factory=_default_home)
@@ -105,6 +128,9 @@ class Settings:
     catalog_uri: str | None = None
     catalog_password: Secret | None = None
     catalog_token: Secret | None = None
+    catalog_auth: str | None = None
+    catalog_credential: Secret | None = None
+    catalog_signing_name: str = "s3tables"
     warehouse: str | None = None
     bronze_warehouse: str | None = None
     s3_endpoint: str | None = None
@@ -150,6 +176,14 @@ class Settings:
     jump_threshold: float = 0.1
     stale_after_hours: float = 96.0
     snapshot_retention_days: int = 90
+    run_bases: str = "USD,EUR"
+    disagreement_threshold: float = 0.02
+    alert_webhook_url: Secret | None = None
+    alert_webhook_format: str = "slack"
+    alert_retry_attempts: int = 3
+    compact_every_hours: float = 24.0
+    expire_every_days: float = 7.0
+    verify_every_days: float = 7.0
 
     def __repr__(self) -> str:
         # URIs may carry a password (postgresql://user:pw@host); Secret fields mask themselves.
@@ -251,6 +285,11 @@ def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
         "jump_threshold",
         "stale_after_hours",
         "snapshot_retention_days",
+        "disagreement_threshold",
+        "alert_retry_attempts",
+        "compact_every_hours",
+        "expire_every_days",
+        "verify_every_days",
     )
     for key in positive:
         if key in values and values[key] <= 0:

@@ -32,7 +32,7 @@ def all_stored_bytes(lake: Lake) -> bytes:
     """Every byte the lake stored: warehouse files and the catalog database.
 
     For S3 layouts every object version in both buckets; for PostgreSQL a text dump of
-    every catalog row. Compressed formats are decoded as well: Parquet files are read back
+    every catalog row; a REST catalog's own state is in its table bucket. Compressed formats are decoded as well: Parquet files are read back
     and the manifests' entries (with their column bounds) are listed through PyIceberg.
     """
     settings = lake.settings
@@ -42,7 +42,11 @@ def all_stored_bytes(lake: Lake) -> bytes:
         chunks.append(repr(entries.to_pylist()).encode())
 
     uri = settings.resolved_catalog_uri
-    if uri.startswith("sqlite:///"):
+    if settings.is_rest_catalog:
+        # The REST catalog keeps its pointers and metadata files in the table bucket,
+        # which the object scan above already read (every version).
+        pass
+    elif uri.startswith("sqlite:///"):
         chunks.append(Path(uri.removeprefix("sqlite:///")).read_bytes())
     else:
         dsn = uri.replace("postgresql+psycopg://", "postgresql://", 1)

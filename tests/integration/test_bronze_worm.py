@@ -56,6 +56,28 @@ def test_deleting_a_locked_data_file_version_is_refused(pg_s3_lake: Lake) -> Non
     assert verify_bronze(pg_s3_lake).ok
 
 
+def test_locked_retention_cannot_be_shortened_or_downgraded(pg_s3_lake: Lake) -> None:
+    """The server refuses to shorten a bronze object's COMPLIANCE date or to switch it to
+    GOVERNANCE (which a privileged user could bypass); the lock is unchanged after."""
+    record = make_record(retention_policy="keep-7-years")
+    BronzeWriter(pg_s3_lake).append([record])
+    bucket, key = split_s3_uri(_data_files(pg_s3_lake)[0])
+    client = pg_s3_lake.s3_client()
+    before = client.head_object(Bucket=bucket, Key=key)
+    until = before["ObjectLockRetainUntilDate"]
+    for mode, date in (("COMPLIANCE", until - timedelta(days=30)), ("GOVERNANCE", until)):
+        with pytest.raises(ClientError, match="AccessDenied"):
+            client.put_object_retention(
+                Bucket=bucket,
+                Key=key,
+                VersionId=before["VersionId"],
+                Retention={"Mode": mode, "RetainUntilDate": date},  # type: ignore[typeddict-item]
+                BypassGovernanceRetention=True,
+            )
+    after = client.head_object(Bucket=bucket, Key=key)
+    assert (after["ObjectLockMode"], after["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", until)
+
+
 def _tampered(original: bytes, extraction_id: str) -> bytes:
     """The same Parquet file with one row's body changed (a digit flipped)."""
     table = pq.read_table(pa.BufferReader(original))
@@ -78,13 +100,19 @@ def test_verify_flags_a_body_altered_in_s3(pg_s3_lake: Lake) -> None:
     victim = records[1].extraction_id
     bucket, key = split_s3_uri(_data_files(pg_s3_lake)[0])
     client = pg_s3_lake.s3_client()
-    original = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    first = client.get_object(Bucket=bucket, Key=key)
+    original = first["Body"].read()
     client.put_object(Bucket=bucket, Key=key, Body=_tampered(original, victim))
 
     report = verify_bronze(pg_s3_lake)
     assert not report.ok
     assert [m.extraction_id for m in report.mismatches] == [victim]
     assert report.rows_checked == 3
+    # The overwrite is a new version; the locked original is still there, byte for byte.
+    versions = client.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    assert len(versions) == 2
+    kept = client.get_object(Bucket=bucket, Key=key, VersionId=first["VersionId"])
+    assert kept["Body"].read() == original
 
 
 def test_verify_flags_altered_and_missing_local_files(embedded_lake: Lake) -> None:

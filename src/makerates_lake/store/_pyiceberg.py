@@ -122,6 +122,10 @@ def to_file_schema(
     """
     from pyiceberg.io.pyarrow import _to_requested_schema, pyarrow_to_schema
 
+    # Rows are built from our table specs, whose field ids are the ones a SQL catalog
+    # keeps; a REST catalog assigns its own. Matched by name (the table's name mapping),
+    # never by the spec's ids, the rows land in the right columns on every catalog.
+    rows = rows.cast(pa.schema([_without_field_ids(f) for f in rows.schema]))
     given = pyarrow_to_schema(
         rows.schema,
         name_mapping=table_schema.name_mapping,
@@ -142,6 +146,20 @@ def to_file_schema(
             for batch in rows.to_batches()
         ]
     )
+
+
+def _without_field_ids(field: pa.Field) -> pa.Field:
+    """``field`` (and its children) without Parquet field-id metadata."""
+    kind = field.type
+    if pa.types.is_struct(kind):
+        kind = pa.struct([_without_field_ids(kind.field(i)) for i in range(kind.num_fields)])
+    elif pa.types.is_large_list(kind):
+        kind = pa.large_list(_without_field_ids(kind.value_field))
+    elif pa.types.is_list(kind):
+        kind = pa.list_(_without_field_ids(kind.value_field))
+    elif pa.types.is_map(kind):
+        kind = pa.map_(_without_field_ids(kind.key_field), _without_field_ids(kind.item_field))
+    return pa.field(field.name, kind, nullable=field.nullable)
 
 
 def partitions(

