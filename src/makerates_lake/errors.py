@@ -5,7 +5,8 @@
     MakeratesError
      ├── ConfigError (ValueError)          a setting is missing or invalid
      ├── LakeError                         the catalog or storage failed
-     │    └── CommitConflictError          concurrent writers kept winning (transient)
+     │    ├── CommitConflictError          concurrent writers kept winning (transient)
+     │    └── RunInProgressError           another run holds the lake's run lock (transient)
      ├── BronzeError
      │    ├── InvalidRecordError (ValueError)
      │    └── DuplicateExtractionError     the same extraction_id written twice
@@ -54,6 +55,12 @@ class LakeError(MakeratesError):
 
 class CommitConflictError(LakeError):
     """Another writer committed first every time we tried; safe to try again."""
+
+    transient = True
+
+
+class RunInProgressError(LakeError):
+    """Another process is running the same job on this lake; this one did nothing."""
 
     transient = True
 
