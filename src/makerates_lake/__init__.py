@@ -32,13 +32,13 @@ if _typing.TYPE_CHECKING:
         backfill,
         ingest,
         reprocess,
-        run,
         sample_ecb_history,
         transform_rules,
     )
     from makerates_lake.pipeline import (
         run_transform as transform,
     )
+    from makerates_lake.pipeline.daily import run
     from makerates_lake.secret import Secret
     from makerates_lake.settings import Settings, load_settings
     from makerates_lake.store.refs import AsOf
@@ -65,7 +65,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "open_lake": ("makerates_lake.lakehouse", "open_lake"),
     "rates": ("makerates_lake.gold.rates", "rates"),
     "reprocess": ("makerates_lake.pipeline", "reprocess"),
-    "run": ("makerates_lake.pipeline", "run"),
+    "run": ("makerates_lake.pipeline.daily", "run"),
     "sample_ecb_history": ("makerates_lake.pipeline", "sample_ecb_history"),
     "trace": ("makerates_lake.lakehouse", "trace"),
     "transform": ("makerates_lake.pipeline", "run_transform"),

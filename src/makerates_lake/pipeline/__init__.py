@@ -2,6 +2,8 @@
 
 These are the jobs the CLI and notebooks run. Each stage commits on its own, so a
 failure after bronze keeps what was extracted; running the same job again is safe.
+The scheduled run that chains them with publish, upkeep and alerts is
+:mod:`makerates_lake.pipeline.daily`; ``makerates status`` is :mod:`.status`.
 """
 
 from __future__ import annotations
@@ -288,23 +290,6 @@ def backfill(
     """
     extraction_id, report = backfill_once(lake, path or sample_ecb_history(), start=start, end=end)
     return BackfillResult(extraction_id, report is None, run_transform(lake))
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """One scheduled run: the extraction and the transform that followed."""
-
-    ingest: IngestReport
-    transform: RunResult
-
-
-def run(lake: Lake, bases: Sequence[str], *, sources: Sequence[str] | None = None) -> RunReport:
-    """Extract once per base through the tier chain, then transform what is new.
-
-    Example: ``mr.run(lake, ["USD", "EUR"])``, what a scheduler calls.
-    """
-    report = ingest(lake, bases, sources=sources)
-    return RunReport(report, run_transform(lake))
 
 
 def reprocess(

@@ -149,6 +149,26 @@ def publish(lake: Lake, *, days: int = 90, as_of: AsOf | None = None) -> Publish
     return result
 
 
+def current_publish(lake: Lake) -> PublishResult | None:
+    """What the view shows now (None: never published), for ``makerates status``.
+
+    Raises:
+        PublishConfigError: No ``publish_dsn``.
+        PublishLoadError: PostgreSQL could not be read.
+    """
+    try:
+        with psycopg.connect(_dsn(lake), autocommit=True, connect_timeout=10) as conn:
+            found = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", [f"{ddl.SCHEMA}.{ddl.PUBLISHES}"]
+            ).fetchone()
+            # Read-only: a database never published to has no schema yet, and that is fine.
+            return _current(conn) if found and found[0] else None
+    except psycopg.Error as exc:
+        raise PublishLoadError(
+            f"PostgreSQL failed: {type(exc).__name__}: {scrub(str(exc), lake)}"
+        ) from None
+
+
 def _dsn(lake: Lake) -> str:
     if not lake.settings.publish_dsn:
         raise PublishConfigError(
