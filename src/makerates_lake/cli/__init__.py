@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
+from makerates_lake.cli.logformat import configure_logging
 from makerates_lake.errors import MakeratesError
 from makerates_lake.provenance import package_version
 from makerates_lake.redact import redact_url
@@ -80,6 +81,14 @@ LAZY_COMMANDS: Mapping[str, LazyCommand] = {
     "reprocess": LazyCommand(
         "makerates_lake.cli.silver:reprocess_command",
         "Rebuild silver and gold from bronze only (no API calls) and tag the snapshots.",
+    ),
+    "run": LazyCommand(
+        "makerates_lake.cli.run:run_command",
+        "The scheduled job: ingest, transform, check, publish, maintain and verify when due.",
+    ),
+    "status": LazyCommand(
+        "makerates_lake.cli.run:status_command",
+        "Is the daily job healthy? Sources, freshness, publish, key, verify; exit 3 if not.",
     ),
     "retention": LazyCommand(
         "makerates_lake.cli.audit:retention_group",
@@ -148,11 +157,20 @@ class LazyGroup(click.Group):
     help="Folder of the embedded lake (default: $MAKERATES_HOME or ~/.makerates).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log records on stderr as text lines or one JSON object each (with an event name).",
+)
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, home: Path | None, verbose: int) -> None:
+def main(
+    ctx: click.Context, config: Path | None, home: Path | None, verbose: int, log_format: str
+) -> None:
     """An auditable lakehouse of currency exchange rates."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(level, log_format)
     explicit: dict[str, Any] = {"home": home} if home is not None else {}
     try:
         ctx.obj = load_settings(config, **explicit)

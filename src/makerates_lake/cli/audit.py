@@ -6,6 +6,8 @@ entries are written in one batch when it ends, and a failed write fails the comm
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +24,7 @@ from makerates_lake.audit.verify import verify_lake
 from makerates_lake.cli.progress import progress_reporter
 from makerates_lake.cli.support import lake_from_context, library_errors
 from makerates_lake.store.access_log import AccessLog
+from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf
 
 
@@ -107,6 +110,8 @@ def verify_command(
     with progress_reporter() as on_progress:
         report = verify_lake(lake, _utc(start), _utc(end), on_progress=on_progress)
     offenders = report.offenders()
+    if start is None and end is None:
+        _remember_verify(lake, report.ok, offenders)
     if as_json:
         _echo_json({"ok": report.ok, "rows_checked": report.rows_checked, "offenders": offenders})
     else:
@@ -116,6 +121,74 @@ def verify_command(
         click.echo(f"{'OK' if report.ok else 'FAILED'} ({checked} rows checked)")
     if not report.ok:
         raise SystemExit(1)
+
+
+def _remember_verify(lake: Lake, ok: bool, offenders: list[str]) -> None:
+    """A whole-lake verify is what ``makerates status`` shows; a failed one is an alert."""
+    from makerates_lake.pipeline.alerts import VERIFY_FAILED, Alert, alerts_from_settings
+    from makerates_lake.pipeline.runstate import VerifyRecord, record_verify
+
+    record_verify(lake, VerifyRecord(datetime.now(UTC), ok, len(offenders), tuple(offenders[:5])))
+    if not ok:
+        alert = Alert(
+            VERIFY_FAILED,
+            f"verify found {len(offenders)} problems (tampered, missing or orphaned)",
+            {f"problem {n + 1}": text for n, text in enumerate(offenders[:5])},
+        )
+        alerts_from_settings(lake.settings).send_all([alert])
+
+
+@audit_group.command("disagreements")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Relative difference, e.g. 0.02; default the disagreement_threshold setting.",
+)
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json", "csv"]), default="text",
+    show_default=True,
+)  # fmt: skip
+@click.pass_context
+@library_errors
+def disagreements_command(
+    ctx: click.Context, start: datetime, end: datetime, threshold: float | None, output: str
+) -> None:
+    """List pairs and dates where two sources' rates differ by more than the threshold,
+    with both values and both extraction ids."""
+    from makerates_lake.audit.disagreements import disagreements
+
+    if start > end:
+        raise click.BadParameter("--from is after --to")
+    lake = lake_from_context(ctx)
+    with AccessLog(lake):
+        found = disagreements(lake, start.date(), end.date(), threshold=threshold)
+    rows = [d.as_dict() for d in found]
+    if output == "json":
+        _echo_json(rows)
+    elif output == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=_DISAGREEMENT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        for row in rows:
+            click.echo(
+                f"{row['rate_date']} {row['base_currency']}/{row['quote_currency']}: "
+                f"{row['source_a']} {row['rate_a']} (extraction {row['extraction_id_a']}) vs "
+                f"{row['source_b']} {row['rate_b']} (extraction {row['extraction_id_b']}), "
+                f"{row['relative_difference']} apart"
+            )
+        click.echo(f"{len(rows)} disagreements")
+
+
+_DISAGREEMENT_COLUMNS = [
+    "rate_date", "base_currency", "quote_currency", "source_a", "rate_a", "extraction_id_a",
+    "source_b", "rate_b", "extraction_id_b", "relative_difference",
+]  # fmt: skip
 
 
 @audit_group.command("diff")

@@ -165,6 +165,7 @@ def rotate_command(ctx: click.Context, new_key_file: Path | None) -> None:
                 "API key rotation failed",
                 extra={"event": "key_rotation_failed", "error": str(exc)},
             )
+            _alert_rotation_failed(settings, exc)
             raise
         click.echo(
             f"rotated: version {keys.version}; previous key valid until "
@@ -185,6 +186,14 @@ def status_command(ctx: click.Context) -> None:
         click.echo(f"age: {age.days if age else 'unknown'} days")
         click.echo(f"previous key usable: {keys.previous_usable(now)}")
         check_key_age(keys, max_age=timedelta(days=settings.key_max_age_days), now=now)
+
+
+def _alert_rotation_failed(settings: Settings, exc: SecretError) -> None:
+    from makerates_lake.pipeline.alerts import KEY_ROTATION_FAILED, Alert, alerts_from_settings
+
+    alert = Alert(KEY_ROTATION_FAILED, f"API key rotation failed: {exc.message}",
+                  {"error": type(exc).__name__})  # fmt: skip
+    alerts_from_settings(settings).send_all([alert])
 
 
 def _vault_provider(settings: Settings) -> VaultKeyProvider:

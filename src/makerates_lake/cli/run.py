@@ -1,0 +1,149 @@
+"""``makerates run`` (the scheduled job) and ``makerates status`` (is it healthy?).
+
+Exit codes of ``run``: 0 ok, 1 a stage failed, 3 degraded, 4 an alert could not be
+delivered, 5 another run holds the lake's run lock (nothing was done); 2 is Click's usage
+error. ``status``: 0 all well, 3 something needs attention, 1 the status could not be
+read. ``docs/operations.md`` describes both, and the JSON schema of ``status``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NoReturn
+
+import click
+
+from makerates_lake.cli.support import lake_from_context
+from makerates_lake.errors import MakeratesError, RunInProgressError
+from makerates_lake.pipeline.daily import EXIT_RUN_IN_PROGRESS, run
+from makerates_lake.pipeline.status import lake_status
+from makerates_lake.source_names import ALL_SOURCES, ECB_HISTORY
+
+#: ``makerates status`` exits with this when something needs attention.
+EXIT_NEEDS_ATTENTION = 3
+
+_CHAIN_SOURCES = [s for s in ALL_SOURCES if s != ECB_HISTORY]
+
+
+def _currencies(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[str]:
+    codes = []
+    for value in values:
+        for part in value.split(","):
+            code = part.strip().upper()
+            if len(code) != 3 or not code.isalpha():
+                raise click.BadParameter(f"{part!r} is not a three-letter currency code")
+            codes.append(code)
+    return codes
+
+
+def _fail(exc: MakeratesError, code: int = 1) -> NoReturn:
+    click.echo(f"{type(exc).__name__}: {exc}", err=True)
+    raise SystemExit(code)
+
+
+@click.command("run")
+@click.option(
+    "--base",
+    "bases",
+    multiple=True,
+    callback=_currencies,
+    help="Base currency (repeat or comma-separate); default the run_bases setting.",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(_CHAIN_SOURCES),
+    help="Source to use, in tier order (repeat); default the extract_chain setting.",
+)
+@click.pass_context
+def run_command(ctx: click.Context, bases: list[str], sources: tuple[str, ...]) -> None:
+    """The scheduled job: ingest, transform, check, publish, maintain and verify when due.
+
+    Prints one line per stage. Exit status: 0 ok, 1 a stage failed, 3 degraded (a
+    fallback answered, a source is down, data stale, key overdue, sources disagree),
+    4 an alert could not be delivered, 5 another run is in progress on this lake.
+    """
+    try:
+        lake = lake_from_context(ctx)
+        report = run(lake, bases or None, sources=list(sources) or None)
+    except RunInProgressError as exc:
+        _fail(exc, EXIT_RUN_IN_PROGRESS)
+    except MakeratesError as exc:
+        _fail(exc)
+    for line in report.lines():
+        click.echo(line)
+    if report.exit_code:
+        raise SystemExit(report.exit_code)
+
+
+@click.command("status")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json follows docs/status.schema.json.",
+)
+@click.pass_context
+def status_command(ctx: click.Context, output: str) -> None:
+    """Is the daily job healthy? Sources, freshness, publish, key, verify; exit 3 if not.
+
+    Exit status: 0 all well, 3 something needs attention (listed), 1 the status could not
+    be read.
+    """
+    try:
+        report = lake_status(lake_from_context(ctx))
+    except MakeratesError as exc:
+        _fail(exc)
+    if output == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(render_status(report))
+    if not report["ok"]:
+        raise SystemExit(EXIT_NEEDS_ATTENTION)
+
+
+def render_status(report: dict[str, object]) -> str:
+    """The status for people: attention first, then one line per fact."""
+    data = json.loads(json.dumps(report))  # plain types, whatever the caller passed
+    lines = ["attention:" if data["attention"] else "all well"]
+    lines += [f"  ! {note}" for note in data["attention"]]
+    for source in data["sources"]:
+        lines.append(
+            f"source {source['source']}: last attempt {source['last_attempt_at']}, "
+            f"last success {source['last_success_at']}, {source['failures_24h']} failures "
+            f"of {source['attempts_24h']} attempts in 24 h"
+        )
+    fresh = data["freshness"]
+    lines.append(
+        f"newest rate: {fresh['newest_rate_date']} ({fresh['age_hours']} h old, "
+        f"stale after {fresh['stale_after_hours']} h)"
+    )
+    published = data["publish"]
+    if published["configured"]:
+        lines.append(
+            f"last publish: {published['last_published_at']} (gold snapshot "
+            f"{published['gold_snapshot_id']}, {published['age_hours']} h ago)"
+        )
+    else:
+        lines.append("publish: no publish_dsn set")
+    key = data["key"]
+    if key["in_chain"]:
+        lines.append(
+            f"API key: {key['origin']}, {key['age_days']} days old, rotation due "
+            f"{key['rotation_due']}"
+        )
+    verify = data["verify"]
+    lines.append(f"last verify: {verify['last_at']} (ok: {verify['ok']})")
+    kept = data["maintenance"]
+    lines.append(
+        f"last compaction: {kept['last_compaction_at']}; last expiry: {kept['last_expiry_at']}"
+    )
+    return "\n".join(lines)
+
+
+commands: list[click.Command] = [run_command, status_command]
