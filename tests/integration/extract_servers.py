@@ -13,6 +13,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ class Reply:
         reset: Close the connection with a TCP reset instead of answering.
         stream_bytes: Send this many bytes of filler without Content-Length.
         declare_length: Send Content-Length (False for a streamed body).
+        send_only: Declare the whole body's length but send only this many bytes of it,
+            then close the connection (a body cut off mid-way).
+        stall_s: With ``send_only``, wait this long after those bytes before closing
+            (a provider that stalls past the client's read timeout).
     """
 
     status: int = 200
@@ -48,6 +53,8 @@ class Reply:
     reset: bool = False
     stream_bytes: int = 0
     declare_length: bool = True
+    send_only: int | None = None
+    stall_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if reply.send_only is not None:
+            self._send_part(body[: reply.send_only], reply.stall_s)
+            return
         self.wfile.write(body)
+
+    def _send_part(self, part: bytes, stall_s: float) -> None:
+        self.wfile.write(part)
+        self.wfile.flush()
+        if stall_s:
+            time.sleep(stall_s)
+        self.close_connection = True
 
     def _stream(self, total: int) -> None:
         chunk = b"x" * 65536

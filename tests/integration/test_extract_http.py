@@ -165,13 +165,15 @@ def test_redirect_within_https_is_followed(
 def test_huge_body_is_cut_off(
     client: HttpClient, ca: LoopbackCa, router: Router, declare_length: bool
 ) -> None:
-    """A 10 MB body (with or without Content-Length) is cut off at the cap, not loaded."""
+    """A 10 MB body (with or without Content-Length) is cut off at the cap; the cap is kept."""
     router.add("/huge", Reply(stream_bytes=10 * 1024 * 1024, declare_length=declare_length))
     with serve(router, tls=ca.server_context()) as server:
         exchange = client.fetch(HttpRequest(f"{server.url}/huge"), source="t")
     assert exchange.error is not None
     assert error_code_of(exchange.error) == "response-too-large"
-    assert len(exchange.body) <= 4096
+    assert exchange.body == b"x" * 1_000_000
+    assert exchange.incomplete == "over-max-response-bytes"
+    assert "the first 1000000 are kept in bronze" in str(exchange.error)
 
 
 def test_connection_reset_is_a_transient_transport_error(

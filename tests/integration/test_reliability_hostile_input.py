@@ -1,31 +1,40 @@
-"""Hostile input: fuzzed payloads, SQL in CLI options, XML entity attacks.
+"""Hostile input: fuzzed payloads, SQL in CLI options, XML entity attacks, bodies cut short.
 
 Parsing is pure (bronze frame in, silver frames out), so the fuzzing runs without I/O;
 the CLI checks run the real command against an embedded lake and then prove the lake is
 intact. Every bad value must end as a reject row, never as a crash or a stored rate.
+A provider that cuts its body off, stalls, or sends more than the cap: bronze keeps
+every byte that arrived (up to the cap), on both storage layouts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyiceberg.schema import Schema
 
 from makerates_lake import source_names
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
-from makerates_lake.settings import load_settings
+from makerates_lake.errors import MakeratesError
+from makerates_lake.extract.jobs import ingest
+from makerates_lake.settings import Settings, load_settings
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
 from makerates_lake.store.catalog import Lake, open_lake
-from makerates_lake.store.tables import ALL_TABLES
+from makerates_lake.store.tables import ALL_TABLES, BRONZE_EXTRACTIONS
 from tests.integration.bronze_helpers import make_record
+from tests.integration.extract_servers import LoopbackCa, Reply, Router, make_ca, serve
 from tests.integration.reliability_helpers import settings_env, zip_bytes
 from tests.silver_helpers import frame, record, v6_latest
+from tests.unit.extract import payloads
 
 pytestmark = pytest.mark.integration
 
@@ -231,3 +240,103 @@ def test_sql_in_arguments_fails_cleanly_and_changes_nothing(
         result.exception
     )
     _intact(small_lake, 1)
+
+
+# --- every byte received is kept (issue 20, findings 3 and 4) ------------------------------
+
+#: 189 bytes, the size of the body the issue saw cut off after 113.
+_BODY_189 = payloads.OPEN_ER_LATEST[:188] + b"}"
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCa:
+    """A CA for the loopback HTTPS provider."""
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+def _ingest_one(lake: Lake, ca: LoopbackCa, reply: Reply, **changes: object) -> dict[str, Any]:
+    """open.er-api answers ``reply`` once (one attempt); the bronze row it left."""
+    router = Router()
+    router.add("/v6/latest/USD", reply)
+    with serve(router, tls=ca.server_context()) as server:
+        settings = lake.settings.replace(
+            open_er_api_url=server.url, http_ca_file=ca.ca_file, http_retry_attempts=1, **changes
+        )
+        with pytest.raises(MakeratesError):
+            ingest(open_lake(settings), ["USD"], sources=["open-er-api"])
+    rows: list[dict[str, Any]] = lake.bronze(refresh=True).scan().to_arrow().to_pylist()
+    (row,) = rows
+    return row
+
+
+def _kept(row: dict[str, Any], body: bytes, reason: str) -> None:
+    assert row["raw_response"] == body
+    assert row["response_size_bytes"] == len(body)
+    assert row["response_checksum"] == hashlib.sha256(body).hexdigest()
+    assert row["response_received_checksum"] == row["response_checksum"]
+    assert row["response_incomplete_reason"] == reason
+    assert row["response_masked_count"] == 0
+
+
+def test_a_body_cut_off_mid_way_keeps_the_bytes_that_arrived(lake: Lake, ca: LoopbackCa) -> None:
+    """Finding 3: 113 of 189 bytes then a closed connection: those 113 are stored, and said so."""
+    row = _ingest_one(lake, ca, Reply(body=_BODY_189, send_only=113))
+    _kept(row, _BODY_189[:113], "connection-closed")
+    assert row["http_status_code"] == 200
+    assert row["error_code"] == "connection-reset"
+    assert row["response_received_bytes"] == 113
+    message = str(row["error_message"])
+    assert "received 113 bytes, expected 189" in message
+    assert "the 113 bytes received before that are kept in bronze" in message
+
+
+def test_a_body_stalled_past_the_read_timeout_keeps_the_bytes_that_arrived(
+    lake: Lake, ca: LoopbackCa
+) -> None:
+    """Finding 3: 100 bytes then silence past the read timeout: those 100 are stored."""
+    reply = Reply(body=_BODY_189, send_only=100, stall_s=3.0)
+    row = _ingest_one(lake, ca, reply, http_read_timeout_s=0.5)
+    _kept(row, _BODY_189[:100], "read-timeout")
+    assert row["error_code"] == "timeout"
+    assert "the 100 bytes received before that are kept in bronze" in str(row["error_message"])
+
+
+def test_a_body_declared_over_the_cap_keeps_the_first_cap_bytes(lake: Lake, ca: LoopbackCa) -> None:
+    """Finding 4: a declared 12 MB body keeps exactly max_response_bytes, as the message says."""
+    cap = 65_536
+    reply = Reply(stream_bytes=12 * 1024 * 1024, declare_length=True)
+    row = _ingest_one(lake, ca, reply, max_response_bytes=cap)
+    _kept(row, b"x" * cap, "over-max-response-bytes")
+    assert row["error_code"] == "response-too-large"
+    assert row["response_received_bytes"] > cap
+    message = str(row["error_message"])
+    assert f"max_response_bytes={cap} (Content-Length {12 * 1024 * 1024})" in message
+    assert f"the first {cap} are kept in bronze" in message
+
+
+def test_a_lake_made_before_the_new_bronze_columns_gains_them_on_write(
+    lake_settings: Settings,
+) -> None:
+    """An old bronze table (27 columns) opens, takes a write, and reads old rows as nulls."""
+    old = open_lake(lake_settings, create=False)
+    old.catalog.create_namespace_if_not_exists("bronze")
+    spec = BRONZE_EXTRACTIONS
+    old.catalog.create_table(
+        spec.identifier,
+        schema=Schema(*spec.schema.fields[:27]),
+        # Where the store puts bronze (a REST catalog chooses for itself).
+        location=None
+        if lake_settings.is_rest_catalog
+        else f"{lake_settings.resolved_bronze_warehouse.rstrip('/')}/bronze/extractions",
+        partition_spec=spec.partition_spec,
+        sort_order=spec.sort_order,
+        properties=spec.properties,
+    )
+    lake = open_lake(lake_settings)
+    assert len(lake.bronze().schema().fields) == 27
+    BronzeWriter(lake).append([make_record(7)])
+    schema = lake.bronze(refresh=True).schema()
+    assert [f.field_id for f in schema.fields] == [f.field_id for f in spec.schema.fields]
+    (row,) = lake.bronze().scan().to_arrow().to_pylist()
+    assert row["response_masked_count"] == 0
+    assert row["response_received_checksum"] == row["response_checksum"]

@@ -1,4 +1,4 @@
-"""Secrets: after a full run with Vault and an API key, no secret is stored or shown anywhere.
+"""Secrets and transport: no secret stored or shown anywhere; TLS rules and pinning.
 
 One run on the production layout (PostgreSQL catalog, S3 with the WORM bronze bucket,
 a PostgreSQL publish target) reads the ExchangeRate-API key from a (fake, HTTPS) Vault,
@@ -7,7 +7,10 @@ publishes, verifies, and provokes errors that carry the key's URL or a wrong tok
 A scan then proves neither the key nor the Vault token appears in any warehouse file
 (Parquet and manifests decoded), the catalog database, the published tables, the logs
 or any command output and exception text. Transport rules are checked alongside: TLS
-below 1.3 and plain http are refused unless http to loopback is explicitly allowed.
+below 1.3 and plain http are refused unless http to loopback is explicitly allowed, and
+certificate pinning (issue 20) lets a pinned host through only with a key it names.
+
+Keys that hostile providers echo back are in ``test_reliability_secrets_echo.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from makerates_lake.settings import Settings
 from makerates_lake.store.catalog import Lake, open_lake
 from tests.conftest import S3_SECRET
 from tests.integration.bronze_helpers import all_stored_bytes
+from tests.integration.echo_providers import API_KEY, other_pin, pinned_server
 from tests.integration.extract_servers import (
     FakeVault,
     LoopbackCa,
@@ -43,7 +47,6 @@ from tests.unit.extract import payloads
 
 pytestmark = pytest.mark.integration
 
-API_KEY = "k3y-SECRET-7c1d9e0a55f24b6b"
 VAULT_TOKEN = "hvs.TOKEN-SECRET-0b7a6c2e91d8"
 SECRETS = (API_KEY, VAULT_TOKEN, S3_SECRET)
 
@@ -217,3 +220,90 @@ def test_plain_http_is_refused_unless_allowed_for_loopback(
     with pytest.raises(MakeratesError):
         ingest(open_lake(remote), ["USD"], sources=["open-er-api"], allow_insecure_loopback=True)
     assert _ok_rows(lake) == 1
+
+
+# --- certificate pinning ------------------------------------------------------------------
+
+
+@pytest.fixture
+def pinned(ca: LoopbackCa) -> Iterator[tuple[Running, str]]:
+    """open.er-api on a server with its own key, reached as ``localhost``; and its pin."""
+    context, pin = pinned_server(ca)
+    router = Router()
+    router.add("/v6/latest/USD", Reply(body=payloads.OPEN_ER_LATEST))
+    with serve(router, tls=context) as running:
+        yield running, pin
+
+
+@pytest.fixture
+def unpinned_fallback(ca: LoopbackCa) -> Iterator[Running]:
+    """Frankfurter on another server, reached as ``127.0.0.1`` (no pins for that host)."""
+    router = Router()
+    router.add("/v1/latest", Reply(body=payloads.FRANKFURTER_V1_LATEST))
+    with serve(router, tls=ca.server_context()) as running:
+        yield running
+
+
+def _pinned_ingest(
+    lake: Lake, pinned: Running, fallback: Running, ca: LoopbackCa, pins: str | None
+) -> tuple[str | None, list[dict[str, object]]]:
+    settings = lake.settings.replace(
+        open_er_api_url=pinned.url.replace("127.0.0.1", "localhost"),
+        frankfurter_url=fallback.url,
+        http_ca_file=ca.ca_file,
+        http_pins=pins,
+    )
+    report = ingest(open_lake(settings), ["USD"], sources=["open-er-api", "frankfurter"])
+    rows = lake.bronze(refresh=True).scan().to_arrow().to_pylist()
+    primary_first = sorted(rows, key=lambda r: r["source_tier"] != "primary")
+    return report.run.results[0].answered_by, primary_first
+
+
+@pytest.mark.parametrize(
+    "which", ["right", "backup", "none", "other-host"], ids=lambda w: f"pins-{w}"
+)
+def test_a_matching_pin_or_no_pin_lets_the_request_through(
+    lake: Lake,
+    pinned: tuple[Running, str],
+    unpinned_fallback: Running,
+    ca: LoopbackCa,
+    which: str,
+) -> None:
+    """The right pin, a backup pin beside a stale one, or no pin for the host: as today."""
+    server, pin = pinned
+    pins = {
+        "right": f"localhost={pin}",
+        "backup": f"localhost={other_pin('retired key')},{pin}",
+        "none": None,
+        "other-host": f"rates.example={other_pin('x')}",
+    }[which]
+    answered_by, rows = _pinned_ingest(lake, server, unpinned_fallback, ca, pins)
+    assert answered_by == "open-er-api"
+    assert [(r["source_name"], r["error_code"]) for r in rows] == [("open-er-api", None)]
+    assert len(server.seen) == 1
+
+
+def test_a_wrong_pin_refuses_before_sending_records_it_and_fails_over(
+    lake: Lake, pinned: tuple[Running, str], unpinned_fallback: Running, ca: LoopbackCa
+) -> None:
+    """A key matching no pin: nothing sent, a certificate-pin-mismatch row, the next tier."""
+    server, pin = pinned
+    wrong = f"localhost={other_pin('attacker key')}; 127.0.0.2={pin}"
+    answered_by, rows = _pinned_ingest(lake, server, unpinned_fallback, ca, wrong)
+    assert server.seen == []  # refused after the handshake, before any request byte
+    assert answered_by == "frankfurter"
+    primary, fallback = rows
+    assert primary["error_code"] == "certificate-pin-mismatch"
+    assert primary["http_status_code"] is None
+    assert primary["raw_response"] == b""
+    assert primary["retry_attempt"] == 0  # not retried: a retry cannot change the key
+    assert "pins configured for localhost" in str(primary["error_message"])
+    assert pin.removeprefix("sha256/") in str(primary["error_message"])  # what was presented
+    assert (fallback["source_name"], fallback["error_code"]) == ("frankfurter", None)
+
+
+def test_a_malformed_pin_is_a_config_error_naming_the_key(embedded_settings: Settings) -> None:
+    """A pin without its prefix or of the wrong size is refused when settings load."""
+    for bad in ("localhost=abc", "localhost=sha256/AAAA", "=sha256/" + "A" * 43 + "="):
+        with pytest.raises(MakeratesError, match="http_pins"):
+            embedded_settings.replace(http_pins=bad)
