@@ -102,3 +102,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
         shown = value.reveal() if isinstance(value, Secret) else str(value)
         env[f"MAKERATES_{name.upper()}"] = shown
     return env
+
+
+class Switchable:
+    """A router a test swaps between runs (sources up, primary down, all down)."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    def __call__(self, seen: Seen) -> Reply:
+        return self.router(seen)

@@ -23,8 +23,14 @@ from makerates_lake.pipeline.runstate import read_state
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
-from tests.integration.extract_servers import LoopbackCa, Router, Running, make_ca, serve
-from tests.integration.run_helpers import KEY, Webhook, settings_env, sources_router
+from tests.integration.extract_servers import LoopbackCa, Running, make_ca, serve
+from tests.integration.run_helpers import (
+    KEY,
+    Switchable,
+    Webhook,
+    settings_env,
+    sources_router,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +42,6 @@ SCHEMA = json.loads((ROOT / "docs/status.schema.json").read_text())
 def ca(tmp_path_factory: pytest.TempPathFactory) -> LoopbackCa:
     """A CA made for this module."""
     return make_ca(tmp_path_factory.mktemp("ca"))
-
-
-class Switchable:
-    """A router the test swaps between runs (sources up, primary down, all down)."""
-
-    def __init__(self, router: Router) -> None:
-        self.router = router
-
-    def __call__(self, seen: Any) -> Any:
-        return self.router(seen)
 
 
 @pytest.fixture
