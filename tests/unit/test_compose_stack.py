@@ -131,3 +131,31 @@ def test_every_variable_in_compose_is_in_the_example_env() -> None:
     }
     assert used <= example, used - example
     assert not re.search(r"(PASSWORD|SECRET|TOKEN)[A-Z_]*: [^$\s]", text)
+
+
+def test_the_scheduler_runs_makerates_run_every_four_hours_with_supercronic() -> None:
+    """The makerates service is supercronic (a maintained scheduler, no home-made loop) on
+    compose/crontab, which runs ``makerates run`` every four hours; the image installs the
+    binary checked against its checksum, and the service restarts and has a health check."""
+    service = _services()["makerates"]
+    command = service["command"]
+    assert command[0] == "supercronic"
+    assert command[-1] == "/app/crontab"
+    assert service["restart"] == "unless-stopped"
+    assert "9746" in " ".join(service["healthcheck"]["test"])
+    assert "127.0.0.1:9746" in command
+    dockerfile = (COMPOSE / "Dockerfile").read_text()
+    assert "COPY compose/crontab /app/crontab" in dockerfile
+    assert "sha1sum -c -" in dockerfile
+    assert "aptible/supercronic/releases/download" in dockerfile
+    entries = [
+        line.split()
+        for line in (COMPOSE / "crontab").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert len(entries) == 1
+    minute, hour, day, month, weekday, *job = entries[0]
+    assert (minute, hour, day, month, weekday) == ("0", "*/4", "*", "*", "*")
+    assert job[0] == "makerates"
+    assert job[-1] == "run"
+    assert service["environment"]["MAKERATES_RUN_BASES"] == "USD,EUR"
