@@ -1,7 +1,8 @@
-"""Lakes for benchmarks: the embedded default, or PostgreSQL + S3 on services started here.
+"""Lakes for benchmarks: the embedded default, PostgreSQL + S3, or a REST catalog + S3.
 
-The production layout starts its own throwaway PostgreSQL and moto S3 server (the same
-ones the integration tests use) and stops them when the block ends.
+The production layouts start their own throwaway services, the same ones the integration
+tests use (PostgreSQL; SeaweedFS for S3 and the Iceberg REST catalog), and stop them when
+the block ends.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-from tests.services import MotoServer, PostgresServer
+from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
+from tests.services import PostgresServer
 
 from makerates_lake.settings import load_settings
 from makerates_lake.store.catalog import Lake, open_lake, s3_client
 from makerates_lake.store.worm import create_worm_bucket
 
-LAYOUTS = ("embedded", "pg_s3")
+LAYOUTS = ("embedded", "pg_s3", "rest")
 
 
 @contextlib.contextmanager
@@ -37,29 +39,45 @@ def postgres_database() -> Iterator[str]:
 
 @contextlib.contextmanager
 def bench_lake(layout: str) -> Iterator[Lake]:
-    """An empty lake of ``layout`` (``embedded`` or ``pg_s3``) in a temporary folder."""
+    """An empty lake of ``layout`` (one of :data:`LAYOUTS`) in a temporary folder."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}")
     with tempfile.TemporaryDirectory(prefix="makerates-bench-") as folder:
+        home = Path(folder) / "lake"
         if layout == "embedded":
-            yield open_lake(load_settings(home=Path(folder) / "lake"))
+            yield open_lake(load_settings(home=home))
             return
-        moto = MotoServer.start()
+        seaweed = SeaweedServer.start()
         try:
+            credentials = {
+                "s3_endpoint": seaweed.s3_endpoint,
+                "s3_access_key_id": ACCESS_KEY,
+                "s3_secret_access_key": SECRET_KEY,
+            }
+            suffix = uuid.uuid4().hex[:8]
+            if layout == "rest":
+                seaweed.create_table_bucket(f"lake-{suffix}", object_lock=False)
+                yield open_lake(
+                    load_settings(
+                        home=home,
+                        catalog_uri=seaweed.rest_uri,
+                        catalog_auth="sigv4",
+                        warehouse=f"s3://lake-{suffix}",
+                        **credentials,
+                    )
+                )
+                return
             with postgres_database() as dsn:
-                suffix = uuid.uuid4().hex[:8]
                 settings = load_settings(
-                    home=Path(folder) / "lake",
+                    home=home,
                     catalog_uri=dsn.replace("postgresql://", "postgresql+psycopg://", 1),
                     warehouse=f"s3://lake-{suffix}/warehouse",
                     bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
-                    s3_endpoint=moto.endpoint,
-                    s3_access_key_id="bench-key-id",
-                    s3_secret_access_key="bench-secret-access-key",  # noqa: S106 - moto accepts any
+                    **credentials,
                 )
                 client = s3_client(settings)
                 client.create_bucket(Bucket=f"lake-{suffix}")
                 create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
                 yield open_lake(settings)
         finally:
-            moto.stop()
+            seaweed.stop()

@@ -1,7 +1,7 @@
 """Five years of six ingests a day: commit latency, files, metadata and reads, with and
 without maintenance.
 
-    python -m benchmarks.bench_long_history                      # 5 years, both layouts
+    python -m benchmarks.bench_long_history                      # 5 years, every layout
     python -m benchmarks.bench_long_history --years 1 --layout embedded
 
 One history per layout, measured in phases on the same table:
@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=5.0)
     parser.add_argument("--runs-per-day", type=int, default=6)
     parser.add_argument("--currencies", type=int, default=160)
-    parser.add_argument("--layout", choices=[*LAYOUTS, "both"], default="both")
+    parser.add_argument("--layout", choices=[*LAYOUTS, "all"], default="all")
     parser.add_argument(
         "--batch-days",
         type=int,
@@ -264,7 +264,7 @@ def main() -> None:
     parser.add_argument("--sample-runs", type=int, default=12)
     parser.add_argument("--keep-last", type=int, default=10)
     args = parser.parse_args()
-    layouts = LAYOUTS if args.layout == "both" else (args.layout,)
+    layouts = LAYOUTS if args.layout == "all" else (args.layout,)
     for layout in layouts:
         result = run_layout(
             layout,
