@@ -29,6 +29,7 @@ from typing import Final
 import httpx
 import stamina
 
+from makerates_lake.errors import ConfigError
 from makerates_lake.extract.http import is_loopback_host, make_ssl_context, user_agent
 from makerates_lake.pins import parse_pins
 from makerates_lake.redact import redact_text
@@ -55,6 +56,8 @@ EVENTS: Final = frozenset(
         DISAGREEMENT,
     }
 )
+#: Values of the ``alert_webhook_format`` setting.
+FORMATS: Final = ("slack", "json")
 _WAIT_INITIAL_S: Final = 1.0
 _WAIT_MAX_S: Final = 30.0
 
@@ -125,6 +128,9 @@ class AlertSender:
         ssl_context: TLS context (tests); default the extraction client's.
         transport: An httpx transport (unit tests pass ``httpx.MockTransport``).
         allow_insecure_loopback: Permit plain http to loopback only (tests).
+
+    Raises:
+        ConfigError: ``alert_webhook_format`` is neither ``slack`` nor ``json``.
     """
 
     def __init__(
@@ -135,6 +141,12 @@ class AlertSender:
         transport: httpx.BaseTransport | None = None,
         allow_insecure_loopback: bool = False,
     ) -> None:
+        if settings.alert_webhook_format not in FORMATS:
+            raise ConfigError(
+                f"setting 'alert_webhook_format' must be one of {', '.join(FORMATS)}, got "
+                f"{settings.alert_webhook_format!r}",
+                key="alert_webhook_format",
+            )
         self._settings = settings
         self._ssl_context = ssl_context
         self._transport = transport
