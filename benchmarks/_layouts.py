@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
@@ -49,7 +50,7 @@ def bench_lake(layout: str) -> Iterator[Lake]:
             return
         seaweed = SeaweedServer.start()
         try:
-            credentials = {
+            credentials: dict[str, Any] = {
                 "s3_endpoint": seaweed.s3_endpoint,
                 "s3_access_key_id": ACCESS_KEY,
                 "s3_secret_access_key": SECRET_KEY,

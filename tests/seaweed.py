@@ -9,7 +9,6 @@ temporary folder, and telemetry is off: the tests never send a packet off the ma
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import socket
@@ -17,19 +16,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+import httpx
 
 from tests.services import ServiceStartError, free_port
 
 #: The table bucket the REST catalog serves (one table bucket is one catalog).
 TABLE_BUCKET: Final = "warehouse"
 ACCESS_KEY: Final = "makerates-seaweed-key"
-SECRET_KEY: Final = "makerates-seaweed-secret"  # noqa: S105 - a throwaway test server's
+SECRET_KEY: Final = "makerates-seaweed-secret"
 REGION: Final = "us-east-1"
 _PORTS: Final = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
@@ -117,7 +115,7 @@ class SeaweedServer:
                 # means the catalog lists its namespaces and S3 accepts connections.
                 if self._table_bucket_ready() and self._s3_answers():
                     return
-            except (OSError, urllib.error.URLError, ValueError) as exc:
+            except (OSError, httpx.HTTPError, ValueError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.2)
         raise ServiceStartError(
@@ -125,17 +123,15 @@ class SeaweedServer:
         )
 
     def _table_bucket_ready(self) -> bool:
-        request = urllib.request.Request(
+        answer = httpx.get(
             f"{self.rest_uri}/v1/{TABLE_BUCKET}/namespaces",
             headers={"Authorization": f"Bearer {self.oauth_token()}"},
+            timeout=5,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return bool(response.status == 200)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:  # "table bucket warehouse not found" until it is made
-                return False
-            raise
+        if answer.status_code == 404:  # "table bucket warehouse not found" until it is made
+            return False
+        answer.raise_for_status()
+        return True
 
     def _s3_answers(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.ports["s3.port"]), 1.0):
@@ -143,16 +139,17 @@ class SeaweedServer:
 
     def oauth_token(self) -> str:
         """A bearer token from the REST catalog's ``/v1/oauth/tokens`` (client credentials)."""
-        body = urllib.parse.urlencode(
-            {
+        answer = httpx.post(
+            f"{self.rest_uri}/v1/oauth/tokens",
+            data={
                 "grant_type": "client_credentials",
                 "client_id": ACCESS_KEY,
                 "client_secret": SECRET_KEY,
-            }
-        ).encode()
-        request = urllib.request.Request(f"{self.rest_uri}/v1/oauth/tokens", data=body)
-        with urllib.request.urlopen(request, timeout=5) as response:
-            token: str = json.loads(response.read())["access_token"]
+            },
+            timeout=5,
+        )
+        answer.raise_for_status()
+        token: str = answer.json()["access_token"]
         return token
 
     def create_table_bucket(self, name: str, *, object_lock: bool = True) -> None:
@@ -162,15 +159,17 @@ class SeaweedServer:
         import boto3
         from botocore.config import Config
 
-        credentials = {
-            "endpoint_url": self.s3_endpoint,
-            "aws_access_key_id": ACCESS_KEY,
-            "aws_secret_access_key": SECRET_KEY,
-            "region_name": REGION,
-        }
-        boto3.client("s3tables", **credentials).create_table_bucket(name=name)
+        session = boto3.Session(
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name=REGION
+        )
+        tables: Any = session.client("s3tables", endpoint_url=self.s3_endpoint)  # no stubs
+        tables.create_table_bucket(name=name)
         if object_lock:
-            s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}), **credentials)
+            s3 = session.client(
+                "s3",
+                endpoint_url=self.s3_endpoint,
+                config=Config(s3={"addressing_style": "path"}),
+            )
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
             s3.put_object_lock_configuration(
                 Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}

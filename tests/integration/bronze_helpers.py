@@ -32,7 +32,8 @@ def all_stored_bytes(lake: Lake) -> bytes:
     """Every byte the lake stored: warehouse files and the catalog database.
 
     For S3 layouts every object version in both buckets; for PostgreSQL a text dump of
-    every catalog row; a REST catalog's own state is in its table bucket. Compressed formats are decoded as well: Parquet files are read back
+    every catalog row; a REST catalog's own state is in its table bucket. Compressed
+    formats are decoded as well: Parquet files are read back
     and the manifests' entries (with their column bounds) are listed through PyIceberg.
     """
     settings = lake.settings

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
+from mypy_boto3_s3.type_defs import ObjectLockRetentionTypeDef
 
 from makerates_lake.bronze import BronzeWriter, verify_bronze
 from makerates_lake.bronze.record import retain_until
@@ -65,13 +66,17 @@ def test_locked_retention_cannot_be_shortened_or_downgraded(pg_s3_lake: Lake) ->
     client = pg_s3_lake.s3_client()
     before = client.head_object(Bucket=bucket, Key=key)
     until = before["ObjectLockRetainUntilDate"]
-    for mode, date in (("COMPLIANCE", until - timedelta(days=30)), ("GOVERNANCE", until)):
+    attempts: list[ObjectLockRetentionTypeDef] = [
+        {"Mode": "COMPLIANCE", "RetainUntilDate": until - timedelta(days=30)},  # shorter
+        {"Mode": "GOVERNANCE", "RetainUntilDate": until},  # bypassable
+    ]
+    for retention in attempts:
         with pytest.raises(ClientError, match="AccessDenied"):
             client.put_object_retention(
                 Bucket=bucket,
                 Key=key,
                 VersionId=before["VersionId"],
-                Retention={"Mode": mode, "RetainUntilDate": date},  # type: ignore[typeddict-item]
+                Retention=retention,
                 BypassGovernanceRetention=True,
             )
     after = client.head_object(Bucket=bucket, Key=key)
