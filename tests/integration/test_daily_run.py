@@ -225,3 +225,26 @@ def test_status_json_matches_its_schema_and_the_seeded_facts(
     assert status["attention"] == [
         f"source exchangerate-api: the last attempt failed ({len(failed)} failures in 24 h)"
     ]
+
+
+def test_log_format_json_writes_one_object_per_record_with_an_event(
+    tmp_path: Path, ca: LoopbackCa
+) -> None:
+    """``makerates --log-format json -v run`` with every tier down: every log record on
+    stderr is one JSON object with an event name (the alert, the tier failures, the end)."""
+    with serve(sources_router(primary=False, fallback=False), tls=ca.server_context()) as server:
+        settings = load_settings(home=tmp_path / "lake", **_source_settings(server, ca))
+        env = {**os.environ, **settings_env(settings)}
+        command = [sys.executable, "-c", "from makerates_lake.cli import main; main()"]
+        done = subprocess.run(
+            [*command, "--log-format", "json", "-v", "run"],
+            env=env, capture_output=True, timeout=180, check=False,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.decode().splitlines() if line.strip()]
+    assert not [line for line in lines if line.startswith(("WARNING ", "ERROR ", "INFO "))]
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    events = {record["event"] for record in records}
+    assert {"alert", "run_finished", "every_tier_failed"} <= events
+    assert all({"time", "level", "logger", "event", "message"} <= set(r) for r in records)
+    assert KEY not in done.stderr.decode()
