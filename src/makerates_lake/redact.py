@@ -65,6 +65,7 @@ def is_sensitive_name(name: str) -> bool:
 
 
 _URLSAFE: Final = str.maketrans("+/", "-_")
+_ESCAPE: Final = re.compile(r"%[0-9A-F]{2}")
 
 
 def _base64_cores(value: bytes) -> set[str]:
@@ -88,14 +89,10 @@ def _base64_cores(value: bytes) -> set[str]:
 def secret_forms(secret: str) -> set[str]:
     """``secret`` and the forms a provider may echo it in: URL-encoded, inside base64."""
     forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
-    forms |= {form.replace(e, e.lower()) for form in tuple(forms) for e in _escapes(form)}
+    forms |= {_ESCAPE.sub(lambda m: m.group(0).lower(), form) for form in tuple(forms)}
     if len(secret) >= _MIN_BASE64_SECRET_LENGTH:
         forms |= _base64_cores(secret.encode())
     return forms
-
-
-def _escapes(text: str) -> list[str]:
-    return re.findall(r"%[0-9A-F]{2}", text)
 
 
 def scrub_order(secrets: Iterable[str]) -> tuple[str, ...]:

@@ -222,3 +222,39 @@ def test_create_gives_a_time_ordered_id_of_the_extraction_timestamp() -> None:
 
 def _unix_millis(when: datetime) -> int:
     return (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def test_a_secret_echoed_in_the_body_is_masked_and_counted() -> None:
+    """The body keeps every byte but the key's; both checksums and the count are recorded."""
+    body = f"<html>404: /v6/{KEY}/latest/USD and again {KEY}</html>".encode()
+    record = _create(raw_response=body, http_status_code=404)
+    stored = body.replace(KEY.encode(), b"[REDACTED]")
+    assert record.raw_response == stored
+    assert record.response_masked_count == 2
+    assert record.response_received_checksum == hashlib.sha256(body).hexdigest()
+    assert record.response_checksum == hashlib.sha256(stored).hexdigest()
+    assert record.response_size_bytes == len(stored)
+    assert record.response_received_bytes == len(body)
+
+
+def test_an_unmasked_body_has_one_checksum_and_no_marker() -> None:
+    """Nothing masked: the two checksums agree, count 0, complete unless told otherwise."""
+    record = _create()
+    assert record.response_masked_count == 0
+    assert record.response_received_checksum == record.response_checksum
+    assert record.response_incomplete_reason is None
+    partial = _create(raw_response=b'{"res', incomplete_reason="connection-closed",
+                      received_bytes=5)  # fmt: skip
+    assert (partial.response_incomplete_reason, partial.response_received_bytes) == (
+        "connection-closed",
+        5,
+    )
+
+
+def test_an_unmasked_record_with_another_received_checksum_is_refused() -> None:
+    """A received checksum that differs without any masking would be a lie: refused."""
+    record = _create()
+    with pytest.raises(InvalidRecordError, match="checksums must agree"):
+        dataclasses.replace(record, response_received_checksum="0" * 64)
+    with pytest.raises(InvalidRecordError, match="masked_count"):
+        dataclasses.replace(record, response_masked_count=-1)

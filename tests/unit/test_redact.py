@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from unittest import mock
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from makerates_lake import redact
-from makerates_lake.redact import REDACTED, redact_mapping, redact_text, redact_url, scrub_order
+from makerates_lake.redact import (
+    REDACTED,
+    mask_bytes,
+    redact_mapping,
+    redact_text,
+    redact_url,
+    scrub_order,
+    secret_forms,
+)
 
 
 def test_exchangerate_api_key_in_path_is_masked_even_when_unknown() -> None:
@@ -134,3 +143,29 @@ def test_secrets_may_be_any_iterable() -> None:
     headers = {"X-Note": "key sk-abcdef999", "Accept": "sk-abcdef999"}
     redacted = redact_mapping(headers, (s for s in ["sk-abcdef999"]))
     assert redacted == {"X-Note": f"key {REDACTED}", "Accept": REDACTED}
+
+
+def test_echoed_forms_of_a_key_are_masked_in_bytes() -> None:
+    """URL-encoded and base64 (any alignment, both alphabets) forms are masked and counted."""
+    key = "k3y/SECRET+7c1d9e0a55"
+    ordered = scrub_order([key])
+    body = b" ".join(
+        [
+            key.encode(),
+            b"k3y%2FSECRET%2B7c1d9e0a55",
+            b"k3y%2fSECRET%2b7c1d9e0a55",
+            base64.b64encode(f"{key}:".encode()),
+            base64.b64encode(f"user:{key}".encode()),
+            base64.urlsafe_b64encode(f"ab:{key}".encode()),
+        ]
+    )
+    masked, count = mask_bytes(body, ordered)
+    assert count == 6
+    assert key.encode() not in masked
+    assert b"SECRET" not in masked
+    assert mask_bytes(b"nothing here", ordered) == (b"nothing here", 0)
+
+
+def test_short_keys_get_no_base64_forms() -> None:
+    """Below 12 characters the base64 core is too short to tell apart: not searched."""
+    assert secret_forms("abcdefgh") == {"abcdefgh"}
