@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Mapping
 from typing import Final
 
-__all__ = ["PIN_PREFIX", "format_pin", "parse_pins"]
+from makerates_lake.errors import ConfigError
+
+__all__ = ["PIN_PREFIX", "check_pins_setting", "format_pin", "parse_pins"]
 
 #: Every pin is written ``sha256/<base64 of the 32-byte digest>``.
 PIN_PREFIX: Final = "sha256/"
@@ -50,3 +53,23 @@ def parse_pins(text: str) -> dict[str, frozenset[bytes]]:
             digests.add(digest)
         pins[host] = frozenset(digests) | pins.get(host, frozenset())
     return pins
+
+
+def check_pins_setting(value: str | None, origin: Mapping[str, str], consulted: list[str]) -> None:
+    """Validate ``http_pins`` while settings load.
+
+    Raises:
+        ConfigError: The value does not parse; names the key, where it came from and
+            every place consulted.
+    """
+    if not value:
+        return
+    try:
+        parse_pins(value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"invalid value for setting 'http_pins': {exc}",
+            key="http_pins",
+            source=origin.get("http_pins", "default"),
+            consulted="; ".join(consulted),
+        ) from None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from makerates_lake.errors import ConfigError
-from makerates_lake.pins import parse_pins
+from makerates_lake.pins import check_pins_setting
 from makerates_lake.redact import redact_url
 from makerates_lake.secret import Secret
 
@@ -300,19 +300,6 @@ def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
             )
 
 
-def _check_pins(values: Mapping[str, Any], origin: Mapping[str, str], consulted: list[str]) -> None:
-    if values.get("http_pins"):
-        try:
-            parse_pins(values["http_pins"])
-        except ValueError as exc:
-            raise ConfigError(
-                f"invalid value for setting 'http_pins': {exc}",
-                key="http_pins",
-                source=origin.get("http_pins", "default"),
-                consulted="; ".join(consulted),
-            ) from None
-
-
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     *,
@@ -382,7 +369,7 @@ def load_settings(
                 consulted="; ".join(consulted),
             ) from None
     _check_ranges(parsed, origin)
-    _check_pins(parsed, origin, consulted)
+    check_pins_setting(parsed.get("http_pins"), origin, consulted)
     if _base is not None:
         return dataclasses.replace(_base, **parsed)
     return Settings(**parsed)
