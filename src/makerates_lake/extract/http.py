@@ -123,7 +123,8 @@ class HttpClient:
     Args:
         settings: Timeouts, size cap, contact URL and rate-limit warning threshold.
         ssl_context: TLS context; default :func:`make_ssl_context` with
-            ``settings.http_ca_file``.
+            ``settings.http_ca_file`` and the pins of ``settings.http_pins`` (a context
+            given here is used as it is: pin it with :func:`make_ssl_context`).
         transport: An httpx transport (tests pass ``httpx.MockTransport``).
         allow_insecure_loopback: Permit plain http, but only to loopback hosts (tests).
     """

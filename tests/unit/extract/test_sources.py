@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from makerates_lake.extract.sources import (
     Frankfurter,
     OpenErApi,
 )
-from makerates_lake.extract.sources.ecb import history_content_type, xml_problem
+from makerates_lake.extract.sources.ecb import history_content_type, read_local, xml_problem
 from makerates_lake.secret import Secret
 from tests.unit.extract import payloads as p
 
@@ -188,3 +189,15 @@ def test_alternate_offers_previous_key_only_inside_grace() -> None:
     assert api.alternate(alternate, invalid) is None
     provider.until = now
     assert api.alternate(request, invalid) is None
+
+
+def test_a_local_file_over_the_cap_keeps_the_first_cap_bytes(tmp_path: Path) -> None:
+    """An ECB file larger than max_response_bytes keeps exactly the cap, marked incomplete."""
+    path = tmp_path / "hist.zip"
+    path.write_bytes(b"z" * 5000)
+    exchange = read_local(HttpRequest(path.as_uri(), method="READ"), path, max_bytes=1000)
+    assert exchange.body == b"z" * 1000
+    assert exchange.incomplete == "over-max-response-bytes"
+    assert exchange.received_bytes == 5000
+    assert exchange.error is not None
+    assert "the first 1000 bytes are kept in bronze" in str(exchange.error)
