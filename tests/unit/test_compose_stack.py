@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 from makerates_lake.settings import ENV_PREFIX, Settings, load_settings
+from makerates_lake.store.catalog import catalog_properties
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = ROOT / "compose"
@@ -97,16 +99,82 @@ def test_rest_catalog_and_trino_point_at_the_same_catalog_and_buckets() -> None:
     assert trino["s3.endpoint"] == rest_env["CATALOG_S3_ENDPOINT"]
 
 
-def test_makerates_service_uses_only_real_settings() -> None:
+@pytest.mark.parametrize("service", ["makerates", "makerates-seaweedfs"])
+def test_makerates_service_uses_only_real_settings(service: str) -> None:
     """Every MAKERATES_* variable given to the app names a Settings field (or the config)."""
     fields = {f.name for f in dataclasses.fields(Settings)}
-    environment = _services()["makerates"]["environment"]
+    environment = _services()[service]["environment"]
     for key in environment:
         if key == "MAKERATES_CONFIG":
             assert (ROOT / str(environment[key]).removeprefix("/app/")).exists()
             continue
         assert key.startswith(ENV_PREFIX)
         assert key.removeprefix(ENV_PREFIX).lower() in fields, key
+
+
+def _seaweed_flags() -> dict[str, str]:
+    """``weed mini``'s ``-name=value`` flags in the seaweedfs service's command."""
+    command = [str(part) for part in _services()["seaweedfs"]["command"]]
+    assert command[0] == "mini"
+    return dict(flag.lstrip("-").split("=", 1) for flag in command[1:])
+
+
+def test_seaweedfs_profile_matches_its_catalog_file() -> None:
+    """The seaweedfs profile runs weed mini with telemetry off and the flags the tests use,
+    publishes the S3 and Iceberg REST ports rest-seaweedfs.toml names, and creates the
+    table bucket that file's warehouse is; its CLI service reaches the same ports inside."""
+    settings = load_settings(ROOT / "catalog/rest-seaweedfs.toml", environ={})
+    services = _services()
+    for name in ("seaweedfs", "makerates-seaweedfs"):
+        assert services[name]["profiles"] == ["seaweedfs"], name
+    flags = _seaweed_flags()
+    assert flags["master.telemetry"] == "false"
+    # The same switches as tests/seaweed.py's SeaweedServer.start (ports aside).
+    assert {k: flags[k] for k in ("webdav", "s3.port.lance", "admin.ui")} == {
+        "webdav": "false",
+        "s3.port.lance": "0",
+        "admin.ui": "false",
+    }
+    assert f"s3://{flags['tableBucket']}" == settings.resolved_warehouse.rstrip("/")
+    assert settings.s3_endpoint is not None
+    s3_port, rest_port = int(flags["s3.port"]), int(flags["s3.port.iceberg"])
+    assert urlsplit(settings.s3_endpoint).port == _published("seaweedfs", s3_port)
+    assert urlsplit(settings.resolved_catalog_uri).port == _published("seaweedfs", rest_port)
+    environment = services["makerates-seaweedfs"]["environment"]
+    assert environment["MAKERATES_CONFIG"] == "/app/catalog/rest-seaweedfs.toml"
+    assert environment["MAKERATES_CATALOG_URI"] == f"http://seaweedfs:{rest_port}"
+    assert environment["MAKERATES_S3_ENDPOINT"] == f"http://seaweedfs:{s3_port}"
+    assert services["makerates-seaweedfs"]["depends_on"] == {
+        "seaweedfs": {"condition": "service_healthy"}
+    }
+    # The server's admin identity is the key the library signs with.
+    server_env = services["seaweedfs"]["environment"]
+    assert server_env["AWS_ACCESS_KEY_ID"] == environment["MAKERATES_S3_ACCESS_KEY_ID"]
+    assert server_env["AWS_SECRET_ACCESS_KEY"] == environment["MAKERATES_S3_SECRET_ACCESS_KEY"]
+
+
+def test_seaweedfs_catalog_file_is_a_sigv4_rest_catalog_on_its_table_bucket() -> None:
+    """rest-seaweedfs.toml gives a REST catalog signed with SigV4 for s3tables, selected
+    by the table bucket alone, with bronze in the same bucket."""
+    settings = load_settings(
+        ROOT / "catalog/rest-seaweedfs.toml", environ={"MAKERATES_S3_SECRET_ACCESS_KEY": "x"}
+    )
+    props = catalog_properties(settings)
+    assert props["type"] == "rest"
+    assert props["rest.sigv4-enabled"] == "true"
+    assert props["rest.signing-name"] == "s3tables"
+    assert props["warehouse"] == "s3://warehouse/"
+    assert settings.resolved_bronze_warehouse.rstrip("/") == "s3://warehouse"
+
+
+def test_seaweedfs_ports_do_not_collide_with_the_default_stack() -> None:
+    """The profile can run beside minio and iceberg-rest: no host port is published twice."""
+    published = [
+        str(mapping).rpartition(":")[0]
+        for service in _services().values()
+        for mapping in service.get("ports", [])
+    ]
+    assert len(published) == len(set(published)), published
 
 
 def test_vault_seed_writes_the_path_and_field_the_library_reads() -> None:
