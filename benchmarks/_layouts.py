@@ -19,7 +19,8 @@ from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
 from tests.services import PostgresServer
 
 from makerates_lake.settings import load_settings
-from makerates_lake.store.catalog import Lake, open_lake, s3_client
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.s3 import S3Access
 from makerates_lake.store.worm import create_worm_bucket
 
 LAYOUTS = ("embedded", "pg_s3", "rest")
@@ -76,8 +77,8 @@ def bench_lake(layout: str) -> Iterator[Lake]:
                     bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
                     **credentials,
                 )
-                client = s3_client(settings)
-                client.create_bucket(Bucket=f"lake-{suffix}")
+                client = S3Access.from_settings(settings).minio_client()
+                client.make_bucket(f"lake-{suffix}")
                 create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
                 yield open_lake(settings)
         finally:

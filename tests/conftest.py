@@ -20,7 +20,8 @@ import pytest
 import stamina
 
 from makerates_lake.settings import Settings, load_settings
-from makerates_lake.store.catalog import Lake, open_lake, s3_client
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.s3 import S3Access
 from makerates_lake.store.worm import create_worm_bucket
 from tests import seaweed as seaweed_server
 from tests.seaweed import SeaweedServer
@@ -123,8 +124,8 @@ def pg_s3_settings(tmp_path: Path, pg_database: str, s3_server: SeaweedServer) -
         s3_access_key_id=S3_KEY_ID,
         s3_secret_access_key=S3_SECRET,
     )
-    client = s3_client(settings)
-    client.create_bucket(Bucket=f"lake-{suffix}")
+    client = S3Access.from_settings(settings).minio_client()
+    client.make_bucket(f"lake-{suffix}")
     create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
     return settings
 

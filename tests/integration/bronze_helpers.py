@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.worm import split_s3_uri
+from tests.s3_tools import boto3_client
 
 
 def make_record(n: int = 0, **overrides: object) -> BronzeRecord:
@@ -77,7 +78,7 @@ def _raw_files(lake: Lake) -> list[bytes]:
                     chunks.append(path.read_bytes())
         else:
             bucket, _ = split_s3_uri(location)
-            client = lake.s3_client()
+            client = boto3_client(lake.settings)
             versions = client.list_object_versions(Bucket=bucket).get("Versions", [])
             for version in versions:
                 body = client.get_object(

@@ -25,6 +25,7 @@ import zstandard
 
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.worm import split_s3_uri
+from tests.s3_tools import boto3_client
 
 _MAX_DEPTH = 5
 
@@ -45,7 +46,7 @@ def _raw_files(lake: Lake) -> Iterator[bytes]:
                     yield path.read_bytes()
             continue
         bucket, _ = split_s3_uri(location)
-        client = lake.s3_client()
+        client = boto3_client(lake.settings)
         for version in client.list_object_versions(Bucket=bucket).get("Versions", []):
             yield client.get_object(
                 Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"]

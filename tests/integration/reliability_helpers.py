@@ -38,6 +38,7 @@ from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import TableSpec
+from tests.s3_tools import boto3_client
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_ZIP = REPO / "src/makerates_lake/data/eurofxref-hist-sample.zip"
@@ -396,7 +397,8 @@ def read_object(lake: Lake, uri: str) -> bytes:
     """The bytes of a lake file (local path or S3 object), outside the library."""
     parts = urlsplit(uri)
     if parts.scheme in {"s3", "s3a"}:
-        body = lake.s3_client().get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+        client = boto3_client(lake.settings)
+        body = client.get_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
         return body["Body"].read()
     return Path(unquote(parts.path)).read_bytes()
 
@@ -406,7 +408,7 @@ def overwrite_object(lake: Lake, uri: str, data: bytes) -> None:
     parts = urlsplit(uri)
     if parts.scheme in {"s3", "s3a"}:
         # Object Lock buckets refuse a put without a checksum.
-        lake.s3_client().put_object(
+        boto3_client(lake.settings).put_object(
             Bucket=parts.netloc, Key=parts.path.lstrip("/"), Body=data, ChecksumAlgorithm="CRC32"
         )
         return
@@ -417,7 +419,7 @@ def delete_object(lake: Lake, uri: str) -> None:
     """Delete a lake file behind the library's back (on versioned S3: a delete marker)."""
     parts = urlsplit(uri)
     if parts.scheme in {"s3", "s3a"}:
-        lake.s3_client().delete_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+        boto3_client(lake.settings).delete_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
         return
     Path(unquote(parts.path)).unlink()
 

@@ -17,6 +17,7 @@ from makerates_lake.bronze.record import retain_until
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.worm import split_s3_uri
 from tests.integration.bronze_helpers import make_record
+from tests.s3_tools import boto3_client
 
 
 def _data_files(lake: Lake) -> list[str]:
@@ -33,7 +34,7 @@ def test_every_bronze_object_is_compliance_locked_until_its_retention(pg_s3_lake
     objects = [table.metadata_location, snapshot.manifest_list, *_data_files(pg_s3_lake)]
     objects += [m.manifest_path for m in snapshot.manifests(table.io)]
     expected = retain_until(record.extraction_timestamp, "keep-7-years")
-    client = pg_s3_lake.s3_client()
+    client = boto3_client(pg_s3_lake.settings)
     for uri in objects:
         bucket, key = split_s3_uri(uri)
         head = client.head_object(Bucket=bucket, Key=key)
@@ -45,7 +46,7 @@ def test_deleting_a_locked_data_file_version_is_refused(pg_s3_lake: Lake) -> Non
     """S3 refuses to delete a locked bronze data file version, even with the bypass flag."""
     BronzeWriter(pg_s3_lake).append([make_record()])
     bucket, key = split_s3_uri(_data_files(pg_s3_lake)[0])
-    client = pg_s3_lake.s3_client()
+    client = boto3_client(pg_s3_lake.settings)
     version = client.head_object(Bucket=bucket, Key=key)["VersionId"]
     with pytest.raises(ClientError, match="AccessDenied"):
         client.delete_object(Bucket=bucket, Key=key, VersionId=version)
@@ -63,7 +64,7 @@ def test_locked_retention_cannot_be_shortened_or_downgraded(pg_s3_lake: Lake) ->
     record = make_record(retention_policy="keep-7-years")
     BronzeWriter(pg_s3_lake).append([record])
     bucket, key = split_s3_uri(_data_files(pg_s3_lake)[0])
-    client = pg_s3_lake.s3_client()
+    client = boto3_client(pg_s3_lake.settings)
     before = client.head_object(Bucket=bucket, Key=key)
     until = before["ObjectLockRetainUntilDate"]
     attempts: list[ObjectLockRetentionTypeDef] = [
@@ -104,7 +105,7 @@ def test_verify_flags_a_body_altered_in_s3(pg_s3_lake: Lake) -> None:
     BronzeWriter(pg_s3_lake).append(records)
     victim = records[1].extraction_id
     bucket, key = split_s3_uri(_data_files(pg_s3_lake)[0])
-    client = pg_s3_lake.s3_client()
+    client = boto3_client(pg_s3_lake.settings)
     first = client.get_object(Bucket=bucket, Key=key)
     original = first["Body"].read()
     client.put_object(Bucket=bucket, Key=key, Body=_tampered(original, victim))

@@ -28,6 +28,7 @@ from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import write_files
 from makerates_lake.store.files import live_data_files
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+from tests.s3_tools import boto3_client
 
 DAY0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
 
@@ -104,7 +105,7 @@ def test_original_bronze_files_stay_in_storage(lake: Lake) -> None:
         from makerates_lake.store.worm import split_s3_uri
 
         bucket, key = split_s3_uri(live_data_files(table)[0].file_path)
-        head = lake.s3_client().head_object(Bucket=bucket, Key=key)
+        head = boto3_client(lake.settings).head_object(Bucket=bucket, Key=key)
         assert head["ObjectLockMode"] == "COMPLIANCE"
         assert head["ObjectLockRetainUntilDate"] > datetime.now(UTC) + timedelta(days=365)
 

@@ -26,7 +26,8 @@ from makerates_lake.audit.verify import verify_lake
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
 from makerates_lake.settings import Settings, load_settings
-from makerates_lake.store.catalog import Lake, open_lake, s3_client
+from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.s3 import S3Access
 from makerates_lake.store.worm import create_worm_bucket
 from tests.conftest import S3_KEY_ID, S3_SECRET
 from tests.integration.bronze_helpers import make_record
@@ -68,8 +69,8 @@ def _pg_s3_settings(
         s3_secret_access_key=S3_SECRET,
     )
     # Buckets are made straight on moto, not through the proxy.
-    direct = s3_client(settings.replace(s3_endpoint=moto.endpoint))
-    direct.create_bucket(Bucket=f"lake-{suffix}")
+    direct = S3Access.from_settings(settings.replace(s3_endpoint=moto.endpoint)).minio_client()
+    direct.make_bucket(f"lake-{suffix}")
     create_worm_bucket(direct, f"bronze-{suffix}", default_retention_days=1)
     return settings
 

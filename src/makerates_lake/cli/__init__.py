@@ -256,7 +256,6 @@ def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datet
 def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
     """Create the bronze bucket with versioning and Object Lock (set-up, S3/MinIO only)."""
     from makerates_lake.cli.support import settings_from_context
-    from makerates_lake.store.catalog import s3_client
     from makerates_lake.store.worm import create_worm_bucket, split_s3_uri
 
     settings = settings_from_context(ctx)
@@ -264,8 +263,52 @@ def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
     if not location.startswith(("s3://", "s3a://")):
         raise click.UsageError("bronze_warehouse is not an s3:// location")
     bucket, _ = split_s3_uri(location)
-    create_worm_bucket(s3_client(settings), bucket, default_retention_days=retention_days)
+    from makerates_lake.store.s3 import S3Access
+
+    client = S3Access.from_settings(settings).minio_client()
+    create_worm_bucket(client, bucket, default_retention_days=retention_days)
     click.echo(f"created {bucket} with Object Lock (COMPLIANCE, {retention_days} day default)")
+
+
+def _hold_command(on: bool) -> click.Command:
+    """``bronze hold`` (``on``) or ``bronze release``: the same window options."""
+    verb = "hold" if on else "release"
+
+    @click.command(verb)
+    @click.option("--from", "start", type=click.DateTime(), help="First extraction time (UTC).")
+    @click.option("--to", "end", type=click.DateTime(), help="End of the window (exclusive).")
+    @click.pass_context
+    def command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
+        from makerates_lake.bronze.hold import hold_bronze
+        from makerates_lake.cli.support import settings_from_context
+        from makerates_lake.store.catalog import open_lake
+
+        try:
+            lake = open_lake(settings_from_context(ctx))
+            result = hold_bronze(
+                lake,
+                start.replace(tzinfo=UTC) if start else None,
+                end.replace(tzinfo=UTC) if end else None,
+                on=on,
+            )
+        except MakeratesError as exc:
+            _fail(exc)
+        done = "legal hold on" if on else "legal hold lifted from"
+        click.echo(f"{done} {len(result.objects)} bronze data files")
+
+    command.help = (
+        "Put a legal hold (an audit freeze, no end date) on the bronze data files holding "
+        "rows extracted --from/--to: S3 then refuses to delete or overwrite them whatever "
+        "their retention says."
+        if on
+        else "Lift the legal hold from the bronze data files holding rows extracted "
+        "--from/--to; their retention alone applies again."
+    )
+    return command
+
+
+bronze_group.add_command(_hold_command(on=True))
+bronze_group.add_command(_hold_command(on=False))
 
 
 @main.command("demo")

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from makerates_lake.errors import AuditError
 from makerates_lake.store.catalog import Lake
+from makerates_lake.store.objects import list_files, remove_file
 from makerates_lake.store.tables import ALL_TABLES, TableSpec
 
 if TYPE_CHECKING:
@@ -93,25 +93,6 @@ def referenced_files(table: Table) -> set[str]:
     return {_normalise(uri) for uri in found}
 
 
-def _listed(lake: Lake, location: str) -> Iterator[tuple[str, int, datetime]]:
-    """(uri, size, modified) of every file under ``location``."""
-    parts = urlsplit(location)
-    if parts.scheme in {"s3", "s3a"}:
-        bucket, prefix = parts.netloc, parts.path.strip("/") + "/"
-        paginator = lake.s3_client().get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                yield f"s3://{bucket}/{obj['Key']}", obj["Size"], obj["LastModified"]
-        return
-    root = Path(unquote(parts.path)) if parts.scheme == "file" else Path(location)
-    if not root.is_dir():
-        return
-    for path in root.rglob("*"):
-        if path.is_file():
-            stat = path.stat()
-            yield path.as_uri(), stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)
-
-
 def find_orphans(
     lake: Lake,
     *,
@@ -140,7 +121,7 @@ def find_orphans(
         try:
             # List first, then read the metadata: a commit landing in between makes its
             # files referenced, never orphaned.
-            listed = list(_listed(lake, location))
+            listed = list(list_files(lake, location))
             referenced = referenced_files(lake.table(spec, refresh=True))
         except AuditError:
             raise
@@ -164,14 +145,6 @@ def io_location(uri: str) -> str:
     (``extraction_day%3D2024-03-01``), which FileIO would take literally."""
     parts = urlsplit(uri)
     return unquote(parts.path) if parts.scheme == "file" else uri
-
-
-def _remove(lake: Lake, uri: str) -> None:
-    parts = urlsplit(uri)
-    if parts.scheme in {"s3", "s3a"}:
-        lake.s3_client().delete_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
-    else:
-        Path(unquote(parts.path)).unlink(missing_ok=True)
 
 
 def remove_orphans(
@@ -202,7 +175,7 @@ def remove_files(lake: Lake, report: OrphanReport) -> None:
     """
     for orphan in report.orphans:
         try:
-            _remove(lake, orphan.uri)
+            remove_file(lake, orphan.uri)
         except Exception as exc:  # one stuck file must not stop the clean-up of the rest
             report.failed[orphan.uri] = f"{type(exc).__name__}: {exc}"
             continue

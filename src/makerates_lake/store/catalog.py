@@ -33,7 +33,7 @@ from makerates_lake.store.s3 import S3Access, uses_s3
 from makerates_lake.store.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    from minio import Minio
 
 _FSSPEC_IO = "pyiceberg.io.fsspec.FsspecFileIO"
 
@@ -43,9 +43,8 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
     uri = settings.resolved_catalog_uri
     props: dict[str, str] = {"warehouse": settings.resolved_warehouse}
     if settings.is_rest_catalog:
+        check_rest_layout(settings)
         props.update({"type": "rest", "uri": uri, **rest_auth_properties(settings)})
-        if uses_s3(settings):
-            props["warehouse"] = rest_table_bucket(settings)
     else:
         if settings.catalog_password:
             uri = (
@@ -108,33 +107,22 @@ def rest_auth_properties(settings: Settings) -> dict[str, str]:
     }
 
 
-def rest_table_bucket(settings: Settings) -> str:
-    """``s3://<bucket>/``: the table bucket an S3 Tables style REST catalog is selected by.
-
-    Such a catalog places every table inside its bucket at ``<namespace>/<name>`` and
-    refuses writes anywhere else, so bronze cannot have a bucket of its own there: its
-    objects are locked one by one instead (Object Lock enabled on the table bucket).
+def check_rest_layout(settings: Settings) -> None:
+    """A REST catalog places every table itself (S3 Tables style catalogs, SeaweedFS's
+    among them, refuse writes anywhere else), so a separate ``bronze_warehouse`` would
+    be silently ignored: it is refused instead. Bronze then shares the catalog's
+    warehouse; WORM needs the SQL catalog layout (docs/scale-out.md).
 
     Raises:
-        ConfigError: ``warehouse`` has a path below the bucket, or ``bronze_warehouse``
-            names another place: either would be silently ignored.
+        ConfigError: ``bronze_warehouse`` names another place than ``warehouse``.
     """
-    parts = urlsplit(settings.resolved_warehouse)
-    if parts.path.strip("/"):
-        raise ConfigError(
-            "a REST catalog on S3 places tables itself: set warehouse to the table bucket "
-            "alone (s3://<bucket>)",
-            key="warehouse",
-            value=settings.resolved_warehouse,
-        )
     if settings.resolved_bronze_warehouse.rstrip("/") != settings.resolved_warehouse.rstrip("/"):
         raise ConfigError(
-            "a REST catalog keeps bronze in the table bucket (its objects are locked one by "
-            "one there): leave bronze_warehouse unset",
+            "a REST catalog places bronze in its own warehouse: leave bronze_warehouse "
+            "unset (WORM bronze needs the SQL catalog layout)",
             key="bronze_warehouse",
             value=settings.resolved_bronze_warehouse,
         )
-    return f"s3://{parts.netloc}/"
 
 
 def _location(settings: Settings, spec: TableSpec) -> str:
@@ -183,9 +171,10 @@ class Lake:
         """Where a table's files live (as its metadata says: a REST catalog chooses)."""
         return self.table(spec, refresh=False).location()
 
-    def s3_client(self) -> S3Client:
-        """A boto3 S3 client for the configured endpoint (Object Lock, side-door checks)."""
-        return s3_client(self.settings)
+    def object_store(self) -> Minio:
+        """A MinIO SDK client for the configured S3 endpoint (Object Lock, retention,
+        legal holds, listings)."""
+        return S3Access.from_settings(self.settings).minio_client()
 
     @functools.cached_property
     def bronze_object_lock(self) -> bool:
@@ -193,31 +182,25 @@ class Lake:
         location = self.settings.resolved_bronze_warehouse
         if not location.startswith(("s3://", "s3a://")):
             return False
-        from botocore.exceptions import ClientError
+        from minio.error import S3Error
+
+        from makerates_lake.store.worm import object_lock_enabled
 
         bucket = urlsplit(location).netloc
         try:
-            config = self.s3_client().get_object_lock_configuration(Bucket=bucket)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ObjectLockConfigurationNotFoundError":
-                return False
+            return object_lock_enabled(self.object_store(), bucket)
+        except S3Error as exc:
             raise LakeError(
-                f"cannot read the Object Lock configuration: {exc}",
+                f"cannot read the Object Lock configuration: {exc.code}: {exc.message}",
                 bucket=bucket,
                 endpoint=self.settings.s3_endpoint,
             ) from None
-        return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
 
     def storage_options(self) -> dict[str, str]:
         """Object-store options for engines that read the files directly (Polars, DuckDB)."""
         if not uses_s3(self.settings):
             return {}
         return S3Access.from_settings(self.settings).object_store_options()
-
-
-def s3_client(settings: Settings) -> S3Client:
-    """A boto3 S3 client for the settings' endpoint and credentials."""
-    return S3Access.from_settings(settings).boto3_client()
 
 
 def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:

@@ -119,7 +119,7 @@ def commit(
     if written is not None and retain_until is not None:
         table, snapshot_id, metadata_location = written
         uris = snapshot_objects(table, snapshot_id, metadata_location)
-        lock_objects(lake.s3_client(), uris, retain_until())
+        lock_objects(lake.object_store(), uris, retain_until())
     return result
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
-from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile, DataFileContent
 from pyiceberg.table import FileScanTask, Table
@@ -79,3 +79,9 @@ def sort_columns(table: Table) -> list[str]:
             if name is not None:
                 names.append(name)
     return names
+
+
+def data_file_paths(table: Table, row_filter: BooleanExpression) -> list[str]:
+    """The current snapshot's data files that may hold rows matching ``row_filter``
+    (partition and column-bound pruning: a file is named when it might match)."""
+    return sorted({task.file.file_path for task in table.scan(row_filter=row_filter).plan_files()})

@@ -1,8 +1,8 @@
 """Access to S3 object storage, built once from the settings for every client that needs it.
 
-PyIceberg's FileIO, the object-store readers of Polars and DuckDB, and boto3 (Object
-Lock, side-door checks) each spell the same endpoint, region and credentials their own
-way; :class:`S3Access` holds them once and renders each spelling.
+PyIceberg's FileIO, the object-store readers of Polars and DuckDB, and the MinIO SDK
+(Object Lock, retention, legal holds, listings) each spell the same endpoint, region and
+credentials their own way; :class:`S3Access` holds them once and renders each spelling.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
 
 if TYPE_CHECKING:
+    from minio import Minio
     from mypy_boto3_s3 import S3Client
 
 
@@ -64,6 +65,22 @@ class S3Access:
         if self.endpoint:
             options["aws_allow_http"] = str(self.endpoint.startswith("http://")).lower()
         return options
+
+    def minio_client(self) -> Minio:
+        """A MinIO SDK client: the object-store administration (buckets, Object Lock,
+        retention, legal holds, listings) goes through it."""
+        from urllib.parse import urlsplit
+
+        from minio import Minio
+
+        endpoint = urlsplit(self.endpoint or "https://s3.amazonaws.com")
+        return Minio(
+            endpoint.netloc,
+            access_key=self.access_key_id,
+            secret_key=self.secret_access_key.reveal() if self.secret_access_key else None,
+            region=self.region,
+            secure=endpoint.scheme == "https",
+        )
 
     def boto3_client(self) -> S3Client:
         """A boto3 S3 client for this endpoint and these credentials."""

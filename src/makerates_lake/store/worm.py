@@ -1,18 +1,23 @@
-"""S3 Object Lock (WORM) for the bronze bucket: create it, and lock what a commit wrote."""
+"""S3 Object Lock (WORM) for bronze, through the MinIO SDK: create the bucket, lock what a
+commit wrote, hold objects for an audit freeze, and read back what a lock says."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from makerates_lake.errors import BronzeError
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.literals import ObjectLockRetentionModeType
+    from minio import Minio
     from pyiceberg.table import Table
+
+COMPLIANCE: Final = "COMPLIANCE"
+GOVERNANCE: Final = "GOVERNANCE"
+#: What S3 answers when a bucket was never given Object Lock.
+_NO_LOCK_CONFIG: Final = "ObjectLockConfigurationNotFoundError"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -24,11 +29,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def create_worm_bucket(
-    client: S3Client,
-    bucket: str,
-    *,
-    default_retention_days: int = 1,
-    mode: ObjectLockRetentionModeType = "COMPLIANCE",
+    client: Minio, bucket: str, *, default_retention_days: int = 1, mode: str = COMPLIANCE
 ) -> None:
     """Create a bucket with versioning and Object Lock and a default retention rule.
 
@@ -36,50 +37,94 @@ def create_worm_bucket(
     extends each bronze object to the end of its rows' ``retention_policy``. S3 only
     accepts a default rule on an empty bucket, so call this at set-up time.
     """
-    client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
-    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    client.put_object_lock_configuration(
-        Bucket=bucket,
-        ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": mode, "Days": default_retention_days}},
-        },
+    from minio.commonconfig import ENABLED
+    from minio.objectlockconfig import DAYS, ObjectLockConfig
+    from minio.versioningconfig import VersioningConfig
+
+    client.make_bucket(bucket, object_lock=True)
+    client.set_bucket_versioning(bucket, VersioningConfig(ENABLED))
+    client.set_object_lock_config(
+        bucket, ObjectLockConfig(mode, default_retention_days, DAYS)
     )
 
 
+def object_lock_enabled(client: Minio, bucket: str) -> bool:
+    """True when ``bucket`` has Object Lock enabled.
+
+    Raises:
+        S3Error: Anything but "this bucket has no Object Lock configuration".
+    """
+    from minio.error import S3Error
+
+    try:
+        client.get_object_lock_config(bucket)
+    except S3Error as exc:
+        if exc.code == _NO_LOCK_CONFIG:
+            return False
+        raise
+    return True
+
+
 def lock_objects(
-    client: S3Client,
-    uris: Iterable[str],
-    until: datetime,
-    *,
-    mode: ObjectLockRetentionModeType = "COMPLIANCE",
+    client: Minio, uris: Iterable[str], until: datetime, *, mode: str = COMPLIANCE
 ) -> int:
     """Set (or extend) retention on each object; returns how many were locked.
 
     COMPLIANCE retention can be extended but never shortened, so a file that already
     holds a later date keeps it: we only ever raise the date.
     """
-    from botocore.exceptions import ClientError
+    from minio.error import S3Error
+    from minio.retention import Retention
 
     locked = 0
     for uri in uris:
         bucket, key = split_s3_uri(uri)
         try:
-            client.put_object_retention(
-                Bucket=bucket,
-                Key=key,
-                Retention={"Mode": mode, "RetainUntilDate": until},
-            )
-        except ClientError as exc:
+            client.set_object_retention(bucket, key, Retention(mode, until))
+        except S3Error as exc:
             # Refused when the object already holds a later date (COMPLIANCE cannot be
             # shortened): the object stays locked at least until ``until`` either way.
-            current = client.head_object(Bucket=bucket, Key=key).get("ObjectLockRetainUntilDate")
-            if current is None or current < until:
+            current = retention_of(client, uri)
+            if current is None or current[1] < until:
                 raise BronzeError(
-                    f"cannot lock bronze object: {exc}", bucket=bucket, key=key
+                    f"cannot lock bronze object: {exc.code}: {exc.message}",
+                    bucket=bucket,
+                    key=key,
                 ) from None
         locked += 1
     return locked
+
+
+def retention_of(client: Minio, uri: str) -> tuple[str, datetime] | None:
+    """The mode and end of an object's retention; None when it has none."""
+    bucket, key = split_s3_uri(uri)
+    retention = client.get_object_retention(bucket, key)
+    if retention is None or retention.retain_until_date is None:
+        return None
+    return str(retention.mode), retention.retain_until_date
+
+
+def set_legal_hold(client: Minio, uris: Iterable[str], *, on: bool) -> int:
+    """Put (``on``) or lift a legal hold on each object; returns how many.
+
+    A legal hold has no end date: the object cannot be deleted or overwritten in place
+    until the hold is lifted, whatever its retention says (an audit freeze).
+    """
+    count = 0
+    for uri in uris:
+        bucket, key = split_s3_uri(uri)
+        if on:
+            client.enable_object_legal_hold(bucket, key)
+        else:
+            client.disable_object_legal_hold(bucket, key)
+        count += 1
+    return count
+
+
+def legal_hold_on(client: Minio, uri: str) -> bool:
+    """True when the object is under a legal hold."""
+    bucket, key = split_s3_uri(uri)
+    return bool(client.is_object_legal_hold_enabled(bucket, key))
 
 
 def snapshot_objects(table: Table, snapshot_id: int, metadata_location: str) -> list[str]:
