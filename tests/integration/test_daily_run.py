@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]  # in the dev lock through nbformat
+import jsonschema  # type: ignore[import-untyped]
 import psycopg
 import pytest
 from click.testing import CliRunner

@@ -1,6 +1,6 @@
 """Failures of the catalog database and the object store, as errors that name them.
 
-A raw driver exception (SQLAlchemy, psycopg, sqlite3, botocore, an ``OSError``) says
+A raw driver exception (SQLAlchemy, psycopg, sqlite3, botocore, minio, an ``OSError``) says
 neither which dependency failed nor where it lives, and its message can hold a DSN.
 These helpers turn it into a :class:`~makerates_lake.errors.LakeError` that names the
 dependency, is scrubbed of secrets, and is marked transient.
@@ -93,7 +93,7 @@ def _dependency_of(exc: BaseException, settings: Settings) -> tuple[str, dict[st
         kind = "PostgreSQL" if uri.startswith("postgresql") else "SQLite"
         return f"the {kind} catalog database", {"catalog": redact_url(uri)}
     module = type(exc).__module__
-    if module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs")) or isinstance(
+    if module.startswith(("botocore", "aiobotocore", "aiohttp", "s3fs", "minio")) or isinstance(
         exc, OSError
     ):
         if uses_s3(settings):

@@ -8,14 +8,13 @@ credentials their own way; :class:`S3Access` holds them once and renders each sp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from makerates_lake.secret import Secret
 from makerates_lake.settings import Settings
 
 if TYPE_CHECKING:
     from minio import Minio
-    from mypy_boto3_s3 import S3Client
 
 
 def uses_s3(settings: Settings) -> bool:
@@ -81,15 +80,6 @@ class S3Access:
             region=self.region,
             secure=endpoint.scheme == "https",
         )
-
-    def boto3_client(self) -> S3Client:
-        """A boto3 S3 client for this endpoint and these credentials."""
-        import boto3
-
-        kwargs: dict[str, Any] = self._values(
-            "region_name", "endpoint_url", "aws_access_key_id", "aws_secret_access_key"
-        )
-        return boto3.client("s3", **kwargs)
 
     def _values(self, region: str, endpoint: str, key_id: str, secret: str) -> dict[str, str]:
         """The set values under the given names, in the order region, endpoint, key, secret."""
