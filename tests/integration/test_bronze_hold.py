@@ -65,3 +65,11 @@ def test_hold_without_object_lock_is_a_clear_error(embedded_lake: Lake) -> None:
     result = CliRunner().invoke(main, ["bronze", "hold"], env=settings_env(embedded_lake.settings))
     assert result.exit_code == 1
     assert "BronzeError: legal holds need bronze in an S3 bucket with Object Lock" in result.output
+
+
+def test_init_says_whether_bronze_is_worm(pg_s3_lake: Lake, embedded_lake: Lake) -> None:
+    """``makerates init`` states the WORM status: on in an Object Lock bucket, off on files."""
+    for lake, expected in ((pg_s3_lake, "WORM:      on"), (embedded_lake, "WORM:      off")):
+        result = CliRunner().invoke(main, ["init"], env=settings_env(lake.settings))
+        assert result.exit_code == 0, result.output
+        assert expected in result.output

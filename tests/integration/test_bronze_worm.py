@@ -148,3 +148,22 @@ def test_verify_respects_the_time_range(embedded_lake: Lake) -> None:
     stamp = record.extraction_timestamp
     assert verify_bronze(embedded_lake, stamp, stamp + timedelta(seconds=1)).rows_checked == 1
     assert verify_bronze(embedded_lake, stamp + timedelta(seconds=1)).rows_checked == 0
+
+
+def test_verify_names_a_bronze_object_whose_lock_is_too_short(pg_s3_lake: Lake) -> None:
+    """The same bytes put back through a side door are a new version under the bucket's
+    one-day default only: the checksums still match, but verify reads the lock back and
+    names the file whose rows need years."""
+    record = make_record(retention_policy="keep-7-years")
+    BronzeWriter(pg_s3_lake).append([record])
+    assert verify_bronze(pg_s3_lake).ok
+    path = _data_files(pg_s3_lake)[0]
+    bucket, key = split_s3_uri(path)
+    client = boto3_client(pg_s3_lake.settings)
+    original = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    client.put_object(Bucket=bucket, Key=key, Body=original)
+
+    report = verify_bronze(pg_s3_lake)
+    assert report.mismatches == []
+    assert [p.file_path for p in report.file_problems] == [path]
+    assert "its rows need" in report.file_problems[0].problem

@@ -2,6 +2,8 @@
 
 Verification reads each data file on its own, so a damaged, missing or resized file is
 reported by path, and a row whose body no longer matches its checksum by extraction_id.
+When bronze lives in an Object Lock bucket, each data file's lock is read back too: it
+must be COMPLIANCE and last at least as long as the retention of every row it holds.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from makerates_lake.bronze.record import retain_until
 from makerates_lake.progress import StageProgress
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, at_least, below
 from makerates_lake.store.types import RowFilter, Table
+from makerates_lake.store.worm import COMPLIANCE, retention_of
 
-_COLUMNS = ["extraction_id", "extraction_timestamp", "raw_response", "response_checksum"]
+_COLUMNS = [
+    "extraction_id", "extraction_timestamp", "raw_response", "response_checksum",
+    "retention_policy",
+]  # fmt: skip
 
 #: What :func:`verify_bronze` counts for ``on_progress``.
 PROGRESS_STEP = "bronze: files checked"
@@ -144,6 +151,10 @@ def verify_bronze(
                     f"size is {size} bytes, the manifest recorded {data_file.file_size_in_bytes}",
                 )
             )
+        if lake.bronze_object_lock:
+            problem = _lock_problem(lake, data_file.file_path, rows)
+            if problem is not None:
+                report.file_problems.append(FileProblem(data_file.file_path, problem))
         if rows.num_rows != data_file.record_count:
             report.file_problems.append(
                 FileProblem(
@@ -167,6 +178,32 @@ def verify_bronze(
     if on_progress is not None:
         on_progress(PROGRESS_STEP, report.files_checked, len(tasks))
     return report
+
+
+def _lock_problem(lake: Lake, path: str, rows: pa.Table) -> str | None:
+    """What is wrong with a bronze object's lock, or None: it must be COMPLIANCE until at
+    least the latest retention end of the rows it holds."""
+    needed = max(
+        (
+            retain_until(stamp, policy)
+            for stamp, policy in zip(
+                rows.column("extraction_timestamp").to_pylist(),
+                rows.column("retention_policy").to_pylist(),
+                strict=True,
+            )
+        ),
+        default=None,
+    )
+    lock = retention_of(lake.object_store(), path)
+    if lock is None:
+        return "object is not locked (no Object Lock retention)"
+    mode, until = lock
+    if mode != COMPLIANCE:
+        return f"object is locked in {mode} mode, which privileged users can bypass"
+    # S3 keeps retention dates to the second; a row's retention end may carry microseconds.
+    if needed is not None and until < needed.replace(microsecond=0):
+        return f"object is locked until {until.isoformat()}, its rows need {needed.isoformat()}"
+    return None
 
 
 def _in_range(rows: pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:

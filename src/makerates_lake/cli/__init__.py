@@ -199,6 +199,9 @@ def init_command(ctx: click.Context) -> None:
     click.echo(f"catalog:   {redact_url(settings.resolved_catalog_uri)}")
     click.echo(f"warehouse: {redact_url(settings.resolved_warehouse)}")
     click.echo(f"bronze:    {redact_url(settings.resolved_bronze_warehouse)}")
+    # Said out loud: bronze is append-only everywhere, but WORM only under Object Lock.
+    worm = "on (S3 Object Lock, COMPLIANCE)" if lake.bronze_object_lock else "off (no Object Lock)"
+    click.echo(f"WORM:      {worm}")
     for namespace in lake.catalog.list_namespaces():
         for identifier in lake.catalog.list_tables(namespace):
             click.echo(f"  {'.'.join(identifier)}")
