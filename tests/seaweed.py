@@ -29,6 +29,15 @@ TABLE_BUCKET: Final = "warehouse"
 ACCESS_KEY: Final = "makerates-seaweed-key"
 SECRET_KEY: Final = "makerates-seaweed-secret"
 REGION: Final = "us-east-1"
+#: The switches every ``weed mini`` of the project gets, ports aside (compose's too:
+#: tests/unit/test_compose_stack.py compares): no telemetry, nothing but S3 and the
+#: Iceberg REST catalog.
+MINI_FLAGS: Final = {
+    "master.telemetry": "false",
+    "webdav": "false",
+    "s3.port.lance": "0",
+    "admin.ui": "false",
+}
 _PORTS: Final = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
     "volume.port.public", "filer.port", "filer.port.grpc", "filer.port.public",
@@ -84,8 +93,7 @@ class SeaweedServer:
         ports = {name: free_port() for name in _PORTS}
         args = [
             str(binary), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            "-master.telemetry=false", f"-tableBucket={TABLE_BUCKET}", "-webdav=false",
-            "-s3.port.lance=0", "-admin.ui=false",
+            f"-tableBucket={TABLE_BUCKET}", *(f"-{k}={v}" for k, v in MINI_FLAGS.items()),
             f"-s3.localSocket={data_dir}/s3.sock", f"-filer.localSocket={data_dir}/filer.sock",
             *(f"-{name}={port}" for name, port in ports.items()),
         ]  # fmt: skip

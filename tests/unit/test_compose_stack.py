@@ -16,6 +16,7 @@ import yaml
 
 from makerates_lake.settings import ENV_PREFIX, Settings, load_settings
 from makerates_lake.store.catalog import catalog_properties
+from tests.seaweed import MINI_FLAGS
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = ROOT / "compose"
@@ -130,11 +131,7 @@ def test_seaweedfs_profile_matches_its_catalog_file() -> None:
     flags = _seaweed_flags()
     assert flags["master.telemetry"] == "false"
     # The same switches as tests/seaweed.py's SeaweedServer.start (ports aside).
-    assert {k: flags[k] for k in ("webdav", "s3.port.lance", "admin.ui")} == {
-        "webdav": "false",
-        "s3.port.lance": "0",
-        "admin.ui": "false",
-    }
+    assert {k: flags.get(k) for k in MINI_FLAGS} == MINI_FLAGS
     assert f"s3://{flags['tableBucket']}" == settings.resolved_warehouse.rstrip("/")
     assert settings.s3_endpoint is not None
     s3_port, rest_port = int(flags["s3.port"]), int(flags["s3.port.iceberg"])
