@@ -25,6 +25,24 @@ def format_pin(digest: bytes) -> str:
     return PIN_PREFIX + base64.b64encode(digest).decode("ascii")
 
 
+def _digest(text: str) -> bytes:
+    """The bytes of a pin's base64, or b"" when it is not base64.
+
+    curl writes pins ``sha256//<base64>``; base64 itself may begin with ``/``, so the
+    text is read as written first, and without one leading ``/`` only if that fails.
+    """
+    for candidate in (text, text[1:] if text.startswith("/") else None):
+        if candidate is None:
+            continue
+        try:
+            digest = base64.b64decode(candidate, validate=True)
+        except binascii.Error:
+            continue
+        if len(digest) == hashlib.sha256().digest_size:
+            return digest
+    return b""
+
+
 def parse_pins(text: str) -> dict[str, frozenset[bytes]]:
     """``host=sha256/AAA...=,sha256/BBB...=; other.host=sha256/CCC...=`` -> digests per host.
 
@@ -44,10 +62,7 @@ def parse_pins(text: str) -> dict[str, frozenset[bytes]]:
         for pin in (p.strip() for p in values.split(",")):
             if not pin.startswith(PIN_PREFIX):
                 raise ValueError(f"pin for {host} must start with {PIN_PREFIX!r}: {pin!r}")
-            try:
-                digest = base64.b64decode(pin[len(PIN_PREFIX) :].lstrip("/"), validate=True)
-            except binascii.Error:
-                digest = b""
+            digest = _digest(pin[len(PIN_PREFIX) :])
             if len(digest) != hashlib.sha256().digest_size:
                 raise ValueError(f"pin for {host} is not base64 of a SHA-256 digest: {pin!r}")
             digests.add(digest)

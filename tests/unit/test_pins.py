@@ -83,3 +83,15 @@ def test_each_catalog_file_shows_a_pin_example_that_parses(name: str) -> None:
     assert set(pins) == {"v6.exchangerate-api.com", "open.er-api.com"}
     assert all(len(p) == 2 for p in pins.values())
     assert base64.b64decode(PIN_A.removeprefix("sha256/")) in pins["open.er-api.com"]
+
+
+def test_a_pin_whose_base64_starts_with_a_slash_and_curls_form_both_parse() -> None:
+    """``sha256//...`` is curl's form, but also ours when the base64 begins with '/'."""
+    digest = next(
+        hashlib.sha256(str(n).encode()).digest()
+        for n in range(1000)
+        if format_pin(hashlib.sha256(str(n).encode()).digest()).startswith("sha256//")
+    )
+    assert parse_pins(f"h={format_pin(digest)}") == {"h": frozenset({digest})}
+    curl = "sha256//" + base64.b64encode(hashlib.sha256(b"a").digest()).decode()
+    assert parse_pins(f"h={curl}") == {"h": frozenset({hashlib.sha256(b"a").digest()})}
