@@ -11,15 +11,19 @@ imports PyIceberg's internals (all of them in :mod:`makerates_lake.store._pyiceb
   policy, commit lock, WORM locking of what was written), and the appends and
   overwrites built on it.
 * :mod:`~makerates_lake.store.refs`: snapshots, as-of, ancestry, tags.
-* :mod:`~makerates_lake.store.scan`: Polars scans and filtered reads.
+* :mod:`~makerates_lake.store.scan`: Polars scans and filtered reads;
+  :mod:`~makerates_lake.store.batches`: reading a table a bounded group of files at a time.
 """
 
+from makerates_lake.store.batches import read_in_batches
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.commit import (
     Revision,
     append_new,
     commit_files,
+    discard_files,
     overwrite,
+    overwrite_files,
     set_properties,
     to_arrow,
     write_files,
@@ -43,10 +47,13 @@ __all__ = [
     "append_new",
     "commit_files",
     "current_snapshot_id",
+    "discard_files",
     "move_tag",
     "open_lake",
     "overwrite",
+    "overwrite_files",
     "read",
+    "read_in_batches",
     "read_table",
     "resolve_as_of",
     "scan_files",

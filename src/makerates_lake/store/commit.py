@@ -286,3 +286,41 @@ def overwrite(
         return None if snapshot is None else snapshot.snapshot_id
 
     return commit(lake, spec, attempt)
+
+
+def overwrite_files(
+    lake: Lake,
+    spec: TableSpec,
+    files: Sequence[DataFile],
+    *,
+    where: BooleanExpression | None = None,
+    properties: dict[str, str] | None = None,
+) -> int | None:
+    """Replace the rows matching ``where`` (default: all) by data files already written
+    with :func:`write_files`, in one commit: a streamed rebuild writes its files batch
+    by batch and publishes them all at once, so readers never see part of it.
+
+    Returns:
+        The table's snapshot id after the commit.
+    """
+    replace = where if where is not None else AlwaysTrue()
+
+    def attempt(table: Table) -> int | None:
+        commit_files(table, files, where=replace, properties=properties)
+        snapshot = table.current_snapshot()
+        return None if snapshot is None else snapshot.snapshot_id
+
+    return commit(lake, spec, attempt)
+
+
+def discard_files(lake: Lake, spec: TableSpec, files: Sequence[DataFile]) -> None:
+    """Delete data files written but never committed (a streamed rebuild that failed).
+
+    Best effort: a file left behind is an orphan, which maintenance removes anyway.
+    """
+    io = lake.table(spec).io
+    for data_file in files:
+        try:
+            io.delete(data_file.file_path)
+        except OSError:  # pragma: no cover - already gone or unreachable
+            continue

@@ -52,13 +52,13 @@ def scan_files(
     if not plain:
         return scan_table(lake, table)
     return pl.scan_parquet(
-        [_local_path(task.file.file_path) for task in tasks],
+        [local_path(task.file.file_path) for task in tasks],
         hive_partitioning=False,
         storage_options=lake.storage_options() or None,
     )
 
 
-def _local_path(location: str) -> str:
+def local_path(location: str) -> str:
     """A ``file://`` location as a plain path: Polars then reads the file directly, where
     a URI goes through its object-store client (slower for small files)."""
     return location.removeprefix("file://") if location.startswith("file:///") else location
