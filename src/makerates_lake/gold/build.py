@@ -29,7 +29,8 @@ from makerates_lake.store.tables import (
     TableSpec,
 )
 
-_FACT_INPUT = (
+#: Silver columns ``fact_rate`` is built from.
+FACT_INPUT = (
     "extraction_id", "extraction_timestamp", "source_name", "source_tier", "base_currency",
     "quote_currency", "rate", "rate_text", "rate_date", "transform_version",
 )  # fmt: skip
@@ -99,8 +100,8 @@ def replace_gold(
 def gold_rows(rows: pl.DataFrame, transform_version: int) -> tuple[pl.DataFrame, Dimensions]:
     """Facts and dimensions from silver rows in ``SILVER_ORDER`` (as a silver build
     returns them), without reading silver back."""
-    facts = model.fact_rate(rows.select(_FACT_INPUT), rules_for(transform_version), presorted=True)
-    return facts, _dimensions(rows.select(_DIM_INPUT))
+    facts = model.fact_rate(rows.select(FACT_INPUT), rules_for(transform_version), presorted=True)
+    return facts, dimension_rows(rows.select(_DIM_INPUT))
 
 
 def _build_gold(
@@ -126,10 +127,10 @@ def _build_gold(
         parts.append(below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
     where = all_of(*parts) if parts else None
     if facts is None and (silver is None or where is not None):
-        rows = storage.read(lake, SILVER_RATES, row_filter=where, columns=_FACT_INPUT)
+        rows = storage.read(lake, SILVER_RATES, row_filter=where, columns=FACT_INPUT)
         facts = model.fact_rate(rows, rules, cross_bases)
     elif facts is None:
-        facts = model.fact_rate(silver.select(_FACT_INPUT), rules, cross_bases)  # type: ignore[union-attr]
+        facts = model.fact_rate(silver.select(FACT_INPUT), rules, cross_bases)  # type: ignore[union-attr]
     props = {"makerates.transform-version": str(transform_version)}
     storage.overwrite(lake, GOLD_FACT_RATE, facts, where=where, properties=props)
     if dimensions is None:
@@ -138,7 +139,7 @@ def _build_gold(
             if silver is None
             else silver.select(_DIM_INPUT)
         )
-        dimensions = _dimensions(seen)
+        dimensions = dimension_rows(seen)
     tables = 1 + len(dimensions)
     if on_progress is not None:
         on_progress(PROGRESS_STEP, 1, tables)
@@ -159,7 +160,7 @@ def _build_gold(
 Dimensions = list[tuple[TableSpec, pl.DataFrame]]
 
 
-def _dimensions(seen: pl.DataFrame) -> Dimensions:
+def dimension_rows(seen: pl.DataFrame) -> Dimensions:
     """The dimension rows for silver rows' ``base_currency``, ``quote_currency``, ``rate_date``."""
     dimensions = [
         (GOLD_DIM_CURRENCY, model.dim_currency(seen)),

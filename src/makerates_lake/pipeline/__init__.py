@@ -28,8 +28,9 @@ from makerates_lake.extract.jobs import (
     backfill_window,
 )
 from makerates_lake.extract.jobs import ingest as ingest_bronze
-from makerates_lake.gold.build import GoldResult, build_gold, gold_rows, replace_gold
+from makerates_lake.gold.build import GoldResult, build_gold, replace_gold
 from makerates_lake.maintenance.run import maybe_maintain
+from makerates_lake.pipeline.streamed import DEFAULT_LIMITS, BatchLimits, stream_rebuild
 from makerates_lake.progress import StageProgress
 from makerates_lake.silver.build import (
     SilverResult,
@@ -89,12 +90,14 @@ def run_reprocess(
     end: date | None = None,
     transform_version: int = CURRENT_TRANSFORM_VERSION,
     on_progress: StageProgress | None = None,
+    limits: BatchLimits = DEFAULT_LIMITS,
 ) -> RunResult:
     """Rebuild silver (bronze extracted ``start..end``, default all) and all of gold.
 
     Zero API calls: reads bronze only. Tags the previous snapshot of every silver and
     gold table ``pre-reprocess-<UTC timestamp>`` and the new one ``transform-v<N>``, so
-    both stay readable by name.
+    both stay readable by name. A full rebuild streams (:func:`.streamed.stream_rebuild`,
+    ``limits`` bounds its batches).
     """
     rules_for(transform_version)  # an unknown version fails before anything is tagged
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -104,18 +107,21 @@ def run_reprocess(
         if previous is not None:
             store.move_tag(lake, spec, f"pre-reprocess-{stamp}", previous)
 
-    # After a full rebuild the new rows are all of silver: gold is built from them while
-    # silver's files are written, instead of being read back afterwards.
-    full = start is None and end is None
-    silver, built = rebuild_silver(
-        lake,
-        start=start,
-        end=end,
-        transform_version=transform_version,
-        meanwhile=(lambda rows: gold_rows(rows, transform_version)) if full else None,
-        on_progress=on_progress,
-    )
-    gold = replace_gold(lake, built, transform_version, on_progress=on_progress)
+    if start is None and end is None:
+        # Bronze a batch at a time, silver and gold whole months at a time: memory is
+        # one batch's, not the history's (pipeline/streamed.py).
+        silver, gold = stream_rebuild(
+            lake, transform_version, limits=limits, on_progress=on_progress
+        )
+    else:
+        silver, _ = rebuild_silver(
+            lake,
+            start=start,
+            end=end,
+            transform_version=transform_version,
+            on_progress=on_progress,
+        )
+        gold = replace_gold(lake, None, transform_version, on_progress=on_progress)
     mark_transformed(lake, silver.done, transform_version=transform_version)
     tag = f"transform-v{transform_version}"
     for spec in specs:

@@ -50,6 +50,30 @@ def transform_bronze(
     Raises:
         UnknownTransformVersionError: ``transform_version`` is not implemented.
     """
+    checked = check_bronze(bronze, transform_version=transform_version)
+    # Jump flags here see this batch only; writers that add to existing silver rows
+    # recompute them over the neighbouring days (silver.build).
+    rates = flag_suspicious(
+        checked.rates, jump_threshold=jump_threshold, stale_after=stale_after, on_sorted=on_sorted
+    )
+    # flag_suspicious returns the rates in SILVER_ORDER already.
+    return SilverBatch(rates=rates, rejects=checked.rejects)
+
+
+def check_bronze(bronze: pl.DataFrame, *, transform_version: int) -> Validated:
+    """Parse and validate bronze rows, without the flags that look across rows.
+
+    Every rule but the jump flags is a function of one bronze row, so bronze may be
+    checked a batch at a time and the valid rows flagged later, over all of them
+    (:func:`~makerates_lake.silver.validate.flag_suspicious`).
+
+    Returns:
+        Valid rows (``is_jump`` False, ``is_stale`` holding ``is_latest``) and the
+        rejects, sorted.
+
+    Raises:
+        UnknownTransformVersionError: ``transform_version`` is not implemented.
+    """
     rules_for(transform_version)
     parts = _parts(bronze)
     if len(parts) == 1:
@@ -60,19 +84,15 @@ def transform_bronze(
                 pool.map(lambda part: _parse_and_validate(part, transform_version), parts)
             )
     good = pl.concat([part.rates for part in checked], how="vertical_relaxed")
-    # Jump flags here see this batch only; writers that add to existing silver rows
-    # recompute them over the neighbouring days (silver.build).
-    rates = flag_suspicious(
-        good, jump_threshold=jump_threshold, stale_after=stale_after, on_sorted=on_sorted
-    )
     rejects = pl.concat([part.rejects for part in checked], how="vertical_relaxed")
-    # A stable order makes two rebuilds byte-for-byte comparable (flag_suspicious
-    # returns the rates in SILVER_ORDER already).
-    return SilverBatch(
-        rates=rates,
-        rejects=rejects.sort(
-            "extraction_timestamp", "extraction_id", "rule", "quote_currency", nulls_last=True
-        ),
+    # A stable order makes two rebuilds byte-for-byte comparable.
+    return Validated(rates=good, rejects=sort_rejects(rejects))
+
+
+def sort_rejects(rejects: pl.DataFrame) -> pl.DataFrame:
+    """Rejects in the order silver writes them."""
+    return rejects.sort(
+        "extraction_timestamp", "extraction_id", "rule", "quote_currency", nulls_last=True
     )
 
 

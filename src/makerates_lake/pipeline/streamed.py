@@ -1,0 +1,91 @@
+"""A full reprocess in bounded memory: silver and gold rebuilt a batch at a time.
+
+Memory holds one batch of bronze rows while they are checked, then one batch of
+silver rows (whole months of rate dates) while they are flagged and their facts built,
+whatever the length of the history; the rows in between wait on local disk
+(:mod:`makerates_lake.silver.spill`). Every table is replaced by one overwrite commit at
+the end, silver first, then gold, as the one-frame rebuild commits them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+
+from makerates_lake.gold.build import GoldResult
+from makerates_lake.gold.stream import GoldRebuild
+from makerates_lake.progress import StageProgress
+from makerates_lake.silver.build import SilverResult
+from makerates_lake.silver.stream import SilverRebuild
+from makerates_lake.store.catalog import Lake
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much a streamed reprocess holds at a time.
+
+    Attributes:
+        bronze_rows: Bronze rows (whole data files) checked at a time: 4,000 payloads of
+            160 rates are 640,000 rates.
+        silver_rows: Silver rows (whole months of rate dates) flagged and turned into
+            facts at a time.
+    """
+
+    bronze_rows: int = 4_000
+    silver_rows: int = 1_000_000
+
+
+#: The limits :func:`~makerates_lake.pipeline.run_reprocess` uses unless told otherwise.
+DEFAULT_LIMITS = BatchLimits()
+
+
+def stream_rebuild(
+    lake: Lake,
+    transform_version: int,
+    *,
+    limits: BatchLimits = DEFAULT_LIMITS,
+    on_progress: StageProgress | None = None,
+) -> tuple[SilverResult, GoldResult]:
+    """Rebuild all of silver and gold from bronze, a batch at a time (see the module).
+
+    Each batch's facts are built on a worker thread from its sorted rows while the main
+    thread sets their flags and writes silver's files: Polars and PyArrow release the
+    GIL, so on two cores one overlaps the other. Files written by a run that fails are
+    deleted; what was committed stays (silver before gold, as in the one-frame path).
+    """
+    settings = lake.settings
+    stale_after = timedelta(hours=settings.stale_after_hours)
+    with tempfile.TemporaryDirectory(prefix="makerates-reprocess-") as spill:
+        silver = SilverRebuild(lake, transform_version, Path(spill))
+        gold = GoldRebuild(lake, transform_version)
+        try:
+            silver.check_bronze(limits.bronze_rows, on_progress)
+            with ThreadPoolExecutor(1, thread_name_prefix="gold-stream") as pool:
+                started: list[Future[None]] = []
+
+                def build_gold(rows: pl.DataFrame) -> None:
+                    started.append(pool.submit(gold.add, rows))
+
+                for batch in silver.batches(limits.silver_rows):
+                    try:
+                        silver.flag_and_write(
+                            batch,
+                            jump_threshold=settings.jump_threshold,
+                            stale_after=stale_after,
+                            on_sorted=build_gold,
+                        )
+                    finally:
+                        while started:  # also on an error: no writer left behind
+                            started.pop().result()
+            silver_result = silver.commit(on_progress)
+            gold_result = gold.commit(on_progress)
+        except BaseException:
+            silver.discard()
+            gold.discard()
+            raise
+    return silver_result, gold_result

@@ -1,0 +1,94 @@
+"""Valid silver rows set aside on local disk by month of rate date, for a streamed rebuild.
+
+Bronze is read in extraction order, but jump flags and gold's facts need all the rows
+of a rate date together, and one extraction can hold any dates (an ECB history file
+holds 27 years). A streamed reprocess therefore checks bronze a batch at a time and
+spills the valid rows here, one Arrow IPC file per (batch, month); it then reads them
+back a few whole months at a time, in date order, so every date's rows arrive in one
+batch and memory holds one batch, not the history.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+_MONTH = "_month"
+
+
+@dataclass(frozen=True)
+class MonthBatch:
+    """Spilled rows of consecutive months, all of each month.
+
+    Attributes:
+        rows: The rows, in no particular order.
+        months: The months (``year * 12 + month - 1``), ascending.
+    """
+
+    rows: pl.DataFrame
+    months: tuple[int, ...]
+
+
+class RateSpill:
+    """Rows spilled under ``directory`` (which the caller creates and removes).
+
+    Uncompressed Arrow IPC: written and read back at memory speed. LZ4 or zstd would
+    make the files several times smaller but the round trip slower (benchmarks/README.md,
+    issue 23), for files that live only as long as one run; Parquet would spend more
+    still on encoding files read once.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._counts: dict[int, int] = {}
+        self._files: dict[int, list[Path]] = {}
+        self._names = itertools.count()
+
+    @property
+    def rows(self) -> int:
+        """Rows spilled so far."""
+        return sum(self._counts.values())
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Spill ``rows`` (with a ``rate_date`` column), one file per month they touch."""
+        if rows.height == 0:
+            return
+        month = (pl.col("rate_date").dt.year().cast(pl.Int32) * 12) + (
+            pl.col("rate_date").dt.month().cast(pl.Int32) - 1
+        )
+        parts = rows.with_columns(month.alias(_MONTH)).partition_by(_MONTH, as_dict=True)
+        for (key, *_), part in parts.items():
+            number = int(key)
+            path = self._directory / f"{number}-{next(self._names)}.arrow"
+            part.drop(_MONTH).write_ipc(path, compression="uncompressed")
+            self._counts[number] = self._counts.get(number, 0) + part.height
+            self._files.setdefault(number, []).append(path)
+
+    def batches(self, max_rows: int) -> Iterator[MonthBatch]:
+        """The spilled rows, consecutive whole months at a time, each batch at most
+        ``max_rows`` rows unless one month holds more (then it is a batch of its own).
+        Each batch's files are deleted once it is read."""
+        group: list[int] = []
+        rows = 0
+        for month in sorted(self._counts):
+            count = self._counts[month]
+            if group and rows + count > max_rows:
+                yield self._read(group)
+                group, rows = [], 0
+            group.append(month)
+            rows += count
+        if group:
+            yield self._read(group)
+
+    def _read(self, months: list[int]) -> MonthBatch:
+        paths = [path for month in months for path in self._files.pop(month)]
+        frame = pl.concat([pl.read_ipc(path) for path in paths]).rechunk()
+        for path in paths:
+            path.unlink()
+        for month in months:
+            del self._counts[month]
+        return MonthBatch(frame, tuple(months))

@@ -1,0 +1,157 @@
+"""A full rebuild of silver from bronze in bounded memory (I/O through the store).
+
+:class:`SilverRebuild` does what :func:`~makerates_lake.silver.build.rebuild_silver`
+does for all of bronze, a bounded batch at a time:
+
+1. :meth:`~SilverRebuild.check_bronze` reads bronze a group of files at a time,
+   parses and validates each batch (every rule but the jump flags is a function of
+   one bronze row), writes its rejects as data files of ``silver.rejects`` and spills
+   its valid rows to local disk by month of rate date (:mod:`.spill`);
+2. :meth:`~SilverRebuild.flag_and_write` takes the spilled rows back a few whole
+   months at a time in date order, sets the flags and writes them as data files of
+   ``silver.rates``. A jump compares a date with the previous observed date within
+   ``JUMP_WINDOW``, so each batch is flagged together with the rows of the last
+   ``JUMP_WINDOW`` days before it (the carry), which are only context;
+3. :meth:`~SilverRebuild.commit` replaces each table by its files in one overwrite
+   commit, so readers see the old silver or the new one, never part of it.
+
+The rows, and so the flags, equal those of the one-frame rebuild, whatever the batch
+sizes (``tests/integration/test_reprocess_stream.py`` compares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from makerates_lake import store as storage
+from makerates_lake.progress import StageProgress
+from makerates_lake.silver.build import PROGRESS_STEP, SilverResult
+from makerates_lake.silver.columns import SILVER_COLUMNS
+from makerates_lake.silver.flags import JUMP_WINDOW, flag_suspicious
+from makerates_lake.silver.parse import BRONZE_COLUMNS
+from makerates_lake.silver.spill import MonthBatch, RateSpill
+from makerates_lake.silver.transform import check_bronze
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES, SILVER_REJECTS
+from makerates_lake.store.types import DataFile
+
+_DONE = ("extraction_id", "extraction_timestamp")
+
+
+class SilverRebuild:
+    """One streamed rebuild of all of silver (see the module docstring).
+
+    Args:
+        lake: The open lake.
+        transform_version: The rules to apply (already checked by the caller).
+        spill_directory: An empty local folder the caller removes afterwards.
+    """
+
+    def __init__(self, lake: Lake, transform_version: int, spill_directory: Path) -> None:
+        self._lake = lake
+        self._version = transform_version
+        self._spill = RateSpill(spill_directory)
+        self._files: dict[str, list[DataFile]] = {SILVER_RATES.name: [], SILVER_REJECTS.name: []}
+        self._done: list[pl.DataFrame] = []
+        self._rates = 0
+        self._rejects = 0
+        self._first: date | None = None
+        self._last: date | None = None
+        self._carry = pl.DataFrame()
+
+    def check_bronze(self, max_rows: int, on_progress: StageProgress | None = None) -> None:
+        """Read, parse and validate bronze ``max_rows`` rows (whole files) at a time."""
+        total, batches = storage.read_in_batches(
+            self._lake, BRONZE_EXTRACTIONS, columns=BRONZE_COLUMNS, max_rows=max_rows
+        )
+        _report(on_progress, 0, total)
+        table = self._lake.table(SILVER_REJECTS, refresh=True)
+        read = 0
+        for bronze in batches:
+            checked = check_bronze(bronze, transform_version=self._version)
+            rejects = storage.to_arrow(checked.rejects, SILVER_REJECTS)
+            self._files[SILVER_REJECTS.name] += storage.write_files(table, rejects, SILVER_REJECTS)
+            self._rejects += checked.rejects.height
+            self._spill.add(checked.rates)
+            self._done.append(bronze.select(_DONE))
+            read += bronze.height
+            # Counted against the manifests' total, which a purge's deletes can exceed.
+            _report(on_progress, min(read, total), total)
+
+    def batches(self, max_rows: int) -> Iterator[MonthBatch]:
+        """The checked rows, whole months at a time (about ``max_rows`` rows), in date order."""
+        return self._spill.batches(max_rows)
+
+    def flag_and_write(
+        self,
+        batch: MonthBatch,
+        *,
+        jump_threshold: float,
+        stale_after: timedelta,
+        on_sorted: Callable[[pl.DataFrame], object] | None = None,
+    ) -> None:
+        """Flag one batch (with the carry before it) and write it as ``silver.rates`` files.
+
+        ``on_sorted`` gets the batch's own rows in ``SILVER_ORDER`` before the flags are
+        set, as :func:`~makerates_lake.silver.validate.flag_suspicious` describes.
+        """
+        rows = batch.rows
+        if rows.height == 0:
+            return
+        first: date = rows.get_column("rate_date").min()  # type: ignore[assignment]
+        last: date = rows.get_column("rate_date").max()  # type: ignore[assignment]
+        own = pl.col("rate_date") >= first
+        context = pl.concat([self._carry, rows], how="vertical") if self._carry.height else rows
+        flagged = flag_suspicious(
+            context,
+            jump_threshold=jump_threshold,
+            stale_after=stale_after,
+            # In SILVER_ORDER, rate date first: the carry is a prefix, the rest is ours.
+            on_sorted=None if on_sorted is None else lambda ordered: on_sorted(ordered.filter(own)),
+        )
+        mine = flagged.filter(own)
+        table = self._lake.table(SILVER_RATES, refresh=True)
+        rates = storage.to_arrow(mine, SILVER_RATES)
+        self._files[SILVER_RATES.name] += storage.write_files(table, rates, SILVER_RATES)
+        # The next batch starts after ``last``: its rows compare with dates from
+        # last - JUMP_WINDOW + 1 on, which may lie in this batch or in the carry.
+        self._carry = flagged.filter(pl.col("rate_date") >= last - JUMP_WINDOW).select(
+            SILVER_COLUMNS
+        )
+        self._rates += mine.height
+        self._first = first if self._first is None else min(self._first, first)
+        self._last = last if self._last is None else max(self._last, last)
+
+    def commit(self, on_progress: StageProgress | None = None) -> SilverResult:
+        """Replace ``silver.rates`` and ``silver.rejects`` by the files written, one
+        overwrite commit each."""
+        properties = {"makerates.transform-version": str(self._version)}
+        for spec in (SILVER_RATES, SILVER_REJECTS):
+            storage.overwrite_files(self._lake, spec, self._files[spec.name], properties=properties)
+            self._files[spec.name] = []  # committed: no longer ours to discard
+        done = pl.concat(self._done) if self._done else pl.DataFrame()
+        if on_progress is not None:
+            on_progress(PROGRESS_STEP, done.height, done.height)
+        return SilverResult(
+            extractions=done.height,
+            rates=self._rates,
+            rejects=self._rejects,
+            first_date=self._first,
+            last_date=self._last,
+            **({"done": done} if done.height else {}),
+        )
+
+    def discard(self) -> None:
+        """Delete the files written and not committed (after a failure)."""
+        for spec in (SILVER_RATES, SILVER_REJECTS):
+            storage.discard_files(self._lake, spec, self._files[spec.name])
+            self._files[spec.name] = []
+
+
+def _report(on_progress: StageProgress | None, done: int, total: int) -> None:
+    if on_progress is not None:
+        on_progress(PROGRESS_STEP, done, total)
