@@ -1,6 +1,14 @@
 """Reprocess a generated history and compare with a bare Polars parse of the same payloads.
 
-    python benchmarks/bench_reprocess.py --years 5 --per-day 6 --currencies 160
+    python -m benchmarks.bench_reprocess --years 5 --per-day 6 --currencies 160
+    python -m benchmarks.bench_reprocess --sizes 1752960,7011840,14023680
+
+With ``--sizes`` (rates, comma-separated) each size is a history of 160 currencies
+whose runs a day the benchmark chooses: the fewest of 6, 12, 24, 48, ... that fit the
+size into ten years (1,752,960 = 5 years x 6; 7,011,840 = 10 x 12; 14,023,680 = 10 x
+24). Each size runs in a child process of its own, and each arm in a child of that,
+so every peak is the arm's own. It prints both arms at each size, then how the
+reprocess's peak grew from the smallest size to the largest.
 
 Generates ExchangeRate-API v6 ``latest`` payloads (USD base), writes them to bronze in
 an embedded lake in a temporary folder, then runs, each in a fresh process so peak RSS
@@ -22,6 +30,7 @@ import random
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,12 +49,11 @@ def _codes(count: int) -> list[str]:
     return ["USD", *codes[: count - 1]]
 
 
-def _payloads(years: float, per_day: int, currencies: int) -> list[tuple[datetime, bytes]]:
+def _payloads(years: float, per_day: int, currencies: int) -> Iterator[tuple[datetime, bytes]]:
     rng = random.Random(42)
     codes = _codes(currencies)
     level = {c: rng.uniform(0.5, 2000) for c in codes}
     start = datetime(2021, 1, 1, tzinfo=UTC)
-    out = []
     for day in range(int(years * 365.25)):
         for _ in range(per_day):
             when = start + timedelta(days=day, hours=rng.randint(0, 23), minutes=rng.randint(0, 59))
@@ -58,28 +66,38 @@ def _payloads(years: float, per_day: int, currencies: int) -> list[tuple[datetim
                 '{"result":"success","time_last_update_unix":' + str(unix)
                 + ',"base_code":"USD","conversion_rates":{' + rates + "}}"
             )  # fmt: skip
-            out.append((when, body.encode()))
-    return out
+            yield when, body.encode()
+
+
+#: Bronze records per append while the history is written: a commit per year or so
+#: of a large history, so the generator never holds all of it.
+_WRITE_BATCH = 20_000
 
 
 def write_history(lake: Lake, years: float, per_day: int, currencies: int) -> None:
-    """The generated payloads as bronze records, in one append."""
+    """The generated payloads as bronze records (one append per ``_WRITE_BATCH``)."""
     from makerates_lake.bronze.record import BronzeRecord
     from makerates_lake.bronze.writer import BronzeWriter
 
     url = "https://v6.exchangerate-api.com/v6/[REDACTED]/latest/USD"
-    records = [
-        BronzeRecord.create(
-            source_name="exchangerate-api",
-            source_version="v6",
-            request_url=url,
-            raw_response=body,
-            http_status_code=200,
-            extraction_timestamp=when,
+    writer = BronzeWriter(lake)
+    records: list[BronzeRecord] = []
+    for when, body in _payloads(years, per_day, currencies):
+        records.append(
+            BronzeRecord.create(
+                source_name="exchangerate-api",
+                source_version="v6",
+                request_url=url,
+                raw_response=body,
+                http_status_code=200,
+                extraction_timestamp=when,
+            )
         )
-        for when, body in _payloads(years, per_day, currencies)
-    ]
-    BronzeWriter(lake).append(records)
+        if len(records) == _WRITE_BATCH:
+            writer.append(records)
+            records = []
+    if records:
+        writer.append(records)
 
 
 def _peak_mb() -> float:
@@ -156,6 +174,58 @@ def run(years: float, per_day: int, currencies: int, repeat: int = 1) -> dict[st
         return results
 
 
+#: Currencies of every ``--sizes`` history (the issue's sizes are multiples of 160).
+SIZE_CURRENCIES = 160
+_MAX_DAYS = int(10 * 365.25)
+
+
+def history_for(rows: int, currencies: int = SIZE_CURRENCIES) -> tuple[float, int]:
+    """(years, runs a day) of a history of about ``rows`` rates: the fewest runs a day of
+    6, 12, 24, 48, ... that fit it into ten years."""
+    per_day = 6
+    while rows / (currencies * per_day) > _MAX_DAYS:
+        per_day *= 2
+    days = max(1, round(rows / (currencies * per_day)))
+    # A whole number of days: years * 365.25 must floor back to ``days``.
+    return (days + 0.5) / 365.25, per_day
+
+
+def _size_child(rows: int, repeat: int, queue: Any) -> None:
+    years, per_day = history_for(rows)
+    queue.put(run(years, per_day, SIZE_CURRENCIES, repeat))
+
+
+def run_sizes(sizes: list[int], repeat: int = 1) -> dict[int, dict[str, Result]]:
+    """:func:`run` at each size, each in a process of its own (its arms in children of
+    that one), smallest first."""
+    ctx = mp.get_context("spawn")
+    out: dict[int, dict[str, Result]] = {}
+    for rows in sorted(sizes):
+        queue = ctx.Queue()
+        process = ctx.Process(target=_size_child, args=(rows, repeat, queue))
+        process.start()
+        out[rows] = queue.get()
+        process.join()
+    return out
+
+
+def _lines(results: dict[str, Result]) -> list[str]:
+    lines = [
+        f"{name:12s} {rows:>10,d} rows {seconds:8.2f} s {rows / seconds:>12,.0f} rows/s "
+        f"peak {peak:8.0f} MB"
+        for name, (rows, seconds, peak, _) in results.items()
+    ]
+    bare, reprocess = results["bare parse"], results["reprocess"]
+    lines.append(
+        f"  (bare parse without reading bronze: {bare[3]:.2f} s, {bare[0] / bare[3]:,.0f} rows/s)"
+    )
+    lines.append(
+        f"ratio reprocess / bare parse: {reprocess[1] / bare[1]:.2f}x "
+        f"(target <= 3x); against the parse alone: {reprocess[1] / bare[3]:.2f}x"
+    )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -163,17 +233,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-day", type=int, default=6)
     parser.add_argument("--currencies", type=int, default=160)
     parser.add_argument("--repeat", type=int, default=1, help="runs per arm; the best counts")
+    parser.add_argument(
+        "--sizes", help="rates per history, comma-separated (160 currencies; overrides the rest)"
+    )
     args = parser.parse_args(argv)
-    results = run(args.years, args.per_day, args.currencies, args.repeat)
-    for name, (rows, seconds, peak, _) in results.items():
-        print(f"{name:12s} {rows:>10,d} rows {seconds:8.2f} s {rows / seconds:>12,.0f} rows/s "
-              f"peak {peak:8.0f} MB")  # fmt: skip
-    bare, reprocess = results["bare parse"], results["reprocess"]
-    print(f"  (bare parse without reading bronze: {bare[3]:.2f} s, "
-          f"{bare[0] / bare[3]:,.0f} rows/s)")  # fmt: skip
-    print(f"ratio reprocess / bare parse: {reprocess[1] / bare[1]:.2f}x "
-          f"(target <= 3x, peak < 2048 MB); against the parse alone: "
-          f"{reprocess[1] / bare[3]:.2f}x")  # fmt: skip
+    if not args.sizes:
+        print("\n".join(_lines(run(args.years, args.per_day, args.currencies, args.repeat))))
+        return
+    by_size = run_sizes([int(s) for s in args.sizes.split(",")], args.repeat)
+    for rows, results in by_size.items():
+        years, per_day = history_for(rows)
+        print(f"== {rows:,} rates: {int(years * 365.25):,} days x {per_day} a day x "
+              f"{SIZE_CURRENCIES} ==")  # fmt: skip
+        print("\n".join(_lines(results)), flush=True)
+    small, large = by_size[min(by_size)], by_size[max(by_size)]
+    growth = large["reprocess"][2] / small["reprocess"][2]
+    print(f"reprocess peak growth {min(by_size):,} -> {max(by_size):,} rates: "
+          f"{small['reprocess'][2]:.0f} -> {large['reprocess'][2]:.0f} MB, {growth:.2f}x "
+          f"(target <= 1.5x, under 1536 MB)")  # fmt: skip
 
 
 if __name__ == "__main__":
