@@ -15,7 +15,7 @@ imports PyIceberg's internals (all of them in :mod:`makerates_lake.store._pyiceb
   :mod:`~makerates_lake.store.batches`: reading a table a bounded group of files at a time.
 """
 
-from makerates_lake.store.batches import read_in_batches
+from makerates_lake.store.batches import partition_rows, read_in_batches
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.commit import (
     Revision,
@@ -52,6 +52,7 @@ __all__ = [
     "open_lake",
     "overwrite",
     "overwrite_files",
+    "partition_rows",
     "read",
     "read_in_batches",
     "read_table",

@@ -59,6 +59,24 @@ def plan_batches(
     return BatchPlan(sum(task.file.record_count for task in tasks), tuple(groups))
 
 
+def partition_rows(lake: Lake, spec: TableSpec) -> dict[tuple[object, ...], int] | None:
+    """Rows per partition of the table's current snapshot, by the manifests (a metadata
+    read: no data file is opened); None when the table is unpartitioned.
+
+    Row-level delete files are not subtracted: a partition with deletes counts more rows
+    than it holds.
+    """
+    table = lake.table(spec, refresh=True)
+    if table.metadata.spec().is_unpartitioned():
+        return None
+    counts: dict[tuple[object, ...], int] = {}
+    for task in table.scan().plan_files():
+        partition = task.file.partition
+        key = tuple(partition[i] for i in range(len(partition)))
+        counts[key] = counts.get(key, 0) + task.file.record_count
+    return counts
+
+
 def read_in_batches(
     lake: Lake,
     spec: TableSpec,

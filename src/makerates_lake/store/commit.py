@@ -39,7 +39,7 @@ from makerates_lake.store._pyiceberg import open_transaction
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.datafiles import write_data_files
 from makerates_lake.store.lock import table_commit_lock
-from makerates_lake.store.scan import scan_table
+from makerates_lake.store.scan import scan_files, scan_table
 from makerates_lake.store.tables import TableSpec
 from makerates_lake.store.worm import lock_objects, snapshot_objects
 
@@ -200,14 +200,22 @@ def set_properties(
 
 
 def append_new(
-    lake: Lake, spec: TableSpec, frame: pl.DataFrame, *, revise: Revision | None = None
+    lake: Lake,
+    spec: TableSpec,
+    frame: pl.DataFrame,
+    *,
+    revise: Revision | None = None,
+    within: BooleanExpression | None = None,
 ) -> int:
     """Append rows whose extraction_id the table does not hold yet, in one commit.
 
     The check and the commit happen under the table's commit lock, so two processes
     transforming the same bronze rows at once store them once: the second one sees the
     first one's ids and writes nothing. ``revise`` (see :data:`Revision`) may rewrite
-    existing rows in the same commit.
+    existing rows in the same commit. ``within`` says where stored rows with these ids
+    can only be (e.g. the rows' own rate dates, for rows that are a function of their
+    bronze row): only the files it selects are searched, so the check costs what those
+    files cost, not the whole table.
 
     Returns:
         Rows written.
@@ -217,7 +225,7 @@ def append_new(
     """
 
     def attempt(table: Table) -> int:
-        present = _present_ids(lake, table, frame.get_column("extraction_id"))
+        present = _present_ids(lake, table, frame.get_column("extraction_id"), within)
         fresh = frame.join(present, on="extraction_id", how="anti") if present.height else frame
         if fresh.height:
             rows, replaced = revise(table, fresh) if revise is not None else (fresh, None)
@@ -229,18 +237,25 @@ def append_new(
     return commit(lake, spec, attempt)
 
 
-def _present_ids(lake: Lake, table: Table, ids: pl.Series) -> pl.DataFrame:
-    """The ``ids`` the table holds at its current snapshot (one ``extraction_id`` column).
+def _present_ids(
+    lake: Lake, table: Table, ids: pl.Series, within: BooleanExpression | None = None
+) -> pl.DataFrame:
+    """The ``ids`` the table holds at its current snapshot (one ``extraction_id`` column),
+    searched in the files ``within`` selects (default all).
 
     Silver's files are years of rate dates, and a batch's ids span them all, so min/max
-    pruning would keep nearly every file anyway: Polars reads the id columns in parallel
-    and matches with a hash set, where an Iceberg ``IN`` filter of thousands of literals
-    is slow to bind and evaluate.
+    pruning on the ids would keep nearly every file anyway: Polars reads the id columns
+    in parallel and matches with a hash set, where an Iceberg ``IN`` filter of thousands
+    of literals is slow to bind and evaluate.
     """
     snapshot = table.current_snapshot()
     if snapshot is None:  # a first write: nothing to look for (nor to make ids unique for)
         return pl.DataFrame(schema={"extraction_id": pl.String})
-    stored = scan_table(lake, table, snapshot_id=snapshot.snapshot_id)
+    stored = (
+        scan_table(lake, table, snapshot_id=snapshot.snapshot_id)
+        if within is None
+        else scan_files(lake, table, row_filter=within)
+    )
     return (
         stored.select("extraction_id")
         .filter(pl.col("extraction_id").is_in(ids.unique().implode()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyiceberg.expressions import (
+    AlwaysFalse,
     AlwaysTrue,
     And,
     BooleanExpression,
@@ -17,6 +18,7 @@ from pyiceberg.expressions import (
     In,
     LessThan,
     LessThanOrEqual,
+    Or,
 )
 
 
@@ -50,6 +52,14 @@ def all_of(*parts: BooleanExpression) -> BooleanExpression:
     result: BooleanExpression = AlwaysTrue()
     for part in parts:
         result = part if isinstance(result, AlwaysTrue) else And(result, part)
+    return result
+
+
+def any_of(*parts: BooleanExpression) -> BooleanExpression:
+    """Any condition (AlwaysFalse for none)."""
+    result: BooleanExpression = AlwaysFalse()
+    for part in parts:
+        result = part if isinstance(result, AlwaysFalse) else Or(result, part)
     return result
 
 

@@ -46,6 +46,11 @@ def scan_files(
     if len(table.metadata.schemas) != 1:
         return scan_table(lake, table)
     tasks = list(table.scan(row_filter=row_filter or AlwaysTrue()).plan_files())
+    if not tasks and table.current_snapshot() is not None:
+        # Nothing matches: no rows, rather than every row for the caller to filter out.
+        empty = pl.from_arrow(table.schema().as_arrow().empty_table())
+        if isinstance(empty, pl.DataFrame):
+            return empty.lazy()
     plain = tasks and all(
         not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
     )
