@@ -126,13 +126,19 @@ def _build_gold(
     if last is not None:
         parts.append(below("rate_date", date.fromordinal(last.toordinal() + 1).isoformat()))
     where = all_of(*parts) if parts else None
+    ranged: pl.DataFrame | None = None
     if facts is None and (silver is None or where is not None):
-        rows = storage.read(lake, SILVER_RATES, row_filter=where, columns=FACT_INPUT)
-        facts = model.fact_rate(rows, rules, cross_bases)
+        ranged = storage.read(lake, SILVER_RATES, row_filter=where, columns=FACT_INPUT)
+        facts = model.fact_rate(ranged, rules, cross_bases)
     elif facts is None:
         facts = model.fact_rate(silver.select(FACT_INPUT), rules, cross_bases)  # type: ignore[union-attr]
     props = {"makerates.transform-version": str(transform_version)}
     storage.overwrite(lake, GOLD_FACT_RATE, facts, where=where, properties=props)
+    unchanged: set[str] = set()
+    if dimensions is None and silver is None and ranged is not None and where is not None:
+        # An incremental build adds silver rows and removes none: the dimensions follow
+        # from the stored ones and the rows of the dates rebuilt, not from all of silver.
+        dimensions, unchanged = updated_dimensions(lake, ranged.select(_DIM_INPUT))
     if dimensions is None:
         seen = (
             storage.read(lake, SILVER_RATES, columns=_DIM_INPUT)
@@ -145,7 +151,8 @@ def _build_gold(
         on_progress(PROGRESS_STEP, 1, tables)
     # After the facts: a run killed in between leaves the dimensions as they were.
     for done, (spec, rows) in enumerate(dimensions, start=2):
-        storage.overwrite(lake, spec, rows, properties=props)
+        if spec.name not in unchanged:  # an unchanged table would only gain a snapshot
+            storage.overwrite(lake, spec, rows, properties=props)
         if on_progress is not None:
             on_progress(PROGRESS_STEP, done, tables)
     dates = facts.get_column("rate_date")
@@ -171,6 +178,50 @@ def dimension_rows(seen: pl.DataFrame) -> Dimensions:
         days = model.dim_date(dates.min(), dates.max())  # type: ignore[arg-type]
         dimensions.append((GOLD_DIM_DATE, days))
     return dimensions
+
+
+def updated_dimensions(lake: Lake, new: pl.DataFrame) -> tuple[Dimensions | None, set[str]]:
+    """The dimensions once silver rows ``new`` (``base_currency``, ``quote_currency``,
+    ``rate_date``) join the stored ones, from the stored dimensions (each code's first
+    and last date, which bound silver's dates too) instead of all of silver.
+
+    Returns:
+        The dimensions (None when none were built yet: build them from silver), and the
+        names of those equal to what is stored.
+    """
+    stored = storage.read(lake, GOLD_DIM_CURRENCY)
+    known = stored.filter(pl.col("first_rate_date").is_not_null())
+    if known.height == 0:
+        return None, set()
+    # Each code's first and last date as a rate of the code against itself: the
+    # dimensions take min and max per code and over all dates, which these give as all
+    # of silver's rows would.
+    ends = [
+        known.select(
+            pl.col("currency_code").alias("base_currency"),
+            pl.col("currency_code").alias("quote_currency"),
+            pl.col(end).alias("rate_date"),
+        )
+        for end in ("first_rate_date", "last_rate_date")
+    ]
+    dimensions = dimension_rows(pl.concat([*ends, new.select(_DIM_INPUT)]))
+    unchanged = {
+        spec.name
+        for spec, rows in dimensions
+        if _same_rows(stored if spec is GOLD_DIM_CURRENCY else storage.read(lake, spec), rows, spec)
+    }
+    return dimensions, unchanged
+
+
+def _same_rows(stored: pl.DataFrame, rows: pl.DataFrame, spec: TableSpec) -> bool:
+    """Whether ``rows`` equal the ``stored`` rows of ``spec``, in the table's types."""
+    typed = pl.from_arrow(storage.to_arrow(rows, spec))
+    if not isinstance(typed, pl.DataFrame) or typed.height != stored.height:
+        return False
+    order = list(typed.columns)
+    return typed.sort(order, nulls_last=True).equals(
+        stored.select(order).sort(order, nulls_last=True)
+    )
 
 
 def read_facts(lake: Lake, *, tag: str | None = None) -> pl.DataFrame:
