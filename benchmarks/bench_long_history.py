@@ -16,6 +16,13 @@ One history per layout, measured in phases on the same table:
    expiry keeping the newest ``--keep-last``);
 5. ``--sample-runs`` real per-run appends again, with maintenance.
 
+``--incremental 1,10`` measures something else: the cost of transforming one new day
+(``run_transform``: silver, gold, the transform log) on a lake holding each number of
+years of history, already reprocessed into silver and gold, with bronze in one file per
+day (as after maintenance). ``--sample-runs`` new days are ingested and transformed
+one at a time; the median counts, and the ratio of the longest history to the
+shortest is printed.
+
 Snapshot expiry uses a zero-day window with ``--keep-last`` snapshots because the simulated
 five years are committed within minutes of wall time; production keeps 90 days.
 Prints a table per layout and the end/start latency ratio of each arm.
@@ -52,12 +59,22 @@ def currency_codes(count: int) -> list[str]:
     return (real + [c for c in made if c not in real])[:count]
 
 
+def iso_currency_codes(count: int) -> list[str]:
+    """``count`` active ISO 4217 codes, USD first (as ``bench_reprocess`` uses)."""
+    from benchmarks.bench_reprocess import _codes
+
+    return _codes(count)
+
+
 class History:
     """Deterministic ExchangeRate-API ``latest`` responses: a random walk per currency."""
 
-    def __init__(self, currencies: int, runs_per_day: int, seed: int = 11) -> None:
+    def __init__(
+        self, currencies: int, runs_per_day: int, seed: int = 11, *, iso_codes: bool = False
+    ) -> None:
         self._rng = random.Random(seed)
-        self._codes = currency_codes(currencies)
+        # Made-up codes are rejects in silver; ISO codes make every rate a silver row.
+        self._codes = iso_currency_codes(currencies) if iso_codes else currency_codes(currencies)
         self._rates = {c: self._rng.uniform(0.05, 3000.0) for c in self._codes}
         self.runs_per_day = runs_per_day
 
@@ -216,6 +233,39 @@ def run_layout(
     return result
 
 
+def _load_history(lake: Lake, history: History, days: int) -> None:
+    """``days`` of runs into bronze, a commit per year of one file per day partition."""
+    for first in range(0, days, 365):
+        table = lake.bronze(refresh=True)
+        rows = records_to_arrow(list(history.runs(first, min(365, days - first))))
+        commit_files(table, write_files(table, rows, BRONZE_EXTRACTIONS))
+
+
+def incremental_day(
+    years: float, *, runs_per_day: int = 6, currencies: int = 160, days: int = 5
+) -> tuple[int, list[float]]:
+    """Seconds of ``run_transform`` for each of ``days`` new days after ``years`` of
+    history (reprocessed first), on an embedded lake; and the silver rows before."""
+    from makerates_lake.pipeline import run_reprocess, run_transform
+
+    history_days = max(1, round(years * 365.25))
+    history = History(currencies, runs_per_day, iso_codes=True)
+    seconds = []
+    with bench_lake("embedded") as lake:
+        table = lake.bronze()
+        with table.transaction() as transaction:  # maintenance would blur the timing
+            transaction.set_properties({AUTO_PROPERTY: "false"})
+        _load_history(lake, history, history_days)
+        rows = run_reprocess(lake).silver.rates
+        writer = BronzeWriter(lake)
+        for day in range(history_days, history_days + days):
+            writer.append(list(history.runs(day, 1)))
+            started = time.perf_counter()
+            run_transform(lake)
+            seconds.append(time.perf_counter() - started)
+    return rows, seconds
+
+
 def render(result: LayoutResult) -> str:
     """The result of one layout as a small table."""
     before, after = result.stats_before, result.stats_after
@@ -263,7 +313,28 @@ def main() -> None:
     )
     parser.add_argument("--sample-runs", type=int, default=12)
     parser.add_argument("--keep-last", type=int, default=10)
+    parser.add_argument(
+        "--incremental",
+        help="years of history, comma-separated: time one new day's transform on each instead",
+    )
     args = parser.parse_args()
+    if args.incremental:
+        medians = {}
+        for years in sorted(float(y) for y in args.incremental.split(",")):
+            rows, seconds = incremental_day(
+                years,
+                runs_per_day=args.runs_per_day,
+                currencies=args.currencies,
+                days=args.sample_runs,
+            )
+            medians[years] = statistics.median(seconds)
+            print(f"one new day after {years:g} years ({rows:,} silver rates): transform "
+                  f"median {medians[years] * 1000:,.0f} ms of "
+                  f"{', '.join(f'{s * 1000:,.0f}' for s in seconds)}", flush=True)  # fmt: skip
+        low, high = min(medians), max(medians)
+        print(f"ratio {high:g} years / {low:g} year(s): {medians[high] / medians[low]:.2f}x "
+              f"(target <= 2x)")  # fmt: skip
+        return
     layouts = LAYOUTS if args.layout == "all" else (args.layout,)
     for layout in layouts:
         result = run_layout(
