@@ -170,6 +170,14 @@ LAYOUTS = {
 }
 
 
+@pytest.fixture(params=["embedded", "postgres_s3"])
+def sql_lake(request: pytest.FixtureRequest) -> Lake:
+    """The lake on each SQL-catalog layout, for tests of the SQL catalog's own machinery
+    (its commit transaction, its pointer table); the REST layout has tests of its own."""
+    settings: Settings = request.getfixturevalue(LAYOUTS[request.param])
+    return open_lake(settings)
+
+
 @pytest.fixture(params=list(LAYOUTS))
 def lake_settings(request: pytest.FixtureRequest) -> Settings:
     """Settings of each layout in turn."""

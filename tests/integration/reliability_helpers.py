@@ -48,6 +48,7 @@ CRASH_POINTS = (
     "bronze-files-written",  # data files written, catalog commit not started
     "bronze-metadata-written",  # new metadata.json written, catalog pointer not swapped
     "bronze-catalog-uncommitted",  # pointer UPDATE executed, transaction not committed
+    "bronze-rest-committed",  # the REST catalog accepted the commit, the writer never heard
     "publish-table-loaded",  # new PostgreSQL table loaded, view not switched
     "publish-mid-switch",  # inside the switch transaction, view already replaced
 )
@@ -110,6 +111,18 @@ def _install_crash_point(point: str) -> None:
             return original_commit_table(self, table, *args, **kwargs)
 
         mock.patch.object(sql_catalog.SqlCatalog, "commit_table", commit_table).start()
+    elif point == "bronze-rest-committed":
+        from pyiceberg.catalog.rest import RestCatalog
+
+        original_rest_commit = RestCatalog.commit_table
+
+        def commit_then_die(self: Any, table: Any, *args: Any, **kwargs: Any) -> Any:
+            response = original_rest_commit(self, table, *args, **kwargs)
+            if table.name()[0] == "bronze":
+                _die()  # the server committed; the writer never learns it
+            return response
+
+        mock.patch.object(RestCatalog, "commit_table", commit_then_die).start()
     elif point == "publish-table-loaded":
         import makerates_lake.publish.ddl as ddl
 

@@ -14,14 +14,22 @@ from tests.audit_helpers import FIRST_DAY, alter_silver_rate, build_small_lake, 
 _TABLES = (GOLD_FACT_RATE, SILVER_RATES, BRONZE_EXTRACTIONS)
 
 
-def test_catalog_pointers_are_the_ones_load_table_reads(lake: Lake) -> None:
+def test_catalog_pointers_are_the_ones_load_table_reads(sql_lake: Lake) -> None:
     """The cheap query returns, per table, the metadata file a full load_table reads."""
+    lake = sql_lake
     build_small_lake(lake)
     pointers = metadata_locations(lake.catalog, [spec.identifier for spec in _TABLES])
     assert pointers == {
         spec.identifier: lake.catalog.load_table(spec.identifier).metadata_location
         for spec in _TABLES
     }
+
+
+def test_a_rest_catalog_has_no_cheap_pointer_query(rest_s3_lake: Lake) -> None:
+    """A REST catalog has no pointer table to read: the shortcut says so (None) and a
+    trace refreshes its tables instead, still seeing every commit."""
+    build_small_lake(rest_s3_lake)
+    assert metadata_locations(rest_s3_lake.catalog, [BRONZE_EXTRACTIONS.identifier]) is None
 
 
 def test_unchanged_tables_are_reused_and_a_commit_elsewhere_is_seen(lake: Lake) -> None:

@@ -53,7 +53,11 @@ from tests.unit.extract import payloads
 pytestmark = pytest.mark.integration
 
 KILLED = -signal.SIGKILL
-BRONZE_POINTS = ("bronze-files-written", "bronze-metadata-written", "bronze-catalog-uncommitted")
+#: Where any catalog can lose a writer: files written, no commit asked for.
+BRONZE_POINTS = ("bronze-files-written",)
+#: Steps inside a SQL catalog's own commit (its metadata file, its pointer transaction); a
+#: REST catalog does both on the server, so its own point is ``bronze-rest-committed``.
+SQL_CATALOG_POINTS = ("bronze-metadata-written", "bronze-catalog-uncommitted")
 
 
 def _seed(lake: Lake) -> list[str]:
@@ -101,7 +105,44 @@ def _assert_orphans_removed(lake: Lake) -> None:
 
 @pytest.mark.parametrize("point", BRONZE_POINTS)
 def test_killed_backfill_leaves_no_partial_rows_and_recovers(lake: Lake, point: str) -> None:
-    """SIGKILL at each commit step: bronze unchanged, orphans removable, next run succeeds."""
+    """SIGKILL before the commit: bronze unchanged, orphans removable, next run succeeds."""
+    _killed_backfill_recovers(lake, point)
+
+
+@pytest.mark.parametrize("point", SQL_CATALOG_POINTS)
+def test_killed_sql_catalog_commit_leaves_no_partial_rows(sql_lake: Lake, point: str) -> None:
+    """SIGKILL inside the SQL catalog's commit: the same guarantees as above."""
+    _killed_backfill_recovers(sql_lake, point)
+
+
+def test_rest_commit_accepted_but_never_answered_is_stored_once(rest_s3_lake: Lake) -> None:
+    """Killed after the REST catalog accepted bronze's commit, before the writer heard:
+    the rows are there once, intact, and the rerun stores nothing twice."""
+    lake = rest_s3_lake
+    committed = _seed(lake)
+    killed = run_cli(
+        lake.settings,
+        "backfill",
+        "ecb",
+        "--file",
+        str(SAMPLE_ZIP),
+        crash_at="bronze-rest-committed",
+    )
+    assert killed.returncode == KILLED, killed.stderr[-2000:]
+    after_crash = bronze_ids(lake)
+    assert len(after_crash) == len(set(after_crash)) == len(committed) + 1
+    assert verify_lake(lake).ok
+    rerun = CliRunner().invoke(
+        main, ["backfill", "ecb", "--file", str(SAMPLE_ZIP)], env=settings_env(lake.settings)
+    )
+    assert rerun.exit_code == 0, rerun.output
+    assert "already stored" in rerun.output
+    assert sorted(bronze_ids(lake)) == sorted(after_crash)
+
+
+def _killed_backfill_recovers(lake: Lake, point: str) -> None:
+    """A backfill killed at ``point`` left no partial rows, its orphans are removable, and
+    the next run stores the file exactly once."""
     committed = _seed(lake)
     killed = run_cli(lake.settings, "backfill", "ecb", "--file", str(SAMPLE_ZIP), crash_at=point)
     assert killed.returncode == KILLED, killed.stderr[-2000:]

@@ -20,6 +20,7 @@ from makerates_lake.bronze.record import retain_until
 from makerates_lake.progress import StageProgress
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, at_least, below
+from makerates_lake.store.files import metadata_file_problem
 from makerates_lake.store.types import RowFilter, Table
 from makerates_lake.store.worm import COMPLIANCE, retention_of
 
@@ -83,7 +84,12 @@ def _read_file(lake: Lake, path: str) -> tuple[pa.Table, int]:
 
 
 def _metadata_problems(table: Table) -> list[FileProblem]:
-    """The current snapshot's manifest list and manifests, each checked readable."""
+    """The current metadata file, the snapshot's manifest list and manifests, each
+    checked readable."""
+    problem = metadata_file_problem(table)
+    if problem is not None:
+        name = ".".join(table.name())
+        return [FileProblem(table.metadata_location, f"{problem} (table {name})")]
     snapshot = table.current_snapshot()
     if snapshot is None:
         return []

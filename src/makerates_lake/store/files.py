@@ -85,3 +85,18 @@ def data_file_paths(table: Table, row_filter: BooleanExpression) -> list[str]:
     """The current snapshot's data files that may hold rows matching ``row_filter``
     (partition and column-bound pruning: a file is named when it might match)."""
     return sorted({task.file.file_path for task in table.scan(row_filter=row_filter).plan_files()})
+
+
+def metadata_file_problem(table: Table) -> str | None:
+    """What is wrong with the table's current metadata file, or None when it reads back
+    as valid table metadata. A SQL catalog fails to load a table whose file is damaged;
+    a REST catalog serves metadata from its own state, so the file is checked here."""
+    from pyiceberg.serializers import FromInputFile
+
+    try:
+        FromInputFile.table_metadata(table.io.new_input(table.metadata_location))
+    except FileNotFoundError:
+        return "metadata file is missing"
+    except Exception as exc:  # any parse or read failure is the finding, named by path
+        return f"metadata file cannot be read: {type(exc).__name__}: {exc}"
+    return None
