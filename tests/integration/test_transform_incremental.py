@@ -12,7 +12,7 @@ from makerates_lake import store as storage
 from makerates_lake.bronze.record import BronzeRecord
 from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.pipeline import run_reprocess, run_transform
-from makerates_lake.silver import build as silver_build
+from makerates_lake.silver import pending as silver_pending
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
 from tests.silver_helpers import record, v6_latest
@@ -64,15 +64,20 @@ def test_incremental_days_equal_a_full_rebuild(embedded_lake: Lake) -> None:
     assert currency.get_column("first_rate_date").to_list() == [_START + timedelta(46)]
 
 
-def test_pending_bronze_reads_only_days_with_pending_rows(
-    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("newest_appends", [True, False])
+def test_pending_bronze_never_reads_all_of_bronze(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch, newest_appends: bool
 ) -> None:
-    """After a full transform, one new day's bronze rows are found from the manifests and
-    the log's counts, reading only that day's partition."""
+    """After a full transform, a new day's bronze rows and an old day's late row are
+    found from the newest appends, or (when those do not account for them) from the
+    per-day counts of the manifests and the log, reading only the days concerned."""
     writer = BronzeWriter(embedded_lake)
     writer.append([r for i in range(30) for r in _day(_START + timedelta(i), ("EUR",), 1.0)])
     run_transform(embedded_lake)
-    writer.append(_day(_START + timedelta(31), ("EUR",), 1.0))
+    late = record(v6_latest('{"EUR":1.5}'), when=datetime(2024, 1, 5, 23, tzinfo=UTC))
+    writer.append([*_day(_START + timedelta(31), ("EUR",), 1.0), late])
+    if not newest_appends:
+        monkeypatch.setattr(storage, "newest_appended_rows", lambda *a, **k: None)
     filters: list[object] = []
     real_read = storage.read
 
@@ -81,8 +86,8 @@ def test_pending_bronze_reads_only_days_with_pending_rows(
             filters.append(kwargs.get("row_filter"))
         return real_read(lake, spec, **kwargs)
 
-    monkeypatch.setattr(storage, "read", spy)  # the module silver.build reads through
-    pending = silver_build.pending_bronze(embedded_lake)
-    assert pending.height == 2
-    assert len(filters) == 1
-    assert filters[0] is not None  # pruned to the new day, never a full bronze read
+    monkeypatch.setattr(storage, "read", spy)  # the module silver reads through
+    pending = silver_pending.pending_bronze(embedded_lake)
+    assert sorted(pending.get_column("extraction_timestamp").dt.day().to_list()) == [1, 1, 5]
+    assert len(filters) == (0 if newest_appends else 1)
+    assert all(f is not None for f in filters)  # never a full bronze read

@@ -27,10 +27,11 @@ from makerates_lake import store as storage
 from makerates_lake.progress import StageProgress
 from makerates_lake.silver.jump_window import jump_revision
 from makerates_lake.silver.parse import BRONZE_COLUMNS
+from makerates_lake.silver.pending import pending_bronze
 from makerates_lake.silver.transform import SilverBatch, transform_bronze
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.expressions import all_of, any_of, at_least, at_most, below, is_in
+from makerates_lake.store.expressions import all_of, at_least, at_most, below
 from makerates_lake.store.tables import (
     BRONZE_EXTRACTIONS,
     SILVER_RATES,
@@ -148,85 +149,6 @@ def _dated_in(dates: pl.Series) -> RowFilter:
     first: date = dates.min()  # type: ignore[assignment]
     last: date = dates.max()  # type: ignore[assignment]
     return all_of(at_least("rate_date", first.isoformat()), at_most("rate_date", last.isoformat()))
-
-
-def pending_bronze(lake: Lake) -> pl.DataFrame:
-    """Bronze rows silver has not transformed yet.
-
-    Bronze is partitioned by extraction day and the log holds each transformed row's
-    extraction time, so a day whose bronze rows (by the manifests) number what the log
-    holds for it has nothing pending: only the other days' rows are read. A day's count
-    could hide a pending row only if the same day also lost a logged row (a purge of
-    five-year-old rows on the day a new one is pending).
-    """
-    done = storage.read(
-        lake, SILVER_TRANSFORM_LOG, columns=["extraction_id", "extraction_timestamp"]
-    )
-    if done.is_empty():  # a first run: every bronze row, in one scan
-        return storage.read(lake, BRONZE_EXTRACTIONS, columns=BRONZE_COLUMNS)
-    days = _days_with_pending(lake, done)
-    if days is None:
-        return _pending_by_ids(lake, done.get_column("extraction_id").unique())
-    if not days:
-        return pl.DataFrame(schema=_bronze_schema(lake))
-    epoch = date(1970, 1, 1)
-    row_filter = any_of(
-        *(
-            extraction_range(epoch + timedelta(days=day), epoch + timedelta(days=day)) or all_of()
-            for day in days
-        )
-    )
-    rows = storage.read(lake, BRONZE_EXTRACTIONS, row_filter=row_filter, columns=BRONZE_COLUMNS)
-    return rows.filter(~pl.col("extraction_id").is_in(done.get_column("extraction_id").implode()))
-
-
-def _days_with_pending(lake: Lake, done: pl.DataFrame) -> list[int] | None:
-    """Bronze day partitions (days since 1970-01-01) whose row count differs from the
-    log's, or None when bronze is not partitioned by one day number."""
-    counts = storage.partition_rows(lake, BRONZE_EXTRACTIONS)
-    if counts is None or any(len(key) != 1 or not isinstance(key[0], int) for key in counts):
-        return None
-    bronze: dict[int, int] = {}
-    for key, rows in counts.items():
-        day = key[0]
-        if isinstance(day, int):
-            bronze[day] = bronze.get(day, 0) + rows
-    logged = (
-        done.unique("extraction_id")
-        .group_by(pl.col("extraction_timestamp").dt.date().cast(pl.Int32).alias("day"))
-        .len()
-    )
-    held = dict(
-        zip(logged.get_column("day").to_list(), logged.get_column("len").to_list(), strict=True)
-    )
-    return sorted(day for day, rows in bronze.items() if rows != held.get(day, 0))
-
-
-def _pending_by_ids(lake: Lake, done: pl.Series) -> pl.DataFrame:
-    """Bronze rows whose id is not in ``done``, found by reading every bronze id."""
-    ids = storage.read(lake, BRONZE_EXTRACTIONS, columns=["extraction_id", "extraction_timestamp"])
-    todo = ids.filter(~pl.col("extraction_id").is_in(done.implode()))
-    if todo.height == 0:
-        return pl.DataFrame(schema=_bronze_schema(lake))
-    if todo.height == ids.height:
-        return storage.read(lake, BRONZE_EXTRACTIONS, columns=BRONZE_COLUMNS)
-    first: datetime = todo.get_column("extraction_timestamp").min()  # type: ignore[assignment]
-    last: datetime = todo.get_column("extraction_timestamp").max()  # type: ignore[assignment]
-    # The time range prunes the scan to the bronze day partitions holding pending rows.
-    row_filter = all_of(
-        is_in("extraction_id", todo.get_column("extraction_id").to_list()),
-        at_least("extraction_timestamp", first.isoformat()),
-        below("extraction_timestamp", (last + timedelta(microseconds=1)).isoformat()),
-    )
-    return storage.read(lake, BRONZE_EXTRACTIONS, row_filter=row_filter, columns=BRONZE_COLUMNS)
-
-
-def _bronze_schema(lake: Lake) -> pl.Schema:
-    del lake
-    empty = pl.from_arrow(BRONZE_EXTRACTIONS.schema.as_arrow().empty_table())
-    if not isinstance(empty, pl.DataFrame):  # pragma: no cover - a Table always gives a frame
-        raise TypeError("expected a table")
-    return empty.select(BRONZE_COLUMNS).schema
 
 
 def _batch(

@@ -15,7 +15,12 @@ imports PyIceberg's internals (all of them in :mod:`makerates_lake.store._pyiceb
   :mod:`~makerates_lake.store.batches`: reading a table a bounded group of files at a time.
 """
 
-from makerates_lake.store.batches import partition_rows, read_in_batches
+from makerates_lake.store.batches import (
+    newest_appended_rows,
+    partition_rows,
+    read_in_batches,
+    total_rows,
+)
 from makerates_lake.store.catalog import Lake, open_lake
 from makerates_lake.store.commit import (
     Revision,
@@ -49,6 +54,7 @@ __all__ = [
     "current_snapshot_id",
     "discard_files",
     "move_tag",
+    "newest_appended_rows",
     "open_lake",
     "overwrite",
     "overwrite_files",
@@ -61,5 +67,6 @@ __all__ = [
     "scan_table",
     "set_properties",
     "to_arrow",
+    "total_rows",
     "write_files",
 ]

@@ -17,6 +17,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table.snapshots import Operation
 
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.scan import local_path
@@ -75,6 +76,61 @@ def partition_rows(lake: Lake, spec: TableSpec) -> dict[tuple[object, ...], int]
         key = tuple(partition[i] for i in range(len(partition)))
         counts[key] = counts.get(key, 0) + task.file.record_count
     return counts
+
+
+def total_rows(lake: Lake, spec: TableSpec) -> int | None:
+    """Rows in the table's current snapshot by its summary (no manifest is read); None
+    for a table never written or a summary without the count. Rows removed by delete
+    files are still counted."""
+    snapshot = lake.table(spec, refresh=True).current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return None
+    total = snapshot.summary.get("total-records")
+    return None if total is None else int(total)
+
+
+#: How many snapshots :func:`newest_appended_rows` looks back before giving up.
+_APPENDS_IN_REACH = 100
+
+
+def newest_appended_rows(
+    lake: Lake, spec: TableSpec, rows: int, *, columns: Sequence[str]
+) -> pl.DataFrame | None:
+    """The rows of the newest append snapshots that together added at least ``rows`` rows.
+
+    Reads the manifests those snapshots wrote and the data files they added, nothing
+    older, so its cost is that of the newest commits, not of the history. None when the
+    newest snapshots are not all appends (compaction, a delete) or more than
+    ``_APPENDS_IN_REACH`` of them would be needed: the caller then looks another way.
+    """
+    table = lake.table(spec, refresh=True)
+    snapshot = table.current_snapshot()
+    newest: set[int] = set()
+    added = 0
+    while snapshot is not None and added < rows and len(newest) < _APPENDS_IN_REACH:
+        summary = snapshot.summary
+        if summary is None or summary.operation != Operation.APPEND:
+            return None
+        added += int(summary.get("added-records") or 0)
+        newest.add(snapshot.snapshot_id)
+        parent = snapshot.parent_snapshot_id
+        snapshot = None if parent is None else table.snapshot_by_id(parent)
+    current = table.current_snapshot()
+    if added < rows or current is None:
+        return None
+    # A manifest holding files those snapshots added was written by one of them (a merge
+    # by a later one would be one of them too): older manifests are not opened.
+    tasks = [
+        FileScanTask(entry.data_file)
+        for manifest in current.manifests(table.io)
+        if manifest.added_snapshot_id in newest
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+        if entry.snapshot_id in newest
+    ]
+    if not tasks:
+        return None
+    plan = BatchPlan(sum(task.file.record_count for task in tasks), (tuple(tasks),))
+    return pl.concat(list(_batches(lake, table, plan, columns)), how="vertical")
 
 
 def read_in_batches(
