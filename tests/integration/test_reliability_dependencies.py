@@ -32,12 +32,8 @@ from makerates_lake.store.worm import create_worm_bucket
 from tests.conftest import S3_KEY_ID, S3_SECRET
 from tests.integration.bronze_helpers import make_record
 from tests.integration.extract_servers import LoopbackCa, Reply, Router, Seen, make_ca, serve
-from tests.integration.reliability_helpers import (
-    SAMPLE_ZIP,
-    bronze_ids,
-    proxied,
-    settings_env,
-)
+from tests.integration.reliability_helpers import SAMPLE_ZIP, bronze_ids, settings_env
+from tests.integration.tcp_proxy import proxied
 from tests.services import MotoServer, PostgresServer, ServiceStartError
 from tests.unit.extract import payloads
 
