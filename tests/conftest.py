@@ -27,7 +27,7 @@ from tests import seaweed as seaweed_server
 from tests.seaweed import SeaweedServer
 from tests.services import PostgresServer, ServiceStartError
 
-# The S3 identity SeaweedFS is started with (moto, where still used, accepts any).
+# The S3 identity SeaweedFS is started with.
 S3_KEY_ID = seaweed_server.ACCESS_KEY
 S3_SECRET = seaweed_server.SECRET_KEY
 

@@ -1,4 +1,5 @@
-"""Real services for the test session: a throwaway PostgreSQL and moto's S3 server.
+"""Real services for the test session: a throwaway PostgreSQL (SeaweedFS, the S3 server
+and Iceberg REST catalog, is in :mod:`tests.seaweed`).
 
 Both are started as child processes on loopback. When one cannot start, the error says
 why, and the fixtures turn it into a test failure: nothing is skipped silently.
@@ -12,10 +13,8 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,44 +162,3 @@ class PostgresServer:
         """Stop the server and remove its files."""
         self._pg_ctl("-m", "immediate", "stop")
         shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-@dataclass
-class MotoServer:
-    """moto's S3-compatible HTTP server in a child process (the MinIO stand-in)."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def endpoint(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @classmethod
-    def start(cls) -> MotoServer:
-        """Start ``moto.server`` on a free loopback port and wait until it answers."""
-        port = free_port()
-        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        try:
-            _wait_for_port(port, 30, "moto S3 server", process)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=10):
-                pass
-        except Exception:
-            process.kill()
-            raise
-        return cls(port=port, process=process)
-
-    def stop(self) -> None:
-        """Terminate the server."""
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 class TcpProxy:
     """A loopback TCP forwarder that can go down and come back on the same port.
 
-    Stands between the library and a dependency (moto's S3, PostgreSQL) so a test can
+    Stands between the library and a dependency (SeaweedFS's S3, PostgreSQL) so a test can
     make the dependency unreachable mid-run without losing its state: ``down()`` closes
     the listener and every open connection (clients see resets and refusals), ``up()``
     listens again on the same port.

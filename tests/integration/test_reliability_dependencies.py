@@ -1,7 +1,8 @@
 """Dependencies down mid-run: S3, the PostgreSQL catalog, a hanging HTTP source.
 
-S3 sits behind a loopback :class:`TcpProxy` that this test owns, so going "down" cuts
-every connection and refuses new ones while moto keeps its state for the recovery run.
+S3 (the session's SeaweedFS) sits behind a loopback :class:`TcpProxy` that this test
+owns, so going "down" cuts every connection and refuses new ones while the server keeps
+its state for the recovery run.
 The PostgreSQL catalog is a server of this module's own, really stopped with ``pg_ctl
 stop`` and started again on the same data directory (the session's shared servers are
 never touched). Each case checks: a bounded failure, a clear error naming the
@@ -34,7 +35,8 @@ from tests.integration.bronze_helpers import make_record
 from tests.integration.extract_servers import LoopbackCa, Reply, Router, Seen, make_ca, serve
 from tests.integration.reliability_helpers import SAMPLE_ZIP, bronze_ids, settings_env
 from tests.integration.tcp_proxy import proxied
-from tests.services import MotoServer, PostgresServer, ServiceStartError
+from tests.seaweed import SeaweedServer
+from tests.services import PostgresServer, ServiceStartError
 from tests.unit.extract import payloads
 
 pytestmark = pytest.mark.integration
@@ -43,16 +45,8 @@ pytestmark = pytest.mark.integration
 BOUNDED_S = 60.0
 
 
-@pytest.fixture(scope="module")
-def own_moto() -> Iterator[MotoServer]:
-    """A moto server for this module only (the proxy in front of it goes down, not it)."""
-    server = MotoServer.start()
-    yield server
-    server.stop()
-
-
 def _pg_s3_settings(
-    tmp_path: Path, catalog_dsn: str, s3_endpoint: str, moto: MotoServer
+    tmp_path: Path, catalog_dsn: str, s3_endpoint: str, seaweed: SeaweedServer
 ) -> Settings:
     suffix = uuid.uuid4().hex[:10]
     settings = load_settings(
@@ -64,8 +58,10 @@ def _pg_s3_settings(
         s3_access_key_id=S3_KEY_ID,
         s3_secret_access_key=S3_SECRET,
     )
-    # Buckets are made straight on moto, not through the proxy.
-    direct = S3Access.from_settings(settings.replace(s3_endpoint=moto.endpoint)).minio_client()
+    # Buckets are made straight on the server, not through the proxy.
+    direct = S3Access.from_settings(
+        settings.replace(s3_endpoint=seaweed.s3_endpoint)
+    ).minio_client()
     direct.make_bucket(f"lake-{suffix}")
     create_worm_bucket(direct, f"bronze-{suffix}", default_retention_days=1)
     return settings
@@ -109,11 +105,11 @@ def _assert_clean_failure(result: Result, elapsed: float, names: tuple[str, ...]
 
 
 def test_s3_down_mid_commit_fails_cleanly_and_recovers(
-    tmp_path: Path, pg_database: str, own_moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pg_database: str, seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """S3 unreachable between data files and commit: named error, exit 1, next run commits."""
-    with proxied(own_moto.port) as proxy:
-        settings = _pg_s3_settings(tmp_path, pg_database, proxy.endpoint, own_moto)
+    with proxied(seaweed.ports["s3.port"]) as proxy:
+        settings = _pg_s3_settings(tmp_path, pg_database, proxy.endpoint, seaweed)
         lake = open_lake(settings)
         committed = _seed(lake)
         result, elapsed = _backfill_with_outage(settings, monkeypatch, proxy.down)
@@ -149,7 +145,7 @@ def own_postgres() -> Iterator[PostgresServer]:
 def test_postgres_catalog_stopped_mid_commit_fails_cleanly_and_recovers(
     tmp_path: Path,
     own_postgres: PostgresServer,
-    own_moto: MotoServer,
+    seaweed: SeaweedServer,
     monkeypatch: pytest.MonkeyPatch,
     mode: str,
 ) -> None:
@@ -159,7 +155,7 @@ def test_postgres_catalog_stopped_mid_commit_fails_cleanly_and_recovers(
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     dsn = f"postgresql://postgres@127.0.0.1:{server.port}/{name}"
-    settings = _pg_s3_settings(tmp_path, dsn, own_moto.endpoint, own_moto)
+    settings = _pg_s3_settings(tmp_path, dsn, seaweed.s3_endpoint, seaweed)
     lake = open_lake(settings)
     committed = _seed(lake)
     refused: list[BaseException] = []
