@@ -60,11 +60,9 @@ class RateSpill:
         month = (pl.col("rate_date").dt.year().cast(pl.Int32) * 12) + (
             pl.col("rate_date").dt.month().cast(pl.Int32) - 1
         )
-        parts = rows.with_columns(month.alias(_MONTH)).partition_by(_MONTH, as_dict=True)
-        for (key, *_), part in parts.items():
-            number = int(key)
+        for number, part in _by_month(rows, rows.select(month).to_series()):
             path = self._directory / f"{number}-{next(self._names)}.arrow"
-            part.drop(_MONTH).write_ipc(path, compression="uncompressed")
+            part.write_ipc(path, compression="uncompressed")
             self._counts[number] = self._counts.get(number, 0) + part.height
             self._files.setdefault(number, []).append(path)
 
@@ -92,3 +90,19 @@ class RateSpill:
         for month in months:
             del self._counts[month]
         return MonthBatch(frame, tuple(months))
+
+
+def _by_month(rows: pl.DataFrame, months: pl.Series) -> list[tuple[int, pl.DataFrame]]:
+    """``rows`` split by ``months``: slices of ``rows`` when each month is one run, as a
+    batch read in extraction order usually is (a payload's rates share a date), which
+    copies nothing; a partition of the rows otherwise."""
+    starts = (months != months.shift(1)).fill_null(True).arg_true()
+    firsts = months.gather(starts)
+    if firsts.n_unique() != firsts.len():
+        parts = rows.with_columns(months.alias(_MONTH)).partition_by(_MONTH, as_dict=True)
+        return [(int(key), part.drop(_MONTH)) for (key, *_), part in parts.items()]
+    ends = [*starts.to_list()[1:], rows.height]
+    return [
+        (int(month), rows.slice(start, end - start))
+        for month, start, end in zip(firsts.to_list(), starts.to_list(), ends, strict=True)
+    ]
