@@ -1,0 +1,30 @@
+"""Spilled silver rows come back whole months at a time, in date order, all of them."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from makerates_lake.silver.spill import RateSpill
+
+
+def _rows(*days: date) -> pl.DataFrame:
+    return pl.DataFrame({"rate_date": list(days), "n": list(range(len(days)))})
+
+
+def test_months_come_back_whole_and_in_order(tmp_path: Path) -> None:
+    """Rows in month runs (sliced) and out of order (partitioned) both come back by
+    month; a batch holds whole months and at most the limit unless one month is more."""
+    spill = RateSpill(tmp_path)
+    spill.add(_rows(date(2024, 1, 5), date(2024, 1, 9), date(2024, 2, 1), date(2024, 3, 3)))
+    spill.add(_rows(date(2024, 3, 1), date(2024, 1, 2), date(2024, 3, 2), date(2024, 5, 1)))
+    assert spill.rows == 8
+    batches = list(spill.batches(max_rows=4))
+    january = 2024 * 12
+    assert [b.months for b in batches] == [(january, january + 1), (january + 2, january + 4)]
+    assert [b.rows.height for b in batches] == [4, 4]
+    dates = [d for b in batches for d in sorted(b.rows.get_column("rate_date").to_list())]
+    assert dates == sorted(dates)
+    assert not list(tmp_path.iterdir())  # every file removed once read
