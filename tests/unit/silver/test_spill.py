@@ -17,7 +17,9 @@ def _rows(*days: date) -> pl.DataFrame:
 def test_months_come_back_whole_and_in_order(tmp_path: Path) -> None:
     """Rows in month runs (sliced) and out of order (partitioned) both come back by
     month; a batch holds whole months and at most the limit unless one month is more."""
-    spill = RateSpill(tmp_path)
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    spill = RateSpill(folder)
     spill.add(_rows(date(2024, 1, 5), date(2024, 1, 9), date(2024, 2, 1), date(2024, 3, 3)))
     spill.add(_rows(date(2024, 3, 1), date(2024, 1, 2), date(2024, 3, 2), date(2024, 5, 1)))
     assert spill.rows == 8
@@ -27,4 +29,4 @@ def test_months_come_back_whole_and_in_order(tmp_path: Path) -> None:
     assert [b.rows.height for b in batches] == [4, 4]
     dates = [d for b in batches for d in sorted(b.rows.get_column("rate_date").to_list())]
     assert dates == sorted(dates)
-    assert not list(tmp_path.iterdir())  # every file removed once read
+    assert not list(folder.iterdir())  # every file removed once read
