@@ -15,3 +15,12 @@ def test_long_history_benchmark_runs_and_maintenance_compacts() -> None:
     assert result.stats_after.max_files_per_partition == 1
     assert result.stats_after.snapshots <= 4
     assert "ratio end / first week" in render(result)
+
+
+def test_incremental_day_runs() -> None:
+    """A new day after a short reprocessed history is transformed and timed each time."""
+    from benchmarks.bench_long_history import incremental_day
+
+    rows, seconds = incremental_day(0.03, runs_per_day=2, currencies=5, days=2)
+    assert rows == 11 * 2 * 5
+    assert len(seconds) == 2
