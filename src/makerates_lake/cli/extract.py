@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from makerates_lake.cli.progress import progress_reporter
-from makerates_lake.cli.support import settings_from_context
+from makerates_lake.cli.support import currency_codes, settings_from_context
 from makerates_lake.errors import MakeratesError
 from makerates_lake.extract.errors import SecretError
 from makerates_lake.extract.secrets import VaultKeyProvider, check_key_age, vault_client
@@ -41,24 +41,13 @@ def _errors_to_exit(ctx: click.Context) -> Iterator[None]:
         ctx.exit(1)
 
 
-def _currency(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    codes = []
-    for value in values:
-        for part in value.split(","):
-            code = part.strip().upper()
-            if len(code) != 3 or not code.isalpha():
-                raise click.BadParameter(f"{part!r} is not a three-letter currency code")
-            codes.append(code)
-    return codes
-
-
 @click.command("ingest")
 @click.option(
     "--source", "sources", multiple=True, type=click.Choice(_CHAIN_SOURCES),
     help="Source to use, in tier order (repeat); default the configured extract_chain.",
 )
 @click.option(
-    "--base", "bases", multiple=True, default=("USD",), show_default=True, callback=_currency,
+    "--base", "bases", multiple=True, default=("USD",), show_default=True, callback=currency_codes,
     help="Base currency (repeat or comma-separate).",
 )
 @click.pass_context

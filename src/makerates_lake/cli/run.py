@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import click
 
-from makerates_lake.cli.support import lake_from_context
+from makerates_lake.cli.support import currency_codes, lake_from_context
 from makerates_lake.errors import MakeratesError, RunInProgressError
 from makerates_lake.pipeline.daily import EXIT_RUN_IN_PROGRESS, run
 from makerates_lake.pipeline.status import lake_status
@@ -23,19 +23,6 @@ from makerates_lake.source_names import ALL_SOURCES, ECB_HISTORY
 EXIT_NEEDS_ATTENTION = 3
 
 _CHAIN_SOURCES = [s for s in ALL_SOURCES if s != ECB_HISTORY]
-
-
-def _currencies(
-    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
-) -> list[str]:
-    codes = []
-    for value in values:
-        for part in value.split(","):
-            code = part.strip().upper()
-            if len(code) != 3 or not code.isalpha():
-                raise click.BadParameter(f"{part!r} is not a three-letter currency code")
-            codes.append(code)
-    return codes
 
 
 def _fail(exc: MakeratesError, code: int = 1) -> NoReturn:
@@ -48,7 +35,7 @@ def _fail(exc: MakeratesError, code: int = 1) -> NoReturn:
     "--base",
     "bases",
     multiple=True,
-    callback=_currencies,
+    callback=currency_codes,
     help="Base currency (repeat or comma-separate); default the run_bases setting.",
 )
 @click.option(

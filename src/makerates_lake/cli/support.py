@@ -50,3 +50,17 @@ def library_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise SystemExit(1) from None
 
     return wrapper
+
+
+def currency_codes(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[str]:
+    """Click callback: repeated or comma-separated ISO codes, upper-cased and checked."""
+    codes = []
+    for value in values:
+        for part in value.split(","):
+            code = part.strip().upper()
+            if len(code) != 3 or not code.isalpha():
+                raise click.BadParameter(f"{part!r} is not a three-letter currency code")
+            codes.append(code)
+    return codes
