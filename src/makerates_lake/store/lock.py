@@ -36,31 +36,49 @@ def _lock_key(identifier: str) -> int:
 
 
 @contextlib.contextmanager
-def table_commit_lock(lake: Lake, identifier: str) -> Iterator[None]:
-    """Hold the commit lock of ``identifier`` for the duration of the block."""
+def _catalog_lock(lake: Lake, name: str, lock_file: str, *, wait: bool) -> Iterator[bool]:
+    """Hold the catalog-wide lock ``name`` for the block; yields whether it was taken.
+
+    PostgreSQL: a session advisory lock in the catalog's database. SQLite: ``flock`` on
+    ``lock_file`` beside the catalog file. Other catalogs: no lock (yields True). With
+    ``wait`` False it does not queue: it yields False at once when another holds it.
+    """
     uri = lake.settings.resolved_catalog_uri
-    if uri.startswith("postgresql"):
-        engine = sql_catalog_engine(lake.catalog)
-        if engine is None:  # not a SQL catalog after all
-            yield
-            return
+    engine = sql_catalog_engine(lake.catalog) if uri.startswith("postgresql") else None
+    if engine is not None:
         with engine.connect() as conn:
-            key = _lock_key(identifier)
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            key = _lock_key(name)
+            function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            taken = bool(conn.execute(text(f"SELECT {function}(:key)"), {"key": key}).scalar())
+            conn.commit()
+            if not wait and taken is False:
+                yield False
+                return
             try:
-                yield
+                yield True
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 conn.commit()
     elif uri.startswith("sqlite:///"):
-        lock_path = Path(uri.removeprefix("sqlite:///") + f".{identifier}.lock")
+        lock_path = Path(uri.removeprefix("sqlite:///") + lock_file)
         with lock_path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
     else:
+        yield True
+
+
+@contextlib.contextmanager
+def table_commit_lock(lake: Lake, identifier: str) -> Iterator[None]:
+    """Hold the commit lock of ``identifier`` for the duration of the block."""
+    with _catalog_lock(lake, identifier, f".{identifier}.lock", wait=True):
         yield
 
 
@@ -79,39 +97,13 @@ def exclusive_job(lake: Lake, job: str) -> Iterator[None]:
         RunInProgressError: Another process holds the lock; nothing was done.
     """
     settings = lake.settings
-    uri = settings.resolved_catalog_uri
     name = f"job:{settings.catalog_name}:{job}"
-    busy = RunInProgressError(
-        f"another `{job}` is running on this lake; this one stops without doing anything",
-        job=job,
-        catalog=settings.catalog_name,
-    )
-    if uri.startswith("postgresql"):
-        engine = sql_catalog_engine(lake.catalog)
-        if engine is None:
-            yield
-            return
-        with engine.connect() as conn:
-            key = _lock_key(name)
-            taken = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-            conn.commit()
-            if not taken:
-                raise busy
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                conn.commit()
-    elif uri.startswith("sqlite:///"):
-        lock_path = Path(uri.removeprefix("sqlite:///") + f".{job}.job-lock")
-        with lock_path.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise busy from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    else:
+    with _catalog_lock(lake, name, f".{job}.job-lock", wait=False) as taken:
+        if not taken:
+            raise RunInProgressError(
+                f"another `{job}` is running on this lake; this one stops without doing "
+                "anything",
+                job=job,
+                catalog=settings.catalog_name,
+            )
         yield
