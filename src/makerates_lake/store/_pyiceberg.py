@@ -17,7 +17,9 @@ from pyiceberg.manifest import FileFormat
 from pyiceberg.table import Table
 from pyiceberg.table import Transaction as _PyIcebergTransaction
 from pyiceberg.table.metadata import TableMetadata
-from pyiceberg.table.update import TableUpdate, update_table_metadata
+from pyiceberg.table.refs import SnapshotRefType
+from pyiceberg.table.update import SetSnapshotRefUpdate, TableUpdate, update_table_metadata
+from pyiceberg.table.update.snapshot import ManageSnapshots
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -195,3 +197,51 @@ def sql_catalog_tables() -> type[IcebergTables]:
     ``Catalog.load_table(...).metadata_location``, which also reads and parses the file.
     """
     return IcebergTables
+
+
+def present_ref(table: Table, ref_name: str) -> None:
+    """Make ``table`` show the head of branch ``ref_name`` (``main`` when the branch does
+    not exist) as its current snapshot, so every read of it (scans, Polars, lookups)
+    reads that branch without being told.
+
+    Only the loaded object changes: a commit sends its updates and requirements, never
+    ``current_snapshot_id``, so the catalog's ``main`` is untouched (a snapshot commit to
+    a branch names the branch; :func:`makerates_lake.store.commit.commit_files`).
+
+    Internal: replacing ``Table.metadata`` with a copy whose ``current_snapshot_id`` is
+    not ``main``'s. Replace with: a branch-scoped table view (PyIceberg has
+    ``scan(snapshot_id=...)`` and ``use_ref`` per scan, nothing per table).
+    """
+    metadata = table.metadata
+    ref = metadata.refs.get(ref_name) or metadata.refs.get("main")
+    wanted = ref.snapshot_id if ref is not None else None
+    if metadata.current_snapshot_id != wanted:
+        table.metadata = metadata.model_copy(update={"current_snapshot_id": wanted})
+
+
+def manage_snapshots(transaction: _PyIcebergTransaction) -> ManageSnapshots:
+    """Ref changes (branches, ``main``) staged in ``transaction``, with its other changes.
+
+    Internal: ``ManageSnapshots(transaction)``. Replace with: ``Transaction.manage_snapshots()``
+    (PyIceberg has only ``Table.manage_snapshots()``, which commits on its own).
+    """
+    return ManageSnapshots(transaction)
+
+
+def start_branch(transaction: _PyIcebergTransaction, snapshot_id: int, branch: str) -> None:
+    """Point a new ``branch`` at ``snapshot_id``, a snapshot staged in ``transaction`` on
+    a table that had none: a run's first commit to an empty table, which must not give
+    ``main`` a snapshot before the run's checks.
+
+    Internal: ``Transaction._stage`` of a ``SetSnapshotRefUpdate`` without a requirement.
+    ``ManageSnapshots.create_branch`` asserts the ref is absent, and PyIceberg's
+    ``AssertRefSnapshotId`` refuses every ref but ``main`` on a table without snapshots.
+    The branch is the run's own (its name is unique), so nobody else creates it. Replace
+    with: ``create_branch`` once that requirement allows it (Iceberg's Java
+    ``SnapshotProducer`` stages a branch on an empty table).
+    """
+    # By field name, as PyIceberg's own code builds it (the model also takes its aliases).
+    update = SetSnapshotRefUpdate(  # type: ignore[call-arg]
+        snapshot_id=snapshot_id, ref_name=branch, type=SnapshotRefType.BRANCH
+    )
+    transaction._stage((update,), ())

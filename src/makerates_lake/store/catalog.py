@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from makerates_lake.errors import ConfigError, LakeError
 from makerates_lake.redact import redact_url
 from makerates_lake.settings import Settings, load_settings
+from makerates_lake.store.branches import present
 from makerates_lake.store.failures import metadata_error, scrub_error
 from makerates_lake.store.s3 import S3Access, uses_s3
 from makerates_lake.store.tables import ALL_TABLES, BRONZE_EXTRACTIONS, NAMESPACES, TableSpec
@@ -145,13 +146,17 @@ class Lake:
     _tables: dict[str, Table] = field(default_factory=dict, repr=False)
 
     def table(self, spec: TableSpec | str, *, refresh: bool = True) -> Table:
-        """Load a table by spec or ``namespace.name``; ``refresh`` re-reads its metadata."""
+        """Load a table by spec or ``namespace.name``; ``refresh`` re-reads its metadata.
+
+        Inside :func:`~makerates_lake.store.branches.on_branch`, a silver or gold table
+        shows the branch's head as its current snapshot.
+        """
         identifier = spec.identifier if isinstance(spec, TableSpec) else spec
         cached = self._tables.get(identifier)
         try:
             if cached is not None:
-                return cached.refresh() if refresh else cached
-            table = self.catalog.load_table(identifier)
+                return present(cached.refresh() if refresh else cached)
+            table = present(self.catalog.load_table(identifier))
         except NoSuchTableError:
             raise LakeError(
                 "table does not exist; open the lake with create=True first",
@@ -162,6 +167,10 @@ class Lake:
             raise metadata_error(self.catalog, self.settings, identifier, exc) from None
         self._tables[identifier] = table
         return table
+
+    def cached_tables(self) -> list[Table]:
+        """The tables loaded so far (kept between calls)."""
+        return list(self._tables.values())
 
     def bronze(self, *, refresh: bool = True) -> Table:
         """The ``bronze.extractions`` table."""

@@ -35,7 +35,8 @@ from pyiceberg.table import Table
 from pyiceberg.utils.properties import property_as_bool
 
 from makerates_lake.errors import CommitConflictError
-from makerates_lake.store._pyiceberg import open_transaction
+from makerates_lake.store._pyiceberg import manage_snapshots, open_transaction, start_branch
+from makerates_lake.store.branches import MAIN, active_branch, present, ref_snapshot_id
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.datafiles import write_data_files
 from makerates_lake.store.lock import table_commit_lock
@@ -146,6 +147,9 @@ def commit_files(
     """Stage and commit one snapshot on ``table``: rows matching ``where`` deleted,
     ``remove`` replaced, ``add`` added. Call it inside :func:`commit`'s attempt.
 
+    Inside :func:`~makerates_lake.store.branches.on_branch` a silver or gold table's
+    snapshot goes to the branch (created by its first commit), and ``main`` stays.
+
     With ``merge_manifests`` a plain append honours ``commit.manifest-merge.enabled``
     like ``Table.append``, so the maintenance settings that bound the number of
     manifests apply to it (bronze and the access log, appended to six times a day and
@@ -155,14 +159,29 @@ def commit_files(
         CommitFailedException: The table changed since ``table`` was loaded.
     """
     summary = properties or {}
+    branch = active_branch(table) or MAIN
+    deletes = where is not None and table.current_snapshot() is not None
+    main = ref_snapshot_id(table, MAIN)
+    create = branch != MAIN and branch not in table.metadata.refs
+    if create and not (deletes or add or remove):
+        return  # nothing to commit: no branch either
+    # An empty table has nothing to branch from: the snapshot is staged on no ref, and the
+    # branch is pointed at it in the same commit (main stays without a snapshot).
+    first = branch != MAIN and not table.metadata.snapshots
+    target = None if first else branch
     with open_transaction(table) as transaction:
-        if where is not None and table.current_snapshot() is not None:
+        if create and main is not None:
+            # Created in the same commit as its first snapshot, at main's head, so a
+            # branch never exists without the run's change (nor the change without it).
+            with manage_snapshots(transaction) as manage:
+                manage.create_branch(main, branch)
+        if deletes and where is not None:
             with warnings.catch_warnings():
                 # Replacing rows that are not there (a first build of a date range) is
                 # normal here, not the mistake PyIceberg warns about.
                 warnings.filterwarnings("ignore", "Delete operation did not match any records")
-                transaction.delete(delete_filter=where, snapshot_properties=summary)
-        update = transaction.update_snapshot(snapshot_properties=summary)
+                transaction.delete(delete_filter=where, snapshot_properties=summary, branch=branch)
+        update = transaction.update_snapshot(snapshot_properties=summary, branch=target)
         if remove:
             with update.overwrite() as overwrite:
                 for data_file in remove:
@@ -176,6 +195,9 @@ def commit_files(
             with update.merge_append() if merge else update.fast_append() as append:
                 for data_file in add:
                     append.append_data_file(data_file)
+        if first and (add or remove):
+            start_branch(transaction, (overwrite if remove else append).snapshot_id, branch)
+    present(table)  # the commit replaced the metadata with the catalog's (main current)
 
 
 def set_properties(

@@ -26,6 +26,11 @@ def scan(lake: Lake, spec: TableSpec, *, snapshot_id: int | None = None) -> pl.L
 
 def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> pl.LazyFrame:
     """:func:`scan` of a table object already loaded (e.g. refreshed under a lock)."""
+    current = table.current_snapshot()
+    if snapshot_id is None and current is not None:
+        # Named, not left to Polars, which reads main from the table's metadata file: on
+        # a run's branch the current snapshot is the branch's (store/branches.py).
+        snapshot_id = current.snapshot_id
     return pl.scan_iceberg(
         table, snapshot_id=snapshot_id, storage_options=lake.storage_options() or None
     )
