@@ -6,12 +6,15 @@ entries its own call adds, so the order of the tests does not matter.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -20,17 +23,58 @@ from makerates_lake.cli import main
 from makerates_lake.lakehouse import Lakehouse
 from makerates_lake.settings import load_settings
 from makerates_lake.store.access_log import read_access_log
+from makerates_lake.store.s3 import S3Access
+from makerates_lake.store.worm import create_worm_bucket
+from tests.conftest import S3_KEY_ID, S3_SECRET
 from tests.integration.reliability_helpers import settings_env
+from tests.seaweed import SeaweedServer
 
 pytestmark = pytest.mark.integration
 
 FRIDAY = date(2026, 10, 23)
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lakehouse:
-    """The bundled sample through gold, reprocessed once so a tag exists."""
-    opened = mr.open_lake(load_settings(home=tmp_path_factory.mktemp("public") / "lake"))
+@pytest.fixture(scope="module", params=["embedded", "postgres_s3", "rest_s3"])
+def lake(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres: str,
+    seaweed: SeaweedServer,
+) -> Lakehouse:
+    """The bundled sample through gold, reprocessed once so a tag exists, on each layout."""
+    home = tmp_path_factory.mktemp("public") / "lake"
+    suffix = uuid.uuid4().hex[:10]
+    s3: dict[str, Any] = {
+        "s3_endpoint": seaweed.s3_endpoint,
+        "s3_access_key_id": S3_KEY_ID,
+        "s3_secret_access_key": S3_SECRET,
+    }
+    if request.param == "embedded":
+        settings = load_settings(home=home)
+    elif request.param == "rest_s3":
+        seaweed.create_table_bucket(f"lake-{suffix}", object_lock=False)
+        settings = load_settings(
+            home=home,
+            catalog_uri=seaweed.rest_uri,
+            catalog_auth="sigv4",
+            warehouse=f"s3://lake-{suffix}",
+            **s3,
+        )
+    else:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "reads_{suffix}"')
+        dsn = postgres.rpartition("/")[0] + f"/reads_{suffix}"
+        settings = load_settings(
+            home=home,
+            catalog_uri=dsn.replace("postgresql://", "postgresql+psycopg://", 1),
+            warehouse=f"s3://lake-{suffix}/warehouse",
+            bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
+            **s3,
+        )
+        client = S3Access.from_settings(settings).minio_client()
+        client.make_bucket(f"lake-{suffix}")
+        create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
+    opened = mr.open_lake(settings)
     mr.backfill(opened)
     mr.reprocess(opened, transform_version=2)
     return opened
@@ -55,11 +99,17 @@ def _only(entries: list[dict[str, Any]], action: str, table: str) -> dict[str, A
 
 
 def test_lake_read_logs_one_entry_with_the_ids_returned(lake: Lakehouse, new_entries: Any) -> None:
-    """lake.read at a tag: one ``read`` entry naming the tag, the snapshot and the ids."""
+    """lake.read at a tag: one ``read`` entry naming the tag, the snapshot and the ids,
+    also when the caller did not ask for the id column (it is read for the log only)."""
     frame = lake.read("fact_rate", as_of="transform-v2", columns=["rate_date", "extraction_id"])
     entry = _only(new_entries(), "read", "gold.fact_rate")
     assert "tag 'transform-v2'" in entry["query_text"]
     assert sorted(entry["record_ids"]) == sorted(frame["extraction_id"].unique().to_list())
+    rates_only = lake.read("fact_rate", columns=["rate_date", "rate"])
+    assert rates_only.columns == ["rate_date", "rate"]
+    entry = _only(new_entries()[1:], "read", "gold.fact_rate")
+    assert sorted(entry["record_ids"]) == sorted(frame["extraction_id"].unique().to_list())
+    assert "columns=rate_date,rate" in entry["query_text"]
 
 
 def test_lake_scan_logs_one_entry_when_made_and_none_when_collected(
@@ -75,13 +125,17 @@ def test_lake_scan_logs_one_entry_when_made_and_none_when_collected(
 
 
 def test_lake_sql_logs_one_entry_per_table_read(lake: Lakehouse, new_entries: Any) -> None:
-    """lake.sql over one table at a snapshot id: one ``sql`` entry with the statement."""
-    query = "SELECT max(rate_date) AS last FROM gold.fact_rate"
-    snapshot = lake.snapshots("gold.fact_rate")["snapshot_id"][0]
-    result = lake.sql(query, as_of=snapshot)
-    assert result["last"].item() == date(2026, 10, 30)
-    entry = _only(new_entries(), "sql", "gold.fact_rate")
-    assert entry["query_text"] == query
+    """lake.sql over one table at a snapshot id: one ``sql`` entry with the statement and
+    the snapshot it was pinned to, and the pinned read answers from that snapshot."""
+    # The access log grows with every read: its first snapshot holds fewer rows than now.
+    lake.read("gold.dim_source")
+    lake.read("gold.dim_source")
+    query = "SELECT count(*) AS n FROM audit.access_log"
+    first = lake.snapshots("audit.access_log")["snapshot_id"][0]
+    then = lake.sql(query, as_of=first)["n"].item()
+    entry = _only(new_entries()[2:], "sql", "audit.access_log")
+    assert entry["query_text"] == f"{query} -- as of snapshot {first}"
+    assert then < lake.sql(query)["n"].item()  # the pin read another snapshot
 
 
 def test_trace_logs_one_entry(lake: Lakehouse, new_entries: Any) -> None:
@@ -128,6 +182,8 @@ def test_access_log_read_is_itself_logged_once(lake: Lakehouse, new_entries: Any
     assert [e["action"] for e in added] == ["read", "access_log"]
     since = mr.access_log(lake, since=datetime.now(UTC))
     assert since.height == 0
+    berlin = datetime.now(ZoneInfo("Europe/Berlin")) - timedelta(hours=1)
+    assert mr.access_log(lake, since=berlin, action="read").height >= 1
 
 
 def test_metadata_and_internal_reads_are_not_logged(lake: Lakehouse, new_entries: Any) -> None:

@@ -52,3 +52,31 @@ def test_resolve_by_id_tag_and_time(embedded_lake: Lake) -> None:
         resolve_as_of(table, AsOf(tag="nope"))
     with pytest.raises(SnapshotNotFoundError):
         resolve_as_of(table, AsOf(snapshot_id=42))
+
+
+def test_a_time_before_expired_history_is_not_read_as_an_empty_table(
+    embedded_lake: Lake,
+) -> None:
+    """Once the snapshots of a moment were expired, reading as of that moment is an
+    error naming the table, not an empty answer (which would also make a diff list every
+    row as added)."""
+    from makerates_lake.maintenance.expire import maintain
+    from makerates_lake.pipeline import run_transform
+    from makerates_lake.store.tables import SILVER_RATES
+    from tests.audit_helpers import build_small_lake, day_record
+
+    build_small_lake(embedded_lake, days=1)
+    time.sleep(0.01)
+    between = datetime.now(UTC)
+    time.sleep(0.01)
+    BronzeWriter(embedded_lake).append([day_record(datetime(2026, 1, 9).date(), 9)])
+    run_transform(embedded_lake)
+    maintain(embedded_lake, older_than=timedelta(0), keep_last=1, tables=[SILVER_RATES])
+    table = embedded_lake.table(SILVER_RATES)
+    assert len(table.snapshots()) == 1
+    with pytest.raises(SnapshotNotFoundError, match="expired"):
+        resolve_as_of(table, AsOf(timestamp=between))
+    # Before the table ever existed is still "empty then", not an error.
+    assert (
+        resolve_as_of(embedded_lake.bronze(), AsOf(timestamp=between - timedelta(days=1))) is None
+    )

@@ -6,7 +6,7 @@ Reading who read what is a read like any other: it adds one entry (action
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -43,6 +43,8 @@ def access_log(
     """
     if since is not None and since.tzinfo is None:
         raise ValueError("since must be timezone-aware")
+    if since is not None:
+        since = since.astimezone(UTC)  # the column is UTC; Polars refuses other zones
     entries = pl.DataFrame(read_access_log(lake))
     filters = {"action": action, "table_name": table, "principal": principal}
     for column, value in filters.items():

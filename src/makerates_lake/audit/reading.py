@@ -91,12 +91,19 @@ def read_as_of(
     iceberg = lake.table(name, refresh=True)
     snapshot = resolve_as_of(iceberg, as_of)
     snapshot_id = snapshot.snapshot_id if snapshot else None
-    rows = scan_at(iceberg, snapshot_id, row_filter, columns)
+    # The entry names the extraction ids read even when the caller did not ask for them.
+    wanted = list(columns) if columns else None
+    has_ids = "extraction_id" in iceberg.schema().column_names
+    extra = wanted is not None and has_ids and "extraction_id" not in wanted
+    read_columns = [*wanted, "extraction_id"] if wanted is not None and extra else wanted
+    rows = scan_at(iceberg, snapshot_id, row_filter, read_columns)
     ids, note = logged_ids(rows)
+    if extra:
+        rows = rows.drop_columns(["extraction_id"])
     query = (
         f"read {name} as of {as_of.describe() if as_of else 'now'} "
-        f"(snapshot {snapshot_id}) filter={row_filter if row_filter is not None else 'none'}; "
-        f"{note}"
+        f"(snapshot {snapshot_id}) filter={row_filter if row_filter is not None else 'none'} "
+        f"columns={','.join(wanted) if wanted else 'all'}; {note}"
     )
     log_access(lake, action="read", table=name, record_ids=ids, query_text=query)
     return AsOfRead(name, snapshot_id, rows)

@@ -37,7 +37,8 @@ def hold_bronze(
     in ``[start, end)`` (either bound optional), as of bronze's current snapshot.
 
     Raises:
-        BronzeError: Bronze is not in an S3 bucket with Object Lock (nothing to hold).
+        BronzeError: Bronze is not in an S3 bucket with Object Lock (nothing to hold), or
+            the server refused a file (the message says how many were done).
     """
     if not lake.bronze_object_lock:
         raise BronzeError(
@@ -51,5 +52,17 @@ def hold_bronze(
         end.isoformat() if end else None,
     )
     objects = data_file_paths(lake.bronze(), window)
-    set_legal_hold(lake.object_store(), objects, on=on)
+    done: list[str] = []
+    try:
+        for uri in objects:
+            set_legal_hold(lake.object_store(), [uri], on=on)
+            done.append(uri)
+    except Exception as exc:  # the SDK's errors are not the library's: say what was done
+        raise BronzeError(
+            f"the legal hold {'could not be put on' if on else 'could not be lifted from'} "
+            f"every file: {type(exc).__name__}: {exc}",
+            done=len(done),
+            of=len(objects),
+            failed_at=objects[len(done)],
+        ) from None
     return HoldResult(on, tuple(objects))

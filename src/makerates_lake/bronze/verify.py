@@ -200,13 +200,16 @@ def _lock_problem(lake: Lake, path: str, rows: pa.Table) -> str | None:
         ),
         default=None,
     )
-    lock = retention_of(lake.object_store(), path)
+    try:
+        lock = retention_of(lake.object_store(), path)
+    except Exception as exc:  # the finding is that the lock cannot be read: name the file
+        return f"object lock cannot be read: {type(exc).__name__}: {exc}"
     if lock is None:
         return "object is not locked (no Object Lock retention)"
     mode, until = lock
     if mode != COMPLIANCE:
         return f"object is locked in {mode} mode, which privileged users can bypass"
-    # S3 keeps retention dates to the second; a row's retention end may carry microseconds.
+    # The writer rounds retention up to the whole second S3 keeps.
     if needed is not None and until < needed.replace(microsecond=0):
         return f"object is locked until {until.isoformat()}, its rows need {needed.isoformat()}"
     return None

@@ -113,9 +113,12 @@ def run_sql(
             raise QueryError(f"{type(exc).__name__}: {scrub(str(exc), lake)}") from None
         tables = referenced_tables(connection, query) or [UNRESOLVED_TABLE]
         ids = _record_ids(result)
+        pinned = as_of_from(as_of) if con is None else None
+        # The entry says which snapshot was read, not just the statement.
+        text = f"{query} -- as of {pinned.describe()}" if pinned is not None else query
         with AccessLog(lake):
             for table in tables:
-                log_access(lake, action=SQL_ACTION, table=table, record_ids=ids, query_text=query)
+                log_access(lake, action=SQL_ACTION, table=table, record_ids=ids, query_text=text)
         return result
     finally:
         if own:

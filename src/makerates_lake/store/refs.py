@@ -47,13 +47,14 @@ class AsOf:
     def parse(cls, text: str) -> AsOf:
         """Read ``--as-of`` text: a snapshot id (digits), an ISO timestamp, or a tag name.
 
-        Timestamps without a zone are taken as UTC. ``tag:NAME`` forces a tag whose name
-        would otherwise read as a number or a date.
+        Timestamps without a zone are taken as UTC, and a date alone is its first instant
+        (``2026-10-30`` is midnight UTC: what was current when that day began).
+        ``tag:NAME`` forces a tag whose name would otherwise read as a number or a date.
         """
         text = text.strip()
         if text.startswith("tag:"):
             return cls(tag=text.removeprefix("tag:"))
-        if text.isdigit():
+        if text.isascii() and text.isdecimal():
             return cls(snapshot_id=int(text))
         try:
             moment = datetime.fromisoformat(text)
@@ -106,7 +107,27 @@ def resolve_as_of(table: Table, as_of: AsOf | None) -> Snapshot | None:
             current = entry.snapshot_id
         else:
             break
+    expired = current is not None and table.snapshot_by_id(current) is None
+    if expired or (current is None and _history_expired_before(table, millis)):
+        # Not "the table was empty then": the snapshots of that time were expired.
+        raise SnapshotNotFoundError(
+            "the table's history at that time was expired",
+            table=name,
+            timestamp=as_of.timestamp.isoformat(),
+        )
     return table.snapshot_by_id(current) if current is not None else None
+
+
+def _history_expired_before(table: Table, millis: int) -> bool:
+    """True when the oldest snapshot kept was committed after ``millis`` on top of a
+    parent that is gone: the table had rows then, but that history was expired."""
+    kept = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
+    if not kept or kept[0].timestamp_ms <= millis:
+        return False
+    oldest = kept[0]
+    return oldest.parent_snapshot_id is not None and table.snapshot_by_id(
+        oldest.parent_snapshot_id
+    ) is None
 
 
 def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] | None:

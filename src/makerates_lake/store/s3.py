@@ -33,6 +33,8 @@ class S3Access:
     endpoint: str | None = None
     access_key_id: str | None = None
     secret_access_key: Secret | None = None
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Access:
@@ -42,6 +44,8 @@ class S3Access:
             endpoint=settings.s3_endpoint or None,
             access_key_id=settings.s3_access_key_id or None,
             secret_access_key=settings.s3_secret_access_key,
+            connect_timeout_s=settings.http_connect_timeout_s,
+            read_timeout_s=settings.http_read_timeout_s,
         )
 
     def pyiceberg_properties(self) -> dict[str, str]:
@@ -67,18 +71,54 @@ class S3Access:
 
     def minio_client(self) -> Minio:
         """A MinIO SDK client: the object-store administration (buckets, Object Lock,
-        retention, legal holds, listings) goes through it."""
+        retention, legal holds, listings) goes through it.
+
+        Without a configured key it takes credentials the way boto3 and s3fs do (the
+        ``AWS_*`` environment, ``~/.aws``, an instance or pod role), so a role-based
+        deployment that PyIceberg can write to can lock what it wrote. Its timeouts are
+        the settings' HTTP ones (the SDK's own are five minutes, retried five times), and
+        a private CA named by ``AWS_CA_BUNDLE`` or ``SSL_CERT_FILE`` is trusted.
+        """
+        import os
         from urllib.parse import urlsplit
 
+        import certifi
+        import urllib3
         from minio import Minio
+        from minio.credentials.providers import (
+            AWSConfigProvider,
+            ChainedProvider,
+            EnvAWSProvider,
+            IamAwsProvider,
+        )
 
         endpoint = urlsplit(self.endpoint or "https://s3.amazonaws.com")
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=self.connect_timeout_s, read=self.read_timeout_s),
+            retries=urllib3.Retry(
+                total=3, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+            ),
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=os.environ.get("AWS_CA_BUNDLE")
+            or os.environ.get("SSL_CERT_FILE")
+            or certifi.where(),
+        )
+        if self.access_key_id and self.secret_access_key:
+            return Minio(
+                endpoint.netloc,
+                access_key=self.access_key_id,
+                secret_key=self.secret_access_key.reveal(),
+                region=self.region,
+                secure=endpoint.scheme == "https",
+                http_client=http,
+            )
+        chain = ChainedProvider([EnvAWSProvider(), AWSConfigProvider(), IamAwsProvider()])
         return Minio(
             endpoint.netloc,
-            access_key=self.access_key_id,
-            secret_key=self.secret_access_key.reveal() if self.secret_access_key else None,
+            credentials=chain,
             region=self.region,
             secure=endpoint.scheme == "https",
+            http_client=http,
         )
 
     def _values(self, region: str, endpoint: str, key_id: str, secret: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ commit wrote, hold objects for an audit freeze, and read back what a lock says."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -18,6 +18,11 @@ COMPLIANCE: Final = "COMPLIANCE"
 GOVERNANCE: Final = "GOVERNANCE"
 #: What S3 answers when a bucket was never given Object Lock.
 _NO_LOCK_CONFIG: Final = "ObjectLockConfigurationNotFoundError"
+#: What servers answer for an object that carries no retention (the SDK maps only the
+#: first to None; SeaweedFS answers the second, as for a bucket).
+_NO_RETENTION: Final = frozenset(
+    {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"}
+)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -76,6 +81,10 @@ def lock_objects(
     from minio.error import S3Error
     from minio.retention import Retention
 
+    # S3 keeps retention dates to the whole second and servers round down: rounding up
+    # here keeps every object locked at least until its rows' retention ends.
+    if until.microsecond:
+        until = until.replace(microsecond=0) + timedelta(seconds=1)
     locked = 0
     for uri in uris:
         bucket, key = split_s3_uri(uri)
@@ -96,9 +105,20 @@ def lock_objects(
 
 
 def retention_of(client: Minio, uri: str) -> tuple[str, datetime] | None:
-    """The mode and end of an object's retention; None when it has none."""
+    """The mode and end of an object's retention; None when it has none.
+
+    Raises:
+        S3Error: The server could not answer (anything but "no retention").
+    """
+    from minio.error import S3Error
+
     bucket, key = split_s3_uri(uri)
-    retention = client.get_object_retention(bucket, key)
+    try:
+        retention = client.get_object_retention(bucket, key)
+    except S3Error as exc:
+        if exc.code in _NO_RETENTION:
+            return None
+        raise
     if retention is None or retention.retain_until_date is None:
         return None
     return str(retention.mode), retention.retain_until_date
