@@ -107,6 +107,8 @@ class Settings:
             than this many days (never tagged ones, branch heads or the newest); as-of
             reads by time reach back this far.
         run_bases: Comma-separated base currencies ``makerates run`` ingests.
+        wap_thresholds: Bounds of the checks before publish, ``name=value,...`` over the
+            defaults (``makerates_lake.wap_thresholds``; docs/audit.md).
         disagreement_threshold: Relative difference (0.02 = 2 %) above which two sources'
             rates for the same pair and date are a disagreement: ``|a - b| / min(a, b)``.
         alert_webhook_url: Where alerts are POSTed (secret: a Slack webhook URL is a
@@ -184,6 +186,7 @@ class Settings:
     compact_every_hours: float = 24.0
     expire_every_days: float = 7.0
     verify_every_days: float = 7.0
+    wap_thresholds: str = ""
 
     def __repr__(self) -> str:
         # URIs may carry a password (postgresql://user:pw@host); Secret fields mask themselves.

@@ -110,7 +110,9 @@ def test_as_of_read_by_time_sees_what_a_reader_saw_then(embedded_lake: Lake) -> 
     assert snapshot is not None
     from datetime import UTC, datetime
 
-    moment = datetime.fromtimestamp(snapshot.timestamp_ms / 1000 + 0.001, UTC)
+    # When main moved to it (write-audit-publish: after its checks, later than its commit).
+    moved_ms = embedded_lake.table(GOLD_FACT_RATE).metadata.snapshot_log[-1].timestamp_ms
+    moment = datetime.fromtimestamp(moved_ms / 1000 + 0.001, UTC)
     run_reprocess(embedded_lake, transform_version=2)
     then = read_polars(embedded_lake, GOLD_FACT_RATE, AsOf(timestamp=moment))
     assert set(then.get_column("transform_version").to_list()) == {1}

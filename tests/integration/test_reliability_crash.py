@@ -377,17 +377,12 @@ def test_killed_silver_gold_commit_leaves_no_partial_rows_and_recovers(
     killed = run_cli(lake.settings, command, crash_at=f"{target}:{step}")
     assert killed.returncode == KILLED, killed.stderr[-2000:]
 
-    # No partial rows: each table is all before or all after, and the killed one is before.
+    # No partial rows, and nothing of the run at all: silver and gold change on the run's
+    # branch and reach main together after the checks (write-audit-publish), so a run
+    # killed in any of its commits leaves every table's main as it was.
     during = _tables(lake)
     for name, rows in during.items():
-        assert rows.equals(before[name]) or rows.equals(clean[name]), f"{name} is partial"
-    assert during[target].equals(before[target])
-    layer = target.split(".")[0]
-    for spec in GOLD_TABLES:  # gold is built from silver after silver committed
-        assert during[spec.identifier].equals(before[spec.identifier]), spec.identifier
-    if layer == "gold":
-        for spec in (SILVER_RATES, SILVER_REJECTS):  # silver committed before gold
-            assert during[spec.identifier].equals(clean[spec.identifier]), spec.identifier
+        assert rows.equals(before[name]), f"{name} changed"
 
     _assert_dead_writer_files_removed(lake, target)
     assert _differences(_tables(lake), during) == []  # removal touched no committed file

@@ -20,10 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 from makerates_lake.errors import RetentionError
 from makerates_lake.maintenance.policy import MaintenancePolicy
+from makerates_lake.store.branches import expire_wap_branches
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_TABLES, SILVER_TABLES, TableSpec
 from makerates_lake.store.types import Table
+from makerates_lake.wap_thresholds import Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,10 @@ def expire_all(
         results.append(expire_bronze(lake, policy, now=now))
     others = tuple(spec for spec in tables if not spec.in_bronze_bucket)
     if others:
+        # Held or abandoned write-audit-publish runs: a branch head is never expired, so
+        # an old branch would keep its snapshots (and files) forever (docs/audit.md).
+        age = Thresholds.parse(lake.settings.wap_thresholds).branch_max_age_days
+        expire_wap_branches(lake, timedelta(days=age), now=now)
         done: list[ExpiredSnapshots] = maintain(
             lake,
             older_than=policy.snapshot_window,

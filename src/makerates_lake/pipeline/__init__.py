@@ -31,6 +31,7 @@ from makerates_lake.extract.jobs import ingest as ingest_bronze
 from makerates_lake.gold.build import GoldResult, build_gold, replace_gold
 from makerates_lake.maintenance.run import maybe_maintain
 from makerates_lake.pipeline.streamed import DEFAULT_LIMITS, BatchLimits, stream_rebuild
+from makerates_lake.pipeline.wap import published_after_checks
 from makerates_lake.progress import StageProgress
 from makerates_lake.silver.build import (
     SilverResult,
@@ -56,6 +57,12 @@ class RunResult:
     tag: str | None = None
 
 
+def _dates(result: RunResult) -> tuple[date | None, date | None]:
+    return result.silver.first_date, result.silver.last_date
+
+
+# Both write on a branch of their own; main moves when the checks pass (pipeline/wap.py).
+@published_after_checks("transform", _dates)
 def run_transform(
     lake: Lake,
     *,
@@ -83,6 +90,7 @@ def run_transform(
     return RunResult(silver, gold)
 
 
+@published_after_checks("reprocess", lambda _: (None, None))
 def run_reprocess(
     lake: Lake,
     *,

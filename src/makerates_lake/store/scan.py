@@ -15,6 +15,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import Table
 
+from makerates_lake.store.branches import MAIN, ref_snapshot_id
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import TableSpec
 
@@ -27,9 +28,13 @@ def scan(lake: Lake, spec: TableSpec, *, snapshot_id: int | None = None) -> pl.L
 def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> pl.LazyFrame:
     """:func:`scan` of a table object already loaded (e.g. refreshed under a lock)."""
     current = table.current_snapshot()
-    if snapshot_id is None and current is not None:
-        # Named, not left to Polars, which reads main from the table's metadata file: on
-        # a run's branch the current snapshot is the branch's (store/branches.py).
+    if (
+        snapshot_id is None
+        and current is not None
+        and current.snapshot_id != ref_snapshot_id(table, MAIN)
+    ):
+        # On a run's branch (store/branches.py) the snapshot is named: Polars would read
+        # main. Only there: a named snapshot is read with its own schema, not the table's.
         snapshot_id = current.snapshot_id
     return pl.scan_iceberg(
         table, snapshot_id=snapshot_id, storage_options=lake.storage_options() or None

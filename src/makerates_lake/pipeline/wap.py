@@ -1,0 +1,360 @@
+"""Write-audit-publish: a run changes silver and gold on its branch, the checks
+(:mod:`.checks_wap`) judge the branch, and ``main`` moves only when all pass.
+
+The flow of :func:`checked_run` (docs/audit.md):
+
+1. finish or remove what a killed run left (:func:`recover`);
+2. note ``main`` of every silver and gold table, then build on ``wap-<run>``;
+3. run every check on the branch and store the results in ``audit.wap_checks``;
+4. all passed: fast-forward ``main`` of each table (guarded: ``main`` must still be where
+   the run started; if another run published first, the branch is dropped and the run
+   rebuilt on the new ``main``); else keep the branch and raise
+   :class:`WapChecksFailedError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Concatenate, Final, ParamSpec, TypeVar
+
+import polars as pl
+
+from makerates_lake import store
+from makerates_lake.errors import TransformError
+from makerates_lake.pipeline.checks_wap import CheckResult, Evidence, run_checks
+from makerates_lake.store.access_log import log_access
+from makerates_lake.store.branches import (
+    BRANCHED_TABLES,
+    MAIN,
+    WAP_PREFIX,
+    BranchMovedError,
+    fast_forward,
+    may_move,
+    on_branch,
+    ref_snapshot_id,
+    remove_branch,
+    wap_branches,
+)
+from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit, commit_files, to_arrow, write_files
+from makerates_lake.store.scan import scan
+from makerates_lake.store.tables import (
+    BRONZE_EXTRACTIONS,
+    GOLD_FACT_RATE,
+    SILVER_RATES,
+    SILVER_REJECTS,
+)
+from makerates_lake.store.tables_wap import AUDIT_WAP_CHECKS
+from makerates_lake.wap_thresholds import Thresholds
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+P = ParamSpec("P")
+#: The dates a run touched (None: all), for the checks' reads.
+Window = tuple[date | None, date | None]
+
+#: Runs that lost the race to publish are rebuilt on the new ``main`` this many times.
+_REBUILDS: Final = 3
+_COUNTED: Final = (SILVER_RATES, SILVER_REJECTS, GOLD_FACT_RATE)
+_HISTORY: Final = timedelta(days=31)
+
+
+class WapChecksFailedError(TransformError):
+    """A run's checks failed: ``main`` is untouched, the branch keeps the run's rows
+    (``makerates audit checks`` says why; ``audit promote`` publishes it anyway)."""
+
+
+def new_branch_name() -> str:
+    """``wap-<UTC time>-<host>-<pid>``: the host and pid tell a later run whether the
+    run that owns the branch is still alive (:func:`recover`)."""
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:20] or "host"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{WAP_PREFIX}{stamp}-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[[T], Window]) -> T:
+    """Run ``build`` (a transform or reprocess) on a new branch, check the branch, and
+    publish it to ``main`` when every check passes.
+
+    Args:
+        lake: The open lake.
+        kind: ``transform`` or ``reprocess`` (stored with the results).
+        build: Writes silver and gold; runs inside :func:`on_branch`.
+        window: The rate dates ``build``'s result touched, for the checks.
+
+    Raises:
+        WapChecksFailedError: A check failed; ``main`` is untouched, the branch kept.
+        BranchMovedError: Other runs kept publishing first, or a table moved while
+            this run was publishing (then ``main`` of the tables named in ``moved``
+            holds this run; the branch is kept and the next run finishes the move).
+    """
+    recover(lake)
+    limits = Thresholds.parse(lake.settings.wap_thresholds)
+    for attempt in range(1, _REBUILDS + 1):
+        branch = new_branch_name()
+        start = main_heads(lake)
+        with on_branch(lake, branch):
+            result = build()
+            changed = _branched(lake, branch)
+            if not changed:
+                return result  # nothing new: nothing to check or publish
+            evidence = gather(lake, start, *window(result))
+        checks = run_checks(evidence, limits)
+        passed = all(check.passed for check in checks)
+        store_results(lake, branch, kind, checks, "passed" if passed else "held")
+        if not passed:
+            failed = [check for check in checks if not check.passed]
+            raise WapChecksFailedError(
+                "checks failed; main is untouched and the branch keeps the run",
+                branch=branch,
+                failed="; ".join(f"{c.name}: {c.detail}" for c in failed),
+            )
+        try:
+            publish_branch(lake, branch, start, changed)
+            return result
+        except BranchMovedError as exc:
+            if getattr(exc, "moved", "") or attempt == _REBUILDS:
+                raise
+            # Another run published first and nothing of ours moved: rebuild on the new
+            # main (its rows are not pending any more, so nothing is doubled).
+            for spec in changed:
+                remove_branch(lake, spec, branch)
+            log.info("rebuilding on the new main", extra={"branch": branch, "attempt": attempt})
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def published_after_checks(
+    kind: str, window: Callable[[T], Window]
+) -> Callable[[Callable[Concatenate[Lake, P], T]], Callable[Concatenate[Lake, P], T]]:
+    """Make a silver-and-gold job a :func:`checked_run`: it writes on its own branch, and
+    ``main`` moves only when the checks pass (``run_transform``, ``run_reprocess``)."""
+
+    def wrap(job: Callable[Concatenate[Lake, P], T]) -> Callable[Concatenate[Lake, P], T]:
+        def run(lake: Lake, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            return checked_run(lake, kind, lambda: job(lake, *args, **kwargs), window)
+
+        functools.update_wrapper(run, job)  # the job's name and docstring
+        return run
+
+    return wrap
+
+
+def main_heads(lake: Lake) -> dict[str, int | None]:
+    """``main``'s snapshot of every silver and gold table, by identifier."""
+    return {
+        spec.identifier: ref_snapshot_id(lake.table(spec, refresh=True), MAIN)
+        for spec in BRANCHED_TABLES
+    }
+
+
+def _branched(lake: Lake, branch: str) -> list[store.TableSpec]:
+    return [s for s in BRANCHED_TABLES if branch in lake.table(s, refresh=True).metadata.refs]
+
+
+def publish_branch(
+    lake: Lake, branch: str, start: dict[str, int | None], tables: list[store.TableSpec]
+) -> None:
+    """Fast-forward ``main`` of ``tables`` to ``branch``, after checking that none moved.
+
+    Raises:
+        BranchMovedError: A table's ``main`` moved since ``start`` (``moved`` names the
+            tables already published, empty when none).
+    """
+    for spec in tables:  # all first: a refused run publishes nothing at all
+        table = lake.table(spec, refresh=True)
+        main = ref_snapshot_id(table, MAIN)
+        if not may_move(table, branch, start[spec.identifier], behind=False):
+            raise BranchMovedError(
+                "another run published first; main is untouched",
+                table=spec.identifier,
+                branch=branch,
+                expected_main=start[spec.identifier],
+                main=main,
+                moved="",
+            )
+    moved: list[str] = []
+    for spec in tables:
+        try:
+            fast_forward(lake, spec, branch, expected_main=start[spec.identifier])
+        except BranchMovedError as exc:
+            context = {**exc.context, "moved": ",".join(moved)}
+            raise BranchMovedError(exc.message, **context) from exc
+        moved.append(spec.identifier)
+
+
+def _scan(lake: Lake, spec: store.TableSpec, first: date | None, last: date | None) -> pl.LazyFrame:
+    table = lake.table(spec, refresh=True)
+    if table.current_snapshot() is None:
+        return pl.LazyFrame(schema=pl.Schema(spec.schema.as_arrow()))
+    frame = store.scan_table(lake, table)
+    if first is not None:
+        frame = frame.filter(pl.col("rate_date") >= first)
+    if last is not None:
+        frame = frame.filter(pl.col("rate_date") <= last)
+    return frame
+
+
+def _total(lake: Lake, spec: store.TableSpec, snapshot_id: int | None) -> int:
+    table = lake.table(spec, refresh=False)
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    if snapshot is None or snapshot.summary is None:
+        return 0
+    return int(snapshot.summary.get("total-records") or 0)
+
+
+def gather(
+    lake: Lake, start: dict[str, int | None], first: date | None, last: date | None
+) -> Evidence:
+    """What the checks need, read on the active branch (call inside :func:`on_branch`)."""
+    key = ["rate_date", "base_currency", "quote_currency", "source_name"]
+    silver = (
+        _scan(lake, SILVER_RATES, first, last)
+        .select(*key, "extraction_id", "rate_text", "is_jump")
+        .collect()
+    )
+    history = (
+        _scan(lake, SILVER_RATES, first - _HISTORY if first else None, last)
+        .group_by("source_name", "base_currency", "rate_date")
+        .agg(pl.col("quote_currency").n_unique().alias("quotes"))
+        .collect()
+    )
+    gold = (
+        _scan(lake, GOLD_FACT_RATE, first, last)
+        .filter(~pl.col("is_derived"))
+        .select(*key, "rate_text")
+        .collect()
+    )
+    ids = silver.get_column("extraction_id").unique().implode()
+    bronze_ids = (
+        scan(lake, BRONZE_EXTRACTIONS)
+        .select("extraction_id")
+        .filter(pl.col("extraction_id").is_in(ids))
+        .unique()
+        .collect()
+    )
+    before = {s.identifier: _total(lake, s, start[s.identifier]) for s in _COUNTED}
+    after = {s.identifier: _total(lake, s, store.current_snapshot_id(lake, s)) for s in _COUNTED}
+    return Evidence(silver, history, gold, bronze_ids, before, after)
+
+
+def store_results(
+    lake: Lake, branch: str, kind: str, checks: list[CheckResult], outcome: str
+) -> None:
+    """One ``audit.wap_checks`` row per check (never branched: kept whatever happens)."""
+    now = datetime.now(UTC)
+    frame = pl.DataFrame(
+        [
+            {
+                "branch": branch,
+                "checked_at": now,
+                "run_kind": kind,
+                "check_name": c.name,
+                "passed": c.passed,
+                "observed": c.observed,
+                "threshold": c.threshold,
+                "detail": c.detail,
+                "outcome": outcome,
+            }
+            for c in checks
+        ]
+    )
+    spec = AUDIT_WAP_CHECKS
+    rows = to_arrow(frame, spec)
+    commit(lake, spec, lambda table: commit_files(table, write_files(table, rows, spec)))
+
+
+def read_checks(lake: Lake, branch: str | None = None) -> pl.DataFrame:
+    """Stored check results, newest first (of one branch when given)."""
+    if store.current_snapshot_id(lake, AUDIT_WAP_CHECKS) is None:
+        return pl.DataFrame(schema=pl.Schema(AUDIT_WAP_CHECKS.schema.as_arrow()))
+    frame = scan(lake, AUDIT_WAP_CHECKS)
+    if branch is not None:
+        frame = frame.filter(pl.col("branch") == branch)
+    return frame.sort("checked_at", "check_name", descending=[True, False]).collect()
+
+
+def _owner_alive(branch: str) -> bool:
+    """False only when the branch's run ran on this host and its process is gone."""
+    parts = branch.removeprefix(WAP_PREFIX).split("-")
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:20] or "host"
+    if len(parts) != 4 or parts[1] != host or not parts[2].isdigit():
+        return True  # another host's run, or not ours to judge: maintain expires it
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(lake: Lake) -> list[str]:
+    """Finish or drop the branches of runs that died on this host.
+
+    A run whose checks all passed was killed while publishing: ``main`` of each table
+    moves to the branch when it is an ancestor of the branch (nothing else is lost). A
+    run killed before its checks is removed: its bronze rows are still pending on
+    ``main``, and this run redoes them. Branches whose checks failed stay for
+    inspection until ``maintain`` expires them.
+
+    Returns:
+        The branches finished or removed.
+    """
+    handled = []
+    names = sorted({info.name for info in wap_branches(lake)})
+    for name in names:
+        if _owner_alive(name):
+            continue
+        results = read_checks(lake, name)
+        if results.height and not results.get_column("passed").all():
+            continue
+        for spec in BRANCHED_TABLES:
+            if results.height:
+                try:
+                    fast_forward(lake, spec, name, expected_main=None, behind=True)
+                    continue
+                except BranchMovedError:
+                    pass  # main went elsewhere meanwhile: the branch cannot be finished
+            remove_branch(lake, spec, name)
+        log.info("recovered an abandoned run's branch", extra={"branch": name})
+        handled.append(name)
+    return handled
+
+
+def promote(lake: Lake, branch: str, *, reason: str) -> list[str]:
+    """Publish a held branch although its checks failed (``audit promote --force``).
+
+    The reason is written to the access log before ``main`` moves. ``main`` moves only
+    where it is an ancestor of the branch, so no other run's change is overwritten.
+
+    Returns:
+        The tables whose ``main`` moved.
+
+    Raises:
+        ValueError: No reason, or no table has the branch.
+        BranchMovedError: A table's ``main`` is not an ancestor of the branch.
+    """
+    if not reason.strip():
+        raise ValueError("a forced promote needs a reason")
+    tables = _branched(lake, branch)
+    if not tables:
+        raise ValueError(f"no table has branch {branch!r}")
+    for spec in tables:
+        log_access(
+            lake,
+            action="wap_promote",
+            table=spec.identifier,
+            query_text=f"audit promote {branch} --force --reason {reason}",
+        )
+    moved = []
+    for spec in tables:
+        if fast_forward(lake, spec, branch, expected_main=None, behind=True):
+            moved.append(spec.identifier)
+    return moved
