@@ -47,6 +47,8 @@ CRASH_POINTS = (
     "bronze-rest-committed",  # the REST catalog accepted the commit, the writer never heard
     "publish-table-loaded",  # new PostgreSQL table loaded, view not switched
     "publish-mid-switch",  # inside the switch transaction, view already replaced
+    "wap-before-publish",  # silver and gold on the run's branch, checks stored, main not moved
+    "wap-mid-publish",  # main of the first table moved to the run's branch, the others not
 )
 
 #: Steps of a silver or gold commit where a child can die; the point is ``<table>:<step>``
@@ -126,6 +128,23 @@ def _install_crash_point(point: str) -> None:
             _die()  # the view statement is built only when the switch begins
 
         mock.patch.object(ddl, "replace_view", no_switch).start()
+    elif point == "wap-before-publish":
+        import makerates_lake.pipeline.wap as wap
+
+        mock.patch.object(wap, "publish_branch", side_effect=lambda *_a, **_k: _die()).start()
+    elif point == "wap-mid-publish":
+        import makerates_lake.pipeline.wap as wap
+        from makerates_lake.store.branches import fast_forward as forward
+
+        moved: list[bool] = []
+
+        def forward_once(*args: Any, **kwargs: Any) -> bool:
+            if moved:
+                _die()
+            moved.append(forward(*args, **kwargs))
+            return moved[-1]
+
+        mock.patch.object(wap, "fast_forward", forward_once).start()
     elif point == "publish-mid-switch":
         original_execute = psycopg.Connection.execute
 

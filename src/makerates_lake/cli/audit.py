@@ -23,6 +23,7 @@ from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
 from makerates_lake.cli.progress import progress_reporter
 from makerates_lake.cli.support import lake_from_context, library_errors
+from makerates_lake.cli.wap import branches_command, checks_command, promote_command
 from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf
@@ -292,3 +293,8 @@ def purge_command(
 # ``makerates maintain`` lives in makerates_lake.maintenance: it runs this module's snapshot
 # expiry together with compaction and orphan clean-up.
 commands: list[click.Command] = [audit_group, retention_group]
+
+
+# Write-audit-publish commands live in their own module (cli/wap.py).
+for _command in (checks_command, branches_command, promote_command):
+    audit_group.add_command(_command)
