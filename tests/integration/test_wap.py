@@ -228,3 +228,22 @@ def test_maintain_removes_wap_branches_older_than_their_age(
     expire_all(lake, BRANCHED_TABLES, policy, now=datetime.now(UTC) + timedelta(days=8))
     assert wap_branches(lake) == []
     assert _mains(lake) == mains
+
+
+def test_a_failed_build_leaves_main_and_no_branch(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gold failing after silver committed on the branch: the error propagates, main
+    holds nothing of the run, and the partial branch is removed."""
+    import makerates_lake.pipeline as pipeline
+    from makerates_lake.errors import TransformError
+
+    def broken_gold(*_args: object, **_kwargs: object) -> None:
+        raise TransformError("gold broke")
+
+    backfill_once(embedded_lake, SAMPLE_ZIP)
+    monkeypatch.setattr(pipeline, "build_gold", broken_gold)
+    with pytest.raises(TransformError, match="gold broke"):
+        run_transform(embedded_lake)
+    assert wap_branches(embedded_lake) == []
+    assert table_rows(embedded_lake, SILVER_RATES).is_empty()

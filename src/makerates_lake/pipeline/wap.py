@@ -14,6 +14,7 @@ The flow of :func:`checked_run` (docs/audit.md):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -27,7 +28,7 @@ from typing import Concatenate, Final, ParamSpec, TypeVar
 import polars as pl
 
 from makerates_lake import store
-from makerates_lake.errors import TransformError
+from makerates_lake.errors import MakeratesError, TransformError
 from makerates_lake.pipeline.checks_wap import CheckResult, Evidence, run_checks
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.branches import (
@@ -101,7 +102,11 @@ def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[
         branch = new_branch_name()
         start = main_heads(lake)
         with on_branch(lake, branch):
-            result = build()
+            try:
+                result = build()
+            except MakeratesError:
+                _drop(lake, branch)  # a failed build's branch is partial: no use to anyone
+                raise
             changed = _branched(lake, branch)
             if not changed:
                 return result  # nothing new: nothing to check or publish
@@ -152,6 +157,13 @@ def main_heads(lake: Lake) -> dict[str, int | None]:
         spec.identifier: ref_snapshot_id(lake.table(spec, refresh=True), MAIN)
         for spec in BRANCHED_TABLES
     }
+
+
+def _drop(lake: Lake, branch: str) -> None:
+    """Remove ``branch`` from every table, best effort (``maintain`` removes leftovers)."""
+    for spec in BRANCHED_TABLES:
+        with contextlib.suppress(MakeratesError):
+            remove_branch(lake, spec, branch)
 
 
 def _branched(lake: Lake, branch: str) -> list[store.TableSpec]:
