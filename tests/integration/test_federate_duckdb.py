@@ -92,7 +92,9 @@ def test_as_of_view_resolves_times_like_the_cli(two_snapshots: tuple[Lake, int, 
     lake, first, _second = two_snapshots
     con = federate.connect(lake, attach_postgres=False)
     table = lake.table(GOLD_FACT_RATE)
-    first_time = table.snapshot_by_id(first).timestamp_ms  # type: ignore[union-attr]
+    # When main came to point at it (write-audit-publish commits on a branch first, so
+    # that is later than the snapshot's own commit time): what a reader saw.
+    first_time = next(e.timestamp_ms for e in table.metadata.snapshot_log if e.snapshot_id == first)
     from datetime import UTC, datetime
 
     moment = datetime.fromtimestamp(first_time / 1000, tz=UTC)
