@@ -38,12 +38,26 @@ MINI_FLAGS: Final = {
     "s3.port.lance": "0",
     "admin.ui": "false",
 }
+#: For the test session only: every bucket is a collection with volumes of its own, and
+#: the tests make a few buckets per test, so small volumes, as many as the disk holds
+#: (weed mini's default cap ran out of writable volumes partway through the suite).
+TEST_VOLUME_FLAGS: Final = {"master.volumeSizeLimitMB": "16", "volume.max": "0"}
 _PORTS: Final = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
     "volume.port.public", "filer.port", "filer.port.grpc", "filer.port.public",
     "s3.port", "s3.port.grpc", "s3.port.iceberg", "admin.port", "admin.port.grpc",
     "debug.port",
 )  # fmt: skip
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel stops the server when the test process dies,
+    even by a signal that skips the session's teardown (no server is left behind)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def weed_binary() -> Path:
@@ -93,14 +107,17 @@ class SeaweedServer:
         ports = {name: free_port() for name in _PORTS}
         args = [
             str(binary), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-tableBucket={TABLE_BUCKET}", *(f"-{k}={v}" for k, v in MINI_FLAGS.items()),
+            f"-tableBucket={TABLE_BUCKET}",
+            *(f"-{k}={v}" for k, v in {**MINI_FLAGS, **TEST_VOLUME_FLAGS}.items()),
             f"-s3.localSocket={data_dir}/s3.sock", f"-filer.localSocket={data_dir}/filer.sock",
             *(f"-{name}={port}" for name, port in ports.items()),
         ]  # fmt: skip
         # The S3 identity of the server's admin comes from these at start.
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         log = (data_dir / "weed.log").open("wb")
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
+        )
         server = cls(ports=ports, data_dir=data_dir, process=process)
         try:
             server._wait_ready(timeout)
