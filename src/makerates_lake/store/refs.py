@@ -119,15 +119,21 @@ def resolve_as_of(table: Table, as_of: AsOf | None) -> Snapshot | None:
 
 
 def _history_expired_before(table: Table, millis: int) -> bool:
-    """True when the oldest snapshot kept was committed after ``millis`` on top of a
-    parent that is gone: the table had rows then, but that history was expired."""
-    kept = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
-    if not kept or kept[0].timestamp_ms <= millis:
+    """True when the oldest snapshot kept was committed after ``millis`` and snapshots
+    before it are gone: the table had rows then, but that history was expired.
+
+    Expiry drops the snapshots, their log entries and the kept snapshot's parent link,
+    so what is left to tell is the sequence number: every commit takes the next one, and
+    the oldest snapshot of a table never expired is number 1.
+    """
+    kept = sorted(table.snapshots(), key=lambda s: s.sequence_number or 0)
+    if not kept or min(s.timestamp_ms for s in kept) <= millis:
         return False
     oldest = kept[0]
-    return oldest.parent_snapshot_id is not None and table.snapshot_by_id(
-        oldest.parent_snapshot_id
-    ) is None
+    return (oldest.sequence_number or 0) > 1 or (
+        oldest.parent_snapshot_id is not None
+        and table.snapshot_by_id(oldest.parent_snapshot_id) is None
+    )
 
 
 def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] | None:
