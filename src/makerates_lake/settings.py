@@ -201,18 +201,18 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Every secret these settings hold, revealed, for scrubbing messages and logs.
 
-        Includes the password inside ``publish_dsn`` on its own, since a driver may echo
-        it without the rest of the DSN.
+        Includes the password inside ``publish_dsn`` and the client secret of
+        ``catalog_credential`` on their own: a driver or a token endpoint may echo them.
         """
         values = [
             getattr(self, item.name).reveal()
             for item in dataclasses.fields(self)
             if isinstance(getattr(self, item.name), Secret) and getattr(self, item.name)
         ]
-        if self.publish_dsn:
-            password = dsn_password(self.publish_dsn.reveal())
-            if password:
-                values.append(password)
+        if self.publish_dsn and (password := dsn_password(self.publish_dsn.reveal())):
+            values.append(password)
+        if self.catalog_credential and ":" in self.catalog_credential.reveal():
+            values.append(self.catalog_credential.reveal().split(":", 1)[1])
         return values
 
     @property

@@ -108,3 +108,10 @@ def test_sigv4_without_s3_keys_is_refused() -> None:
     settings = load_settings(environ={}, catalog_uri="http://127.0.0.1:8181", catalog_auth="sigv4")
     with pytest.raises(ConfigError, match="signs with the S3 credentials"):
         catalog_properties(settings)
+
+
+def test_the_oauth2_client_secret_alone_is_a_known_secret() -> None:
+    """A token endpoint may echo the secret without its client id: it is masked alone too."""
+    settings = _rest(catalog_auth="oauth2", catalog_credential="client-7:VerySecretValue123")
+    assert "VerySecretValue123" in settings.secret_values()
+    assert "client-7:VerySecretValue123" in settings.secret_values()
