@@ -144,6 +144,7 @@ class Lake:
     settings: Settings
     catalog: Catalog
     _tables: dict[str, Table] = field(default_factory=dict, repr=False)
+    _object_store: Minio | None = field(default=None, repr=False)
 
     def table(self, spec: TableSpec | str, *, refresh: bool = True) -> Table:
         """Load a table by spec or ``namespace.name``; ``refresh`` re-reads its metadata.
@@ -182,8 +183,11 @@ class Lake:
 
     def object_store(self) -> Minio:
         """A MinIO SDK client for the configured S3 endpoint (Object Lock, retention,
-        legal holds, listings)."""
-        return S3Access.from_settings(self.settings).minio_client()
+        legal holds, listings), made once per lake: its connection pool is reused by
+        verify's and orphan removal's per-file calls."""
+        if self._object_store is None:
+            self._object_store = S3Access.from_settings(self.settings).minio_client()
+        return self._object_store
 
     @functools.cached_property
     def bronze_object_lock(self) -> bool:
