@@ -58,16 +58,7 @@ def bench_lake(layout: str) -> Iterator[Lake]:
             }
             suffix = uuid.uuid4().hex[:8]
             if layout == "rest":
-                seaweed.create_table_bucket(f"lake-{suffix}", object_lock=False)
-                yield open_lake(
-                    load_settings(
-                        home=home,
-                        catalog_uri=seaweed.rest_uri,
-                        catalog_auth="sigv4",
-                        warehouse=f"s3://lake-{suffix}",
-                        **credentials,
-                    )
-                )
+                yield open_lake(seaweed.rest_settings(home))
                 return
             with postgres_database() as dsn:
                 settings = load_settings(

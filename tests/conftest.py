@@ -141,19 +141,7 @@ def rest_s3_settings(tmp_path: Path, seaweed: SeaweedServer) -> Settings:
     """REST layout: SeaweedFS's Iceberg REST catalog (SigV4) over its S3, in a fresh table
     bucket (one catalog per test). The catalog places every table inside its table
     bucket, so bronze shares it, append-only through Iceberg but not WORM-locked."""
-    bucket = f"lake-{uuid.uuid4().hex[:10]}"
-    # No Object Lock: SeaweedFS 4.48 serves the catalog's own metadata files as empty
-    # objects from a versioned table bucket (docs/scale-out.md, "REST layout").
-    seaweed.create_table_bucket(bucket, object_lock=False)
-    return load_settings(
-        home=tmp_path / "lake",
-        catalog_uri=seaweed.rest_uri,
-        catalog_auth="sigv4",
-        warehouse=f"s3://{bucket}",
-        s3_endpoint=seaweed.s3_endpoint,
-        s3_access_key_id=S3_KEY_ID,
-        s3_secret_access_key=S3_SECRET,
-    )
+    return seaweed.rest_settings(tmp_path / "lake")
 
 
 @pytest.fixture

@@ -16,13 +16,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
 from tests.services import ServiceStartError, free_port
+
+if TYPE_CHECKING:
+    from makerates_lake.settings import Settings
 
 #: The table bucket the REST catalog serves (one table bucket is one catalog).
 TABLE_BUCKET: Final = "warehouse"
@@ -199,6 +203,27 @@ class SeaweedServer:
             s3.put_object_lock_configuration(
                 Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}
             )
+
+    def rest_settings(self, home: Path, *, prefix: str = "lake", **values: Any) -> Settings:
+        """Settings of a lake on this server's REST catalog (SigV4) in a fresh table bucket
+        (one catalog per lake). No Object Lock: SeaweedFS 4.48 serves the catalog's own
+        metadata files as empty objects from a versioned table bucket (docs/scale-out.md,
+        "REST layout"), so bronze there is append-only through Iceberg, not WORM-locked.
+        ``values`` are further settings (e.g. ``environ={}``)."""
+        from makerates_lake.settings import load_settings
+
+        bucket = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.create_table_bucket(bucket, object_lock=False)
+        return load_settings(
+            home=home,
+            catalog_uri=self.rest_uri,
+            catalog_auth="sigv4",
+            warehouse=f"s3://{bucket}",
+            s3_endpoint=self.s3_endpoint,
+            s3_access_key_id=ACCESS_KEY,
+            s3_secret_access_key=SECRET_KEY,
+            **values,
+        )
 
     def log_tail(self, chars: int = 800) -> str:
         """The end of the server's log, for error messages."""

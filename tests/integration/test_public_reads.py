@@ -52,14 +52,7 @@ def lake(
     if request.param == "embedded":
         settings = load_settings(home=home)
     elif request.param == "rest_s3":
-        seaweed.create_table_bucket(f"lake-{suffix}", object_lock=False)
-        settings = load_settings(
-            home=home,
-            catalog_uri=seaweed.rest_uri,
-            catalog_auth="sigv4",
-            warehouse=f"s3://lake-{suffix}",
-            **s3,
-        )
+        settings = seaweed.rest_settings(home)
     else:
         with psycopg.connect(postgres, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "reads_{suffix}"')

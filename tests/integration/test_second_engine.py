@@ -10,7 +10,6 @@ tag differ; bronze also holds a few API-shaped records.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -20,7 +19,6 @@ import pytest
 
 import makerates_lake as mr
 from makerates_lake.bronze import BronzeWriter
-from makerates_lake.settings import load_settings
 from makerates_lake.store.catalog import Lake, open_lake
 from tests.integration.bronze_helpers import make_record
 from tests.integration.engines import (
@@ -57,18 +55,7 @@ def engine_lake(seaweed: SeaweedServer, tmp_path_factory: pytest.TempPathFactory
                 patch.delenv(key)
         patch.setenv("HOME", str(home))
         patch.setenv("MAKERATES_PIPELINE_VERSION", "test")
-        bucket = f"engines-{uuid.uuid4().hex[:10]}"
-        seaweed.create_table_bucket(bucket, object_lock=False)
-        settings = load_settings(
-            environ={},
-            home=home / "lake",
-            catalog_uri=seaweed.rest_uri,
-            catalog_auth="sigv4",
-            warehouse=f"s3://{bucket}",
-            s3_endpoint=seaweed.s3_endpoint,
-            s3_access_key_id=ACCESS_KEY,
-            s3_secret_access_key=SECRET_KEY,
-        )
+        settings = seaweed.rest_settings(home / "lake", prefix="engines", environ={})
         lake = open_lake(settings)
         mr.backfill(lake, start=date(2023, 1, 1), end=date(2024, 12, 31))
         mr.reprocess(lake, transform_version=2)
