@@ -25,6 +25,9 @@ class Thresholds:
         max_jump_share: Largest share of the run's silver rows flagged ``is_jump``.
         min_rows: Below this many rows a share is not judged (it passes).
         branch_max_age_days: ``maintain`` removes ``wap-`` branches older than this.
+        publish_grace_minutes: A branch whose checks passed this long ago and that is
+            still there was abandoned while publishing; the next run, on any host,
+            finishes moving ``main`` (``pipeline/wap_recovery.py``).
     """
 
     max_row_drop: float = 0.5
@@ -33,6 +36,7 @@ class Thresholds:
     max_jump_share: float = 0.5
     min_rows: float = 20
     branch_max_age_days: float = 7
+    publish_grace_minutes: float = 15
 
     @classmethod
     def parse(cls, text: str) -> Thresholds:

@@ -3,6 +3,7 @@ after the checks pass (issue 22, docs/audit.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 import zipfile
@@ -19,7 +20,8 @@ from makerates_lake.lakehouse import Lakehouse
 from makerates_lake.maintenance.expire import expire_all
 from makerates_lake.maintenance.policy import MaintenancePolicy
 from makerates_lake.pipeline import backfill, backfill_once, run_transform
-from makerates_lake.pipeline.wap import WapChecksFailedError, promote, read_checks
+from makerates_lake.pipeline.wap import WapChecksFailedError, promote
+from makerates_lake.pipeline.wap_results import read_checks
 from makerates_lake.store.branches import BRANCHED_TABLES, MAIN, ref_snapshot_id, wap_branches
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import SILVER_RATES
@@ -247,3 +249,70 @@ def test_a_failed_build_leaves_main_and_no_branch(
         run_transform(embedded_lake)
     assert wap_branches(embedded_lake) == []
     assert table_rows(embedded_lake, SILVER_RATES).is_empty()
+
+
+@pytest.mark.parametrize("grace", ["publish_grace_minutes=0", ""])
+def test_another_hosts_run_killed_mid_publish_is_finished_after_the_grace(
+    sql_lake: Lake, grace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of another host (its pid cannot be asked) killed after its checks passed,
+    with only the first table moved: the next run finishes the move once the checks are
+    older than ``publish_grace_minutes``, and leaves it alone while they are younger."""
+    import makerates_lake.pipeline.wap_recovery as recovery
+
+    backfill_once(sql_lake, SAMPLE_ZIP)
+    killed = run_cli(sql_lake.settings, "transform", crash_at="wap-mid-publish")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    (branch,) = {b.name for b in wap_branches(sql_lake)}
+    first = BRANCHED_TABLES[0]
+    assert ref_snapshot_id(sql_lake.table(first, refresh=True), MAIN) is not None  # moved
+    monkeypatch.setattr(recovery.socket, "gethostname", lambda: "another-host")
+    assert recovery.owner_state(branch) == "unknown"
+
+    heads = {
+        s.identifier: ref_snapshot_id(sql_lake.table(s, refresh=True), branch)
+        for s in BRANCHED_TABLES
+    }
+    before = _mains(sql_lake)
+    lake = mr.open_lake(dataclasses.replace(sql_lake.settings, wap_thresholds=grace))
+    result = run_transform(lake)
+    assert result.silver.rates == 0  # silver.rates had moved: nothing is doubled
+    if grace:
+        assert result.silver.first_date is None  # the log moved too: nothing pending
+        assert wap_branches(lake) == []
+        for table, main in _mains(lake).items():
+            assert main == (heads[table] or before[table]), table  # every table moved
+    else:
+        # Within the grace a live run may still be publishing it: the branch is left
+        # alone; the log had not moved, so this run redid the extraction on top of the
+        # moved silver (no row twice) and published the rest itself.
+        assert {b.name for b in wap_branches(lake)} == {branch}
+        assert result.silver.extractions == 1
+    silver = table_rows(lake, SILVER_RATES)
+    key = ["extraction_id", "base_currency", "quote_currency", "rate_date"]
+    assert silver.height == silver.unique(key).height > 0
+    assert lake.read("gold.fact_rate").height > 0
+
+
+def test_a_held_reprocess_leaves_the_transform_tag_on_the_published_snapshot(
+    embedded_lake: Lake,
+) -> None:
+    """``transform-vN`` names what main published: a reprocess whose checks fail moves
+    neither main nor the tag; a published one tags main's new snapshot."""
+    lake = mr.open_lake(embedded_lake.settings)
+    backfill(lake)
+    published = mr.reprocess(lake)
+    mains = _mains(lake)
+    for spec in BRANCHED_TABLES:
+        tag = lake.tags(spec.identifier).filter(pl.col("name") == published.tag)
+        main = mains[spec.identifier]
+        assert tag.get_column("snapshot_id").to_list() == ([] if main is None else [main])
+
+    strict = mr.open_lake(dataclasses.replace(lake.settings, wap_thresholds="min_currency_share=2"))
+    with pytest.raises(WapChecksFailedError):
+        mr.reprocess(strict)
+    assert _mains(lake) == mains
+    for spec in BRANCHED_TABLES:
+        tag = lake.tags(spec.identifier).filter(pl.col("name") == published.tag)
+        main = mains[spec.identifier]
+        assert tag.get_column("snapshot_id").to_list() == ([] if main is None else [main])

@@ -18,7 +18,7 @@ from makerates_lake.cli.support import lake_from_context, library_errors
 @library_errors
 def checks_command(ctx: click.Context, branch: str | None, limit: int, as_json: bool) -> None:
     """Why each run was or was not published: one line per check."""
-    from makerates_lake.pipeline.wap import read_checks
+    from makerates_lake.pipeline.wap_results import read_checks
 
     rows = read_checks(lake_from_context(ctx), branch).head(limit)
     if as_json:

@@ -13,7 +13,7 @@ import json
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -55,6 +55,8 @@ class RunResult:
     silver: SilverResult
     gold: GoldResult
     tag: str | None = None
+    #: Each silver and gold table's snapshot the run left (reprocess: what it tags).
+    heads: dict[str, int | None] = field(default_factory=dict)
 
 
 def _dates(result: RunResult) -> tuple[date | None, date | None]:
@@ -90,7 +92,6 @@ def run_transform(
     return RunResult(silver, gold)
 
 
-@published_after_checks("reprocess", lambda _: (None, None))
 def run_reprocess(
     lake: Lake,
     *,
@@ -103,11 +104,39 @@ def run_reprocess(
     """Rebuild silver (bronze extracted ``start..end``, default all) and all of gold.
 
     Zero API calls: reads bronze only. Tags the previous snapshot of every silver and
-    gold table ``pre-reprocess-<UTC timestamp>`` and the new one ``transform-v<N>``, so
-    both stay readable by name. A full rebuild streams (:func:`.streamed.stream_rebuild`,
-    ``limits`` bounds its batches).
+    gold table ``pre-reprocess-<UTC timestamp>`` and, once the checks passed and
+    ``main`` moved, the published one ``transform-v<N>``, so both stay readable by name
+    (a held reprocess tags nothing new). A full rebuild streams
+    (:func:`.streamed.stream_rebuild`, ``limits`` bounds its batches).
     """
     rules_for(transform_version)  # an unknown version fails before anything is tagged
+    result = _reprocess_on_branch(
+        lake,
+        start=start,
+        end=end,
+        transform_version=transform_version,
+        on_progress=on_progress,
+        limits=limits,
+    )
+    tag = f"transform-v{transform_version}"
+    for spec in (*SILVER_TABLES, *GOLD_TABLES):
+        # The snapshots the run published, not main's head now: another run may have
+        # published on top of them since.
+        store.move_tag(lake, spec, tag, result.heads.get(spec.identifier))
+    return replace(result, tag=tag)
+
+
+@published_after_checks("reprocess", lambda _: (None, None))
+def _reprocess_on_branch(
+    lake: Lake,
+    *,
+    start: date | None,
+    end: date | None,
+    transform_version: int,
+    on_progress: StageProgress | None,
+    limits: BatchLimits,
+) -> RunResult:
+    """:func:`run_reprocess`'s rebuild, on the run's branch (main moves after checks)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     specs = (*SILVER_TABLES, *GOLD_TABLES)
     for spec in specs:
@@ -131,10 +160,10 @@ def run_reprocess(
         )
         gold = replace_gold(lake, None, transform_version, on_progress=on_progress)
     mark_transformed(lake, silver.done, transform_version=transform_version)
-    tag = f"transform-v{transform_version}"
-    for spec in specs:
-        store.move_tag(lake, spec, tag)
-    return RunResult(silver, gold, tag)
+    # Inside the run's branch the current snapshot is the branch's head: what the
+    # fast-forward makes main's, and what run_reprocess tags once it did.
+    heads = {spec.identifier: store.current_snapshot_id(lake, spec) for spec in specs}
+    return RunResult(silver, gold, heads=heads)
 
 
 def ingest(

@@ -3,7 +3,7 @@
 
 The flow of :func:`checked_run` (docs/audit.md):
 
-1. finish or remove what a killed run left (:func:`recover`);
+1. finish or remove what a killed run left (:func:`.wap_recovery.recover`);
 2. note ``main`` of every silver and gold table, then build on ``wap-<run>``;
 3. run every check on the branch and store the results in ``audit.wap_checks``;
 4. all passed: fast-forward ``main`` of each table (guarded: ``main`` must still be where
@@ -18,8 +18,6 @@ import contextlib
 import functools
 import logging
 import os
-import re
-import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +27,9 @@ import polars as pl
 
 from makerates_lake import store
 from makerates_lake.errors import MakeratesError, TransformError
-from makerates_lake.pipeline.checks_wap import CheckResult, Evidence, run_checks
+from makerates_lake.pipeline.checks_wap import Evidence, run_checks
+from makerates_lake.pipeline.wap_recovery import host_label, recover
+from makerates_lake.pipeline.wap_results import store_results
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.branches import (
     BRANCHED_TABLES,
@@ -41,10 +41,8 @@ from makerates_lake.store.branches import (
     on_branch,
     ref_snapshot_id,
     remove_branch,
-    wap_branches,
 )
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.commit import commit, commit_files, to_arrow, write_files
 from makerates_lake.store.scan import scan
 from makerates_lake.store.tables import (
     BRONZE_EXTRACTIONS,
@@ -52,7 +50,6 @@ from makerates_lake.store.tables import (
     SILVER_RATES,
     SILVER_REJECTS,
 )
-from makerates_lake.store.tables_wap import AUDIT_WAP_CHECKS
 from makerates_lake.wap_thresholds import Thresholds
 
 log = logging.getLogger(__name__)
@@ -73,11 +70,10 @@ class WapChecksFailedError(TransformError):
 
 
 def new_branch_name() -> str:
-    """``wap-<UTC time>-<host>-<pid>``: the host and pid tell a later run whether the
-    run that owns the branch is still alive (:func:`recover`)."""
-    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:20] or "host"
+    """``wap-<UTC time>-<host>-<pid>-<random>``: the host and pid tell a later run
+    whether the run that owns the branch is still alive (:mod:`.wap_recovery`)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{WAP_PREFIX}{stamp}-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    return f"{WAP_PREFIX}{stamp}-{host_label()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[[T], Window]) -> T:
@@ -96,8 +92,8 @@ def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[
             this run was publishing (then ``main`` of the tables named in ``moved``
             holds this run; the branch is kept and the next run finishes the move).
     """
-    recover(lake)
     limits = Thresholds.parse(lake.settings.wap_thresholds)
+    recover(lake, limits)
     for attempt in range(1, _REBUILDS + 1):
         branch = new_branch_name()
         start = main_heads(lake)
@@ -254,90 +250,6 @@ def gather(
     before = {s.identifier: _total(lake, s, start[s.identifier]) for s in _COUNTED}
     after = {s.identifier: _total(lake, s, store.current_snapshot_id(lake, s)) for s in _COUNTED}
     return Evidence(silver, history, gold, bronze_ids, before, after)
-
-
-def store_results(
-    lake: Lake, branch: str, kind: str, checks: list[CheckResult], outcome: str
-) -> None:
-    """One ``audit.wap_checks`` row per check (never branched: kept whatever happens)."""
-    now = datetime.now(UTC)
-    frame = pl.DataFrame(
-        [
-            {
-                "branch": branch,
-                "checked_at": now,
-                "run_kind": kind,
-                "check_name": c.name,
-                "passed": c.passed,
-                "observed": c.observed,
-                "threshold": c.threshold,
-                "detail": c.detail,
-                "outcome": outcome,
-            }
-            for c in checks
-        ]
-    )
-    spec = AUDIT_WAP_CHECKS
-    rows = to_arrow(frame, spec)
-    commit(lake, spec, lambda table: commit_files(table, write_files(table, rows, spec)))
-
-
-def read_checks(lake: Lake, branch: str | None = None) -> pl.DataFrame:
-    """Stored check results, newest first (of one branch when given)."""
-    if store.current_snapshot_id(lake, AUDIT_WAP_CHECKS) is None:
-        return pl.DataFrame(schema=pl.Schema(AUDIT_WAP_CHECKS.schema.as_arrow()))
-    frame = scan(lake, AUDIT_WAP_CHECKS)
-    if branch is not None:
-        frame = frame.filter(pl.col("branch") == branch)
-    return frame.sort("checked_at", "check_name", descending=[True, False]).collect()
-
-
-def _owner_alive(branch: str) -> bool:
-    """False only when the branch's run ran on this host and its process is gone."""
-    parts = branch.removeprefix(WAP_PREFIX).split("-")
-    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:20] or "host"
-    if len(parts) != 4 or parts[1] != host or not parts[2].isdigit():
-        return True  # another host's run, or not ours to judge: maintain expires it
-    try:
-        os.kill(int(parts[2]), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def recover(lake: Lake) -> list[str]:
-    """Finish or drop the branches of runs that died on this host.
-
-    A run whose checks all passed was killed while publishing: ``main`` of each table
-    moves to the branch when it is an ancestor of the branch (nothing else is lost). A
-    run killed before its checks is removed: its bronze rows are still pending on
-    ``main``, and this run redoes them. Branches whose checks failed stay for
-    inspection until ``maintain`` expires them.
-
-    Returns:
-        The branches finished or removed.
-    """
-    handled = []
-    names = sorted({info.name for info in wap_branches(lake)})
-    for name in names:
-        if _owner_alive(name):
-            continue
-        results = read_checks(lake, name)
-        if results.height and not results.get_column("passed").all():
-            continue
-        for spec in BRANCHED_TABLES:
-            if results.height:
-                try:
-                    fast_forward(lake, spec, name, expected_main=None, behind=True)
-                    continue
-                except BranchMovedError:
-                    pass  # main went elsewhere meanwhile: the branch cannot be finished
-            remove_branch(lake, spec, name)
-        log.info("recovered an abandoned run's branch", extra={"branch": name})
-        handled.append(name)
-    return handled
 
 
 def promote(lake: Lake, branch: str, *, reason: str) -> list[str]:
