@@ -316,3 +316,50 @@ def test_a_held_reprocess_leaves_the_transform_tag_on_the_published_snapshot(
         tag = lake.tags(spec.identifier).filter(pl.col("name") == published.tag)
         main = mains[spec.identifier]
         assert tag.get_column("snapshot_id").to_list() == ([] if main is None else [main])
+
+
+@pytest.mark.parametrize(("factor", "held"), [("1.1", True), ("1.001", False)])
+def test_a_second_source_disagreeing_on_most_pairs_is_held(
+    lake: Lake, factor: str, held: bool
+) -> None:
+    """Frankfurter's answer for the ECB's newest day, every rate 10 % off: the
+    ``disagreements`` check holds the run (main unchanged, the rule named); 0.1 % off
+    (within the 2 % default) is published."""
+    from decimal import Decimal
+
+    from makerates_lake.bronze.record import BronzeRecord
+    from makerates_lake.bronze.writer import BronzeWriter
+
+    lake = _house(lake)
+    backfill(lake)
+    day = "2026-10-30"
+    ecb = _day_rows(lake.read("silver.rates"), day).filter(pl.col("base_currency") == "EUR")
+    assert ecb.height >= 20
+    rates = ",".join(
+        f'"{r["quote_currency"]}":{Decimal(r["rate_text"]) * Decimal(factor)}'
+        for r in ecb.iter_rows(named=True)
+    )
+    body = f'{{"amount":1.0,"base":"EUR","date":"{day}","rates":{{{rates}}}}}'
+    record = BronzeRecord.create(
+        source_name="frankfurter",
+        source_version="v1",
+        request_url="https://api.frankfurter.app/latest",
+        raw_response=body.encode(),
+        http_status_code=200,
+        extraction_timestamp=datetime(2026, 10, 30, 17, tzinfo=UTC),
+    )
+    BronzeWriter(lake).append([record])
+    mains = _mains(lake)
+    if not held:
+        run_transform(lake)
+        assert _mains(lake) != mains
+        return
+    with pytest.raises(WapChecksFailedError) as failed:
+        run_transform(lake)
+    assert "disagreements" in str(failed.value)
+    assert _mains(lake) == mains
+    checks = read_checks(lake, failed.value.context["branch"])
+    failing = checks.filter(~pl.col("passed"))
+    assert failing.get_column("check_name").to_list() == ["disagreements"]
+    (detail,) = failing.get_column("detail").to_list()
+    assert f"{ecb.height} of {ecb.height} source pairs differ" in detail

@@ -76,6 +76,20 @@ def relative_difference(a: Decimal, b: Decimal) -> Decimal:
     return abs(a - b) / min(a, b)
 
 
+def source_pairs(rates: pl.DataFrame) -> pl.DataFrame:
+    """Every two sources' newest rates for the same pair and date, one row per pair of
+    sources (``source_name < source_name_b``; the second's columns end in ``_b``)."""
+    if rates.is_empty():
+        return rates.join(rates, on=list(_KEY), suffix="_b")
+    # A source asked twice for one day counts once: its newest answer is what it says now.
+    newest = rates.sort("extraction_timestamp").unique(
+        subset=[*_KEY, "source_name"], keep="last", maintain_order=True
+    )
+    return newest.join(newest, on=list(_KEY), suffix="_b").filter(
+        pl.col("source_name") < pl.col("source_name_b")
+    )
+
+
 def compare(rates: pl.DataFrame, threshold: float) -> list[Disagreement]:
     """The disagreements among silver rows (pure: no I/O).
 
@@ -85,13 +99,12 @@ def compare(rates: pl.DataFrame, threshold: float) -> list[Disagreement]:
     """
     if rates.is_empty():
         return []
-    # A source asked twice for one day counts once: its newest answer is what it says now.
-    newest = rates.sort("extraction_timestamp").unique(
-        subset=[*_KEY, "source_name"], keep="last", maintain_order=True
-    )
-    pairs = newest.join(newest, on=list(_KEY), suffix="_b").filter(
-        pl.col("source_name") < pl.col("source_name_b")
-    )
+    pairs = source_pairs(rates)
+    # Floats only pick the candidates, with a margin far above their rounding error; the
+    # verdict on each candidate is exact (Decimal), as the stored rates are.
+    one, other = (pl.col(c).cast(pl.Float64) for c in ("rate_text", "rate_text_b"))
+    margin = threshold * (1 - 1e-9)
+    pairs = pairs.filter((one - other).abs() > pl.min_horizontal(one, other) * margin)
     limit = Decimal(str(threshold))
     found = []
     for row in pairs.sort([*_KEY, "source_name", "source_name_b"]).iter_rows(named=True):

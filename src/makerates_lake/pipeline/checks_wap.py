@@ -13,6 +13,7 @@ from typing import Final
 
 import polars as pl
 
+from makerates_lake.audit.disagreements import compare, source_pairs
 from makerates_lake.wap_thresholds import Thresholds
 
 _RATE_KEY: Final = ("rate_date", "base_currency", "quote_currency", "source_name")
@@ -23,7 +24,8 @@ class Evidence:
     """What the checks look at, read from the run's branch and the previous ``main``.
 
     Attributes:
-        silver: The branch's ``silver.rates`` rows over the run's dates.
+        silver: The branch's ``silver.rates`` rows over the run's dates (the rate key,
+            ``extraction_id``, ``extraction_timestamp``, ``rate_text``, ``is_jump``).
         history: The branch's ``silver.rates`` (source, base, date, quote count) rows over
             the run's dates and the month before: what each source usually carries.
         gold: The branch's direct (not derived) ``gold.fact_rate`` rows over the dates.
@@ -148,6 +150,27 @@ def check_gold_matches_silver(evidence: Evidence, limits: Thresholds) -> CheckRe
     )
 
 
+def check_disagreements(evidence: Evidence, limits: Thresholds) -> CheckResult:
+    """Where two sources carry the same pair and date, at most ``max_disagreement_share``
+    of those pairs differ by more than ``rate_disagreement`` (``|a - b| / min(a, b)``;
+    by default the lake's ``disagreement_threshold``). Nothing to compare passes."""
+    silver = evidence.silver
+    compared = source_pairs(silver).height
+    found = compare(silver, limits.rate_disagreement) if compared else []
+    share = len(found) / compared if compared else 0.0
+    judged = compared >= limits.min_rows
+    sample = ", ".join(
+        f"{d.rate_date} {d.base_currency}/{d.quote_currency} {d.source_a}={d.rate_a} "
+        f"{d.source_b}={d.rate_b}"
+        for d in found[:5]
+    )
+    detail = f"{len(found)} of {compared} source pairs differ" + (
+        f": {sample}" if sample else "" if judged else " (too few to judge)"
+    )
+    passed = not judged or share <= limits.max_disagreement_share
+    return CheckResult("disagreements", passed, share, limits.max_disagreement_share, detail)
+
+
 Check = Callable[[Evidence, Thresholds], CheckResult]
 
 #: Every check, in the order they run and are stored.
@@ -157,6 +180,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     check_currencies,
     check_rejects,
     check_jumps,
+    check_disagreements,
     check_gold_matches_silver,
 )
 

@@ -92,7 +92,10 @@ def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[
             this run was publishing (then ``main`` of the tables named in ``moved``
             holds this run; the branch is kept and the next run finishes the move).
     """
-    limits = Thresholds.parse(lake.settings.wap_thresholds)
+    settings = lake.settings
+    limits = Thresholds.parse(
+        settings.wap_thresholds, rate_disagreement=settings.disagreement_threshold
+    )
     recover(lake, limits)
     for attempt in range(1, _REBUILDS + 1):
         branch = new_branch_name()
@@ -224,7 +227,7 @@ def gather(
     key = ["rate_date", "base_currency", "quote_currency", "source_name"]
     silver = (
         _scan(lake, SILVER_RATES, first, last)
-        .select(*key, "extraction_id", "rate_text", "is_jump")
+        .select(*key, "extraction_id", "extraction_timestamp", "rate_text", "is_jump")
         .collect()
     )
     history = (

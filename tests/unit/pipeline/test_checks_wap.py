@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
@@ -11,6 +11,7 @@ from makerates_lake.errors import ConfigError
 from makerates_lake.pipeline.checks_wap import (
     Evidence,
     check_currencies,
+    check_disagreements,
     check_gold_matches_silver,
     check_jumps,
     check_lineage,
@@ -32,6 +33,7 @@ def _silver(quotes: list[str], day: date = DAY, text: str = "1.5") -> pl.DataFra
             "quote_currency": quotes,
             "source_name": ["ecb"] * len(quotes),
             "extraction_id": ["e1"] * len(quotes),
+            "extraction_timestamp": [datetime(2026, 11, 2, 16, tzinfo=UTC)] * len(quotes),
             "rate_text": [text] * len(quotes),
             "is_jump": [False] * len(quotes),
         }
@@ -120,3 +122,45 @@ def test_thresholds_parse_names_and_refuse_unknown_ones() -> None:
     assert Thresholds.parse("") == Thresholds()
     with pytest.raises(ConfigError):
         Thresholds.parse("max_jumps=1")
+
+
+def _second_source(silver: pl.DataFrame, texts: list[str]) -> pl.DataFrame:
+    other = silver.with_columns(
+        pl.lit("frankfurter").alias("source_name"),
+        pl.lit("e2").alias("extraction_id"),
+        pl.Series("rate_text", texts),
+    )
+    return pl.concat([silver, other])
+
+
+def test_sources_that_disagree_on_many_pairs_fail_and_a_few_pass() -> None:
+    """Two sources on 30 pairs: 3 beyond the 2 % difference is 10 % of the pairs (over
+    the 5 % bound, named in the detail); 1 is 3.3 % (passes); one source compares
+    nothing and passes."""
+    silver = _silver(QUOTES)
+    many = _second_source(silver, ["1.6"] * 3 + ["1.5"] * 27)
+    result = check_disagreements(_evidence(many), LIMITS)
+    assert not result.passed
+    assert result.observed == pytest.approx(0.1)
+    assert "3 of 30 source pairs differ" in result.detail
+    assert "ecb=1.5 frankfurter=1.6" in result.detail
+
+    few = _second_source(silver, ["1.6"] + ["1.5"] * 29)
+    assert check_disagreements(_evidence(few), LIMITS).passed
+    # 1.529 is 1.93 % from 1.5: within the bound, however many pairs.
+    close = _second_source(silver, ["1.529"] * 30)
+    assert check_disagreements(_evidence(close), LIMITS).observed == 0.0
+    alone = check_disagreements(_evidence(silver), LIMITS)
+    assert alone.passed
+    assert alone.detail == "0 of 0 source pairs differ (too few to judge)"
+
+
+def test_the_disagreement_bound_comes_from_the_lakes_setting_unless_named() -> None:
+    """``rate_disagreement`` defaults to what the caller passes (the lake's
+    ``disagreement_threshold``); a value in ``wap_thresholds`` wins."""
+    assert Thresholds.parse("", rate_disagreement=0.1).rate_disagreement == 0.1
+    named = Thresholds.parse("rate_disagreement=0.001", rate_disagreement=0.1)
+    assert named.rate_disagreement == 0.001
+    silver = _silver(QUOTES)
+    many = _second_source(silver, ["1.6"] * 3 + ["1.5"] * 27)
+    assert check_disagreements(_evidence(many), Thresholds.parse("", rate_disagreement=0.1)).passed
