@@ -8,9 +8,11 @@ against this module it loads the publish rows at less than half the speed
 * rows are grouped by the byte lengths of their text values; every group is one
   NumPy structured array whose fields are the binary COPY fields, filled column by column
   with strided copies, so no Python code runs per row;
-* ``decimal128(p, s)`` is written as a PostgreSQL ``numeric`` with a fixed number of
-  base-10000 digits (leading and trailing zero digits allowed: the server strips them),
-  computed from the 128-bit unscaled integers by long division on 32-bit limbs.
+* ``decimal128(p, s)`` is written as a PostgreSQL ``numeric`` with the same base-10000
+  digit places for every value of a block (a value's own leading and trailing zero digits
+  are allowed: the server strips them), computed from the 128-bit unscaled integers by
+  long division on 32-bit limbs;
+* canonical UUID text is written as the 16 bytes of a ``uuid``.
 
 The encoded values are exactly what PostgreSQL's own binary receive functions read; the
 integration tests compare a load through this module with one through ADBC row for row.
@@ -19,7 +21,9 @@ Row order inside a group is kept; groups follow each other by first appearance.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import binascii
+import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -44,15 +48,23 @@ _LIMB_MASK: Final = np.uint64(0xFFFFFFFF)
 
 _U64 = npt.NDArray[np.uint64]
 
+_UUID_TEXT: Final = 36
+_UUID_HYPHENS: Final = (8, 13, 18, 23)
+_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-def encode(table: pa.Table, *, rows_per_chunk: int = 65_536) -> Iterator[bytes]:
+
+def encode(
+    table: pa.Table, *, rows_per_chunk: int = 65_536, uuids: Collection[str] = ()
+) -> Iterator[bytes]:
     """``table`` as a binary COPY stream: header, row blocks, trailer.
 
     Args:
         table: Columns in the target table's order; types date32, string, bool, int64,
-            timestamp[us, tz] and decimal128 are supported. No nulls.
+            timestamp[us, tz], decimal128 and fixed-size binary are supported. No nulls.
         rows_per_chunk: Rows per yielded block, so the caller can send one block while
             the next is encoded.
+        uuids: Text columns to send as PostgreSQL ``uuid`` (see :func:`uuid_bytes`),
+            converted block by block so that this too overlaps with the sending.
 
     Raises:
         CopyEncodeError: A column has nulls or an unsupported type.
@@ -62,12 +74,17 @@ def encode(table: pa.Table, *, rows_per_chunk: int = 65_536) -> Iterator[bytes]:
             raise CopyEncodeError("a column has nulls", column=name)
     yield HEADER
     for start in range(0, table.num_rows, rows_per_chunk):
-        yield _encode_rows(table.slice(start, rows_per_chunk))
+        yield _encode_rows(table.slice(start, rows_per_chunk), uuids)
     yield TRAILER
 
 
-def _encode_rows(table: pa.Table) -> bytes:
-    fields = [_field(table.column(i).combine_chunks()) for i in range(table.num_columns)]
+def _encode_rows(table: pa.Table, uuids: Collection[str]) -> bytes:
+    fields = [
+        _fixed(uuid_bytes(column)) if name in uuids else _field(column)
+        for name, column in zip(
+            table.column_names, (c.combine_chunks() for c in table.columns), strict=True
+        )
+    ]
     # Rows whose text columns all have the same byte lengths form one fixed-width
     # structured array; text columns of one length throughout do not split groups.
     varying = [w for v, w in fields if v.dtype is None and w.size and w.min() != w.max()]
@@ -125,6 +142,13 @@ def _field(array: pa.Array) -> _Field:
         return _fixed(array.to_numpy(zero_copy_only=False).astype(np.uint8))
     if pa.types.is_decimal128(kind):
         return _fixed(numeric_digits(array))
+    if pa.types.is_fixed_size_binary(kind):
+        # Sent as is: the binary form of a uuid (or a bytea) is its bytes.
+        width = kind.byte_width
+        raw = np.frombuffer(
+            array.buffers()[1], dtype=np.uint8, count=width * n, offset=width * array.offset
+        )
+        return _fixed(raw.reshape(n, width))
     raise CopyEncodeError("no binary COPY encoding for this Arrow type", type=str(kind))
 
 
@@ -168,8 +192,9 @@ def _block(fields: list[_Field], rows: npt.NDArray[np.intp] | None) -> npt.NDArr
 def numeric_digits(array: pa.Array) -> npt.NDArray[np.uint16]:
     """``decimal128(p, s)`` values as PostgreSQL binary ``numeric`` (``(n, 4 + digits)``).
 
-    Every value gets the same digit layout: enough base-10000 digits for ``p - s``
-    integer and ``s`` fraction decimal digits, weight fixed accordingly, ``dscale = s``.
+    Every value gets the same digit layout: the base-10000 digit places of ``p - s``
+    integer and ``s`` fraction decimal digits, less the leading and trailing places that
+    are zero in every value; weight accordingly, ``dscale = s``.
 
     Raises:
         CopyEncodeError: A value exceeds the type's precision (a corrupt array).
@@ -184,7 +209,7 @@ def numeric_digits(array: pa.Array) -> npt.NDArray[np.uint16]:
     _negate(limbs, negative)
     frac_groups = -(-scale // _DEC_DIGITS)
     int_groups = max(1, -(-(precision - scale) // _DEC_DIGITS))
-    digits = np.zeros((n, int_groups + frac_groups), dtype=np.uint64)
+    digits = np.zeros((n, int_groups + frac_groups), dtype=np.uint16)
     column = int_groups + frac_groups - 1
     # Pad the fraction to whole groups: the last group holds the remainder times 10^pad.
     pad = frac_groups * _DEC_DIGITS - scale
@@ -201,16 +226,22 @@ def numeric_digits(array: pa.Array) -> npt.NDArray[np.uint16]:
     if limbs[2].any() or limbs[3].any():
         raise CopyEncodeError("a value does not fit its declared precision", type=str(kind))
     value = (limbs[1] << np.uint64(32)) | limbs[0]
-    while column >= 0:
+    while column >= 0 and value.any():  # the digits left are leading zeros once value is 0
         quotient = value // _BASE
         digits[:, column] = value - quotient * _BASE
         value = quotient
         column -= 1
     if value.any():
         raise CopyEncodeError("a value does not fit its declared precision", type=str(kind))
+    # Digit places that are zero in every value are left out (fewer bytes to send and for
+    # the server to read); the weight moves with the first place kept.
+    kept = np.flatnonzero(digits.any(axis=0))
+    first, end = (int(kept[0]), int(kept[-1]) + 1) if kept.size else (int_groups - 1,) * 2
+    digits = digits[:, first:end]
+    weight = int_groups - 1 - first  # power of 10000 of the first digit (an int16)
     out = np.empty((n, 4 + digits.shape[1]), dtype=">u2")
     out[:, 0] = digits.shape[1]
-    out[:, 1] = int_groups - 1  # weight: power of 10000 of the first digit
+    out[:, 1] = weight & 0xFFFF
     out[:, 2] = np.where(negative, _NUMERIC_NEG, _NUMERIC_POS)
     out[:, 3] = scale
     out[:, 4:] = digits
@@ -237,3 +268,34 @@ def _divmod_small(limbs: list[_U64], divisor: int) -> _U64:
         limb[:] = current // d
         remainder = current - limb * d
     return remainder
+
+
+def uuid_bytes(array: pa.Array) -> npt.NDArray[np.uint8]:
+    """Canonical UUID text (lower case, hyphenated) as PostgreSQL's binary ``uuid``: 16 bytes.
+
+    Only the canonical spelling is taken, because it is the one PostgreSQL gives back as
+    text: any other spelling would be read back changed.
+
+    Raises:
+        CopyEncodeError: A value is not a canonical UUID (the first one is named).
+    """
+    text = array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
+    n = len(text)
+    if n == 0:
+        return np.zeros((0, 16), dtype=np.uint8)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * text.offset)
+    raw = b""
+    if text.null_count == 0 and bool(np.all(np.diff(offsets) == _UUID_TEXT)):
+        data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+        chars = data[offsets[0] : offsets[0] + _UUID_TEXT * n].reshape(n, _UUID_TEXT)
+        raw = chars.tobytes()
+        # Hyphens where they belong in every row, and nothing but hex digits besides them.
+        if not (
+            bool(np.all(chars[:, _UUID_HYPHENS] == ord("-")))
+            and raw.translate(None, b"0123456789abcdef") == b"-" * (len(_UUID_HYPHENS) * n)
+        ):
+            raw = b""
+    if not raw:
+        bad = next(v for v in text.to_pylist() if not isinstance(v, str) or not _UUID.fullmatch(v))
+        raise CopyEncodeError("not a canonical UUID", value=repr(bad))
+    return np.frombuffer(binascii.unhexlify(raw.translate(None, b"-")), np.uint8).reshape(n, 16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 
@@ -10,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from makerates_lake.publish.errors import CopyEncodeError
-from makerates_lake.publish.pgcopy import HEADER, TRAILER, encode, numeric_digits
+from makerates_lake.publish.pgcopy import HEADER, TRAILER, encode, numeric_digits, uuid_bytes
 
 
 def _decode(stream: bytes) -> list[list[bytes]]:
@@ -66,6 +67,26 @@ def test_numeric_digits_other_scales(precision: int, scale: int) -> None:
     values = [Decimal("1").scaleb(-scale), Decimal(10 ** (precision - scale) - 1).scaleb(0)]
     values = [v.quantize(Decimal(1).scaleb(-scale)) for v in values]
     raw = numeric_digits(pa.array(values, pa.decimal128(precision, scale)))
+    assert [_numeric(r.tobytes()) for r in raw] == values
+
+
+@pytest.mark.parametrize(
+    ("texts", "ndigits", "weight"),
+    [
+        (["1.5", "2.25"], 2, 0),  # units and one fraction group; 4 integer, 3 fraction unused
+        (["0.000000000000000001", "-0.00000000000000002"], 1, -5),
+        (["12345", "0"], 2, 1),
+        (["0", "0"], 0, 0),
+    ],
+)
+def test_numeric_places_zero_in_every_value_are_left_out(
+    texts: list[str], ndigits: int, weight: int
+) -> None:
+    """Only the digit places some value uses are sent; every value still decodes exactly."""
+    values = [Decimal(t) for t in texts]
+    raw = numeric_digits(pa.array(values, pa.decimal128(38, 18)))
+    assert raw.shape == (len(values), 4 + ndigits)
+    assert all(struct.unpack_from(">hh", r.tobytes()) == (ndigits, weight) for r in raw)
     assert [_numeric(r.tobytes()) for r in raw] == values
 
 
@@ -136,3 +157,40 @@ def test_nulls_and_unsupported_types_are_refused() -> None:
     assert caught.value.context == {"column": "s"}
     with pytest.raises(CopyEncodeError, match="no binary COPY encoding"):
         list(encode(pa.table({"f": pa.array([1.5], pa.float64())})))
+
+
+IDS = [str(uuid.UUID(int=i * 0x0123456789ABCDEF0123456789ABCDEF % 2**128)) for i in range(5)]
+
+
+def test_uuid_text_becomes_its_sixteen_bytes() -> None:
+    """Canonical UUID text gives the bytes of uuid.UUID, also from a slice or large_string."""
+    array = pa.array(IDS)
+    assert [bytes(r) for r in uuid_bytes(array)] == [uuid.UUID(i).bytes for i in IDS]
+    assert [bytes(r) for r in uuid_bytes(array.slice(2))] == [uuid.UUID(i).bytes for i in IDS[2:]]
+    assert [bytes(r) for r in uuid_bytes(array.cast(pa.large_string()))] == [
+        uuid.UUID(i).bytes for i in IDS
+    ]
+    assert uuid_bytes(array.slice(0, 0)).shape == (0, 16)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        IDS[1].upper(), "{" + IDS[1][1:-1] + "}", IDS[1].replace("-", "") + "abcd",
+        IDS[1][:8] + "0" + IDS[1][9:], IDS[1][:-1] + "g", IDS[1][:-1], IDS[1] + "0", "", None,
+    ],
+)  # fmt: skip
+def test_other_spellings_of_a_uuid_are_refused(bad: str | None) -> None:
+    """Only the canonical spelling is taken (PostgreSQL would give it back otherwise)."""
+    with pytest.raises(CopyEncodeError, match="not a canonical UUID") as caught:
+        uuid_bytes(pa.array([IDS[0], bad, IDS[2]], pa.string()))
+    assert caught.value.context == {"value": repr(bad)}
+
+
+def test_uuid_columns_are_sent_as_sixteen_bytes() -> None:
+    """A text column named in ``uuids`` is sent as each id's 16 bytes, others as text."""
+    table = pa.table({"u": IDS, "s": IDS})
+    rows = _decode(b"".join(encode(table, uuids=("u",), rows_per_chunk=2)))
+    assert [(r[0], r[1]) for r in rows] == [(uuid.UUID(i).bytes, i.encode()) for i in IDS]
+    with pytest.raises(CopyEncodeError, match="not a canonical UUID"):
+        list(encode(table.set_column(0, "u", pa.array(["x"] * 5)), uuids=("u",)))
