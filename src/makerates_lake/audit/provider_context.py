@@ -13,13 +13,13 @@ Pure: bytes in, a :class:`ProviderContext` out; no I/O.
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 from makerates_lake import source_names
+from makerates_lake.audit.json_member import find_member
 from makerates_lake.silver.ecb_payloads import MAX_UNZIPPED_BYTES
 
 _ZIP_MAGIC: Final = b"PK\x03\x04"
@@ -232,120 +232,19 @@ def _xml_element(data: bytes, day: str, quote: str) -> ProviderContext | None:
     )
 
 
-# A rate as a JSON number or a number in a string (not a date, not a code).
-_NUMERIC: Final = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
-
-# One JSON token, leading whitespace skipped; a string's escapes are kept as written.
-_JSON_TOKEN: Final = re.compile(
-    rb'[ \t\r\n]*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?[0-9][0-9.eE+-]*)'
-    rb"|(?P<punct>[{}\[\]:,])|(?P<literal>true|false|null))",
-    re.S,
-)
-
-
-@dataclass(frozen=True)
-class _Leaf:
-    """A scalar of a JSON document: where it sits and what it says."""
-
-    path: tuple[str | int, ...]
-    start: int  # its key's opening quote in an object, the value itself in an array
-    value_start: int
-    end: int
-    text: str  # a number as written, a string's contents
-
-
-class _Frame:
-    """An open object or array while walking the tokens."""
-
-    __slots__ = ("is_object", "key", "key_start", "wants_key")
-
-    def __init__(self, is_object: bool, start: int) -> None:
-        self.is_object = is_object
-        self.key: str | int = "" if is_object else 0
-        self.key_start = start
-        self.wants_key = is_object
-
-
-def _string(token: bytes) -> str:
-    if b"\\" not in token:
-        return _text(token[1:-1])  # nothing escaped: most keys, and a lot cheaper
-    try:
-        text: str = json.loads(token)
-    except ValueError:
-        return _text(token[1:-1])
-    return text
-
-
-def _json_leaves(data: bytes) -> list[_Leaf]:
-    """Every scalar of a JSON document with its path and byte offsets.
-
-    ``json.loads`` keeps no positions and silver's exact reader keeps no paths, so the
-    tokens are walked here; a document that stops being JSON gives the scalars before.
-    """
-    leaves: list[_Leaf] = []
-    stack: list[_Frame] = []
-    at = 0
-    while (match := _JSON_TOKEN.match(data, at)) is not None:
-        at = match.end()
-        kind = match.lastgroup or ""
-        token, start = match.group(kind), match.start(kind)
-        top = stack[-1] if stack else None
-        if kind == "punct":
-            if token in (b"{", b"["):
-                stack.append(_Frame(token == b"{", start))
-            elif token in (b"}", b"]"):
-                if not stack:
-                    break
-                stack.pop()
-            elif top is not None and token == b",":
-                if top.is_object:
-                    top.wants_key = True
-                else:
-                    top.key = int(top.key) + 1
-            elif top is not None:  # ":"
-                top.wants_key = False
-        elif kind == "string" and top is not None and top.wants_key:
-            top.key, top.key_start = _string(token), start
-        else:
-            text = _string(token) if kind == "string" else _text(token)
-            fragment_start = top.key_start if top is not None and top.is_object else start
-            path = tuple(frame.key for frame in stack)
-            leaves.append(_Leaf(path, fragment_start, start, match.end(kind), text))
-    return leaves
-
-
 def _json_member(data: bytes, day: str, quote: str, value: str) -> ProviderContext | None:
     """The JSON member holding ``quote``'s rate: named by the quote (``"USD": 1.1172``), or
     a ``rate``-like member beside ``"quote": "USD"`` (Frankfurter v2, v6 pair)."""
-    leaves = _json_leaves(data)
-    siblings: dict[tuple[str | int, ...], dict[str | int, str]] = {}
-    for leaf in leaves:
-        if leaf.path:
-            siblings.setdefault(leaf.path[:-1], {})[leaf.path[-1]] = leaf.text
-
-    def score(leaf: _Leaf) -> int:
-        beside = siblings.get(leaf.path[:-1], {})
-        names_quote = quote in leaf.path or quote in (
-            beside.get("quote"),
-            beside.get("target_code"),
-        )
-        if not names_quote or _NUMERIC.fullmatch(leaf.text) is None:
-            return 0
-        # The exact text silver read wins; a series' member of the day beats other days.
-        on_day = day in leaf.path or beside.get("date") == day
-        written = leaf.text == value or data[leaf.value_start : leaf.end] == value.encode()
-        return 1 + 4 * written + 2 * on_day
-
-    best = max(leaves, key=score, default=None)
-    if best is None or score(best) == 0:
+    hit = find_member(data, day, quote, value)
+    if hit is None:
         return None
     return ProviderContext(
         format="json",
         member=None,
-        line_number=_line_number(data, best.start),
-        offset=best.start,
-        fragment=_text(data[best.start : best.end]),
-        field=".".join(str(part) for part in best.path),
-        value=_text(data[best.value_start : best.end]),
-        value_offset=best.value_start,
+        line_number=_line_number(data, hit.start),
+        offset=hit.start,
+        fragment=_text(data[hit.start : hit.end]),
+        field=".".join(str(part) for part in hit.path),
+        value=_text(data[hit.value_start : hit.end]),
+        value_offset=hit.value_start,
     )
