@@ -3,12 +3,14 @@ with a second, independent client (boto3)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from makerates_lake.bronze import BronzeWriter
+from makerates_lake.bronze.hold import active_holds
 from makerates_lake.cli import main
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.worm import split_s3_uri
@@ -38,30 +40,81 @@ def _status(lake: Lake) -> dict[date, str]:
     return found
 
 
+def _hold(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(main, ["bronze", "hold", *args], env=env)
+    assert result.exit_code == 0, result.output
+    match = re.fullmatch(
+        r"legal hold (hold-\d{8}-[0-9a-f]{8}) on (\d+) bronze data files", result.output.strip()
+    )
+    assert match, result.output
+    return match.group(1)
+
+
 def test_hold_and_release_a_window_of_bronze(pg_s3_lake: Lake) -> None:
-    """``bronze hold --from --to`` holds exactly the files of that window; ``release``
-    lifts it; the files outside the window are never touched."""
+    """``bronze hold --from --to --reason`` holds exactly the files of that window under a
+    registered id; ``release <id>`` lifts it; the files outside it are never touched."""
     writer = BronzeWriter(pg_s3_lake)
     writer.append([make_record(1, extraction_timestamp=JAN)])
     writer.append([make_record(2, extraction_timestamp=MAR)])
     env = settings_env(pg_s3_lake.settings)
     window = ["--from", "2026-03-01", "--to", "2026-04-01"]
 
-    held = CliRunner().invoke(main, ["bronze", "hold", *window], env=env)
-    assert held.exit_code == 0, held.output
-    assert held.output.strip() == "legal hold on 1 bronze data files"
+    hold_id = _hold(env, *window, "--reason", "TICKET-7 March audit")
     assert _status(pg_s3_lake) == {JAN.date(): "OFF", MAR.date(): "ON"}
+    (listed,) = active_holds(pg_s3_lake).to_dicts()
+    assert (listed["hold_id"], listed["reason"], listed["objects"]) == (
+        hold_id, "TICKET-7 March audit", 1,
+    )  # fmt: skip
 
-    released = CliRunner().invoke(main, ["bronze", "release", *window], env=env)
+    released = CliRunner().invoke(main, ["bronze", "release", hold_id], env=env)
     assert released.exit_code == 0, released.output
-    assert released.output.strip() == "legal hold lifted from 1 bronze data files"
+    assert released.output.strip() == f"legal hold {hold_id} lifted from 1 bronze data files"
     assert _status(pg_s3_lake) == {JAN.date(): "OFF", MAR.date(): "OFF"}
+    assert active_holds(pg_s3_lake).is_empty()
+    again = CliRunner().invoke(main, ["bronze", "release", "hold-20260101-00000000"], env=env)
+    assert again.exit_code == 1
+    assert "no legal hold with this id" in again.output
+
+
+def test_releasing_one_of_two_overlapping_holds_keeps_the_other(pg_s3_lake: Lake) -> None:
+    """Two investigations, January-March and March only: releasing the wide one lifts
+    January but March stays held for the other; releasing that one lifts March too."""
+    writer = BronzeWriter(pg_s3_lake)
+    writer.append([make_record(1, extraction_timestamp=JAN)])
+    writer.append([make_record(2, extraction_timestamp=MAR)])
+    env = settings_env(pg_s3_lake.settings)
+    wide = _hold(env, "--from", "2026-01-01", "--to", "2026-04-01", "--reason", "A")
+    narrow = _hold(env, "--from", "2026-03-01", "--to", "2026-04-01", "--reason", "B")
+    assert _status(pg_s3_lake) == {JAN.date(): "ON", MAR.date(): "ON"}
+
+    released = CliRunner().invoke(main, ["bronze", "release", wide], env=env)
+    assert released.exit_code == 0, released.output
+    assert released.output.strip() == (
+        f"legal hold {wide} lifted from 1 bronze data files (1 stay held by other holds)"
+    )
+    assert _status(pg_s3_lake) == {JAN.date(): "OFF", MAR.date(): "ON"}
+    listed = CliRunner().invoke(main, ["bronze", "holds"], env=env)
+    assert narrow in listed.output
+    assert wide not in listed.output
+
+    assert CliRunner().invoke(main, ["bronze", "release", narrow], env=env).exit_code == 0
+    assert _status(pg_s3_lake) == {JAN.date(): "OFF", MAR.date(): "OFF"}
+
+
+def test_a_hold_needs_a_reason(pg_s3_lake: Lake) -> None:
+    """No --reason: a usage error before anything is held."""
+    BronzeWriter(pg_s3_lake).append([make_record(1, extraction_timestamp=MAR)])
+    result = CliRunner().invoke(main, ["bronze", "hold"], env=settings_env(pg_s3_lake.settings))
+    assert result.exit_code == 2
+    assert "--reason" in result.output
+    assert _status(pg_s3_lake) == {MAR.date(): "OFF"}
 
 
 def test_hold_without_object_lock_is_a_clear_error(embedded_lake: Lake) -> None:
     """On local files there is nothing to hold: a BronzeError and exit 1, not a no-op."""
     BronzeWriter(embedded_lake).append([make_record()])
-    result = CliRunner().invoke(main, ["bronze", "hold"], env=settings_env(embedded_lake.settings))
+    env = settings_env(embedded_lake.settings)
+    result = CliRunner().invoke(main, ["bronze", "hold", "--reason", "x"], env=env)
     assert result.exit_code == 1
     assert "BronzeError: legal holds need bronze in an S3 bucket with Object Lock" in result.output
 

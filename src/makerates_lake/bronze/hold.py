@@ -3,18 +3,34 @@
 A legal hold has no end date. While it is on, S3 refuses to delete or overwrite the held
 object versions whatever their retention says, so an investigation can keep evidence
 past its retention period; lifting it returns the objects to their retention alone.
+
+S3 keeps one on/off flag per object, so every hold is registered in
+``audit.legal_holds`` with its id, reason and the exact objects it froze. Releasing a
+hold lifts only the objects no other active hold covers, and it lifts the objects the
+hold froze, not the files that hold the window now (a compaction may have replaced
+them in the table; the frozen originals stay in the bucket).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+import polars as pl
+
+from makerates_lake import store
 from makerates_lake.errors import BronzeError
 from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import commit, commit_files, to_arrow, write_files
 from makerates_lake.store.expressions import in_range
 from makerates_lake.store.files import data_file_paths
+from makerates_lake.store.scan import scan
+from makerates_lake.store.tables_holds import AUDIT_LEGAL_HOLDS
 from makerates_lake.store.worm import set_legal_hold
+
+HOLD: str = "hold"
+RELEASE: str = "release"
 
 
 @dataclass(frozen=True)
@@ -22,47 +38,158 @@ class HoldResult:
     """What a hold or a release touched.
 
     Attributes:
+        hold_id: The hold's id in ``audit.legal_holds``.
         on: True for a hold, False for a release.
-        objects: The bronze data files held or released (``s3://`` URIs).
+        objects: The bronze objects held or lifted (``s3://`` URIs).
+        kept: On a release, the hold's objects another active hold still covers.
     """
 
+    hold_id: str
     on: bool
     objects: tuple[str, ...]
+    kept: tuple[str, ...] = ()
 
 
-def hold_bronze(
-    lake: Lake, start: datetime | None = None, end: datetime | None = None, *, on: bool = True
-) -> HoldResult:
-    """Put (``on``) or lift a legal hold on every bronze data file holding rows extracted
-    in ``[start, end)`` (either bound optional), as of bronze's current snapshot.
-
-    Raises:
-        BronzeError: Bronze is not in an S3 bucket with Object Lock (nothing to hold), or
-            the server refused a file (the message says how many were done).
-    """
+def _require_object_lock(lake: Lake) -> None:
     if not lake.bronze_object_lock:
         raise BronzeError(
             "legal holds need bronze in an S3 bucket with Object Lock "
             "(makerates bronze create-bucket)",
             bronze_warehouse=lake.settings.resolved_bronze_warehouse,
         )
-    window = in_range(
-        "extraction_timestamp",
-        start.isoformat() if start else None,
-        end.isoformat() if end else None,
-    )
-    objects = data_file_paths(lake.bronze(), window)
+
+
+def _set(lake: Lake, objects: list[str], *, on: bool) -> list[str]:
+    """Set the flag on each object; on a refusal, what was done so far goes with the
+    error (the caller registers it first, so nothing held is ever unaccounted for)."""
     done: list[str] = []
     try:
         for uri in objects:
             set_legal_hold(lake.object_store(), [uri], on=on)
             done.append(uri)
     except Exception as exc:  # the SDK's errors are not the library's: say what was done
+        raise _PartialError(done, objects, on, exc) from None
+    return done
+
+
+class _PartialError(Exception):
+    def __init__(self, done: list[str], objects: list[str], on: bool, cause: Exception):
+        super().__init__(str(cause))
+        self.done, self.objects, self.on, self.cause = done, objects, on, cause
+
+    def as_bronze_error(self, hold_id: str) -> BronzeError:
+        return BronzeError(
+            f"the legal hold {'could not be put on' if self.on else 'could not be lifted from'}"
+            f" every file: {type(self.cause).__name__}: {self.cause}",
+            hold_id=hold_id,
+            done=len(self.done),
+            of=len(self.objects),
+            failed_at=self.objects[len(self.done)],
+        )
+
+
+def _register(lake: Lake, rows: list[dict[str, object]]) -> None:
+    frame = pl.DataFrame(rows, schema=pl.Schema(AUDIT_LEGAL_HOLDS.schema.as_arrow()))
+    arrow = to_arrow(frame, AUDIT_LEGAL_HOLDS)
+    commit(
+        lake,
+        AUDIT_LEGAL_HOLDS,
+        lambda table: commit_files(table, write_files(table, arrow, AUDIT_LEGAL_HOLDS)),
+    )
+
+
+def hold_bronze(
+    lake: Lake, start: datetime | None = None, end: datetime | None = None, *, reason: str
+) -> HoldResult:
+    """Put a legal hold on every bronze data file holding rows extracted in
+    ``[start, end)`` (either bound optional), as of bronze's current snapshot, and
+    register it (``audit.legal_holds``) under a new id with ``reason``.
+
+    Raises:
+        ValueError: No reason.
+        BronzeError: Bronze is not in an S3 bucket with Object Lock (nothing to hold), or
+            the server refused a file (the message says how many were done; those are
+            registered, so releasing the id lifts them).
+    """
+    if not reason.strip():
+        raise ValueError("a legal hold needs a reason (e.g. the ticket of the investigation)")
+    _require_object_lock(lake)
+    window = in_range(
+        "extraction_timestamp",
+        start.isoformat() if start else None,
+        end.isoformat() if end else None,
+    )
+    objects = data_file_paths(lake.bronze(), window)
+    hold_id = f"hold-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    failure: _PartialError | None = None
+    try:
+        done = _set(lake, objects, on=True)
+    except _PartialError as exc:
+        failure, done = exc, exc.done
+    now = datetime.now(UTC)
+    base = {"hold_id": hold_id, "event": HOLD, "at": now, "reason": reason}
+    rows = [{**base, "window_start": start, "window_end": end, "object_uri": u} for u in done]
+    _register(lake, rows or [{**base, "window_start": start, "window_end": end}])
+    if failure is not None:
+        raise failure.as_bronze_error(hold_id)
+    return HoldResult(hold_id, True, tuple(done))
+
+
+def _events(lake: Lake) -> pl.DataFrame:
+    if store.current_snapshot_id(lake, AUDIT_LEGAL_HOLDS) is None:
+        return pl.DataFrame(schema=pl.Schema(AUDIT_LEGAL_HOLDS.schema.as_arrow()))
+    return scan(lake, AUDIT_LEGAL_HOLDS).collect()
+
+
+def active_holds(lake: Lake) -> pl.DataFrame:
+    """The holds not released: id, when, reason, window and how many objects, oldest first."""
+    events = _events(lake)
+    released = events.filter(pl.col("event") == RELEASE).get_column("hold_id")
+    return (
+        events.filter((pl.col("event") == HOLD) & ~pl.col("hold_id").is_in(released.implode()))
+        .group_by("hold_id")
+        .agg(
+            pl.col("at").first().alias("placed_at"),
+            pl.col("reason").first(),
+            pl.col("window_start").first(),
+            pl.col("window_end").first(),
+            pl.col("object_uri").drop_nulls().n_unique().alias("objects"),
+        )
+        .sort("placed_at", "hold_id")
+    )
+
+
+def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
+    """Lift hold ``hold_id``: its objects lose their legal hold unless another active hold
+    covers them; the release is registered (with ``reason``) before any flag changes.
+
+    Releasing a hold already released lifts its objects again (no second entry): the
+    way to finish a release that the server interrupted.
+
+    Raises:
+        BronzeError: No hold with this id, no Object Lock, or the server refused a file.
+    """
+    _require_object_lock(lake)
+    events = _events(lake)
+    holds = events.filter(pl.col("event") == HOLD)
+    if hold_id not in set(holds.get_column("hold_id").to_list()):
         raise BronzeError(
-            f"the legal hold {'could not be put on' if on else 'could not be lifted from'} "
-            f"every file: {type(exc).__name__}: {exc}",
-            done=len(done),
-            of=len(objects),
-            failed_at=objects[len(done)],
-        ) from None
-    return HoldResult(on, tuple(objects))
+            "no legal hold with this id (makerates bronze holds lists the active ones)",
+            hold_id=hold_id,
+        )
+    active = set(active_holds(lake).get_column("hold_id").to_list())
+    held = holds.filter(pl.col("object_uri").is_not_null())
+    mine = set(held.filter(pl.col("hold_id") == hold_id).get_column("object_uri").to_list())
+    others = held.filter(pl.col("hold_id").is_in(sorted(active - {hold_id})))
+    kept = mine & set(others.get_column("object_uri").to_list())
+    if hold_id in active:
+        # Registered first: were the release cut short, the register must not claim a
+        # freeze the flags no longer give; the flags left on are lifted by running the
+        # release again.
+        now = datetime.now(UTC)
+        _register(lake, [{"hold_id": hold_id, "event": RELEASE, "at": now, "reason": reason}])
+    try:
+        done = _set(lake, sorted(mine - kept), on=False)
+    except _PartialError as exc:
+        raise exc.as_bronze_error(hold_id) from None
+    return HoldResult(hold_id, False, tuple(done), tuple(sorted(kept)))

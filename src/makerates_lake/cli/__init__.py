@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from gettext import gettext as _
 from pathlib import Path
 from typing import Any, NoReturn
@@ -58,6 +57,10 @@ LAZY_COMMANDS: Mapping[str, LazyCommand] = {
     "convert": LazyCommand(
         "makerates_lake.cli.rates:convert_command",
         "Convert AMOUNT of SOURCE into TARGET at gold's best rate (exact, not rounded).",
+    ),
+    "bronze": LazyCommand(
+        "makerates_lake.cli.bronze:bronze_group",
+        "The immutable bronze layer: verify, WORM bucket, legal holds.",
     ),
     "backfill": LazyCommand(
         "makerates_lake.cli.extract:backfill_group", "Load history into bronze."
@@ -205,113 +208,6 @@ def init_command(ctx: click.Context) -> None:
     for namespace in lake.catalog.list_namespaces():
         for identifier in lake.catalog.list_tables(namespace):
             click.echo(f"  {'.'.join(identifier)}")
-
-
-@main.group("bronze")
-def bronze_group() -> None:
-    """The immutable bronze layer."""
-
-
-@bronze_group.command("verify")
-@click.option("--from", "start", type=click.DateTime(), help="First extraction time (UTC).")
-@click.option("--to", "end", type=click.DateTime(), help="End of the range (exclusive, UTC).")
-@click.pass_context
-def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
-    """Recompute bronze checksums; exit 1 and list offenders when anything is wrong."""
-    from makerates_lake.bronze.verify import verify_bronze
-    from makerates_lake.cli.progress import progress_reporter
-    from makerates_lake.cli.support import settings_from_context
-    from makerates_lake.store.catalog import open_lake
-
-    try:
-        lake = open_lake(settings_from_context(ctx))
-        with progress_reporter() as on_progress:
-            report = verify_bronze(
-                lake,
-                start.replace(tzinfo=UTC) if start else None,
-                end.replace(tzinfo=UTC) if end else None,
-                on_progress=on_progress,
-            )
-    except MakeratesError as exc:
-        _fail(exc)
-    click.echo(f"checked {report.rows_checked} rows in {report.files_checked} files")
-    for mismatch in report.mismatches:
-        click.echo(
-            f"TAMPERED extraction_id={mismatch.extraction_id} file={mismatch.file_path} "
-            f"stored={mismatch.stored_checksum} recomputed={mismatch.recomputed_checksum}"
-        )
-    for problem in report.file_problems:
-        click.echo(f"FILE {problem.file_path}: {problem.problem}")
-    if not report.ok:
-        raise SystemExit(1)
-    click.echo("ok")
-
-
-@bronze_group.command("create-bucket")
-@click.option(
-    "--retention-days",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Default COMPLIANCE retention applied to every new object.",
-)
-@click.pass_context
-def create_bucket_command(ctx: click.Context, retention_days: int) -> None:
-    """Create the bronze bucket with versioning and Object Lock (set-up, S3/MinIO only)."""
-    from makerates_lake.cli.support import settings_from_context
-    from makerates_lake.store.worm import create_worm_bucket, split_s3_uri
-
-    settings = settings_from_context(ctx)
-    location = settings.resolved_bronze_warehouse
-    if not location.startswith(("s3://", "s3a://")):
-        raise click.UsageError("bronze_warehouse is not an s3:// location")
-    bucket, _ = split_s3_uri(location)
-    from makerates_lake.store.s3 import S3Access
-
-    client = S3Access.from_settings(settings).minio_client()
-    create_worm_bucket(client, bucket, default_retention_days=retention_days)
-    click.echo(f"created {bucket} with Object Lock (COMPLIANCE, {retention_days} day default)")
-
-
-def _hold_command(on: bool) -> click.Command:
-    """``bronze hold`` (``on``) or ``bronze release``: the same window options."""
-    verb = "hold" if on else "release"
-
-    @click.command(verb)
-    @click.option("--from", "start", type=click.DateTime(), help="First extraction time (UTC).")
-    @click.option("--to", "end", type=click.DateTime(), help="End of the window (exclusive).")
-    @click.pass_context
-    def command(ctx: click.Context, start: datetime | None, end: datetime | None) -> None:
-        from makerates_lake.bronze.hold import hold_bronze
-        from makerates_lake.cli.support import settings_from_context
-        from makerates_lake.store.catalog import open_lake
-
-        try:
-            lake = open_lake(settings_from_context(ctx))
-            result = hold_bronze(
-                lake,
-                start.replace(tzinfo=UTC) if start else None,
-                end.replace(tzinfo=UTC) if end else None,
-                on=on,
-            )
-        except MakeratesError as exc:
-            _fail(exc)
-        done = "legal hold on" if on else "legal hold lifted from"
-        click.echo(f"{done} {len(result.objects)} bronze data files")
-
-    command.help = (
-        "Put a legal hold (an audit freeze, no end date) on the bronze data files holding "
-        "rows extracted --from/--to: S3 then refuses to delete or overwrite them whatever "
-        "their retention says."
-        if on
-        else "Lift the legal hold from the bronze data files holding rows extracted "
-        "--from/--to; their retention alone applies again."
-    )
-    return command
-
-
-bronze_group.add_command(_hold_command(on=True))
-bronze_group.add_command(_hold_command(on=False))
 
 
 @main.command("demo")

@@ -31,6 +31,7 @@ from pyiceberg.types import (
 from makerates_lake.store.specs import DEFAULT_PARQUET_LAYOUT as DEFAULT_PARQUET_LAYOUT
 from makerates_lake.store.specs import ParquetLayout as ParquetLayout
 from makerates_lake.store.specs import TableSpec as TableSpec
+from makerates_lake.store.tables_holds import AUDIT_LEGAL_HOLDS
 from makerates_lake.store.tables_wap import AUDIT_WAP_CHECKS
 
 BRONZE_NAMESPACE: Final = "bronze"
@@ -389,7 +390,7 @@ AUDIT_ACCESS_LOG: Final = TableSpec(
     properties={**_DERIVED_PROPERTIES},
 )
 
-AUDIT_TABLES: Final = (AUDIT_ACCESS_LOG, AUDIT_WAP_CHECKS)
+AUDIT_TABLES: Final = (AUDIT_ACCESS_LOG, AUDIT_WAP_CHECKS, AUDIT_LEGAL_HOLDS)
 
 ALL_TABLES: Final[tuple[TableSpec, ...]] = (
     BRONZE_EXTRACTIONS,
