@@ -41,11 +41,11 @@ class GoldRebuild:
         self._facts = 0
         self._dates: list[pl.Series] = []
 
-    def add(self, silver: pl.DataFrame) -> None:
+    def add(self, silver: pl.DataFrame) -> pl.DataFrame:
         """Build and write the facts of silver rows in ``SILVER_ORDER`` that hold every
-        row of their rate dates."""
+        row of their rate dates; returns the facts written."""
         if silver.height == 0:
-            return
+            return pl.DataFrame(schema=pl.Schema(GOLD_FACT_RATE.schema.as_arrow()))
         facts = model.fact_rate(silver.select(FACT_INPUT), self._rules, presorted=True)
         table = self._lake.table(GOLD_FACT_RATE, refresh=True)
         rows = storage.to_arrow(facts, GOLD_FACT_RATE)
@@ -59,6 +59,7 @@ class GoldRebuild:
                 pl.col("rate_date").min().alias("_first"), pl.col("rate_date").max().alias("_last")
             )
         )
+        return facts
 
     def commit(self, on_progress: StageProgress | None = None) -> GoldResult:
         """Replace ``fact_rate`` by the files written, then each dimension; one overwrite

@@ -30,6 +30,7 @@ from makerates_lake.extract.jobs import (
 from makerates_lake.extract.jobs import ingest as ingest_bronze
 from makerates_lake.gold.build import GoldResult, build_gold, replace_gold
 from makerates_lake.maintenance.run import maybe_maintain
+from makerates_lake.pipeline.checks_wap import EvidenceCollector
 from makerates_lake.pipeline.streamed import DEFAULT_LIMITS, BatchLimits, stream_rebuild
 from makerates_lake.pipeline.wap import published_after_checks
 from makerates_lake.progress import StageProgress
@@ -57,6 +58,8 @@ class RunResult:
     tag: str | None = None
     #: Each silver and gold table's snapshot the run left (reprocess: what it tags).
     heads: dict[str, int | None] = field(default_factory=dict)
+    #: The checks' evidence, collected while a streamed reprocess wrote its rows.
+    evidence: EvidenceCollector | None = field(default=None, repr=False, compare=False)
 
 
 def _dates(result: RunResult) -> tuple[date | None, date | None]:
@@ -126,7 +129,11 @@ def run_reprocess(
     return replace(result, tag=tag)
 
 
-@published_after_checks("reprocess", lambda _: (None, None))
+def _collected(result: RunResult) -> EvidenceCollector | None:
+    return result.evidence
+
+
+@published_after_checks("reprocess", lambda _: (None, None), _collected)
 def _reprocess_on_branch(
     lake: Lake,
     *,
@@ -144,11 +151,14 @@ def _reprocess_on_branch(
         if previous is not None:
             store.move_tag(lake, spec, f"pre-reprocess-{stamp}", previous)
 
+    evidence = None
     if start is None and end is None:
         # Bronze a batch at a time, silver and gold whole months at a time: memory is
-        # one batch's, not the history's (pipeline/streamed.py).
+        # one batch's, not the history's (pipeline/streamed.py), and so is what the
+        # checks keep of them.
+        evidence = EvidenceCollector()
         silver, gold = stream_rebuild(
-            lake, transform_version, limits=limits, on_progress=on_progress
+            lake, transform_version, limits=limits, on_progress=on_progress, evidence=evidence
         )
     else:
         silver, _ = rebuild_silver(
@@ -163,7 +173,7 @@ def _reprocess_on_branch(
     # Inside the run's branch the current snapshot is the branch's head: what the
     # fast-forward makes main's, and what run_reprocess tags once it did.
     heads = {spec.identifier: store.current_snapshot_id(lake, spec) for spec in specs}
-    return RunResult(silver, gold, heads=heads)
+    return RunResult(silver, gold, heads=heads, evidence=evidence)
 
 
 def ingest(

@@ -1,14 +1,18 @@
 """The checks a run's branch must pass before ``main`` moves (write-audit-publish).
 
-Each check is a function of :class:`Evidence` (what the run's branch holds, read by
-:mod:`makerates_lake.pipeline.wap`) and :class:`Thresholds`; none does I/O. A check that
-has too few rows to judge a share (``min_rows``) passes and says so.
+Each check is a function of :class:`Evidence` and :class:`Thresholds`; none does I/O.
+The evidence is a summary of the run's rows, not the rows: :class:`EvidenceCollector`
+takes them a batch of whole rate dates at a time (a streamed reprocess hands it each
+month as it writes it; :mod:`makerates_lake.pipeline.wap` reads an incremental run's
+dates in one batch), so a full reprocess's checks hold counts per source and day, not
+its history. Every quantity is a sum over rate dates, so batches give what one frame
+would. A check that has too few rows to judge a share (``min_rows``) passes and says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import polars as pl
@@ -17,29 +21,151 @@ from makerates_lake.audit.disagreements import compare, source_pairs
 from makerates_lake.wap_thresholds import Thresholds
 
 _RATE_KEY: Final = ("rate_date", "base_currency", "quote_currency", "source_name")
+_PAIR_DAY: Final = ("rate_date", "base_currency", "quote_currency")
+_SOURCE_DAY: Final = ("source_name", "base_currency", "rate_date")
+#: The silver columns the checks read.
+SILVER_EVIDENCE: Final = (
+    *_RATE_KEY, "extraction_id", "extraction_timestamp", "rate_text", "is_jump",
+)  # fmt: skip
+#: Keys a check names in its detail.
+_SAMPLE: Final = 5
+
+
+@dataclass(frozen=True)
+class Found:
+    """Rate keys a check found: how many, and the first few (for the detail)."""
+
+    count: int = 0
+    sample: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the checks look at, read from the run's branch and the previous ``main``.
+    """What the checks look at: the run's rows summarised, and the tables' totals.
 
     Attributes:
-        silver: The branch's ``silver.rates`` rows over the run's dates (the rate key,
-            ``extraction_id``, ``extraction_timestamp``, ``rate_text``, ``is_jump``).
-        history: The branch's ``silver.rates`` (source, base, date, quote count) rows over
-            the run's dates and the month before: what each source usually carries.
-        gold: The branch's direct (not derived) ``gold.fact_rate`` rows over the dates.
-        bronze_ids: Every ``extraction_id`` bronze holds (one column).
+        day_quotes: Quote currencies per day of each source and base in the run's
+            ``silver.rates`` rows (``source_name``, ``base_currency``, ``rate_date``,
+            ``quotes``).
+        history: The same over the run's dates and the month before: what each source
+            usually carries.
+        silver_rows: The run's ``silver.rates`` rows.
+        jump_rows: Those flagged ``is_jump``.
+        silver_without_bronze: Those whose ``extraction_id`` bronze does not hold.
+        gold_without_silver: Direct (not derived) ``gold.fact_rate`` rates of the run's
+            dates with no silver row of the same key (day, currencies, source).
+        gold_differing: Direct gold rates whose text no silver row of their key has.
+        shared_rates: The run's silver rows of a pair and date that two or more sources
+            carry (what the disagreement check compares).
         totals_before: Rows per table at the run's start (``main``).
         totals_after: Rows per table at the branch's head.
     """
 
-    silver: pl.DataFrame
+    day_quotes: pl.DataFrame
     history: pl.DataFrame
-    gold: pl.DataFrame
-    bronze_ids: pl.DataFrame
+    silver_rows: int
+    jump_rows: int
+    silver_without_bronze: int
+    gold_without_silver: Found
+    gold_differing: Found
+    shared_rates: pl.DataFrame
     totals_before: dict[str, int]
     totals_after: dict[str, int]
+
+
+class EvidenceCollector:
+    """Builds :class:`Evidence` from batches of rows (pure: no I/O).
+
+    Each :meth:`add_rows` call must hold every silver and direct gold row of its rate
+    dates, and no date may come in two calls; bronze's ids come in any parts.
+    """
+
+    def __init__(self) -> None:
+        self._days: list[pl.DataFrame] = []
+        self._ids: list[pl.DataFrame] = []
+        self._bronze: list[pl.DataFrame] = []
+        self._shared: list[pl.DataFrame] = []
+        self._rows = 0
+        self._jumps = 0
+        self._gold_orphans = Found()
+        self._differing = Found()
+
+    def add_rows(self, silver: pl.DataFrame, gold: pl.DataFrame) -> None:
+        """Summarise one batch: ``silver.rates`` rows (:data:`SILVER_EVIDENCE`) and the
+        ``gold.fact_rate`` rows (``is_derived`` and the rate key, ``rate_text``) of the
+        same rate dates."""
+        if "is_derived" in gold.columns:
+            gold = gold.filter(~pl.col("is_derived"))
+        gold = gold.select(*_RATE_KEY, "rate_text")
+        self._rows += silver.height
+        self._jumps += int(silver.get_column("is_jump").sum()) if silver.height else 0
+        self._days.append(
+            silver.group_by(_SOURCE_DAY).agg(pl.col("quote_currency").n_unique().alias("quotes"))
+        )
+        self._ids.append(silver.group_by("extraction_id").agg(pl.len().alias("rows")))
+        if silver.get_column("source_name").n_unique() > 1:
+            shared = pl.col("source_name").n_unique().over(list(_PAIR_DAY)) > 1
+            self._shared.append(silver.select(SILVER_EVIDENCE).filter(shared))
+        texts = silver.select(
+            *_RATE_KEY, pl.col("rate_text").alias("silver_text"), pl.lit(True).alias("_silver")
+        )
+        matched = gold.join(texts, on=list(_RATE_KEY), how="left")
+        orphans = matched.filter(pl.col("_silver").is_null()).select(_RATE_KEY)
+        self._gold_orphans = _more(self._gold_orphans, orphans)
+        agree = matched.filter(pl.col("rate_text") == pl.col("silver_text")).select(_RATE_KEY)
+        keys = matched.filter(pl.col("_silver").is_not_null()).select(_RATE_KEY).unique()
+        self._differing = _more(self._differing, keys.join(agree, on=list(_RATE_KEY), how="anti"))
+
+    def add_bronze_ids(self, ids: pl.DataFrame) -> None:
+        """Record ``extraction_id``\\ s bronze holds (one column of that name)."""
+        self._bronze.append(ids.select("extraction_id"))
+
+    def evidence(
+        self,
+        *,
+        totals_before: dict[str, int],
+        totals_after: dict[str, int],
+        history: pl.DataFrame | None = None,
+    ) -> Evidence:
+        """The evidence of every batch added; ``history`` defaults to the run's own days
+        (a full rebuild: there is nothing before its dates)."""
+        days = _stack(self._days, _DAY_SCHEMA)
+        ids = _stack(self._ids, {"extraction_id": pl.String(), "rows": pl.UInt32()})
+        bronze = _stack(self._bronze, {"extraction_id": pl.String()}).unique()
+        orphans = ids.join(bronze, on="extraction_id", how="anti").get_column("rows").sum()
+        return Evidence(
+            day_quotes=days,
+            history=days if history is None else history,
+            silver_rows=self._rows,
+            jump_rows=self._jumps,
+            silver_without_bronze=int(orphans),
+            gold_without_silver=self._gold_orphans,
+            gold_differing=self._differing,
+            shared_rates=_stack(self._shared, None),
+            totals_before=totals_before,
+            totals_after=totals_after,
+        )
+
+
+_DAY_SCHEMA: Final = {
+    "source_name": pl.String(),
+    "base_currency": pl.String(),
+    "rate_date": pl.Date(),
+    "quotes": pl.UInt32(),
+}
+
+
+def _stack(frames: list[pl.DataFrame], schema: dict[str, pl.DataType] | None) -> pl.DataFrame:
+    if frames:
+        return pl.concat(frames, how="vertical_relaxed")
+    return pl.DataFrame(schema=schema)
+
+
+def _more(found: Found, keys: pl.DataFrame) -> Found:
+    if keys.is_empty():
+        return found
+    sample = pl.concat([found.sample, keys.head(_SAMPLE)]) if found.count else keys.head(_SAMPLE)
+    return Found(found.count + keys.height, sample.head(_SAMPLE))
 
 
 @dataclass(frozen=True)
@@ -56,15 +182,11 @@ class CheckResult:
 def check_lineage(evidence: Evidence, limits: Thresholds) -> CheckResult:
     """Every silver row of the run traces to a bronze extraction, and every direct gold
     rate to a silver row (same day, currencies and source)."""
-    orphans = evidence.silver.join(evidence.bronze_ids, on="extraction_id", how="anti")
-    keys = evidence.silver.select(_RATE_KEY).unique()
-    gold_orphans = evidence.gold.join(keys, on=list(_RATE_KEY), how="anti")
-    count = orphans.height + gold_orphans.height
-    detail = (
-        f"{orphans.height} silver rows without bronze, "
-        f"{gold_orphans.height} gold rates without silver"
-    )
-    return CheckResult("lineage", count == 0, float(count), 0.0, detail)
+    silver, gold = evidence.silver_without_bronze, evidence.gold_without_silver.count
+    detail = f"{silver} silver rows without bronze, {gold} gold rates without silver"
+    if gold:
+        detail += f": {_keys(evidence.gold_without_silver)}"
+    return CheckResult("lineage", silver + gold == 0, float(silver + gold), 0.0, detail)
 
 
 def check_row_counts(evidence: Evidence, limits: Thresholds) -> CheckResult:
@@ -82,15 +204,13 @@ def check_row_counts(evidence: Evidence, limits: Thresholds) -> CheckResult:
 def check_currencies(evidence: Evidence, limits: Thresholds) -> CheckResult:
     """Each source's day carries at least ``min_currency_share`` of the quote currencies
     that source usually carries (its median per day over the run and the month before)."""
-    if evidence.silver.is_empty():
+    if evidence.day_quotes.is_empty():
         return CheckResult("currencies", True, 1.0, limits.min_currency_share, "no rows")
     usual = evidence.history.group_by("source_name", "base_currency").agg(
         pl.col("quotes").median().alias("usual")
     )
     days = (
-        evidence.silver.group_by("source_name", "base_currency", "rate_date")
-        .agg(pl.col("quote_currency").n_unique().alias("quotes"))
-        .join(usual, on=["source_name", "base_currency"], how="left")
+        evidence.day_quotes.join(usual, on=["source_name", "base_currency"], how="left")
         .with_columns((pl.col("quotes") / pl.col("usual").fill_null(1)).alias("share"))
         .sort("share")
     )
@@ -99,7 +219,7 @@ def check_currencies(evidence: Evidence, limits: Thresholds) -> CheckResult:
     short = days.filter(pl.col("share") < limits.min_currency_share)
     detail = ", ".join(
         f"{r['source_name']} {r['base_currency']} {r['rate_date']}: {r['quotes']} of {r['usual']:g}"
-        for r in short.head(5).iter_rows(named=True)
+        for r in short.head(_SAMPLE).iter_rows(named=True)
     )
     return CheckResult(
         "currencies", passed, float(worst["share"]), limits.min_currency_share, detail or "ok"
@@ -124,8 +244,7 @@ def check_rejects(evidence: Evidence, limits: Thresholds) -> CheckResult:
 
 def check_jumps(evidence: Evidence, limits: Thresholds) -> CheckResult:
     """At most ``max_jump_share`` of the run's silver rows are day-over-day jumps."""
-    total = evidence.silver.height
-    jumps = int(evidence.silver.get_column("is_jump").sum()) if total else 0
+    total, jumps = evidence.silver_rows, evidence.jump_rows
     share = jumps / total if total else 0.0
     judged = total >= limits.min_rows
     detail = f"{jumps} jumps in {total} rows" + ("" if judged else " (too few to judge)")
@@ -136,39 +255,39 @@ def check_jumps(evidence: Evidence, limits: Thresholds) -> CheckResult:
 
 def check_gold_matches_silver(evidence: Evidence, limits: Thresholds) -> CheckResult:
     """Every direct gold rate's text is the text of a silver row of the same key."""
-    texts = evidence.silver.select(*_RATE_KEY, pl.col("rate_text").alias("silver_text"))
-    matched = evidence.gold.join(texts, on=list(_RATE_KEY), how="inner")
-    agree = matched.filter(pl.col("rate_text") == pl.col("silver_text")).select(_RATE_KEY)
-    keys = matched.select(_RATE_KEY).unique()
-    differing = keys.join(agree.unique(), on=list(_RATE_KEY), how="anti")
-    sample = ", ".join(
-        f"{r['rate_date']} {r['base_currency']}/{r['quote_currency']} {r['source_name']}"
-        for r in differing.head(5).iter_rows(named=True)
-    )
+    differing = evidence.gold_differing
     return CheckResult(
-        "gold_matches_silver", differing.is_empty(), float(differing.height), 0.0, sample or "ok"
-    )
+        "gold_matches_silver", differing.count == 0, float(differing.count), 0.0,
+        _keys(differing) or "ok",
+    )  # fmt: skip
 
 
 def check_disagreements(evidence: Evidence, limits: Thresholds) -> CheckResult:
     """Where two sources carry the same pair and date, at most ``max_disagreement_share``
     of those pairs differ by more than ``rate_disagreement`` (``|a - b| / min(a, b)``;
     by default the lake's ``disagreement_threshold``). Nothing to compare passes."""
-    silver = evidence.silver
-    compared = source_pairs(silver).height
-    found = compare(silver, limits.rate_disagreement) if compared else []
+    shared = evidence.shared_rates
+    compared = source_pairs(shared).height if shared.height else 0
+    found = compare(shared, limits.rate_disagreement) if compared else []
     share = len(found) / compared if compared else 0.0
     judged = compared >= limits.min_rows
     sample = ", ".join(
         f"{d.rate_date} {d.base_currency}/{d.quote_currency} {d.source_a}={d.rate_a} "
         f"{d.source_b}={d.rate_b}"
-        for d in found[:5]
+        for d in found[:_SAMPLE]
     )
     detail = f"{len(found)} of {compared} source pairs differ" + (
         f": {sample}" if sample else "" if judged else " (too few to judge)"
     )
     passed = not judged or share <= limits.max_disagreement_share
     return CheckResult("disagreements", passed, share, limits.max_disagreement_share, detail)
+
+
+def _keys(found: Found) -> str:
+    return ", ".join(
+        f"{r['rate_date']} {r['base_currency']}/{r['quote_currency']} {r['source_name']}"
+        for r in found.sample.iter_rows(named=True)
+    )
 
 
 Check = Callable[[Evidence, Thresholds], CheckResult]

@@ -19,6 +19,7 @@ import polars as pl
 
 from makerates_lake.gold.build import GoldResult
 from makerates_lake.gold.stream import GoldRebuild
+from makerates_lake.pipeline.checks_wap import SILVER_EVIDENCE, EvidenceCollector
 from makerates_lake.progress import StageProgress
 from makerates_lake.silver.build import SilverResult
 from makerates_lake.silver.stream import SilverRebuild
@@ -51,6 +52,7 @@ def stream_rebuild(
     *,
     limits: BatchLimits = DEFAULT_LIMITS,
     on_progress: StageProgress | None = None,
+    evidence: EvidenceCollector | None = None,
 ) -> tuple[SilverResult, GoldResult]:
     """Rebuild all of silver and gold from bronze, a batch at a time (see the module).
 
@@ -58,6 +60,8 @@ def stream_rebuild(
     thread sets their flags and writes silver's files: Polars and PyArrow release the
     GIL, so on two cores one overlaps the other. Files written by a run that fails are
     deleted; what was committed stays (silver before gold, as in the one-frame path).
+    ``evidence`` receives each batch's silver and gold rows as written, and the ids of
+    the bronze rows read, for the write-audit-publish checks.
     """
     settings = lake.settings
     stale_after = timedelta(hours=settings.stale_after_hours)
@@ -67,14 +71,15 @@ def stream_rebuild(
         try:
             silver.check_bronze(limits.bronze_rows, on_progress)
             with ThreadPoolExecutor(1, thread_name_prefix="gold-stream") as pool:
-                started: list[Future[None]] = []
+                started: list[Future[pl.DataFrame]] = []
 
                 def build_gold(rows: pl.DataFrame) -> None:
                     started.append(pool.submit(gold.add, rows))
 
                 for batch in silver.batches(limits.silver_rows):
+                    facts: list[pl.DataFrame] = []
                     try:
-                        silver.flag_and_write(
+                        written = silver.flag_and_write(
                             batch,
                             jump_threshold=settings.jump_threshold,
                             stale_after=stale_after,
@@ -82,8 +87,12 @@ def stream_rebuild(
                         )
                     finally:
                         while started:  # also on an error: no writer left behind
-                            started.pop().result()
+                            facts.append(started.pop().result())
+                    if evidence is not None and facts:  # no facts: the batch was empty
+                        evidence.add_rows(written.select(SILVER_EVIDENCE), pl.concat(facts))
             silver_result = silver.commit(on_progress)
+            if evidence is not None and silver_result.done.height:
+                evidence.add_bronze_ids(silver_result.done)
             gold_result = gold.commit(on_progress)
         except BaseException:
             silver.discard()

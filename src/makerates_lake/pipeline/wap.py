@@ -27,7 +27,12 @@ import polars as pl
 
 from makerates_lake import store
 from makerates_lake.errors import MakeratesError, TransformError
-from makerates_lake.pipeline.checks_wap import Evidence, run_checks
+from makerates_lake.pipeline.checks_wap import (
+    SILVER_EVIDENCE,
+    Evidence,
+    EvidenceCollector,
+    run_checks,
+)
 from makerates_lake.pipeline.wap_recovery import host_label, recover
 from makerates_lake.pipeline.wap_results import store_results
 from makerates_lake.store.access_log import log_access
@@ -76,7 +81,13 @@ def new_branch_name() -> str:
     return f"{WAP_PREFIX}{stamp}-{host_label()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[[T], Window]) -> T:
+def checked_run(
+    lake: Lake,
+    kind: str,
+    build: Callable[[], T],
+    window: Callable[[T], Window],
+    collected: Callable[[T], EvidenceCollector | None] | None = None,
+) -> T:
     """Run ``build`` (a transform or reprocess) on a new branch, check the branch, and
     publish it to ``main`` when every check passes.
 
@@ -85,6 +96,9 @@ def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[
         kind: ``transform`` or ``reprocess`` (stored with the results).
         build: Writes silver and gold; runs inside :func:`on_branch`.
         window: The rate dates ``build``'s result touched, for the checks.
+        collected: The evidence ``build`` collected from the rows it wrote, if any (a
+            streamed reprocess: reading all of silver back would hold the history);
+            otherwise the checks read the window's rows from the branch.
 
     Raises:
         WapChecksFailedError: A check failed; ``main`` is untouched, the branch kept.
@@ -109,7 +123,8 @@ def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[
             changed = _branched(lake, branch)
             if not changed:
                 return result  # nothing new: nothing to check or publish
-            evidence = gather(lake, start, *window(result))
+            summary = collected(result) if collected is not None else None
+            evidence = gather(lake, start, *window(result), collected=summary)
         checks = run_checks(evidence, limits)
         passed = all(check.passed for check in checks)
         store_results(lake, branch, kind, checks, "passed" if passed else "held")
@@ -135,14 +150,16 @@ def checked_run(lake: Lake, kind: str, build: Callable[[], T], window: Callable[
 
 
 def published_after_checks(
-    kind: str, window: Callable[[T], Window]
+    kind: str,
+    window: Callable[[T], Window],
+    collected: Callable[[T], EvidenceCollector | None] | None = None,
 ) -> Callable[[Callable[Concatenate[Lake, P], T]], Callable[Concatenate[Lake, P], T]]:
     """Make a silver-and-gold job a :func:`checked_run`: it writes on its own branch, and
     ``main`` moves only when the checks pass (``run_transform``, ``run_reprocess``)."""
 
     def wrap(job: Callable[Concatenate[Lake, P], T]) -> Callable[Concatenate[Lake, P], T]:
         def run(lake: Lake, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            return checked_run(lake, kind, lambda: job(lake, *args, **kwargs), window)
+            return checked_run(lake, kind, lambda: job(lake, *args, **kwargs), window, collected)
 
         functools.update_wrapper(run, job)  # the job's name and docstring
         return run
@@ -221,15 +238,21 @@ def _total(lake: Lake, spec: store.TableSpec, snapshot_id: int | None) -> int:
 
 
 def gather(
-    lake: Lake, start: dict[str, int | None], first: date | None, last: date | None
+    lake: Lake,
+    start: dict[str, int | None],
+    first: date | None,
+    last: date | None,
+    *,
+    collected: EvidenceCollector | None = None,
 ) -> Evidence:
-    """What the checks need, read on the active branch (call inside :func:`on_branch`)."""
-    key = ["rate_date", "base_currency", "quote_currency", "source_name"]
-    silver = (
-        _scan(lake, SILVER_RATES, first, last)
-        .select(*key, "extraction_id", "extraction_timestamp", "rate_text", "is_jump")
-        .collect()
-    )
+    """What the checks need, on the active branch (call inside :func:`on_branch`): the
+    rows ``collected`` summarised as they were written, or else the rows of the dates
+    ``first..last`` read back; the tables' totals from their snapshots' summaries."""
+    before = {s.identifier: _total(lake, s, start[s.identifier]) for s in _COUNTED}
+    after = {s.identifier: _total(lake, s, store.current_snapshot_id(lake, s)) for s in _COUNTED}
+    if collected is not None:
+        return collected.evidence(totals_before=before, totals_after=after)
+    silver = _scan(lake, SILVER_RATES, first, last).select(SILVER_EVIDENCE).collect()
     history = (
         _scan(lake, SILVER_RATES, first - _HISTORY if first else None, last)
         .group_by("source_name", "base_currency", "rate_date")
@@ -239,7 +262,7 @@ def gather(
     gold = (
         _scan(lake, GOLD_FACT_RATE, first, last)
         .filter(~pl.col("is_derived"))
-        .select(*key, "rate_text")
+        .select("rate_date", "base_currency", "quote_currency", "source_name", "rate_text")
         .collect()
     )
     ids = silver.get_column("extraction_id").unique().implode()
@@ -250,9 +273,10 @@ def gather(
         .unique()
         .collect()
     )
-    before = {s.identifier: _total(lake, s, start[s.identifier]) for s in _COUNTED}
-    after = {s.identifier: _total(lake, s, store.current_snapshot_id(lake, s)) for s in _COUNTED}
-    return Evidence(silver, history, gold, bronze_ids, before, after)
+    collector = EvidenceCollector()
+    collector.add_rows(silver, gold)
+    collector.add_bronze_ids(bronze_ids)
+    return collector.evidence(totals_before=before, totals_after=after, history=history)
 
 
 def promote(lake: Lake, branch: str, *, reason: str) -> list[str]:

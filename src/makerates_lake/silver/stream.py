@@ -93,15 +93,18 @@ class SilverRebuild:
         jump_threshold: float,
         stale_after: timedelta,
         on_sorted: Callable[[pl.DataFrame], object] | None = None,
-    ) -> None:
+    ) -> pl.DataFrame:
         """Flag one batch (with the carry before it) and write it as ``silver.rates`` files.
 
         ``on_sorted`` gets the batch's own rows in ``SILVER_ORDER`` before the flags are
         set, as :func:`~makerates_lake.silver.validate.flag_suspicious` describes.
+
+        Returns:
+            The batch's rows as written (flagged, without the carry).
         """
         rows = batch.rows
         if rows.height == 0:
-            return
+            return rows
         first: date = rows.get_column("rate_date").min()  # type: ignore[assignment]
         last: date = rows.get_column("rate_date").max()  # type: ignore[assignment]
         own = pl.col("rate_date") >= first
@@ -125,6 +128,7 @@ class SilverRebuild:
         self._rates += mine.height
         self._first = first if self._first is None else min(self._first, first)
         self._last = last if self._last is None else max(self._last, last)
+        return mine
 
     def commit(self, on_progress: StageProgress | None = None) -> SilverResult:
         """Replace ``silver.rates`` and ``silver.rejects`` by the files written, one

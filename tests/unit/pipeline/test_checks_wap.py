@@ -10,6 +10,7 @@ import pytest
 from makerates_lake.errors import ConfigError
 from makerates_lake.pipeline.checks_wap import (
     Evidence,
+    EvidenceCollector,
     check_currencies,
     check_disagreements,
     check_gold_matches_silver,
@@ -40,8 +41,21 @@ def _silver(quotes: list[str], day: date = DAY, text: str = "1.5") -> pl.DataFra
     )
 
 
-def _evidence(silver: pl.DataFrame, **changes: object) -> Evidence:
-    history = pl.DataFrame(
+def _evidence(
+    silver: pl.DataFrame,
+    *,
+    gold: pl.DataFrame | None = None,
+    bronze_ids: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
+    totals_after: dict[str, int] | None = None,
+) -> Evidence:
+    """The evidence of one batch: ``silver``, gold equal to it, bronze holding ``e1``."""
+    collector = EvidenceCollector()
+    collector.add_rows(silver, silver.select(*_KEY, "rate_text") if gold is None else gold)
+    collector.add_bronze_ids(
+        pl.DataFrame({"extraction_id": ["e1", "e2"]}) if bronze_ids is None else bronze_ids
+    )
+    usual = pl.DataFrame(
         {
             "source_name": ["ecb"] * 20,
             "base_currency": ["EUR"] * 20,
@@ -49,20 +63,14 @@ def _evidence(silver: pl.DataFrame, **changes: object) -> Evidence:
             "quotes": [30] * 20,
         }
     )
-    base: dict[str, object] = {
-        "silver": silver,
-        "history": history,
-        "gold": silver.select(
-            "rate_date", "base_currency", "quote_currency", "source_name", "rate_text"
-        ),
-        "bronze_ids": pl.DataFrame({"extraction_id": ["e1"]}),
-        "totals_before": {"silver.rates": 100, "silver.rejects": 0},
-        "totals_after": {"silver.rates": 100 + silver.height, "silver.rejects": 0},
-    }
-    base.update(changes)
-    return Evidence(**base)  # type: ignore[arg-type]
+    return collector.evidence(
+        totals_before={"silver.rates": 100, "silver.rejects": 0},
+        totals_after=totals_after or {"silver.rates": 100 + silver.height, "silver.rejects": 0},
+        history=usual if history is None else history,
+    )
 
 
+_KEY = ("rate_date", "base_currency", "quote_currency", "source_name")
 LIMITS = Thresholds()
 
 
@@ -164,3 +172,91 @@ def test_the_disagreement_bound_comes_from_the_lakes_setting_unless_named() -> N
     silver = _silver(QUOTES)
     many = _second_source(silver, ["1.6"] * 3 + ["1.5"] * 27)
     assert check_disagreements(_evidence(many), Thresholds.parse("", rate_disagreement=0.1)).passed
+
+
+def test_a_gold_rate_without_silver_fails_lineage_and_is_named() -> None:
+    """A direct gold rate whose key no silver row has fails ``lineage``, named in the
+    detail; a derived one is not judged."""
+    silver = _silver(QUOTES)
+    stray = (
+        silver.head(1)
+        .select(*_KEY, "rate_text")
+        .with_columns(pl.lit("ZZZ").alias("quote_currency"))
+    )
+    gold = pl.concat([silver.select(*_KEY, "rate_text"), stray]).with_columns(
+        pl.lit(False).alias("is_derived")
+    )
+    result = check_lineage(_evidence(silver, gold=gold), LIMITS)
+    assert not result.passed
+    assert "1 gold rates without silver: 2026-11-02 EUR/ZZZ ecb" in result.detail
+    derived = gold.with_columns((pl.col("quote_currency") == "ZZZ").alias("is_derived"))
+    assert check_lineage(_evidence(silver, gold=derived), LIMITS).passed
+
+
+def _three_days() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Three days of two sources: day 1 clean, day 2 mostly jumps and a second source
+    10 % off, day 3 with a gold text other than silver's and a gold rate without silver."""
+    days = [date(2026, 11, d) for d in (2, 3, 4)]
+    first = _silver(QUOTES, days[0])
+    second = _second_source(
+        _silver(QUOTES, days[1]).with_columns(pl.lit(True).alias("is_jump")), ["1.65"] * 30
+    )
+    third = _silver(QUOTES[:10], days[2])
+    silver = pl.concat([first, second, third])
+    gold = silver.select(*_KEY, "rate_text").with_columns(
+        pl.when((pl.col("rate_date") == days[2]) & (pl.col("quote_currency") == "C00"))
+        .then(pl.lit("1.50"))
+        .otherwise(pl.col("rate_text"))
+        .alias("rate_text")
+    )
+    stray = (
+        third.head(1).select(*_KEY, "rate_text").with_columns(pl.lit("ZZZ").alias("quote_currency"))
+    )
+    return silver, pl.concat([gold, stray])
+
+
+def test_batches_of_whole_dates_give_the_verdicts_of_one_frame() -> None:
+    """A streamed run hands the collector a batch of dates at a time: the verdicts, the
+    observed values and the details equal those of the same rows in one batch, and the
+    faults are found (jumps, disagreements, gold texts, lineage, a short day)."""
+    silver, gold = _three_days()
+    whole = EvidenceCollector()
+    whole.add_rows(silver, gold)
+    batched = EvidenceCollector()
+    for day in silver.get_column("rate_date").unique().sort():
+        batched.add_rows(
+            silver.filter(pl.col("rate_date") == day), gold.filter(pl.col("rate_date") == day)
+        )
+    for part in (["e1"], ["e2"]):  # bronze's ids may come in any parts
+        batched.add_bronze_ids(pl.DataFrame({"extraction_id": part}))
+    whole.add_bronze_ids(pl.DataFrame({"extraction_id": ["e1", "e2"]}))
+    totals = {"totals_before": {"silver.rates": 0}, "totals_after": {"silver.rates": silver.height}}
+    one = run_checks(whole.evidence(**totals), LIMITS)
+    many = run_checks(batched.evidence(**totals), LIMITS)
+    assert one == many
+    assert {r.name for r in one if not r.passed} == {
+        "lineage",
+        "currencies",
+        "jumps",
+        "disagreements",
+        "gold_matches_silver",
+    }
+    by_name = {r.name: r for r in many}
+    assert by_name["jumps"].detail == "60 jumps in 100 rows"
+    assert "1 gold rates without silver" in by_name["lineage"].detail
+    # Without a history before the run, a source's usual day is its own median (30).
+    assert by_name["currencies"].observed == pytest.approx(10 / 30)
+    assert by_name["gold_matches_silver"].detail == "2026-11-04 EUR/C00 ecb"
+
+
+def test_silver_rows_of_an_unknown_extraction_are_counted_across_batches() -> None:
+    """An extraction whose rows span two batches counts every row when bronze lacks it."""
+    silver, gold = _three_days()
+    collector = EvidenceCollector()
+    for day in silver.get_column("rate_date").unique():
+        collector.add_rows(
+            silver.filter(pl.col("rate_date") == day), gold.filter(pl.col("rate_date") == day)
+        )
+    collector.add_bronze_ids(pl.DataFrame({"extraction_id": ["e2"]}))
+    evidence = collector.evidence(totals_before={}, totals_after={})
+    assert evidence.silver_without_bronze == silver.filter(pl.col("extraction_id") == "e1").height
