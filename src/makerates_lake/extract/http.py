@@ -189,8 +189,10 @@ class HttpClient:
                 url=redact_url(redirect_from),
                 location=shown,
             )
-        if parsed.scheme == "http" and self._allow_insecure_loopback and is_loopback_host(
-            parsed.host
+        if (
+            parsed.scheme == "http"
+            and self._allow_insecure_loopback
+            and is_loopback_host(parsed.host)
         ):
             return
         raise InsecureTransportError(
@@ -198,6 +200,28 @@ class HttpClient:
             source=source,
             url=shown,
         )
+
+    def post_json(self, url: str, body: bytes, *, source: str) -> int:
+        """POST a JSON body (a webhook) under the same hardening: https only, no
+        redirect followed, the answer read under the size cap and dropped.
+
+        Returns:
+            The answer's status code (a redirect is returned, not followed).
+
+        Raises:
+            InsecureTransportError: The URL is not https (nor allowed loopback http).
+            httpx.InvalidURL: The URL cannot be parsed.
+            httpx.HTTPError: The transport failed (its text may hold the URL).
+        """
+        self.check_url(url, source=source)
+        headers = {"Content-Type": "application/json"}
+        with self._client.stream("POST", url, content=body, headers=headers) as response:
+            read = 0
+            for chunk in response.iter_bytes():  # drained so the connection can be reused
+                read += len(chunk)
+                if read > self._max_bytes:
+                    break
+            return response.status_code
 
     def fetch(
         self,

@@ -6,9 +6,10 @@ Every alert is logged (event ``alert``) whether or not a webhook is set; with
 ``alert_webhook_url`` it is also sent, as Slack-compatible JSON (``{"text": ...}``) or as
 plain JSON (``alert_webhook_format``).
 
-Transport is the extraction client's hardening: TLS 1.3 only with the same CA bundle and
-pins (``http_ca_file``, ``http_pins``), https only (plain http solely to loopback when
-explicitly allowed, for tests), no proxies from the environment, no redirects followed.
+Transport is the extraction client itself (:meth:`HttpClient.post_json`): TLS 1.3 only
+with the same CA bundle and pins (``http_ca_file``, ``http_pins``), https only (plain
+http solely to loopback when explicitly allowed, for tests), no proxies from the
+environment, no redirects followed.
 A transport error, 429 or 5xx is retried with exponential backoff (stamina, the project's
 retry library); another status fails at once. Every secret the settings hold is scrubbed
 from the message before it leaves, and the webhook URL (a credential for Slack) is never
@@ -30,8 +31,8 @@ import httpx
 import stamina
 
 from makerates_lake.errors import ConfigError
-from makerates_lake.extract.http import is_loopback_host, make_ssl_context, user_agent
-from makerates_lake.pins import parse_pins
+from makerates_lake.extract.errors import InsecureTransportError
+from makerates_lake.extract.http import HttpClient
 from makerates_lake.redact import redact_text
 from makerates_lake.settings import Settings
 
@@ -174,21 +175,29 @@ class AlertSender:
             return False
         url = webhook.reveal()
         body = json.dumps(payload(alert, self._settings), ensure_ascii=False).encode()
-        reason = self._refuse_url(url)
-        if reason is None:
-            try:
-                with self._client() as client:
-                    for attempt in stamina.retry_context(
-                        on=_RetryableError,
-                        attempts=self._settings.alert_retry_attempts,
-                        wait_initial=_WAIT_INITIAL_S,
-                        wait_max=_WAIT_MAX_S,
-                    ):
-                        with attempt:
-                            self._post(client, url, body)
-                return True
-            except (_RetryableError, _RefusedError) as exc:
-                reason = str(exc)
+        client = HttpClient(
+            self._settings,
+            ssl_context=self._ssl_context,
+            transport=self._transport,
+            allow_insecure_loopback=self._allow_insecure_loopback,
+        )
+        try:
+            with client:
+                for attempt in stamina.retry_context(
+                    on=_RetryableError,
+                    attempts=self._settings.alert_retry_attempts,
+                    wait_initial=_WAIT_INITIAL_S,
+                    wait_max=_WAIT_MAX_S,
+                ):
+                    with attempt:
+                        self._post(client, url, body)
+            return True
+        except (_RetryableError, _RefusedError) as exc:
+            reason = str(exc)
+        except InsecureTransportError:
+            reason = "only https webhooks are allowed (plain http only to loopback in tests)"
+        except httpx.InvalidURL:
+            reason = "the webhook URL is not a valid URL"
         log.error(
             "alert could not be delivered",
             extra={
@@ -199,50 +208,16 @@ class AlertSender:
         )
         return False
 
-    def _refuse_url(self, url: str) -> str | None:
+    def _post(self, client: HttpClient, url: str, body: bytes) -> None:
         try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL:
-            return "the webhook URL is not a valid URL"
-        if parsed.scheme == "https":
-            return None
-        if (
-            parsed.scheme == "http"
-            and self._allow_insecure_loopback
-            and is_loopback_host(parsed.host)
-        ):
-            return None
-        return "only https webhooks are allowed (plain http only to loopback in tests)"
-
-    def _client(self) -> httpx.Client:
-        settings = self._settings
-        context = self._ssl_context or make_ssl_context(
-            settings.http_ca_file, parse_pins(settings.http_pins or "")
-        )
-        return httpx.Client(
-            verify=context,
-            transport=self._transport,
-            trust_env=False,  # no proxy or CA bundle from the environment reroutes alerts
-            follow_redirects=False,
-            timeout=httpx.Timeout(
-                connect=settings.http_connect_timeout_s,
-                read=settings.http_read_timeout_s,
-                write=settings.http_read_timeout_s,
-                pool=settings.http_connect_timeout_s,
-            ),
-            headers={"User-Agent": user_agent(settings), "Content-Type": "application/json"},
-        )
-
-    def _post(self, client: httpx.Client, url: str, body: bytes) -> None:
-        try:
-            response = client.post(url, content=body)
+            status = client.post_json(url, body, source="alert-webhook")
         except httpx.HTTPError as exc:
             # The exception text can hold the URL: name only its type.
             raise _RetryableError(f"transport error: {type(exc).__name__}") from None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _RetryableError(f"webhook answered HTTP {response.status_code}")
-        if response.status_code >= 300:
-            raise _RefusedError(f"webhook answered HTTP {response.status_code}")
+        if status == 429 or status >= 500:
+            raise _RetryableError(f"webhook answered HTTP {status}")
+        if status >= 300:
+            raise _RefusedError(f"webhook answered HTTP {status}")
 
 
 def alerts_from_settings(

@@ -117,6 +117,24 @@ def test_plain_http_webhooks_are_refused() -> None:
     assert _sender(settings, answer).send_all([Alert(DATA_STALE, "old")]).undelivered
 
 
+def test_a_redirect_is_not_followed_and_the_alert_is_undelivered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A webhook answering 302 elsewhere: one request only (the redirect is not followed,
+    the JSON body never reaches the other host), undelivered, the URL not logged."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        assert request.headers["Content-Type"] == "application/json"
+        return httpx.Response(302, headers={"Location": "https://elsewhere.example.com/"})
+
+    delivery = _sender(_settings(), answer).send_all([Alert(DATA_STALE, "old")])
+    assert delivery.undelivered == [DATA_STALE]
+    assert seen == [HOOK]
+    assert "s3cr3t-hook-token" not in caplog.text
+
+
 def test_without_a_webhook_alerts_are_only_logged(caplog: pytest.LogCaptureFixture) -> None:
     """No URL: nothing is sent, nothing counts as lost, the alert is in the log."""
     settings = load_settings(environ={})
