@@ -15,7 +15,15 @@ import pytest
 
 from makerates_lake.publish import PublishConfigError, ddl, publish
 from makerates_lake.publish.errors import CopyEncodeError, NothingToPublishError, PublishLoadError
-from makerates_lake.publish.postgres import ARROW_SCHEMA, load_table
+from makerates_lake.publish.frame import COLUMNS, publish_frame
+from makerates_lake.publish.pgcopy import uuid_bytes
+from makerates_lake.publish.postgres import (
+    TABLE_SCHEMA,
+    PublishResult,
+    load_table,
+    read_window,
+    switch_view,
+)
 from makerates_lake.settings import load_settings
 from makerates_lake.store.access_log import read_access_log
 from makerates_lake.store.catalog import Lake, open_lake
@@ -61,6 +69,58 @@ def test_publish_loads_the_window_and_records_it(lake: Lake, pg_database: str) -
         assert (rows, snaps, first, last) == (result.rows, 1, result.first_date, result.last_date)
         snapshot_id = conn.execute(f"SELECT max(gold_snapshot_id) FROM {VIEW}").fetchone()
         assert snapshot_id == (_snapshot(lake),)
+
+
+VIEW_TYPES = [
+    ("rate_date", "date"), ("base_currency", "text"), ("quote_currency", "text"),
+    ("rate", "numeric(38,18)"), ("source_name", "text"), ("is_derived", "boolean"),
+    ("extraction_id", "text"), ("published_at", "timestamp with time zone"),
+    ("gold_snapshot_id", "bigint"),
+]  # fmt: skip
+
+
+def test_view_shows_the_publish_rows_with_their_types(lake: Lake, pg_database: str) -> None:
+    """Make.com reads COLUMNS with their types and exactly the rows of the publish frame."""
+    result = publish(lake)
+    expected = publish_frame(
+        read_window(lake, result.gold_snapshot_id, 90),
+        days=90,
+        published_at=result.published_at,
+        gold_snapshot_id=result.gold_snapshot_id,
+    )
+    with psycopg.connect(pg_database) as conn:
+        types = conn.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
+            [VIEW],
+        ).fetchall()
+        rows = conn.execute(f"SELECT * FROM {VIEW} ORDER BY 1, 2, 3").fetchall()
+    assert types == VIEW_TYPES
+    assert [name for name, _ in types] == list(COLUMNS)
+    assert rows == list(expected.iter_rows())
+
+
+def test_view_constants_keep_every_value(pg_database: str) -> None:
+    """Stamp and snapshot at the edges of their types, and each id, come back from the view."""
+    table = _edge_rows()
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(ddl.SCHEMA_SQL)
+        for stamp, snapshot in [
+            (datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), -(2**63)),
+            (datetime(2026, 3, 1, 12, 0, 0, 1, tzinfo=UTC), 2**63 - 1),
+        ]:
+            name = f"rates_s{snapshot % 1000}_edge"
+            load_table(conn, name, table)
+            switch_view(
+                conn,
+                PublishResult(True, name, snapshot, 1, table.num_rows, None, None, stamp, "t"),
+            )
+            seen = conn.execute(
+                f"SELECT extraction_id, published_at, gold_snapshot_id FROM {VIEW}"
+            ).fetchall()
+            assert sorted(seen) == sorted(
+                (i, stamp, snapshot) for i in table["extraction_id"].to_pylist()
+            )
 
 
 def test_same_snapshot_twice_changes_nothing(lake: Lake, pg_database: str) -> None:
@@ -165,7 +225,11 @@ def reader_dsn(lake: Lake, pg_database: str) -> Iterator[str]:
 REFUSED = (
     "SELECT * FROM makerates.{table}",
     "SELECT * FROM makerates.publishes",
-    "INSERT INTO makerates.rates_last_90_days SELECT * FROM makerates.rates_last_90_days",
+    # Only the stored columns: the computed ones make any INSERT fail before the privilege
+    # check is reached, and this one is meant to reach it.
+    "INSERT INTO makerates.rates_last_90_days (rate_date, base_currency, quote_currency, rate, "
+    "source_name, is_derived) SELECT rate_date, base_currency, quote_currency, rate, "
+    "source_name, is_derived FROM makerates.rates_last_90_days",
     "UPDATE makerates.rates_last_90_days SET rate = 0",
     "DELETE FROM makerates.rates_last_90_days",
     "TRUNCATE makerates.{table}",
@@ -245,12 +309,10 @@ def _edge_rows() -> pa.Table:
             "rate": [Decimal(r) for r in rates],
             "source_name": [f"s{'y' * i}" for i in range(n)],
             "is_derived": [i % 3 == 0 for i in range(n)],
-            "extraction_id": [str(uuid.UUID(int=i)) for i in range(n)],
-            "published_at": [datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
-            + [datetime(2026, 3, 1, 12, i, tzinfo=UTC) for i in range(n - 1)],
-            "gold_snapshot_id": [-(2**63), 2**63 - 1, *range(n - 2)],
+            "extraction_id": [str(uuid.UUID(int=2**128 - 1 - i)) for i in range(n - 1)]
+            + [str(uuid.UUID(int=0))],
         },
-        schema=ARROW_SCHEMA,
+        schema=TABLE_SCHEMA,
     )
 
 
@@ -264,7 +326,11 @@ def test_binary_copy_matches_adbc_row_for_row(pg_database: str, rows: str) -> No
         conn.execute(ddl.SCHEMA_SQL)
         load_table(conn, "rates_s1_copy", table)
         conn.execute(ddl.create_table("rates_s1_adbc"))
-        _adbc_ingest(pg_database, "rates_s1_adbc", table)
+        ids = table.schema.get_field_index("extraction_id")
+        binary = pa.array(
+            [bytes(b) for b in uuid_bytes(table.column(ids).combine_chunks())], pa.binary(16)
+        )
+        _adbc_ingest(pg_database, "rates_s1_adbc", table.set_column(ids, "extraction_id", binary))
         differ = conn.execute(
             "SELECT (SELECT count(*) FROM (TABLE makerates.rates_s1_copy EXCEPT ALL "
             "TABLE makerates.rates_s1_adbc) a), (SELECT count(*) FROM (TABLE "
@@ -272,13 +338,17 @@ def test_binary_copy_matches_adbc_row_for_row(pg_database: str, rows: str) -> No
             "(SELECT count(*) FROM makerates.rates_s1_copy)"
         ).fetchone()
         assert differ == (0, 0, table.num_rows)
-        texts = conn.execute("SELECT rate::text FROM makerates.rates_s1_copy").fetchall()
+        texts = conn.execute(
+            "SELECT rate::text, extraction_id::text FROM makerates.rates_s1_copy"
+        ).fetchall()
     # Exact decimal text, independent of ADBC: every value survives digit for digit.
-    assert sorted(Decimal(t) for (t,) in texts) == sorted(table["rate"].to_pylist())
+    assert sorted(Decimal(t) for t, _ in texts) == sorted(table["rate"].to_pylist())
+    assert sorted(i for _, i in texts) == sorted(table["extraction_id"].to_pylist())
 
 
-def test_copy_refuses_nulls_and_foreign_schemas(pg_database: str) -> None:
-    """A null or a different Arrow schema is refused before anything reaches PostgreSQL."""
+def test_copy_refuses_nulls_foreign_schemas_and_odd_ids(pg_database: str) -> None:
+    """A null, a different Arrow schema or an id that is not a canonical UUID is refused,
+    and leaves no table behind."""
     table = _edge_rows()
     with_null = table.set_column(4, "source_name", pa.array([None] * table.num_rows, pa.string()))
     with psycopg.connect(pg_database, autocommit=True) as conn:
@@ -291,6 +361,10 @@ def test_copy_refuses_nulls_and_foreign_schemas(pg_database: str) -> None:
                 "rates_s2_d1",
                 table.cast(table.schema.set(1, pa.field("base_currency", pa.large_string()))),
             )
+        upper = table["extraction_id"].to_pylist()
+        upper[3] = upper[3].upper()
+        with pytest.raises(CopyEncodeError, match="canonical UUID"):
+            load_table(conn, "rates_s2_d1", table.set_column(6, "extraction_id", pa.array(upper)))
         assert conn.execute("SELECT to_regclass('makerates.rates_s2_d1')").fetchone() == (None,)
 
 

@@ -7,6 +7,7 @@ files by hand while the library applies the schema on first use.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 from psycopg import sql
@@ -61,6 +62,15 @@ END
 $$;
 """
 
+TABLE_COLUMNS: Final = (
+    "rate_date", "base_currency", "quote_currency", "rate", "source_name", "is_derived",
+    "extraction_id",
+)  # fmt: skip
+"""Columns stored in a publish table, in order (the view adds the per-publish constants)."""
+
+# extraction_id is stored as a uuid (16 bytes) rather than its 36 characters of text, and
+# published_at and gold_snapshot_id, the same on every row of a publish, live in the view's
+# definition rather than in every row: less for PostgreSQL to store per row on each publish.
 _COLUMNS_DDL: Final = """(
     rate_date DATE NOT NULL,
     base_currency TEXT NOT NULL,
@@ -68,9 +78,7 @@ _COLUMNS_DDL: Final = """(
     rate NUMERIC(38, 18) NOT NULL,
     source_name TEXT NOT NULL,
     is_derived BOOLEAN NOT NULL,
-    extraction_id TEXT NOT NULL,
-    published_at TIMESTAMPTZ NOT NULL,
-    gold_snapshot_id BIGINT NOT NULL
+    extraction_id UUID NOT NULL
 )"""
 
 
@@ -107,11 +115,28 @@ def create_indexes(name: str) -> list[sql.Composed]:
     ]
 
 
-def replace_view(name: str, columns: tuple[str, ...]) -> sql.Composed:
-    """Point the view at the table ``name``."""
-    return sql.SQL("CREATE OR REPLACE VIEW {view} AS SELECT {cols} FROM {t}").format(
+def replace_view(name: str, *, published_at: datetime, gold_snapshot_id: int) -> sql.Composed:
+    """Point the view at the table ``name``, stamped with its publish's time and snapshot.
+
+    The view shows the columns of :data:`~makerates_lake.publish.frame.COLUMNS` with the
+    types they always had: ``extraction_id`` as text (the uuid's canonical spelling, which
+    is the only one bronze accepts), ``published_at`` as timestamptz and
+    ``gold_snapshot_id`` as bigint, the last two constants of this publish.
+    """
+    stored = [sql.Identifier(c) for c in TABLE_COLUMNS if c != "extraction_id"]
+    return sql.SQL(
+        "CREATE OR REPLACE VIEW {view} AS SELECT {stored}, "
+        "CAST({id} AS text) AS {id}, "
+        "CAST({stamp} AS timestamptz) AS {stamp_name}, "
+        "CAST({sid} AS bigint) AS {sid_name} FROM {t}"
+    ).format(
         view=_table(VIEW),
-        cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        stored=sql.SQL(", ").join(stored),
+        id=sql.Identifier("extraction_id"),
+        stamp=sql.Literal(published_at),
+        stamp_name=sql.Identifier("published_at"),
+        sid=sql.Literal(gold_snapshot_id),
+        sid_name=sql.Identifier("gold_snapshot_id"),
         t=_table(name),
     )
 

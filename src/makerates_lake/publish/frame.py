@@ -26,7 +26,8 @@ COLUMNS: Final = (
     "published_at",
     "gold_snapshot_id",
 )
-"""Columns of every published table and of the view, in order."""
+"""Columns of the published view, in order (a publish table stores all but the last two,
+which are the same on every row of one publish)."""
 
 FACT_COLUMNS: Final = (
     "rate_date", "base_currency", "quote_currency", "rate", "source_name", "is_derived",

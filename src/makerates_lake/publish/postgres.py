@@ -8,8 +8,10 @@ One publish, under a PostgreSQL advisory lock so two publishers queue:
    ``makerates.rates_s<snapshot>_d<days>`` by binary COPY encoded straight from Arrow
    (:mod:`makerates_lake.publish.pgcopy`), on the same connection;
 3. index and analyze the new table while readers still use the old one;
-4. in one transaction, point ``makerates.rates_last_90_days`` at the new table, drop the
-   old one(s) and record the publish in ``makerates.publishes``;
+4. in one transaction, point ``makerates.rates_last_90_days`` at the new table (the view
+   adds this publish's ``published_at`` and ``gold_snapshot_id``, which the table does not
+   repeat on every row), drop the old one(s) and record the publish in
+   ``makerates.publishes``;
 5. tag the gold snapshot ``published-<UTC time>``.
 
 A reader polling the view sees the old publish until step 4 commits and the new one
@@ -41,7 +43,6 @@ from makerates_lake.publish.errors import (
     TagError,
 )
 from makerates_lake.publish.frame import (
-    COLUMNS,
     FACT_COLUMNS,
     publish_frame,
     table_name,
@@ -60,7 +61,7 @@ _LOCK_KEY: Final = 0x6D616B6572617465  # "makerate"
 _SWITCH_LOCK_TIMEOUT: Final = "30s"
 _COPY_BLOCK_ROWS: Final = 16_384  # fastest of 8k..200k in benchmarks/bench_publish.py
 
-ARROW_SCHEMA: Final = pa.schema(
+TABLE_SCHEMA: Final = pa.schema(
     [
         ("rate_date", pa.date32()),
         ("base_currency", pa.string()),
@@ -69,10 +70,11 @@ ARROW_SCHEMA: Final = pa.schema(
         ("source_name", pa.string()),
         ("is_derived", pa.bool_()),
         ("extraction_id", pa.string()),
-        ("published_at", pa.timestamp("us", tz="UTC")),
-        ("gold_snapshot_id", pa.int64()),
     ]
 )
+"""Arrow rows of a publish table (:data:`~makerates_lake.publish.ddl.TABLE_COLUMNS`);
+``extraction_id`` is canonical UUID text, sent as a ``uuid``."""
+_UUID_COLUMNS: Final = ("extraction_id",)
 
 
 @dataclass(frozen=True)
@@ -274,12 +276,13 @@ def _publish_new(
 
 
 def to_arrow(frame: pl.DataFrame) -> pa.Table:
-    """A publish frame as Arrow in the exact types of the PostgreSQL table."""
-    return frame.select(COLUMNS).to_arrow().cast(ARROW_SCHEMA)
+    """The stored columns of a publish frame, as Arrow in :data:`TABLE_SCHEMA`."""
+    return frame.select(ddl.TABLE_COLUMNS).to_arrow().cast(TABLE_SCHEMA)
 
 
 def load_table(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
-    """Create ``makerates.<name>``, load ``rows`` by binary COPY, check the count, index it.
+    """Create ``makerates.<name>``, load ``rows`` (:data:`TABLE_SCHEMA`) by binary COPY,
+    check the count, index it.
 
     Create and COPY share one transaction, so a failed load leaves no table behind.
 
@@ -310,9 +313,10 @@ def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.
     Runs in the caller's transaction.
 
     Raises:
-        CopyEncodeError: ``rows`` do not have the publish schema, or hold a null.
+        CopyEncodeError: ``rows`` do not have :data:`TABLE_SCHEMA`, hold a null or a
+            malformed extraction id.
     """
-    if rows.schema != ARROW_SCHEMA:
+    if rows.schema != TABLE_SCHEMA:
         raise CopyEncodeError("rows do not have the publish schema", table=f"{ddl.SCHEMA}.{name}")
     statement = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT binary)").format(
         t=sql.Identifier(ddl.SCHEMA, name),
@@ -324,7 +328,7 @@ def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.
         conn.cursor() as cursor,
         cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
     ):
-        for block in pgcopy.encode(rows, rows_per_chunk=_COPY_BLOCK_ROWS):
+        for block in pgcopy.encode(rows, rows_per_chunk=_COPY_BLOCK_ROWS, uuids=_UUID_COLUMNS):
             copy.write(block)
 
 
@@ -340,7 +344,13 @@ def switch_view(
         # A reader holding the old table for longer than this fails the publish (and rolls
         # it back) instead of blocking new readers of the view behind the switch forever.
         conn.execute(f"SET LOCAL lock_timeout = '{_SWITCH_LOCK_TIMEOUT}'")
-        conn.execute(ddl.replace_view(result.table_name, COLUMNS))
+        conn.execute(
+            ddl.replace_view(
+                result.table_name,
+                published_at=result.published_at,
+                gold_snapshot_id=result.gold_snapshot_id,
+            )
+        )
         role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [ddl.READER_ROLE])
         if role.fetchone() is not None:
             conn.execute(ddl.grant_reader())

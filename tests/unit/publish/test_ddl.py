@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from makerates_lake.publish import ddl
 from makerates_lake.publish.frame import COLUMNS
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
+STAMP = datetime(2026, 3, 1, 12, 30, 45, 123, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -35,7 +37,9 @@ def test_hostile_table_names_stay_identifiers() -> None:
     )
     assert _text(ddl.drop_table(name)) == f"DROP TABLE IF EXISTS {quoted}"
     assert all(quoted in _text(s) for s in ddl.create_indexes(name))
-    assert _text(ddl.replace_view(name, COLUMNS)).endswith(f"FROM {quoted}")
+    assert _text(ddl.replace_view(name, published_at=STAMP, gold_snapshot_id=1)).endswith(
+        f"FROM {quoted}"
+    )
 
 
 def test_indexes_cover_make_com_lookups() -> None:
@@ -47,17 +51,26 @@ def test_indexes_cover_make_com_lookups() -> None:
     assert '("quote_currency", "rate_date")' in statements[2]
 
 
-def test_table_columns_are_the_published_columns_in_order() -> None:
-    """The CREATE TABLE lists exactly COLUMNS, in order, all NOT NULL."""
+def test_table_stores_the_view_columns_but_the_per_publish_ones() -> None:
+    """The CREATE TABLE lists COLUMNS less published_at and gold_snapshot_id, all NOT NULL."""
     body = _text(ddl.create_table("t")).split("(", 1)[1]
     lines = [line.strip() for line in body.splitlines() if line.strip() not in ("", ")")]
-    assert [line.split()[0] for line in lines] == list(COLUMNS)
+    assert [line.split()[0] for line in lines] == list(ddl.TABLE_COLUMNS)
+    assert (*ddl.TABLE_COLUMNS, "published_at", "gold_snapshot_id") == COLUMNS
     assert all("NOT NULL" in line for line in lines)
+    assert "extraction_id UUID NOT NULL" in lines
 
 
 def test_view_selects_named_columns_and_grant_names_the_role() -> None:
-    """The view lists its columns (no SELECT *) and the grant goes to the reader role."""
-    view = _text(ddl.replace_view("rates_s1_d90", COLUMNS))
+    """The view names every column of COLUMNS in order (no SELECT *), the publish's stamp
+    and snapshot as typed constants; the grant goes to the reader role."""
+    view = _text(ddl.replace_view("rates_s1_d90", published_at=STAMP, gold_snapshot_id=-(2**63)))
     assert view.startswith('CREATE OR REPLACE VIEW "makerates"."rates_last_90_days" AS SELECT')
     assert "*" not in view
+    select = view.split(" AS SELECT ", 1)[1].rsplit(" FROM ", 1)[0]
+    names = [item.rsplit(" AS ", 1)[-1].strip('"') for item in select.split(", ")]
+    assert names == list(COLUMNS)
+    assert 'CAST("extraction_id" AS text)' in select
+    assert "CAST('2026-03-01 12:30:45.000123+00:00'::timestamptz AS timestamptz)" in select
+    assert "CAST( -9223372036854775808 AS bigint)" in select
     assert '"makerates_reader"' in _text(ddl.grant_reader())
