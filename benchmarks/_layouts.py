@@ -12,16 +12,13 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
-from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
+from tests.seaweed import SeaweedServer
 from tests.services import PostgresServer
 
 from makerates_lake.settings import load_settings
 from makerates_lake.store.catalog import Lake, open_lake
-from makerates_lake.store.s3 import S3Access
-from makerates_lake.store.worm import create_worm_bucket
 
 LAYOUTS = ("embedded", "pg_s3", "rest")
 
@@ -51,26 +48,10 @@ def bench_lake(layout: str) -> Iterator[Lake]:
             return
         seaweed = SeaweedServer.start()
         try:
-            credentials: dict[str, Any] = {
-                "s3_endpoint": seaweed.s3_endpoint,
-                "s3_access_key_id": ACCESS_KEY,
-                "s3_secret_access_key": SECRET_KEY,
-            }
-            suffix = uuid.uuid4().hex[:8]
             if layout == "rest":
                 yield open_lake(seaweed.rest_settings(home))
                 return
             with postgres_database() as dsn:
-                settings = load_settings(
-                    home=home,
-                    catalog_uri=dsn.replace("postgresql://", "postgresql+psycopg://", 1),
-                    warehouse=f"s3://lake-{suffix}/warehouse",
-                    bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
-                    **credentials,
-                )
-                client = S3Access.from_settings(settings).minio_client()
-                client.make_bucket(f"lake-{suffix}")
-                create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
-                yield open_lake(settings)
+                yield open_lake(seaweed.pg_s3_settings(home, dsn))
         finally:
             seaweed.stop()

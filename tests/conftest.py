@@ -21,8 +21,6 @@ import stamina
 
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.catalog import Lake, open_lake
-from makerates_lake.store.s3 import S3Access
-from makerates_lake.store.worm import create_worm_bucket
 from tests import seaweed as seaweed_server
 from tests.seaweed import SeaweedServer
 from tests.services import PostgresServer, ServiceStartError
@@ -114,20 +112,7 @@ def pg_database(postgres: str) -> Iterator[str]:
 @pytest.fixture
 def pg_s3_settings(tmp_path: Path, pg_database: str, s3_server: SeaweedServer) -> Settings:
     """Production layout: PostgreSQL catalog, S3 warehouse, bronze in an Object Lock bucket."""
-    suffix = uuid.uuid4().hex[:10]
-    settings = load_settings(
-        home=tmp_path / "lake",
-        catalog_uri=pg_database.replace("postgresql://", "postgresql+psycopg://", 1),
-        warehouse=f"s3://lake-{suffix}/warehouse",
-        bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
-        s3_endpoint=s3_server.s3_endpoint,
-        s3_access_key_id=S3_KEY_ID,
-        s3_secret_access_key=S3_SECRET,
-    )
-    client = S3Access.from_settings(settings).minio_client()
-    client.make_bucket(f"lake-{suffix}")
-    create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
-    return settings
+    return s3_server.pg_s3_settings(tmp_path / "lake", pg_database)
 
 
 @pytest.fixture

@@ -225,6 +225,34 @@ class SeaweedServer:
             **values,
         )
 
+    def pg_s3_settings(
+        self, home: Path, catalog_dsn: str, *, endpoint: str | None = None, **values: Any
+    ) -> Settings:
+        """Settings of the production layout: the PostgreSQL catalog at ``catalog_dsn``,
+        the warehouse in a fresh bucket and bronze in a fresh Object Lock bucket of this
+        server. The buckets are made on the server itself; the settings reach S3 through
+        ``endpoint`` (default the server; a proxy in the outage tests). ``values`` are
+        further settings."""
+        from makerates_lake.settings import load_settings
+        from makerates_lake.store.s3 import S3Access
+        from makerates_lake.store.worm import create_worm_bucket
+
+        suffix = uuid.uuid4().hex[:10]
+        settings = load_settings(
+            home=home,
+            catalog_uri=catalog_dsn.replace("postgresql://", "postgresql+psycopg://", 1),
+            warehouse=f"s3://lake-{suffix}/warehouse",
+            bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
+            s3_endpoint=self.s3_endpoint,
+            s3_access_key_id=ACCESS_KEY,
+            s3_secret_access_key=SECRET_KEY,
+            **values,
+        )
+        client = S3Access.from_settings(settings).minio_client()
+        client.make_bucket(f"lake-{suffix}")
+        create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
+        return settings if endpoint is None else settings.replace(s3_endpoint=endpoint)
+
     def log_tail(self, chars: int = 800) -> str:
         """The end of the server's log, for error messages."""
         with contextlib.suppress(OSError):

@@ -23,9 +23,6 @@ from makerates_lake.cli import main
 from makerates_lake.lakehouse import Lakehouse
 from makerates_lake.settings import load_settings
 from makerates_lake.store.access_log import read_access_log
-from makerates_lake.store.s3 import S3Access
-from makerates_lake.store.worm import create_worm_bucket
-from tests.conftest import S3_KEY_ID, S3_SECRET
 from tests.integration.reliability_helpers import settings_env
 from tests.seaweed import SeaweedServer
 
@@ -44,11 +41,6 @@ def lake(
     """The bundled sample through gold, reprocessed once so a tag exists, on each layout."""
     home = tmp_path_factory.mktemp("public") / "lake"
     suffix = uuid.uuid4().hex[:10]
-    s3: dict[str, Any] = {
-        "s3_endpoint": seaweed.s3_endpoint,
-        "s3_access_key_id": S3_KEY_ID,
-        "s3_secret_access_key": S3_SECRET,
-    }
     if request.param == "embedded":
         settings = load_settings(home=home)
     elif request.param == "rest_s3":
@@ -57,16 +49,7 @@ def lake(
         with psycopg.connect(postgres, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "reads_{suffix}"')
         dsn = postgres.rpartition("/")[0] + f"/reads_{suffix}"
-        settings = load_settings(
-            home=home,
-            catalog_uri=dsn.replace("postgresql://", "postgresql+psycopg://", 1),
-            warehouse=f"s3://lake-{suffix}/warehouse",
-            bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
-            **s3,
-        )
-        client = S3Access.from_settings(settings).minio_client()
-        client.make_bucket(f"lake-{suffix}")
-        create_worm_bucket(client, f"bronze-{suffix}", default_retention_days=1)
+        settings = seaweed.pg_s3_settings(home, dsn)
     opened = mr.open_lake(settings)
     mr.backfill(opened)
     mr.reprocess(opened, transform_version=2)

@@ -28,9 +28,6 @@ from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.cli import main
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.catalog import Lake, open_lake
-from makerates_lake.store.s3 import S3Access
-from makerates_lake.store.worm import create_worm_bucket
-from tests.conftest import S3_KEY_ID, S3_SECRET
 from tests.integration.bronze_helpers import make_record
 from tests.integration.extract_servers import LoopbackCa, Reply, Router, Seen, make_ca, serve
 from tests.integration.reliability_helpers import SAMPLE_ZIP, bronze_ids, settings_env
@@ -48,23 +45,8 @@ BOUNDED_S = 60.0
 def _pg_s3_settings(
     tmp_path: Path, catalog_dsn: str, s3_endpoint: str, seaweed: SeaweedServer
 ) -> Settings:
-    suffix = uuid.uuid4().hex[:10]
-    settings = load_settings(
-        home=tmp_path / "lake",
-        catalog_uri=catalog_dsn.replace("postgresql://", "postgresql+psycopg://", 1),
-        warehouse=f"s3://lake-{suffix}/warehouse",
-        bronze_warehouse=f"s3://bronze-{suffix}/warehouse",
-        s3_endpoint=s3_endpoint,
-        s3_access_key_id=S3_KEY_ID,
-        s3_secret_access_key=S3_SECRET,
-    )
-    # Buckets are made straight on the server, not through the proxy.
-    direct = S3Access.from_settings(
-        settings.replace(s3_endpoint=seaweed.s3_endpoint)
-    ).minio_client()
-    direct.make_bucket(f"lake-{suffix}")
-    create_worm_bucket(direct, f"bronze-{suffix}", default_retention_days=1)
-    return settings
+    # Buckets are made straight on the server, not through the proxy at ``s3_endpoint``.
+    return seaweed.pg_s3_settings(tmp_path / "lake", catalog_dsn, endpoint=s3_endpoint)
 
 
 def _seed(lake: Lake) -> list[str]:
