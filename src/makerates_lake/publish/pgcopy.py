@@ -55,7 +55,7 @@ _UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 def encode(
     table: pa.Table, *, rows_per_chunk: int = 65_536, uuids: Collection[str] = ()
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """``table`` as a binary COPY stream: header, row blocks, trailer.
 
     Args:
@@ -78,7 +78,7 @@ def encode(
     yield TRAILER
 
 
-def _encode_rows(table: pa.Table, uuids: Collection[str]) -> bytes:
+def _encode_rows(table: pa.Table, uuids: Collection[str]) -> memoryview:
     fields = [
         _fixed(uuid_bytes(column)) if name in uuids else _field(column)
         for name, column in zip(
@@ -89,12 +89,14 @@ def _encode_rows(table: pa.Table, uuids: Collection[str]) -> bytes:
     # structured array; text columns of one length throughout do not split groups.
     varying = [w for v, w in fields if v.dtype is None and w.size and w.min() != w.max()]
     if not varying:
-        return _block(fields, None).tobytes()
+        # A view of the block, not a copy: psycopg slices what it sends, and a slice of a
+        # memoryview copies nothing.
+        return _block(fields, None).view(np.uint8).data
     keys = np.stack(varying, axis=1)
     _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     group = group.reshape(-1)
-    parts = [_block(fields, np.flatnonzero(group == g)).tobytes() for g in np.argsort(first)]
-    return b"".join(parts)
+    parts = [_block(fields, np.flatnonzero(group == g)).view(np.uint8) for g in np.argsort(first)]
+    return np.concatenate(parts).data
 
 
 @dataclass(frozen=True)
