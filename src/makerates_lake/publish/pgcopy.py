@@ -30,6 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from makerates_lake.publish.errors import CopyEncodeError
 
@@ -80,7 +81,7 @@ def encode(
 
 def _encode_rows(table: pa.Table, uuids: Collection[str]) -> memoryview:
     fields = [
-        _fixed(uuid_bytes(column)) if name in uuids else _field(column)
+        _fixed(_uuid_field(column)) if name in uuids else _field(column)
         for name, column in zip(
             table.column_names, (c.combine_chunks() for c in table.columns), strict=True
         )
@@ -97,6 +98,13 @@ def _encode_rows(table: pa.Table, uuids: Collection[str]) -> memoryview:
     group = group.reshape(-1)
     parts = [_block(fields, np.flatnonzero(group == g)).view(np.uint8) for g in np.argsort(first)]
     return np.concatenate(parts).data
+
+
+def _uuid_field(array: pa.Array) -> npt.NDArray[np.uint8]:
+    # Each distinct id is converted once: an extraction's id repeats on all of its rates.
+    encoded = pc.dictionary_encode(array)
+    indices: npt.NDArray[np.intp] = encoded.indices.to_numpy()
+    return uuid_bytes(encoded.dictionary)[indices]
 
 
 @dataclass(frozen=True)
@@ -214,10 +222,15 @@ def numeric_digits(array: pa.Array) -> npt.NDArray[np.uint16]:
     digits = np.zeros((n, int_groups + frac_groups), dtype=np.uint16)
     column = int_groups + frac_groups - 1
     # Pad the fraction to whole groups: the last group holds the remainder times 10^pad.
+    # One division yields it and the group before it (there is always one).
     pad = frac_groups * _DEC_DIGITS - scale
     if pad:
-        digits[:, column] = _divmod_small(limbs, 10 ** (_DEC_DIGITS - pad)) * np.uint64(10**pad)
-        column -= 1
+        short = np.uint64(10 ** (_DEC_DIGITS - pad))
+        both = _divmod_small(limbs, 10 ** (2 * _DEC_DIGITS - pad))
+        high = both // short
+        digits[:, column] = (both - high * short) * np.uint64(10**pad)
+        digits[:, column - 1] = high
+        column -= 2
     # 128-bit long division only while some value needs more than 64 bits; rates rarely do.
     while column >= 1 and (limbs[2].any() or limbs[3].any()):
         pair = _divmod_small(limbs, 10 ** (2 * _DEC_DIGITS))
@@ -265,7 +278,10 @@ def _divmod_small(limbs: list[_U64], divisor: int) -> _U64:
     """Divide the 128-bit values in place by ``divisor`` (< 2^31); return the remainders."""
     d = np.uint64(divisor)
     remainder = np.zeros(len(limbs[0]), dtype=np.uint64)
-    for limb in reversed(limbs):
+    top = len(limbs)
+    while top > 1 and not limbs[top - 1].any():  # zero limbs on top stay zero
+        top -= 1
+    for limb in reversed(limbs[:top]):
         current = (remainder << np.uint64(32)) | limb
         limb[:] = current // d
         remainder = current - limb * d

@@ -188,9 +188,11 @@ def test_other_spellings_of_a_uuid_are_refused(bad: str | None) -> None:
 
 
 def test_uuid_columns_are_sent_as_sixteen_bytes() -> None:
-    """A text column named in ``uuids`` is sent as each id's 16 bytes, others as text."""
-    table = pa.table({"u": IDS, "s": IDS})
-    rows = _decode(b"".join(encode(table, uuids=("u",), rows_per_chunk=2)))
-    assert [(r[0], r[1]) for r in rows] == [(uuid.UUID(i).bytes, i.encode()) for i in IDS]
+    """A text column named in ``uuids`` is sent as each id's 16 bytes (repeated ids too),
+    other text columns as text."""
+    ids = [IDS[i] for i in (0, 1, 0, 2, 2, 3, 4, 1)]
+    table = pa.table({"u": ids, "s": ids})
+    rows = _decode(b"".join(encode(table, uuids=("u",), rows_per_chunk=3)))
+    assert [(r[0], r[1]) for r in rows] == [(uuid.UUID(i).bytes, i.encode()) for i in ids]
     with pytest.raises(CopyEncodeError, match="not a canonical UUID"):
-        list(encode(table.set_column(0, "u", pa.array(["x"] * 5)), uuids=("u",)))
+        list(encode(table.set_column(0, "u", pa.array(["x"] * len(ids))), uuids=("u",)))
