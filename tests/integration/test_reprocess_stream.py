@@ -138,3 +138,62 @@ def test_streamed_reprocess_keeps_old_tables_on_failure(
         assert after[name].equals(before[name]), name
     facts = {p for p in embedded_lake.settings.home.rglob("*.parquet") if "fact_rate" in str(p)}
     assert facts <= files_before
+
+
+def test_a_silver_write_failing_on_its_thread_fails_the_run_and_leaves_no_files(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Silver's files are written on a thread of their own: a write failing there fails
+    the reprocess with its error, main keeps its tables, and no rate file it wrote stays."""
+    _history(embedded_lake, days=120)
+    before = _one_frame_rebuild(embedded_lake)
+    from makerates_lake.silver import stream
+
+    writes: list[int] = []
+    real_write = stream.storage.write_files
+
+    def fail_third(table: object, rows: object, spec: TableSpec) -> object:
+        if spec == SILVER_RATES:
+            writes.append(1)
+            if len(writes) == 3:
+                raise RuntimeError("disk full")
+        return real_write(table, rows, spec)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream.storage, "write_files", fail_third)
+    files_before = set(embedded_lake.settings.home.rglob("*.parquet"))
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_reprocess(embedded_lake, limits=BatchLimits(bronze_rows=50, silver_rows=500))
+    assert len(writes) == 3
+    after = _tables(embedded_lake)
+    for name, rows in before.items():
+        assert after[name].equals(rows), name
+    rates = {p for p in embedded_lake.settings.home.rglob("*.parquet") if "/rates/" in str(p)}
+    assert rates <= files_before
+
+
+def test_the_checks_of_a_streamed_reprocess_equal_those_read_back(embedded_lake: Lake) -> None:
+    """The evidence a streamed reprocess collects as it writes gives the verdicts, values
+    and details that reading its published tables back gives (every check)."""
+    from makerates_lake.pipeline.checks_wap import run_checks
+    from makerates_lake.pipeline.wap import gather, main_heads
+    from makerates_lake.pipeline.wap_results import read_checks
+    from makerates_lake.wap_thresholds import Thresholds
+
+    _history(embedded_lake, days=400)
+    _one_frame_rebuild(embedded_lake)
+    start = main_heads(embedded_lake)
+    run_reprocess(embedded_lake, limits=BatchLimits(bronze_rows=50, silver_rows=500))
+    stored = read_checks(embedded_lake).filter(pl.col("checked_at") == pl.col("checked_at").max())
+    limits = Thresholds.parse(
+        embedded_lake.settings.wap_thresholds,
+        rate_disagreement=embedded_lake.settings.disagreement_threshold,
+    )
+    read_back = run_checks(gather(embedded_lake, start, None, None), limits)
+    assert [(c.name, c.passed, c.observed, c.detail) for c in read_back] == [
+        (r["check_name"], r["passed"], r["observed"], r["detail"])
+        for name in [c.name for c in read_back]
+        for r in stored.filter(pl.col("check_name") == name).iter_rows(named=True)
+    ]
+    details = {c.name: c.detail for c in read_back}
+    assert details["lineage"] == "0 silver rows without bronze, 0 gold rates without silver"
+    assert not details["jumps"].startswith("0 jumps"), details["jumps"]

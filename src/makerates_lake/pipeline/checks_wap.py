@@ -24,9 +24,7 @@ _RATE_KEY: Final = ("rate_date", "base_currency", "quote_currency", "source_name
 _PAIR_DAY: Final = ("rate_date", "base_currency", "quote_currency")
 _SOURCE_DAY: Final = ("source_name", "base_currency", "rate_date")
 #: The silver columns the checks read.
-SILVER_EVIDENCE: Final = (
-    *_RATE_KEY, "extraction_id", "extraction_timestamp", "rate_text", "is_jump",
-)  # fmt: skip
+SILVER_EVIDENCE: Final = (*_RATE_KEY, "extraction_id", "extraction_timestamp", "rate_text")
 #: Keys a check names in its detail.
 _SAMPLE: Final = 5
 
@@ -91,30 +89,37 @@ class EvidenceCollector:
         self._differing = Found()
 
     def add_rows(self, silver: pl.DataFrame, gold: pl.DataFrame) -> None:
-        """Summarise one batch: ``silver.rates`` rows (:data:`SILVER_EVIDENCE`) and the
-        ``gold.fact_rate`` rows (``is_derived`` and the rate key, ``rate_text``) of the
-        same rate dates."""
+        """Summarise one batch: ``silver.rates`` rows (:data:`SILVER_EVIDENCE`; their
+        flags are counted by :meth:`add_jumps`) and the ``gold.fact_rate`` rows
+        (``is_derived``, the rate key and ``rate_text``) of the same rate dates."""
         if "is_derived" in gold.columns:
             gold = gold.filter(~pl.col("is_derived"))
-        gold = gold.select(*_RATE_KEY, "rate_text")
+        keyed = [*_RATE_KEY, "rate_text"]
+        gold = gold.select(keyed)
         self._rows += silver.height
-        self._jumps += int(silver.get_column("is_jump").sum()) if silver.height else 0
         self._days.append(
             silver.group_by(_SOURCE_DAY).agg(pl.col("quote_currency").n_unique().alias("quotes"))
         )
-        self._ids.append(silver.group_by("extraction_id").agg(pl.len().alias("rows")))
+        self._ids.append(silver.get_column("extraction_id").value_counts(name="rows"))
         if silver.get_column("source_name").n_unique() > 1:
             shared = pl.col("source_name").n_unique().over(list(_PAIR_DAY)) > 1
             self._shared.append(silver.select(SILVER_EVIDENCE).filter(shared))
-        texts = silver.select(
-            *_RATE_KEY, pl.col("rate_text").alias("silver_text"), pl.lit(True).alias("_silver")
-        )
-        matched = gold.join(texts, on=list(_RATE_KEY), how="left")
-        orphans = matched.filter(pl.col("_silver").is_null()).select(_RATE_KEY)
-        self._gold_orphans = _more(self._gold_orphans, orphans)
-        agree = matched.filter(pl.col("rate_text") == pl.col("silver_text")).select(_RATE_KEY)
-        keys = matched.filter(pl.col("_silver").is_not_null()).select(_RATE_KEY).unique()
-        self._differing = _more(self._differing, keys.join(agree, on=list(_RATE_KEY), how="anti"))
+        # Normally every direct gold rate has a silver row of its key and text: one anti
+        # join finds the exceptions, and only they are looked at further.
+        texts = silver.select(keyed)
+        odd = gold.join(texts, on=keyed, how="anti")
+        if odd.is_empty():
+            return
+        keys = texts.select(_RATE_KEY).unique()
+        self._gold_orphans = _more(self._gold_orphans, odd.join(keys, on=_RATE_KEY, how="anti"))
+        agree = gold.join(texts, on=keyed, how="semi").select(_RATE_KEY)
+        differing = odd.join(keys, on=_RATE_KEY, how="semi").select(_RATE_KEY).unique()
+        differing = differing.join(agree, on=_RATE_KEY, how="anti")
+        self._differing = _more(self._differing, differing.sort(_RATE_KEY))
+
+    def add_jumps(self, rows: int) -> None:
+        """Count ``rows`` more of the run's silver rows flagged ``is_jump``."""
+        self._jumps += rows
 
     def add_bronze_ids(self, ids: pl.DataFrame) -> None:
         """Record ``extraction_id``\\ s bronze holds (one column of that name)."""

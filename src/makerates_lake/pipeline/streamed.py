@@ -56,9 +56,10 @@ def stream_rebuild(
 ) -> tuple[SilverResult, GoldResult]:
     """Rebuild all of silver and gold from bronze, a batch at a time (see the module).
 
-    Each batch's facts are built on a worker thread from its sorted rows while the main
-    thread sets their flags and writes silver's files: Polars and PyArrow release the
-    GIL, so on two cores one overlaps the other. Files written by a run that fails are
+    Each batch's facts are built on a worker thread from its sorted rows, and its
+    silver files written on another, while the main thread sets the flags of the next
+    batch, read from the spill meanwhile: Polars and PyArrow release the GIL, so on two
+    cores they overlap. Each stage holds at most one batch. Files written by a run that fails are
     deleted; what was committed stays (silver before gold, as in the one-frame path).
     ``evidence`` receives each batch's silver and gold rows as written, and the ids of
     the bronze rows read, for the write-audit-publish checks.
@@ -70,26 +71,33 @@ def stream_rebuild(
         gold = GoldRebuild(lake, transform_version)
         try:
             silver.check_bronze(limits.bronze_rows, on_progress)
-            with ThreadPoolExecutor(1, thread_name_prefix="gold-stream") as pool:
-                started: list[Future[pl.DataFrame]] = []
+            with (
+                ThreadPoolExecutor(1, thread_name_prefix="gold-stream") as pool,
+                ThreadPoolExecutor(1, thread_name_prefix="silver-write") as writer,
+            ):
+                started: list[Future[None]] = []
 
                 def build_gold(rows: pl.DataFrame) -> None:
-                    started.append(pool.submit(gold.add, rows))
+                    # The previous batch's facts first: one batch at a time on the worker.
+                    while started:
+                        started.pop().result()
+                    started.append(pool.submit(_facts_and_evidence, gold, rows, evidence))
 
-                for batch in silver.batches(limits.silver_rows):
-                    facts: list[pl.DataFrame] = []
-                    try:
+                try:
+                    for batch in silver.batches(limits.silver_rows):
                         written = silver.flag_and_write(
                             batch,
                             jump_threshold=settings.jump_threshold,
                             stale_after=stale_after,
                             on_sorted=build_gold,
+                            writer=writer,
                         )
-                    finally:
-                        while started:  # also on an error: no writer left behind
-                            facts.append(started.pop().result())
-                    if evidence is not None and facts:  # no facts: the batch was empty
-                        evidence.add_rows(written.select(SILVER_EVIDENCE), pl.concat(facts))
+                        if evidence is not None and written.height:
+                            evidence.add_jumps(int(written.get_column("is_jump").sum()))
+                finally:
+                    while started:  # also on an error: no writer left behind
+                        started.pop().result()
+                silver.wait_for_writes()
             silver_result = silver.commit(on_progress)
             if evidence is not None and silver_result.done.height:
                 evidence.add_bronze_ids(silver_result.done)
@@ -99,3 +107,13 @@ def stream_rebuild(
             gold.discard()
             raise
     return silver_result, gold_result
+
+
+def _facts_and_evidence(
+    gold: GoldRebuild, rows: pl.DataFrame, evidence: EvidenceCollector | None
+) -> None:
+    """A batch's facts, and its summary for the checks, on the gold worker (the only
+    thread that adds rows to ``evidence``; the main thread adds only the jump counts)."""
+    facts = gold.add(rows)
+    if evidence is not None:
+        evidence.add_rows(rows.select(SILVER_EVIDENCE), facts)

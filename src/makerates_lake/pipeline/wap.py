@@ -252,7 +252,7 @@ def gather(
     after = {s.identifier: _total(lake, s, store.current_snapshot_id(lake, s)) for s in _COUNTED}
     if collected is not None:
         return collected.evidence(totals_before=before, totals_after=after)
-    silver = _scan(lake, SILVER_RATES, first, last).select(SILVER_EVIDENCE).collect()
+    silver = _scan(lake, SILVER_RATES, first, last).select(*SILVER_EVIDENCE, "is_jump").collect()
     history = (
         _scan(lake, SILVER_RATES, first - _HISTORY if first else None, last)
         .group_by("source_name", "base_currency", "rate_date")
@@ -275,6 +275,7 @@ def gather(
     )
     collector = EvidenceCollector()
     collector.add_rows(silver, gold)
+    collector.add_jumps(int(silver.get_column("is_jump").sum()))
     collector.add_bronze_ids(bronze_ids)
     return collector.evidence(totals_before=before, totals_after=after, history=history)
 

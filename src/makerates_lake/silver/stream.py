@@ -21,9 +21,12 @@ sizes (``tests/integration/test_reprocess_stream.py`` compares them).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -40,6 +43,7 @@ from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES, SILVER
 from makerates_lake.store.types import DataFile
 
 _DONE = ("extraction_id", "extraction_timestamp")
+T = TypeVar("T")
 
 
 class SilverRebuild:
@@ -62,6 +66,7 @@ class SilverRebuild:
         self._first: date | None = None
         self._last: date | None = None
         self._carry = pl.DataFrame()
+        self._writing: Future[None] | None = None
 
     def check_bronze(self, max_rows: int, on_progress: StageProgress | None = None) -> None:
         """Read, parse and validate bronze ``max_rows`` rows (whole files) at a time."""
@@ -71,7 +76,7 @@ class SilverRebuild:
         _report(on_progress, 0, total)
         table = self._lake.table(SILVER_REJECTS, refresh=True)
         read = 0
-        for bronze in batches:
+        for bronze in prefetched(batches):
             checked = check_bronze(bronze, transform_version=self._version)
             rejects = storage.to_arrow(checked.rejects, SILVER_REJECTS)
             self._files[SILVER_REJECTS.name] += storage.write_files(table, rejects, SILVER_REJECTS)
@@ -83,8 +88,9 @@ class SilverRebuild:
             _report(on_progress, min(read, total), total)
 
     def batches(self, max_rows: int) -> Iterator[MonthBatch]:
-        """The checked rows, whole months at a time (about ``max_rows`` rows), in date order."""
-        return self._spill.batches(max_rows)
+        """The checked rows, whole months at a time (about ``max_rows`` rows), in date
+        order; the next batch is read from disk while the caller works on this one."""
+        return prefetched(self._spill.batches(max_rows))
 
     def flag_and_write(
         self,
@@ -93,11 +99,14 @@ class SilverRebuild:
         jump_threshold: float,
         stale_after: timedelta,
         on_sorted: Callable[[pl.DataFrame], object] | None = None,
+        writer: Executor | None = None,
     ) -> pl.DataFrame:
         """Flag one batch (with the carry before it) and write it as ``silver.rates`` files.
 
         ``on_sorted`` gets the batch's own rows in ``SILVER_ORDER`` before the flags are
-        set, as :func:`~makerates_lake.silver.validate.flag_suspicious` describes.
+        set, as :func:`~makerates_lake.silver.validate.flag_suspicious` describes. With
+        a ``writer``, the files are written there while the caller goes on to the next
+        batch (one batch's write at a time, so memory holds at most one more batch).
 
         Returns:
             The batch's rows as written (flagged, without the carry).
@@ -117,9 +126,11 @@ class SilverRebuild:
             on_sorted=None if on_sorted is None else lambda ordered: on_sorted(ordered.filter(own)),
         )
         mine = flagged.filter(own)
-        table = self._lake.table(SILVER_RATES, refresh=True)
-        rates = storage.to_arrow(mine, SILVER_RATES)
-        self._files[SILVER_RATES.name] += storage.write_files(table, rates, SILVER_RATES)
+        self.wait_for_writes()
+        if writer is None:
+            self._write(mine)
+        else:
+            self._writing = writer.submit(self._write, mine)
         # The next batch starts after ``last``: its rows compare with dates from
         # last - JUMP_WINDOW + 1 on, which may lie in this batch or in the carry.
         self._carry = flagged.filter(pl.col("rate_date") >= last - JUMP_WINDOW).select(
@@ -130,9 +141,21 @@ class SilverRebuild:
         self._last = last if self._last is None else max(self._last, last)
         return mine
 
+    def _write(self, rates: pl.DataFrame) -> None:
+        table = self._lake.table(SILVER_RATES, refresh=True)
+        rows = storage.to_arrow(rates, SILVER_RATES)
+        self._files[SILVER_RATES.name] += storage.write_files(table, rows, SILVER_RATES)
+
+    def wait_for_writes(self) -> None:
+        """Wait for the last batch's files (raises what writing them raised)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
     def commit(self, on_progress: StageProgress | None = None) -> SilverResult:
         """Replace ``silver.rates`` and ``silver.rejects`` by the files written, one
         overwrite commit each."""
+        self.wait_for_writes()
         properties = {"makerates.transform-version": str(self._version)}
         for spec in (SILVER_RATES, SILVER_REJECTS):
             storage.overwrite_files(self._lake, spec, self._files[spec.name], properties=properties)
@@ -151,9 +174,25 @@ class SilverRebuild:
 
     def discard(self) -> None:
         """Delete the files written and not committed (after a failure)."""
+        # The failure being handled is the one to raise; a pending write's files are
+        # listed once it ends, and deleted below.
+        with contextlib.suppress(Exception):
+            self.wait_for_writes()
         for spec in (SILVER_RATES, SILVER_REJECTS):
             storage.discard_files(self._lake, spec, self._files[spec.name])
             self._files[spec.name] = []
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items``, the next one produced on a thread of its own while the caller works on
+    this one: reading a batch (Polars, PyArrow) releases the GIL, so the read of the next
+    batch overlaps the work on this one. Holds one item more than the caller does."""
+    done = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as pool:
+        pending = pool.submit(next, items, done)
+        while (item := pending.result()) is not done:
+            pending = pool.submit(next, items, done)
+            yield item  # type: ignore[misc]
 
 
 def _report(on_progress: StageProgress | None, done: int, total: int) -> None:

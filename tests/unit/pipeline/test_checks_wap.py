@@ -52,6 +52,7 @@ def _evidence(
     """The evidence of one batch: ``silver``, gold equal to it, bronze holding ``e1``."""
     collector = EvidenceCollector()
     collector.add_rows(silver, silver.select(*_KEY, "rate_text") if gold is None else gold)
+    collector.add_jumps(int(silver.get_column("is_jump").sum()))
     collector.add_bronze_ids(
         pl.DataFrame({"extraction_id": ["e1", "e2"]}) if bronze_ids is None else bronze_ids
     )
@@ -222,11 +223,12 @@ def test_batches_of_whole_dates_give_the_verdicts_of_one_frame() -> None:
     silver, gold = _three_days()
     whole = EvidenceCollector()
     whole.add_rows(silver, gold)
+    whole.add_jumps(int(silver.get_column("is_jump").sum()))
     batched = EvidenceCollector()
     for day in silver.get_column("rate_date").unique().sort():
-        batched.add_rows(
-            silver.filter(pl.col("rate_date") == day), gold.filter(pl.col("rate_date") == day)
-        )
+        day_rows = silver.filter(pl.col("rate_date") == day)
+        batched.add_rows(day_rows, gold.filter(pl.col("rate_date") == day))
+        batched.add_jumps(int(day_rows.get_column("is_jump").sum()))
     for part in (["e1"], ["e2"]):  # bronze's ids may come in any parts
         batched.add_bronze_ids(pl.DataFrame({"extraction_id": part}))
     whole.add_bronze_ids(pl.DataFrame({"extraction_id": ["e1", "e2"]}))
