@@ -31,7 +31,6 @@ import polars as pl
 import psycopg
 import pyarrow as pa
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
 
 from makerates_lake import store as storage
 from makerates_lake.publish import ddl, pgcopy
@@ -59,7 +58,7 @@ PUBLISH_ACTION: Final = "publish"
 # Session advisory lock that serialises publishers of one database.
 _LOCK_KEY: Final = 0x6D616B6572617465  # "makerate"
 _SWITCH_LOCK_TIMEOUT: Final = "30s"
-_COPY_BLOCK_ROWS: Final = 16_384  # fastest of 8k..200k in benchmarks/bench_publish.py
+_COPY_BLOCK_ROWS: Final = 8_192  # chosen by measurement among 4k..32k rows
 
 TABLE_SCHEMA: Final = pa.schema(
     [
@@ -322,12 +321,11 @@ def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.
         t=sql.Identifier(ddl.SCHEMA, name),
         cols=sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names),
     )
-    # A writer thread sends each block while the next one is encoded: with blocks of 16k
-    # rows the server starts storing rows early instead of waiting for ~9 MB.
-    with (
-        conn.cursor() as cursor,
-        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
-    ):
+    # Small blocks, each sent as soon as it is encoded: the server starts storing rows
+    # early and keeps storing one block while the next is encoded (the socket's buffers
+    # hold what was sent). psycopg's writer thread did no better on two cores: the thread
+    # competes with the encoding and the server for them.
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
         for block in pgcopy.encode(rows, rows_per_chunk=_COPY_BLOCK_ROWS, uuids=_UUID_COLUMNS):
             copy.write(block)
 
