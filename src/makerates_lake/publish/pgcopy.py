@@ -73,19 +73,20 @@ def encode(
     for name, column in zip(table.column_names, table.columns, strict=True):
         if column.null_count:
             raise CopyEncodeError("a column has nulls", column=name)
+    # Chunks combined once; a block is then a slice of each array, which copies nothing.
+    columns = [
+        (name in uuids, column.combine_chunks())
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    ]
     yield HEADER
     for start in range(0, table.num_rows, rows_per_chunk):
-        yield _encode_rows(table.slice(start, rows_per_chunk), uuids)
+        yield _encode_rows([(u, c.slice(start, rows_per_chunk)) for u, c in columns])
     yield TRAILER
 
 
-def _encode_rows(table: pa.Table, uuids: Collection[str]) -> memoryview:
-    fields = [
-        _fixed(_uuid_field(column)) if name in uuids else _field(column)
-        for name, column in zip(
-            table.column_names, (c.combine_chunks() for c in table.columns), strict=True
-        )
-    ]
+def _encode_rows(columns: list[tuple[bool, pa.Array]]) -> memoryview:
+    """One block: each column given with whether it is sent as a uuid."""
+    fields = [_fixed(_uuid_field(c)) if is_uuid else _field(c) for is_uuid, c in columns]
     # Rows whose text columns all have the same byte lengths form one fixed-width
     # structured array; text columns of one length throughout do not split groups.
     varying = [w for v, w in fields if v.dtype is None and w.size and w.min() != w.max()]
