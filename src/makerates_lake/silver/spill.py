@@ -11,13 +11,17 @@ batch and memory holds one batch, not the history.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 _MONTH = "_month"
+_RUN = "_run"
+#: A batch with more runs than its rows over this is spilled whole: a table of runs
+#: that long would hold as much as the rows.
+_ROWS_PER_RUN = 8
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,23 @@ class RateSpill:
     make the files several times smaller but the round trip slower (benchmarks/README.md,
     issue 23), for files that live only as long as one run; Parquet would spend more
     still on encoding files read once.
+
+    ``per_run`` names columns that runs of consecutive rows share (the columns a bronze
+    row gives every rate it holds: its id, time, source): each run's values are kept
+    once, in memory, and the files hold the run's number instead, which halves what
+    is written and read back for a payload of many rates.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, per_run: Sequence[str] = ()) -> None:
         self._directory = directory
         self._counts: dict[int, int] = {}
         self._files: dict[int, list[Path]] = {}
         self._names = itertools.count()
+        self._per_run = list(per_run)
+        self._runs: list[pl.DataFrame] = []
+        self._run_count = 0
+        self._run_table: pl.DataFrame | None = None
+        self._columns: list[str] = []
 
     @property
     def rows(self) -> int:
@@ -57,14 +71,34 @@ class RateSpill:
         """Spill ``rows`` (with a ``rate_date`` column), one file per month they touch."""
         if rows.height == 0:
             return
+        self._columns = rows.columns
         month = (pl.col("rate_date").dt.year().cast(pl.Int32) * 12) + (
             pl.col("rate_date").dt.month().cast(pl.Int32) - 1
         )
-        for number, part in _by_month(rows, rows.select(month).to_series()):
+        months = rows.select(month).to_series()
+        if self._per_run:
+            rows = self._numbered(rows)
+        for number, part in _by_month(rows, months):
             path = self._directory / f"{number}-{next(self._names)}.arrow"
             part.write_ipc(path, compression="uncompressed")
             self._counts[number] = self._counts.get(number, 0) + part.height
             self._files.setdefault(number, []).append(path)
+
+    def _numbered(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """``rows`` with the ``per_run`` columns replaced by their run's number (a run:
+        consecutive rows equal in all of them, nulls included), or as they are when
+        the runs are too short to be worth it."""
+        starts = rows.select(
+            (pl.int_range(pl.len()) == 0)
+            | pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in self._per_run)
+        ).to_series()
+        runs = rows.filter(starts).select(self._per_run)
+        if runs.height * _ROWS_PER_RUN > rows.height:
+            return rows
+        numbers = starts.cast(pl.Int64).cum_sum() - 1 + self._run_count
+        self._runs.append(runs)
+        self._run_count += runs.height
+        return rows.drop(self._per_run).with_columns(numbers.alias(_RUN))
 
     def batches(self, max_rows: int) -> Iterator[MonthBatch]:
         """The spilled rows, consecutive whole months at a time, each batch at most
@@ -84,12 +118,21 @@ class RateSpill:
 
     def _read(self, months: list[int]) -> MonthBatch:
         paths = [path for month in months for path in self._files.pop(month)]
-        frame = pl.concat([pl.read_ipc(path) for path in paths]).rechunk()
+        frame = pl.concat([self._expanded(pl.read_ipc(path)) for path in paths]).rechunk()
         for path in paths:
             path.unlink()
         for month in months:
             del self._counts[month]
         return MonthBatch(frame, tuple(months))
+
+    def _expanded(self, part: pl.DataFrame) -> pl.DataFrame:
+        """A spilled file's rows with their runs' columns back, in the columns' order."""
+        if _RUN not in part.columns:
+            return part
+        if self._run_table is None or self._run_table.height < self._run_count:
+            self._run_table = pl.concat(self._runs).rechunk()
+        shared = self._run_table.select(pl.all().gather(part.get_column(_RUN)))
+        return pl.concat([part.drop(_RUN), shared], how="horizontal").select(self._columns)
 
 
 def _by_month(rows: pl.DataFrame, months: pl.Series) -> list[tuple[int, pl.DataFrame]]:

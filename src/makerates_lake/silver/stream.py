@@ -43,6 +43,11 @@ from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES, SILVER
 from makerates_lake.store.types import DataFile
 
 _DONE = ("extraction_id", "extraction_timestamp")
+#: Columns every rate of one bronze row shares: spilled once per row, not per rate.
+_PER_EXTRACTION = (
+    "extraction_id", "extraction_timestamp", "source_name", "source_version", "source_tier",
+    "transform_version",
+)  # fmt: skip
 T = TypeVar("T")
 
 
@@ -58,7 +63,7 @@ class SilverRebuild:
     def __init__(self, lake: Lake, transform_version: int, spill_directory: Path) -> None:
         self._lake = lake
         self._version = transform_version
-        self._spill = RateSpill(spill_directory)
+        self._spill = RateSpill(spill_directory, per_run=_PER_EXTRACTION)
         self._files: dict[str, list[DataFile]] = {SILVER_RATES.name: [], SILVER_REJECTS.name: []}
         self._done: list[pl.DataFrame] = []
         self._rates = 0
