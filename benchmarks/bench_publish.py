@@ -46,8 +46,8 @@ import pyarrow as pa
 from psycopg import sql
 
 from makerates_lake.publish import ddl, pgcopy
+from makerates_lake.publish.frame import TABLE_COLUMNS, TABLE_SCHEMA, UUID_COLUMNS
 from makerates_lake.publish.postgres import (
-    TABLE_SCHEMA,
     PublishResult,
     copy_rows,
     load_table,
@@ -61,7 +61,6 @@ ENCODE: Final = "(info) Arrow -> COPY encoding only"
 FULL: Final = "(info) full publish: load+indexes+switch"
 FLOOR: Final = "(info) server floor: COPY of a server file"
 _BENCH_TAG: Final = "bench-publish"
-_UUIDS: Final = ("extraction_id",)
 _LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -106,7 +105,7 @@ def _copy(conn: Conn, name: str, rows: pa.Table) -> None:
 def _executemany(conn: Conn, name: str, values: list[tuple[object, ...]]) -> None:
     insert = sql.SQL("INSERT INTO {t} VALUES ({p})").format(
         t=sql.Identifier(ddl.SCHEMA, name),
-        p=sql.SQL(", ").join(sql.Placeholder() for _ in ddl.TABLE_COLUMNS),
+        p=sql.SQL(", ").join(sql.Placeholder() for _ in TABLE_COLUMNS),
     )
     with conn.transaction(), conn.cursor() as cursor:
         cursor.executemany(insert, values)
@@ -145,7 +144,7 @@ def _server_floor(conn: Conn, name: str, rows: pa.Table, repeat: int) -> float |
     (``pg_read_server_files``) or when the server is on another machine."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "rows.pgcopy"
-        path.write_bytes(b"".join(pgcopy.encode(rows, uuids=_UUIDS)))
+        path.write_bytes(b"".join(pgcopy.encode(rows, uuids=UUID_COLUMNS)))
         # The server runs as another user: let it traverse the folder and read the file.
         Path(folder).chmod(0o755)
         path.chmod(0o644)
@@ -215,7 +214,7 @@ def run(
         encode = float("inf")
         for _ in range(repeat):
             started = time.perf_counter()
-            for _block in pgcopy.encode(rows, uuids=_UUIDS):
+            for _block in pgcopy.encode(rows, uuids=UUID_COLUMNS):
                 pass
             encode = min(encode, time.perf_counter() - started)
         results[ENCODE] = (n, encode)

@@ -15,10 +15,9 @@ import pytest
 
 from makerates_lake.publish import PublishConfigError, ddl, publish
 from makerates_lake.publish.errors import CopyEncodeError, NothingToPublishError, PublishLoadError
-from makerates_lake.publish.frame import COLUMNS, publish_frame
+from makerates_lake.publish.frame import COLUMNS, TABLE_SCHEMA, publish_frame
 from makerates_lake.publish.pgcopy import uuid_bytes
 from makerates_lake.publish.postgres import (
-    TABLE_SCHEMA,
     PublishResult,
     load_table,
     read_window,
@@ -344,6 +343,39 @@ def test_binary_copy_matches_adbc_row_for_row(pg_database: str, rows: str) -> No
     # Exact decimal text, independent of ADBC: every value survives digit for digit.
     assert sorted(Decimal(t) for t, _ in texts) == sorted(table["rate"].to_pylist())
     assert sorted(i for _, i in texts) == sorted(table["extraction_id"].to_pylist())
+
+
+NOTE_SETTING = """
+CREATE TABLE public.seen (tag text, setting text);
+CREATE FUNCTION public.note() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.seen VALUES (tg_tag, current_setting('synchronous_commit'));
+END $$;
+CREATE EVENT TRIGGER note ON ddl_command_end EXECUTE FUNCTION public.note();
+"""
+
+
+def test_only_load_and_index_commits_skip_the_flush_wait(pg_database: str) -> None:
+    """Table and indexes are built with synchronous_commit off; the view switch, and the
+    session afterwards, keep the session's synchronous commit."""
+    table = _edge_rows()
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(ddl.SCHEMA_SQL)
+        conn.execute(NOTE_SETTING)
+        try:
+            conn.execute("SET synchronous_commit = on")
+            load_table(conn, "rates_s3_d1", table)
+            now = datetime.now(UTC)
+            switch_view(
+                conn, PublishResult(True, "rates_s3_d1", 3, 1, table.num_rows, None, None, now, "t")
+            )
+            seen = conn.execute("SELECT tag, setting FROM public.seen").fetchall()
+            assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+        finally:
+            conn.execute("DROP EVENT TRIGGER note")
+    assert ("CREATE TABLE", "off") in seen
+    assert [s for t, s in seen if t == "CREATE INDEX"] == ["off"] * 3
+    assert [s for t, s in seen if t == "CREATE VIEW"] == ["on"]
 
 
 def test_copy_refuses_nulls_foreign_schemas_and_odd_ids(pg_database: str) -> None:

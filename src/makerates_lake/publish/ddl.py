@@ -12,6 +12,8 @@ from typing import Final
 
 from psycopg import sql
 
+from makerates_lake.publish.frame import TABLE_COLUMNS, UUID_COLUMNS
+
 SCHEMA: Final = "makerates"
 VIEW: Final = "rates_last_90_days"
 PUBLISHES: Final = "publishes"
@@ -61,12 +63,6 @@ BEGIN
 END
 $$;
 """
-
-TABLE_COLUMNS: Final = (
-    "rate_date", "base_currency", "quote_currency", "rate", "source_name", "is_derived",
-    "extraction_id",
-)  # fmt: skip
-"""Columns stored in a publish table, in order (the view adds the per-publish constants)."""
 
 # extraction_id is stored as a uuid (16 bytes) rather than its 36 characters of text, and
 # published_at and gold_snapshot_id, the same on every row of a publish, live in the view's
@@ -123,16 +119,19 @@ def replace_view(name: str, *, published_at: datetime, gold_snapshot_id: int) ->
     is the only one bronze accepts), ``published_at`` as timestamptz and
     ``gold_snapshot_id`` as bigint, the last two constants of this publish.
     """
-    stored = [sql.Identifier(c) for c in TABLE_COLUMNS if c != "extraction_id"]
+    stored = [
+        sql.SQL("CAST({c} AS text) AS {c}").format(c=sql.Identifier(c))
+        if c in UUID_COLUMNS
+        else sql.Identifier(c)
+        for c in TABLE_COLUMNS
+    ]
     return sql.SQL(
         "CREATE OR REPLACE VIEW {view} AS SELECT {stored}, "
-        "CAST({id} AS text) AS {id}, "
         "CAST({stamp} AS timestamptz) AS {stamp_name}, "
         "CAST({sid} AS bigint) AS {sid_name} FROM {t}"
     ).format(
         view=_table(VIEW),
         stored=sql.SQL(", ").join(stored),
-        id=sql.Identifier("extraction_id"),
         stamp=sql.Literal(published_at),
         stamp_name=sql.Identifier("published_at"),
         sid=sql.Literal(gold_snapshot_id),

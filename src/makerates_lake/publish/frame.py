@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 import polars as pl
+import pyarrow as pa
 
 from makerates_lake.publish.errors import InvalidCurrencyError, PublishConfigError
 
@@ -28,6 +29,28 @@ COLUMNS: Final = (
 )
 """Columns of the published view, in order (a publish table stores all but the last two,
 which are the same on every row of one publish)."""
+
+PER_PUBLISH_COLUMNS: Final = ("published_at", "gold_snapshot_id")
+"""View columns that are the same on every row of one publish: the view adds them."""
+
+TABLE_COLUMNS: Final = tuple(c for c in COLUMNS if c not in PER_PUBLISH_COLUMNS)
+"""Columns stored in a publish table, in order."""
+
+TABLE_SCHEMA: Final = pa.schema(
+    [
+        ("rate_date", pa.date32()),
+        ("base_currency", pa.string()),
+        ("quote_currency", pa.string()),
+        ("rate", pa.decimal128(38, 18)),
+        ("source_name", pa.string()),
+        ("is_derived", pa.bool_()),
+        ("extraction_id", pa.string()),
+    ]
+)
+"""Arrow rows of a publish table; ``extraction_id`` is canonical UUID text."""
+
+UUID_COLUMNS: Final = ("extraction_id",)
+"""Text columns stored as PostgreSQL ``uuid``."""
 
 FACT_COLUMNS: Final = (
     "rate_date", "base_currency", "quote_currency", "rate", "source_name", "is_derived",
@@ -96,6 +119,11 @@ def publish_frame(
         pl.lit(published_at).dt.convert_time_zone("UTC").alias("published_at"),
         pl.lit(gold_snapshot_id, dtype=pl.Int64).alias("gold_snapshot_id"),
     )
+
+
+def table_rows(frame: pl.DataFrame) -> pa.Table:
+    """The stored columns of a publish frame, as Arrow in :data:`TABLE_SCHEMA`."""
+    return frame.select(TABLE_COLUMNS).to_arrow().cast(TABLE_SCHEMA)
 
 
 def _empty() -> pl.DataFrame:

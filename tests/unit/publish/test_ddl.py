@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 
 from makerates_lake.publish import ddl
-from makerates_lake.publish.frame import COLUMNS
+from makerates_lake.publish.frame import COLUMNS, TABLE_COLUMNS
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 STAMP = datetime(2026, 3, 1, 12, 30, 45, 123, tzinfo=UTC)
@@ -55,8 +55,8 @@ def test_table_stores_the_view_columns_but_the_per_publish_ones() -> None:
     """The CREATE TABLE lists COLUMNS less published_at and gold_snapshot_id, all NOT NULL."""
     body = _text(ddl.create_table("t")).split("(", 1)[1]
     lines = [line.strip() for line in body.splitlines() if line.strip() not in ("", ")")]
-    assert [line.split()[0] for line in lines] == list(ddl.TABLE_COLUMNS)
-    assert (*ddl.TABLE_COLUMNS, "published_at", "gold_snapshot_id") == COLUMNS
+    assert [line.split()[0] for line in lines] == list(TABLE_COLUMNS)
+    assert (*TABLE_COLUMNS, "published_at", "gold_snapshot_id") == COLUMNS
     assert all("NOT NULL" in line for line in lines)
     assert "extraction_id UUID NOT NULL" in lines
 
