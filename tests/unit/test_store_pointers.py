@@ -44,7 +44,7 @@ def test_only_this_catalogs_rows_for_the_asked_tables_are_read(tmp_path: Path) -
         "silver.rates": "file:///m/rates.json",
         "gold.fact_rate": "file:///m/fact.json",
     }
-    # Asked again (the compiled query is reused): a moved pointer is seen at once.
+    # Asked again: a moved pointer is seen at once.
     with engine.begin() as connection:
         connection.execute(
             _TABLES.__table__.update()  # type: ignore[attr-defined]

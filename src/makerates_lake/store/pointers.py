@@ -8,24 +8,16 @@ pointers of all the tables a trace reads, and a table whose pointer equals the o
 already loaded is used as it is. Otherwise, and for catalogs with no such cheap
 query (REST), the table is refreshed as before. Only metadata is reused; data files are
 always read as they are now.
-
-The query is asked on every trace, so it is compiled once per catalog and table set and
-sent on a pooled DBAPI connection: SQLAlchemy's per-execution work (expanding the IN
-list, building a result) costs several times the query itself. A failure is the
-driver's own error (``sqlite3.Error``, psycopg's), which the store's failure
-classification names as the catalog database like SQLAlchemy's.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Final
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.table import Table
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, select
 
 from makerates_lake.store._pyiceberg import sql_catalog_engine, sql_catalog_tables
 from makerates_lake.store.catalog import Lake
@@ -33,37 +25,17 @@ from makerates_lake.store.tables import TableSpec
 
 _ICEBERG_TABLES: Final = sql_catalog_tables()
 
-#: Compiled pointer queries kept (one per catalog and table set; a trace uses one).
-MAX_QUERIES: Final = 32
-_LOCK: Final = threading.Lock()
-_QUERIES: dict[tuple[type, str, tuple[str, ...]], str] = {}
-
-
-def _query(engine: Engine, catalog: str, names: tuple[str, ...]) -> str:
-    """The pointer query for ``names`` in ``catalog``, as SQL text for ``engine``'s driver.
-
-    The values are rendered as literals by the dialect (quoted and escaped as it quotes
-    any string), so the text needs no parameters and no paramstyle of its own.
-    """
-    key = (type(engine.dialect), catalog, names)
-    with _LOCK:
-        known = _QUERIES.get(key)
-    if known is not None:
-        return known
-    statement = select(
-        _ICEBERG_TABLES.table_namespace,
-        _ICEBERG_TABLES.table_name,
-        _ICEBERG_TABLES.metadata_location,
-    ).where(
-        _ICEBERG_TABLES.catalog_name == catalog,
-        _ICEBERG_TABLES.table_name.in_(names),
-    )
-    text = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-    with _LOCK:
-        if len(_QUERIES) >= MAX_QUERIES:
-            _QUERIES.clear()
-        _QUERIES[key] = text
-    return text
+# Built once, with bound parameters: SQLAlchemy then reuses the compiled statement from its
+# cache instead of building and compiling a new one per trace. ``names`` expands to the IN
+# list at execution.
+_POINTERS: Final = select(
+    _ICEBERG_TABLES.table_namespace,
+    _ICEBERG_TABLES.table_name,
+    _ICEBERG_TABLES.metadata_location,
+).where(
+    _ICEBERG_TABLES.catalog_name == bindparam("catalog"),
+    _ICEBERG_TABLES.table_name.in_(bindparam("names", expanding=True)),
+)
 
 
 def current_tables(lake: Lake, specs: Sequence[TableSpec]) -> dict[str, Table]:
@@ -91,17 +63,10 @@ def metadata_locations(catalog: Catalog, identifiers: Sequence[str]) -> dict[str
     if engine is None:
         return None
     split = {tuple(identifier.rsplit(".", 1)): identifier for identifier in identifiers}
-    query = _query(engine, catalog.name, tuple(sorted({name for _, name in split})))
-    connection = engine.raw_connection()  # from the pool; close() returns it there
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(query)
-            rows = [(namespace, name, location) for namespace, name, location in cursor.fetchall()]
-        finally:
-            cursor.close()
-    finally:
-        connection.close()
+    names = sorted({name for _, name in split})
+    with engine.connect() as connection:
+        result = connection.execute(_POINTERS, {"catalog": catalog.name, "names": names})
+        rows = [(namespace, name, location) for namespace, name, location in result]
     found: dict[str, str] = {}
     for namespace, name, location in rows:
         identifier = split.get((namespace, name))
