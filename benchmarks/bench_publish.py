@@ -48,6 +48,7 @@ from psycopg import sql
 from makerates_lake.publish import ddl, pgcopy
 from makerates_lake.publish.frame import TABLE_COLUMNS, TABLE_SCHEMA, UUID_COLUMNS
 from makerates_lake.publish.postgres import (
+    COPY_BLOCK_ROWS,
     PublishResult,
     copy_rows,
     load_table,
@@ -144,7 +145,9 @@ def _server_floor(conn: Conn, name: str, rows: pa.Table, repeat: int) -> float |
     (``pg_read_server_files``) or when the server is on another machine."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "rows.pgcopy"
-        path.write_bytes(b"".join(pgcopy.encode(rows, uuids=UUID_COLUMNS)))
+        path.write_bytes(
+            b"".join(pgcopy.encode(rows, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS))
+        )
         # The server runs as another user: let it traverse the folder and read the file.
         Path(folder).chmod(0o755)
         path.chmod(0o644)
@@ -214,7 +217,7 @@ def run(
         encode = float("inf")
         for _ in range(repeat):
             started = time.perf_counter()
-            for _block in pgcopy.encode(rows, uuids=UUID_COLUMNS):
+            for _block in pgcopy.encode(rows, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS):
                 pass
             encode = min(encode, time.perf_counter() - started)
         results[ENCODE] = (n, encode)

@@ -68,7 +68,8 @@ _SWITCH_LOCK_TIMEOUT: Final = "30s"
 # the next publish); the view still shows the previous publish, whose table only the
 # switch drops.
 _NO_COMMIT_WAIT: Final = "SET LOCAL synchronous_commit = off"
-_COPY_BLOCK_ROWS: Final = 8_192  # chosen by measurement among 4k..32k rows
+COPY_BLOCK_ROWS: Final = 8_192
+"""Rows per binary COPY block sent (chosen by measurement among 4k..32k)."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,7 @@ def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.
     # hold what was sent). psycopg's writer thread did no better on two cores: the thread
     # competes with the encoding and the server for them.
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for block in pgcopy.encode(rows, rows_per_chunk=_COPY_BLOCK_ROWS, uuids=UUID_COLUMNS):
+        for block in pgcopy.encode(rows, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS):
             copy.write(block)
 
 
