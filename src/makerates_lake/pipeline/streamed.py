@@ -9,6 +9,7 @@ the end, silver first, then gold, as the one-frame rebuild commits them.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,16 +85,17 @@ def stream_rebuild(
                     started.append(pool.submit(_facts_and_evidence, gold, rows, evidence))
 
                 try:
-                    for batch in silver.batches(limits.silver_rows):
-                        written = silver.flag_and_write(
-                            batch,
-                            jump_threshold=settings.jump_threshold,
-                            stale_after=stale_after,
-                            on_sorted=build_gold,
-                            writer=writer,
-                        )
-                        if evidence is not None and written.height:
-                            evidence.add_jumps(int(written.get_column("is_jump").sum()))
+                    with contextlib.closing(silver.batches(limits.silver_rows)) as batches:
+                        for batch in batches:
+                            written = silver.flag_and_write(
+                                batch,
+                                jump_threshold=settings.jump_threshold,
+                                stale_after=stale_after,
+                                on_sorted=build_gold,
+                                writer=writer,
+                            )
+                            if evidence is not None and written.height:
+                                evidence.add_jumps(int(written.get_column("is_jump").sum()))
                 finally:
                     while started:  # also on an error: no writer left behind
                         started.pop().result()

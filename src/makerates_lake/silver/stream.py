@@ -22,7 +22,7 @@ sizes (``tests/integration/test_reprocess_stream.py`` compares them).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -81,18 +81,21 @@ class SilverRebuild:
         _report(on_progress, 0, total)
         table = self._lake.table(SILVER_REJECTS, refresh=True)
         read = 0
-        for bronze in prefetched(batches):
-            checked = check_bronze(bronze, transform_version=self._version)
-            rejects = storage.to_arrow(checked.rejects, SILVER_REJECTS)
-            self._files[SILVER_REJECTS.name] += storage.write_files(table, rejects, SILVER_REJECTS)
-            self._rejects += checked.rejects.height
-            self._spill.add(checked.rates)
-            self._done.append(bronze.select(_DONE))
-            read += bronze.height
-            # Counted against the manifests' total, which a purge's deletes can exceed.
-            _report(on_progress, min(read, total), total)
+        with contextlib.closing(prefetched(batches)) as ahead:
+            for bronze in ahead:
+                checked = check_bronze(bronze, transform_version=self._version)
+                rejects = storage.to_arrow(checked.rejects, SILVER_REJECTS)
+                self._files[SILVER_REJECTS.name] += storage.write_files(
+                    table, rejects, SILVER_REJECTS
+                )
+                self._rejects += checked.rejects.height
+                self._spill.add(checked.rates)
+                self._done.append(bronze.select(_DONE))
+                read += bronze.height
+                # Counted against the manifests' total, which a purge's deletes can exceed.
+                _report(on_progress, min(read, total), total)
 
-    def batches(self, max_rows: int) -> Iterator[MonthBatch]:
+    def batches(self, max_rows: int) -> Generator[MonthBatch, None, None]:
         """The checked rows, whole months at a time (about ``max_rows`` rows), in date
         order; the next batch is read from disk while the caller works on this one."""
         return prefetched(self._spill.batches(max_rows))
@@ -188,10 +191,11 @@ class SilverRebuild:
             self._files[spec.name] = []
 
 
-def prefetched(items: Iterator[T]) -> Iterator[T]:
+def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
     """``items``, the next one produced on a thread of its own while the caller works on
     this one: reading a batch (Polars, PyArrow) releases the GIL, so the read of the next
-    batch overlaps the work on this one. Holds one item more than the caller does."""
+    batch overlaps the work on this one. Holds one item more than the caller does; close
+    it (``contextlib.closing``) to wait for a read under way when stopping early."""
     done = object()
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as pool:
         pending = pool.submit(next, items, done)
