@@ -61,7 +61,7 @@ def encode(
 
     Args:
         table: Columns in the target table's order; types date32, string, bool, int64,
-            timestamp[us, tz], decimal128 and fixed-size binary are supported. No nulls.
+            timestamp[us, tz] and decimal128 are supported. No nulls.
         rows_per_chunk: Rows per yielded block, so the caller can send one block while
             the next is encoded.
         uuids: Text columns to send as PostgreSQL ``uuid`` (see :func:`uuid_bytes`),
@@ -153,13 +153,6 @@ def _field(array: pa.Array) -> _Field:
         return _fixed(array.to_numpy(zero_copy_only=False).astype(np.uint8))
     if pa.types.is_decimal128(kind):
         return _fixed(numeric_digits(array))
-    if pa.types.is_fixed_size_binary(kind):
-        # Sent as is: the binary form of a uuid (or a bytea) is its bytes.
-        width = kind.byte_width
-        raw = np.frombuffer(
-            array.buffers()[1], dtype=np.uint8, count=width * n, offset=width * array.offset
-        )
-        return _fixed(raw.reshape(n, width))
     raise CopyEncodeError("no binary COPY encoding for this Arrow type", type=str(kind))
 
 
