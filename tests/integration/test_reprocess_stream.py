@@ -147,10 +147,10 @@ def test_a_silver_write_failing_on_its_thread_fails_the_run_and_leaves_no_files(
     the reprocess with its error, main keeps its tables, and no rate file it wrote stays."""
     _history(embedded_lake, days=120)
     before = _one_frame_rebuild(embedded_lake)
-    from makerates_lake.silver import stream
+    import makerates_lake.store as store_package  # silver/stream.py writes through it
 
     writes: list[int] = []
-    real_write = stream.storage.write_files
+    real_write = store_package.write_files
 
     def fail_third(table: object, rows: object, spec: TableSpec) -> object:
         if spec == SILVER_RATES:
@@ -159,7 +159,7 @@ def test_a_silver_write_failing_on_its_thread_fails_the_run_and_leaves_no_files(
                 raise RuntimeError("disk full")
         return real_write(table, rows, spec)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(stream.storage, "write_files", fail_third)
+    monkeypatch.setattr(store_package, "write_files", fail_third)
     files_before = set(embedded_lake.settings.home.rglob("*.parquet"))
     with pytest.raises(RuntimeError, match="disk full"):
         run_reprocess(embedded_lake, limits=BatchLimits(bronze_rows=50, silver_rows=500))

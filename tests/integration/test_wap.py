@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+import socket
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -266,7 +267,7 @@ def test_another_hosts_run_killed_mid_publish_is_finished_after_the_grace(
     (branch,) = {b.name for b in wap_branches(sql_lake)}
     first = BRANCHED_TABLES[0]
     assert ref_snapshot_id(sql_lake.table(first, refresh=True), MAIN) is not None  # moved
-    monkeypatch.setattr(recovery.socket, "gethostname", lambda: "another-host")
+    monkeypatch.setattr(socket, "gethostname", lambda: "another-host")
     assert recovery.owner_state(branch) == "unknown"
 
     heads = {

@@ -232,9 +232,9 @@ def test_batches_of_whole_dates_give_the_verdicts_of_one_frame() -> None:
     for part in (["e1"], ["e2"]):  # bronze's ids may come in any parts
         batched.add_bronze_ids(pl.DataFrame({"extraction_id": part}))
     whole.add_bronze_ids(pl.DataFrame({"extraction_id": ["e1", "e2"]}))
-    totals = {"totals_before": {"silver.rates": 0}, "totals_after": {"silver.rates": silver.height}}
-    one = run_checks(whole.evidence(**totals), LIMITS)
-    many = run_checks(batched.evidence(**totals), LIMITS)
+    before, after = {"silver.rates": 0}, {"silver.rates": silver.height}
+    one = run_checks(whole.evidence(totals_before=before, totals_after=after), LIMITS)
+    many = run_checks(batched.evidence(totals_before=before, totals_after=after), LIMITS)
     assert one == many
     assert {r.name for r in one if not r.passed} == {
         "lineage",
