@@ -44,11 +44,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# pytest exits 5 when it collected no tests: that is reported, not hidden as a pass.
+# The suite runs as three pytest processes, each with its own services: two clean-clone
+# runs in one process died of a segfault in a native (tokio) thread inside libpython at
+# the same test, a quarter of the way in, which neither that file alone nor the files
+# before it reproduced (see benchmarks/README.md's session 9 notes). Every group always
+# runs; the first failing status is the result. pytest exits 5 when a group collected no
+# tests: that is reported and fails the run, not hidden as a pass.
+PYTEST_GROUPS := "tests/integration/test_[a-o]*.py" "tests/integration/test_[p-z]*.py" tests/unit
 pytest: $(STAMP)
-	@$(BIN)/python -m pytest; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests"; fi; \
-	exit $$status
+	@status=0; for group in $(PYTEST_GROUPS); do \
+	  echo "== pytest $$group"; \
+	  $(BIN)/python -m pytest $$group; code=$$?; \
+	  if [ $$code -eq 5 ]; then echo "pytest collected no tests in $$group"; fi; \
+	  if [ $$code -ne 0 ] && [ $$status -eq 0 ]; then status=$$code; fi; \
+	done; exit $$status
 
 test: lint typecheck pytest
 
