@@ -43,9 +43,6 @@ def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> p
         # On a run's branch (store/branches.py) the snapshot is named: Polars would read
         # main. Only there: a named snapshot is read with its own schema, not the table's.
         snapshot_id = current.snapshot_id
-    plain = _plain_parquet(lake, table, snapshot_id, None)
-    if plain is not None:
-        return plain
     return pl.scan_iceberg(
         table, snapshot_id=snapshot_id, storage_options=lake.storage_options() or None
     )
@@ -54,47 +51,28 @@ def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> p
 def scan_files(
     lake: Lake, table: Table, *, row_filter: BooleanExpression | None = None
 ) -> pl.LazyFrame:
-    """:func:`scan_table` of the current snapshot whose files are pruned by ``row_filter``
-    (partitions and statistics) before Polars reads them: filter the rows themselves on
-    the frame."""
-    plain = _plain_parquet(lake, table, None, row_filter)
-    return plain if plain is not None else scan_table(lake, table)
+    """:func:`scan_table` of the current snapshot, reading its Parquet files by name.
 
-
-def _plain_parquet(
-    lake: Lake,
-    table: Table,
-    snapshot_id: int | None,
-    row_filter: BooleanExpression | None,
-) -> pl.LazyFrame | None:
-    """The snapshot's Parquet files read by name with Polars' plain Parquet reader, or
-    None when only the Iceberg reader gives the right rows.
-
-    A table that has only ever had one schema, whose files are all Parquet without
-    delete files, holds exactly the columns and names of that schema, so the plain
-    reader gives the same rows as ``pl.scan_iceberg``, which maps every column of every
-    file by field id (a large share of reading many small day files). It also keeps
-    Python out of Polars' engine threads: ``scan_iceberg`` resolves its files through a
-    Python object that Polars calls from its own worker threads, and long test sessions
-    died of segfaults in a tokio worker inside libpython (dmesg), under either planner.
+    Polars' Iceberg reader maps every column of every file by field id, which is a
+    large share of reading many small day files. A table that has only ever had one
+    schema, whose files are all Parquet without delete files, holds exactly the columns
+    and names of that schema, so Polars' plain Parquet reader gives the same rows. Any
+    other table goes through :func:`scan_table`. ``row_filter`` only prunes files
+    (partitions and statistics): filter the rows themselves on the frame.
     """
     if len(table.metadata.schemas) != 1:
-        return None
-    snapshot = (
-        table.current_snapshot() if snapshot_id is None else table.snapshot_by_id(snapshot_id)
-    )
-    if snapshot is None:
-        return None  # no such snapshot: the Iceberg reader says so in its own words
-    planned = table.scan(row_filter=row_filter or AlwaysTrue(), snapshot_id=snapshot.snapshot_id)
-    tasks = list(planned.plan_files())
-    if not all(
-        not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
-    ):
-        return None
-    if not tasks:
+        return scan_table(lake, table)
+    tasks = list(table.scan(row_filter=row_filter or AlwaysTrue()).plan_files())
+    if not tasks and table.current_snapshot() is not None:
         # Nothing matches: no rows, rather than every row for the caller to filter out.
         empty = pl.from_arrow(table.schema().as_arrow().empty_table())
-        return empty.lazy() if isinstance(empty, pl.DataFrame) else None
+        if isinstance(empty, pl.DataFrame):
+            return empty.lazy()
+    plain = tasks and all(
+        not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
+    )
+    if not plain:
+        return scan_table(lake, table)
     return pl.scan_parquet(
         [local_path(task.file.file_path) for task in tasks],
         hive_partitioning=False,
