@@ -364,3 +364,29 @@ def test_a_second_source_disagreeing_on_most_pairs_is_held(
     assert failing.get_column("check_name").to_list() == ["disagreements"]
     (detail,) = failing.get_column("detail").to_list()
     assert f"{ecb.height} of {ecb.height} source pairs differ" in detail
+
+
+def test_a_live_run_whose_publish_another_host_began_finishes_it(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another host's recovery moved the first table's main to this live run's branch
+    before the run published: the run finishes the other tables instead of dropping
+    their branches and rebuilding (gold would lose the run's rows for good)."""
+    import makerates_lake.pipeline.wap as wap
+    from makerates_lake.store.branches import fast_forward
+
+    real_publish = wap.publish_branch
+
+    def recovery_first(lake: Lake, branch: str, *args: object, **kwargs: object) -> None:
+        fast_forward(lake, BRANCHED_TABLES[0], branch, expected_main=None, behind=True)
+        real_publish(lake, branch, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(wap, "publish_branch", recovery_first)
+    backfill_once(embedded_lake, SAMPLE_ZIP)
+    result = run_transform(embedded_lake)
+    assert result.silver.rates > 0
+    assert wap_branches(embedded_lake) == []
+    assert table_rows(embedded_lake, SILVER_RATES).height == result.silver.rates
+    gold = mr.open_lake(embedded_lake.settings).read("gold.fact_rate")
+    assert _day_rows(gold, "2026-10-30").height > 0
+    assert run_transform(embedded_lake).silver.first_date is None  # nothing left pending

@@ -135,10 +135,18 @@ def checked_run(
                 branch=branch,
                 failed="; ".join(f"{c.name}: {c.detail}" for c in failed),
             )
+        heads = {t.identifier: _head(lake, t, branch) for t in changed}
         try:
             publish_branch(lake, branch, start, changed)
             return result
         except BranchMovedError as exc:
+            if _taken_over(lake, branch, changed, heads):
+                # Another host's recovery judged this run abandoned and began moving main
+                # to this branch: finish what it left; a rebuild would drop the branch of
+                # the tables it has not reached yet.
+                for spec in changed:
+                    fast_forward(lake, spec, branch, expected_main=None, behind=True)
+                return result
             if getattr(exc, "moved", "") or attempt == _REBUILDS:
                 raise
             # Another run published first and nothing of ours moved: rebuild on the new
@@ -173,6 +181,23 @@ def main_heads(lake: Lake) -> dict[str, int | None]:
         spec.identifier: ref_snapshot_id(lake.table(spec, refresh=True), MAIN)
         for spec in BRANCHED_TABLES
     }
+
+
+def _head(lake: Lake, spec: store.TableSpec, branch: str) -> int | None:
+    return ref_snapshot_id(lake.table(spec, refresh=True), branch)
+
+
+def _taken_over(
+    lake: Lake, branch: str, tables: list[store.TableSpec], heads: dict[str, int | None]
+) -> bool:
+    """Whether some table's ``main`` was moved to this run's branch head by someone else
+    (the branch is gone there and ``main`` is its head)."""
+    for spec in tables:
+        table = lake.table(spec, refresh=True)
+        gone = branch not in table.metadata.refs
+        if gone and ref_snapshot_id(table, MAIN) == heads.get(spec.identifier):
+            return True
+    return False
 
 
 def _drop(lake: Lake, branch: str) -> None:
