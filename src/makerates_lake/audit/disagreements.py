@@ -24,6 +24,9 @@ from makerates_lake.store.scan import scan_at
 from makerates_lake.store.tables import SILVER_RATES
 
 _KEY = ("rate_date", "base_currency", "quote_currency")
+#: Below this relative threshold the float pre-filter is skipped (doubles carry about
+#: 16 significant digits; 18-digit rates differ further down than that).
+_FLOAT_MIN_THRESHOLD = 1e-6
 _COLUMNS = (*_KEY, "source_name", "rate", "rate_text", "extraction_id", "extraction_timestamp")
 
 
@@ -102,9 +105,15 @@ def compare(rates: pl.DataFrame, threshold: float) -> list[Disagreement]:
     pairs = source_pairs(rates)
     # Floats only pick the candidates, with a margin far above their rounding error; the
     # verdict on each candidate is exact (Decimal), as the stored rates are.
-    one, other = (pl.col(c).cast(pl.Float64) for c in ("rate_text", "rate_text_b"))
-    margin = threshold * (1 - 1e-9)
-    pairs = pairs.filter((one - other).abs() > pl.min_horizontal(one, other) * margin)
+    # Only where floats can tell: a tiny threshold, a text floats cannot read or a rate
+    # beyond their range (read as 0 or null) is left to the exact comparison.
+    if threshold >= _FLOAT_MIN_THRESHOLD:
+        one, other = (
+            pl.col(c).cast(pl.Float64, strict=False) for c in ("rate_text", "rate_text_b")
+        )
+        margin = threshold * (1 - 1e-9)
+        apart = (one - other).abs() > pl.min_horizontal(one, other) * margin
+        pairs = pairs.filter((apart | (pl.min_horizontal(one, other) <= 0)).fill_null(True))
     limit = Decimal(str(threshold))
     found = []
     for row in pairs.sort([*_KEY, "source_name", "source_name_b"]).iter_rows(named=True):

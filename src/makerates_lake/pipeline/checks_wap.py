@@ -281,9 +281,9 @@ def check_disagreements(evidence: Evidence, limits: Thresholds) -> CheckResult:
         f"{d.source_b}={d.rate_b}"
         for d in found[:_SAMPLE]
     )
-    detail = f"{len(found)} of {compared} source pairs differ" + (
-        f": {sample}" if sample else "" if judged else " (too few to judge)"
-    )
+    detail = f"{len(found)} of {compared} source pairs differ"
+    detail += "" if judged else " (too few to judge)"
+    detail += f": {sample}" if sample else ""
     passed = not judged or share <= limits.max_disagreement_share
     return CheckResult("disagreements", passed, share, limits.max_disagreement_share, detail)
 

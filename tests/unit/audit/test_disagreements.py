@@ -50,9 +50,7 @@ def test_within_the_threshold_is_not_flagged() -> None:
 
 def test_each_source_speaks_with_its_newest_answer() -> None:
     """A source asked twice that day is compared by its later answer only."""
-    rows = _rows(
-        ("a", "EUR", "0.80", 1), ("a", "EUR", "0.9083", 5), ("b", "EUR", "0.9090", 2)
-    )
+    rows = _rows(("a", "EUR", "0.80", 1), ("a", "EUR", "0.9083", 5), ("b", "EUR", "0.9090", 2))
     assert compare(rows, 0.02) == []
 
 
@@ -60,3 +58,25 @@ def test_relative_difference_is_symmetric() -> None:
     """|a - b| / min(a, b) does not depend on the order."""
     assert relative_difference(Decimal("1"), Decimal("1.05")) == Decimal("0.05")
     assert relative_difference(Decimal("1.05"), Decimal("1")) == Decimal("0.05")
+
+
+def _two_sources(a: str, b: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "rate_date": [date(2026, 1, 1)] * 2,
+            "base_currency": ["EUR"] * 2,
+            "quote_currency": ["USD"] * 2,
+            "source_name": ["a", "b"],
+            "rate_text": [a, b],
+            "extraction_id": ["x", "y"],
+            "extraction_timestamp": [datetime(2026, 1, 1, tzinfo=UTC)] * 2,
+        }
+    )
+
+
+def test_the_float_prefilter_never_drops_what_the_exact_verdict_finds() -> None:
+    """Differences past a double's digits (threshold 0) and rates beyond its range are
+    judged exactly, not dropped by the pre-filter."""
+    assert len(compare(_two_sources("1.00000000000000001", "1.00000000000000002"), 0.0)) == 1
+    assert len(compare(_two_sources("1e-400", "3e-400"), 0.5)) == 1
+    assert compare(_two_sources("1.5", "1.529"), 0.02) == []
