@@ -61,7 +61,7 @@ def _require_object_lock(lake: Lake) -> None:
 
 def _set(lake: Lake, objects: list[str], *, on: bool) -> list[str]:
     """Set the flag on each object; on a refusal, what was done so far goes with the
-    error (the caller registers it first, so nothing held is ever unaccounted for)."""
+    error, so the caller registers exactly the objects that are held."""
     done: list[str] = []
     try:
         for uri in objects:
@@ -129,7 +129,18 @@ def hold_bronze(
     now = datetime.now(UTC)
     base = {"hold_id": hold_id, "event": HOLD, "at": now, "reason": reason}
     rows = [{**base, "window_start": start, "window_end": end, "object_uri": u} for u in done]
-    _register(lake, rows or [{**base, "window_start": start, "window_end": end}])
+    try:
+        _register(lake, rows or [{**base, "window_start": start, "window_end": end}])
+    except Exception as exc:
+        # The flags stay on (evidence frozen is the safe side); say exactly what is held
+        # so it can be registered or lifted by hand.
+        raise BronzeError(
+            f"the legal hold is on but could not be registered: {type(exc).__name__}: {exc}",
+            hold_id=hold_id,
+            held=len(done),
+            first_held=done[0] if done else "",
+            hold_failure=str(failure.cause) if failure is not None else "",
+        ) from exc
     if failure is not None:
         raise failure.as_bronze_error(hold_id)
     return HoldResult(hold_id, True, tuple(done))

@@ -30,7 +30,7 @@ from typing import Final
 import httpx
 import stamina
 
-from makerates_lake.errors import ConfigError
+from makerates_lake.errors import ConfigError, MakeratesError
 from makerates_lake.extract.errors import InsecureTransportError
 from makerates_lake.extract.http import HttpClient
 from makerates_lake.redact import redact_text
@@ -175,13 +175,13 @@ class AlertSender:
             return False
         url = webhook.reveal()
         body = json.dumps(payload(alert, self._settings), ensure_ascii=False).encode()
-        client = HttpClient(
-            self._settings,
-            ssl_context=self._ssl_context,
-            transport=self._transport,
-            allow_insecure_loopback=self._allow_insecure_loopback,
-        )
         try:
+            client = HttpClient(
+                self._settings,
+                ssl_context=self._ssl_context,
+                transport=self._transport,
+                allow_insecure_loopback=self._allow_insecure_loopback,
+            )
             with client:
                 for attempt in stamina.retry_context(
                     on=_RetryableError,
@@ -198,6 +198,10 @@ class AlertSender:
             reason = "only https webhooks are allowed (plain http only to loopback in tests)"
         except httpx.InvalidURL:
             reason = "the webhook URL is not a valid URL"
+        except MakeratesError as exc:
+            # A pin mismatch, an unreadable CA bundle: never raised from here, where it
+            # would hide the failure the alert is about.
+            reason = f"{type(exc).__name__}: {exc}"
         log.error(
             "alert could not be delivered",
             extra={

@@ -150,3 +150,15 @@ def test_unknown_events_and_formats_are_refused() -> None:
         Alert("something", "x")
     with pytest.raises(ConfigError, match="alert_webhook_format"):
         AlertSender(load_settings(environ={}, alert_webhook_format="xml"))
+
+
+def test_a_pin_mismatch_is_an_undelivered_alert_not_an_exception() -> None:
+    """The webhook's key does not match its pin: ``send_all`` still never raises (it
+    would hide the failure the alert is about); the alert counts as undelivered."""
+    from makerates_lake.extract.errors import CertificatePinError
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        raise CertificatePinError("the server's key is not pinned", source="alert-webhook")
+
+    delivery = _sender(_settings(), answer).send_all([Alert(DATA_STALE, "old")])
+    assert delivery.undelivered == [DATA_STALE]
