@@ -17,7 +17,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 @click.command("hold")
 @click.option("--from", "start", type=click.DateTime(), help="First extraction time (UTC).")
-@click.option("--to", "end", type=click.DateTime(), help="End of the window (exclusive).")
+@click.option("--to", "end", type=click.DateTime(), help="End of the window (exclusive, UTC).")
 @click.option("--reason", required=True, help="Why, e.g. the investigation's ticket.")
 @click.pass_context
 @library_errors
