@@ -102,7 +102,11 @@ def compare(rates: pl.DataFrame, threshold: float) -> list[Disagreement]:
     """
     if rates.is_empty():
         return []
-    pairs = source_pairs(rates)
+    return compare_pairs(source_pairs(rates), threshold)
+
+
+def compare_pairs(pairs: pl.DataFrame, threshold: float) -> list[Disagreement]:
+    """:func:`compare` on pairs already made by :func:`source_pairs` (pure: no I/O)."""
     # Floats only pick the candidates, with a margin far above their rounding error; the
     # verdict on each candidate is exact (Decimal), as the stored rates are.
     # Only where floats can tell: a tiny threshold, a text floats cannot read or a rate

@@ -154,7 +154,10 @@ def _events(lake: Lake) -> pl.DataFrame:
 
 def active_holds(lake: Lake) -> pl.DataFrame:
     """The holds not released: id, when, reason, window and how many objects, oldest first."""
-    events = _events(lake)
+    return _active(_events(lake))
+
+
+def _active(events: pl.DataFrame) -> pl.DataFrame:
     released = events.filter(pl.col("event") == RELEASE).get_column("hold_id")
     return (
         events.filter((pl.col("event") == HOLD) & ~pl.col("hold_id").is_in(released.implode()))
@@ -188,7 +191,7 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
             "no legal hold with this id (makerates bronze holds lists the active ones)",
             hold_id=hold_id,
         )
-    active = set(active_holds(lake).get_column("hold_id").to_list())
+    active = set(_active(events).get_column("hold_id").to_list())
     held = holds.filter(pl.col("object_uri").is_not_null())
     mine = set(held.filter(pl.col("hold_id") == hold_id).get_column("object_uri").to_list())
     others = held.filter(pl.col("hold_id").is_in(sorted(active - {hold_id})))

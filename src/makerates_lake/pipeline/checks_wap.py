@@ -17,7 +17,7 @@ from typing import Final
 
 import polars as pl
 
-from makerates_lake.audit.disagreements import compare, source_pairs
+from makerates_lake.audit.disagreements import compare_pairs, source_pairs
 from makerates_lake.wap_thresholds import Thresholds
 
 _RATE_KEY: Final = ("rate_date", "base_currency", "quote_currency", "source_name")
@@ -271,9 +271,10 @@ def check_disagreements(evidence: Evidence, limits: Thresholds) -> CheckResult:
     """Where two sources carry the same pair and date, at most ``max_disagreement_share``
     of those pairs differ by more than ``rate_disagreement`` (``|a - b| / min(a, b)``;
     by default the lake's ``disagreement_threshold``). Nothing to compare passes."""
-    shared = evidence.shared_rates
-    compared = source_pairs(shared).height if shared.height else 0
-    found = compare(shared, limits.rate_disagreement) if compared else []
+    shared = evidence.shared_rates  # no columns at all when no two sources met
+    pairs = source_pairs(shared) if shared.height else None
+    compared = 0 if pairs is None else pairs.height
+    found = compare_pairs(pairs, limits.rate_disagreement) if pairs is not None else []
     share = len(found) / compared if compared else 0.0
     judged = compared >= limits.min_rows
     sample = ", ".join(
