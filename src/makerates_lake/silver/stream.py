@@ -81,7 +81,13 @@ class SilverRebuild:
         _report(on_progress, 0, total)
         table = self._lake.table(SILVER_REJECTS, refresh=True)
         read = 0
-        with contextlib.closing(prefetched(batches)) as ahead:
+        spilling: Future[None] | None = None
+        # A batch's rows are spilled on a thread of their own while the next batch is
+        # parsed (writing IPC releases the GIL); one spill at a time keeps their order.
+        with (
+            contextlib.closing(prefetched(batches)) as ahead,
+            ThreadPoolExecutor(1, thread_name_prefix="spill") as spiller,
+        ):
             for bronze in ahead:
                 checked = check_bronze(bronze, transform_version=self._version)
                 rejects = storage.to_arrow(checked.rejects, SILVER_REJECTS)
@@ -89,11 +95,15 @@ class SilverRebuild:
                     table, rejects, SILVER_REJECTS
                 )
                 self._rejects += checked.rejects.height
-                self._spill.add(checked.rates)
+                if spilling is not None:
+                    spilling.result()
+                spilling = spiller.submit(self._spill.add, checked.rates)
                 self._done.append(bronze.select(_DONE))
                 read += bronze.height
                 # Counted against the manifests' total, which a purge's deletes can exceed.
                 _report(on_progress, min(read, total), total)
+            if spilling is not None:
+                spilling.result()
 
     def batches(self, max_rows: int) -> Generator[MonthBatch, None, None]:
         """The checked rows, whole months at a time (about ``max_rows`` rows), in date
