@@ -25,6 +25,18 @@ from tests import seaweed as seaweed_server
 from tests.seaweed import SeaweedServer
 from tests.services import PostgresServer, ServiceStartError
 
+#: ``tests/run_groups.sh`` names a file here: each failed test is appended as it fails, so
+#: a failure seen before a native crash of the process is not lost when the group reruns.
+_FAILURES_FILE = os.environ.get("TESTS_FAILURES_FILE")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Record a failed test in ``TESTS_FAILURES_FILE`` (when set) the moment it fails."""
+    if _FAILURES_FILE and report.failed:
+        with open(_FAILURES_FILE, "a", encoding="utf-8") as failures:
+            failures.write(f"{report.nodeid} ({report.when})\n")
+
+
 # The S3 identity SeaweedFS is started with.
 S3_KEY_ID = seaweed_server.ACCESS_KEY
 S3_SECRET = seaweed_server.SECRET_KEY

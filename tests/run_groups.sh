@@ -7,42 +7,57 @@
 # reported with the crashing thread's native backtrace from its core file (when gdb and
 # core files are available) and run once more, whole: clean-clone runs of this suite
 # have died of a segfault in a Polars tokio thread that no local run reproduced (see
-# benchmarks/README.md, "Test runs and a native crash"). A second death, a test failure
-# or a group that collected no tests (pytest's exit 5) fails the run; nothing is retried
-# silently and no test is skipped.
+# benchmarks/README.md, "Test runs and a native crash"). A test that failed before the
+# crash fails the group whatever the rerun gives (tests/conftest.py records each failure
+# as it happens). A second death, a test failure or a group that collected no tests
+# (pytest's exit 5) fails the run; nothing is retried silently and no test is skipped.
 set -u
 
 python=${PYTHON_BIN:-.venv/bin/python}
 ulimit -c unlimited 2>/dev/null || true
 
 report_crash() {
-    local code=$1 core
+    local code=$1 since=$2 core
     echo "!! pytest died of signal $((code - 128)) (exit $code)"
-    core=$(find . -maxdepth 1 -name 'core*' -type f -newer "$2" 2>/dev/null | head -n 1)
+    core=$(find . -maxdepth 1 -name 'core*' -type f -newer "$since" 2>/dev/null | head -n 1)
     if [ -n "$core" ] && command -v gdb >/dev/null 2>&1; then
-        echo "!! native backtrace of the crashing thread ($core):"
-        gdb -batch -nx -iex 'set auto-load off' -ex 'set print frame-arguments none' -ex 'bt 40' -ex 'info threads' "$python" "$core" 2>&1 \
+        echo "!! native backtrace of the crashing thread ($core), after the thread list:"
+        gdb -batch -nx -iex 'set auto-load off' -ex 'set print frame-arguments none' \
+            -ex 'info threads' -ex 'bt 40' "$python" "$core" 2>&1 \
             | grep -v -E '^\[New LWP|^warning:' | tail -n 120
     else
-        echo "!! no core file or no gdb: no native backtrace"
+        echo "!! no native backtrace: core file found: ${core:-none}," \
+            "gdb: $(command -v gdb || echo none)," \
+            "core_pattern: $(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo unknown)"
     fi
-    find . -maxdepth 1 -name 'core*' -type f -newer "$2" -delete 2>/dev/null
+    find . -maxdepth 1 -name 'core*' -type f -newer "$since" -delete 2>/dev/null
 }
 
 run_group() {
-    local group=$1 attempt code stamp
+    local group=$1 attempt code stamp failures earlier=""
     for attempt in first second; do
         echo "== pytest $group ($attempt run)"
         stamp=$(mktemp)
-        "$python" -m pytest $group
+        failures=$(mktemp)
+        TESTS_FAILURES_FILE=$failures "$python" -m pytest $group
         code=$?
         if [ "$code" -gt 128 ]; then
             report_crash "$code" "$stamp"
-            rm -f "$stamp"
+            if [ -s "$failures" ]; then
+                echo "!! failed before the crash (these fail the group whatever the rerun gives):"
+                cat "$failures"
+                earlier=$(cat "$failures")
+            fi
+            rm -f "$stamp" "$failures"
             continue
         fi
-        rm -f "$stamp"
+        rm -f "$stamp" "$failures"
         [ "$code" -eq 5 ] && echo "pytest collected no tests in $group"
+        if [ "$code" -eq 0 ] && [ -n "$earlier" ]; then
+            echo "!! $group passed on its second run, but these failed before the crash:"
+            echo "$earlier"
+            return 1
+        fi
         return "$code"
     done
     echo "!! $group died of a native crash twice"
