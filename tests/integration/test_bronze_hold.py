@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from makerates_lake.bronze import BronzeWriter
+from makerates_lake.bronze import hold as hold_module
 from makerates_lake.bronze.hold import active_holds
 from makerates_lake.cli import main
 from makerates_lake.store.catalog import Lake
@@ -99,6 +100,58 @@ def test_releasing_one_of_two_overlapping_holds_keeps_the_other(pg_s3_lake: Lake
 
     assert CliRunner().invoke(main, ["bronze", "release", narrow], env=env).exit_code == 0
     assert _status(pg_s3_lake) == {JAN.date(): "OFF", MAR.date(): "OFF"}
+
+
+def test_a_hold_placed_while_a_release_lifts_stays_on(
+    pg_s3_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release reads the register, then a new hold on the same files is placed and
+    registered, then the release lifts what it read as its own: the release sees the
+    new hold when it checks again and puts its files back on hold."""
+    writer = BronzeWriter(pg_s3_lake)
+    writer.append([make_record(1, extraction_timestamp=MAR)])
+    old = hold_module.hold_bronze(pg_s3_lake, reason="old investigation").hold_id
+    set_flags = hold_module._set
+    late: list[str] = []
+
+    def new_hold_before_the_lift(lake: Lake, objects: list[str], *, on: bool) -> list[str]:
+        if not on and not late:
+            late.append(hold_module.hold_bronze(lake, reason="new investigation").hold_id)
+        return set_flags(lake, objects, on=on)
+
+    monkeypatch.setattr(hold_module, "_set", new_hold_before_the_lift)
+    result = hold_module.release_hold(pg_s3_lake, old)
+    assert _status(pg_s3_lake) == {MAR.date(): "ON"}, "the new hold's file was left lifted"
+    assert result.objects == ()
+    assert len(result.kept) == 1
+    assert active_holds(pg_s3_lake).get_column("hold_id").to_list() == late
+
+
+def test_a_release_lifting_between_a_holds_flags_and_its_register_is_undone(
+    pg_s3_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new hold sets its flags, then a release that read the register before the new
+    hold was in it lifts the same files, then the hold registers: the hold sets its
+    flags again after registering, so its files end held."""
+    writer = BronzeWriter(pg_s3_lake)
+    writer.append([make_record(1, extraction_timestamp=MAR)])
+    old = hold_module.hold_bronze(pg_s3_lake, reason="old investigation").hold_id
+    register = hold_module._register
+    released: list[str] = []
+
+    def release_before_registering(lake: Lake, rows: list[dict[str, object]]) -> None:
+        if not released and rows[0]["event"] == hold_module.HOLD:
+            # The release runs as if it had read the register before this hold.
+            released.append(old)
+            monkeypatch.setattr(hold_module, "_register", register)
+            hold_module.release_hold(lake, old)
+        register(lake, rows)
+
+    monkeypatch.setattr(hold_module, "_register", release_before_registering)
+    new = hold_module.hold_bronze(pg_s3_lake, reason="new investigation").hold_id
+    assert released == [old]
+    assert _status(pg_s3_lake) == {MAR.date(): "ON"}, "the released file stayed lifted"
+    assert active_holds(pg_s3_lake).get_column("hold_id").to_list() == [new]
 
 
 def test_a_hold_needs_a_reason(pg_s3_lake: Lake) -> None:

@@ -143,6 +143,14 @@ def hold_bronze(
         ) from exc
     if failure is not None:
         raise failure.as_bronze_error(hold_id)
+    # Set again now that the hold is registered: a release running meanwhile, which read
+    # the register before this hold was in it, may have lifted some of these objects.
+    # A release that reads the register from now on sees this hold and keeps them held
+    # (release_hold re-checks after lifting), so one of the two always ends with them on.
+    try:
+        _set(lake, done, on=True)
+    except _PartialError as exc:
+        raise exc.as_bronze_error(hold_id) from None
     return HoldResult(hold_id, True, tuple(done))
 
 
@@ -178,7 +186,8 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
     covers them; the release is registered (with ``reason``) before any flag changes.
 
     Releasing a hold already released lifts its objects again (no second entry): the
-    way to finish a release that the server interrupted.
+    way to finish a release that the server interrupted. A hold placed while the
+    release runs keeps its objects held, whichever order the two reach the register.
 
     Raises:
         BronzeError: No hold with this id, no Object Lock, or the server refused a file.
@@ -204,6 +213,23 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
         _register(lake, [{"hold_id": hold_id, "event": RELEASE, "at": now, "reason": reason}])
     try:
         done = _set(lake, sorted(mine - kept), on=False)
+        # A hold registered while this release ran may cover objects just lifted: they
+        # are held again (hold_bronze sets its flags again after registering, for the
+        # other order of the two).
+        covered = _covered_by_others(_events(lake), hold_id, done)
+        _set(lake, sorted(covered), on=True)
     except _PartialError as exc:
         raise exc.as_bronze_error(hold_id) from None
-    return HoldResult(hold_id, False, tuple(done), tuple(sorted(kept)))
+    lifted = tuple(uri for uri in done if uri not in covered)
+    return HoldResult(hold_id, False, lifted, tuple(sorted(kept | covered)))
+
+
+def _covered_by_others(events: pl.DataFrame, hold_id: str, objects: list[str]) -> set[str]:
+    """Those of ``objects`` that an active hold other than ``hold_id`` froze."""
+    active = set(_active(events).get_column("hold_id").to_list()) - {hold_id}
+    held = events.filter(
+        (pl.col("event") == HOLD)
+        & pl.col("hold_id").is_in(sorted(active))
+        & pl.col("object_uri").is_not_null()
+    )
+    return set(objects) & set(held.get_column("object_uri").to_list())
