@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 
 import nbformat
@@ -40,9 +38,6 @@ def test_notebook_executes(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     """Every cell runs without error (their own asserts included) on a fresh embedded lake."""
     monkeypatch.setenv("MAKERATES_HOME", str(tmp_path / "lake"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    # Starting a kernel imports IPython here, which reads stdin's encoding: pytest's stand-in
-    # stdin fails that when the run has no stdin at all (a closed descriptor 0).
-    monkeypatch.setattr(sys, "stdin", io.StringIO())
     book = _read(path)
     client = NotebookClient(
         book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
