@@ -39,7 +39,10 @@ run_group() {
         echo "== pytest $group ($attempt run)"
         stamp=$(mktemp)
         failures=$(mktemp)
-        TESTS_FAILURES_FILE=$failures "$python" -m pytest $group
+        # stdin from /dev/null: with none at all (a closed descriptor 0), pytest's stand-in
+        # stdin fails whatever asks for its encoding (IPython's import, in the notebook
+        # and Sail tests).
+        TESTS_FAILURES_FILE=$failures "$python" -m pytest $group </dev/null
         code=$?
         if [ "$code" -gt 128 ]; then
             report_crash "$code" "$stamp"
