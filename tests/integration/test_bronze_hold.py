@@ -13,6 +13,7 @@ from makerates_lake.bronze import BronzeWriter
 from makerates_lake.bronze import hold as hold_module
 from makerates_lake.bronze.hold import active_holds
 from makerates_lake.cli import main
+from makerates_lake.errors import BronzeError
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.worm import split_s3_uri
 from tests.integration.bronze_helpers import make_record
@@ -152,6 +153,87 @@ def test_a_release_lifting_between_a_holds_flags_and_its_register_is_undone(
     assert released == [old]
     assert _status(pg_s3_lake) == {MAR.date(): "ON"}, "the released file stayed lifted"
     assert active_holds(pg_s3_lake).get_column("hold_id").to_list() == [new]
+
+
+def test_a_release_whose_repair_failed_is_repaired_by_running_it_again(
+    pg_s3_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release lifted a file a newer hold covers and could not put it back: the error
+    says to run the release again, and that run puts the file back on hold."""
+    BronzeWriter(pg_s3_lake).append([make_record(1, extraction_timestamp=MAR)])
+    old = hold_module.hold_bronze(pg_s3_lake, reason="old investigation").hold_id
+    set_flags = hold_module._set
+    late: list[str] = []
+
+    def new_hold_then_refused_repair(lake: Lake, objects: list[str], *, on: bool) -> list[str]:
+        if not on and not late:
+            late.append(hold_module.hold_bronze(lake, reason="new investigation").hold_id)
+        elif on and late:
+            raise hold_module._PartialError([], objects, True, RuntimeError("refused"))
+        return set_flags(lake, objects, on=on)
+
+    monkeypatch.setattr(hold_module, "_set", new_hold_then_refused_repair)
+    with pytest.raises(BronzeError, match="run the same release again"):
+        hold_module.release_hold(pg_s3_lake, old)
+    assert _status(pg_s3_lake) == {MAR.date(): "OFF"}
+    monkeypatch.setattr(hold_module, "_set", set_flags)
+
+    hold_module.release_hold(pg_s3_lake, old)
+    assert _status(pg_s3_lake) == {MAR.date(): "ON"}
+    assert active_holds(pg_s3_lake).get_column("hold_id").to_list() == late
+
+
+def test_a_hold_that_failed_partway_sets_what_it_registered_again(
+    pg_s3_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new hold sets one of its two files, the server refuses the other, and a release
+    that read the register before the new hold lifts both: the file the new hold
+    registered ends held, the other does not (it is in no active hold)."""
+    writer = BronzeWriter(pg_s3_lake)
+    writer.append([make_record(1, extraction_timestamp=JAN)])
+    writer.append([make_record(2, extraction_timestamp=MAR)])
+    old = hold_module.hold_bronze(pg_s3_lake, reason="old investigation").hold_id
+    set_flags, register = hold_module._set, hold_module._register
+
+    def one_of_two(lake: Lake, objects: list[str], *, on: bool) -> list[str]:
+        if on and len(objects) == 2:
+            done = set_flags(lake, objects[:1], on=True)
+            raise hold_module._PartialError(done, objects, True, RuntimeError("refused"))
+        return set_flags(lake, objects, on=on)
+
+    def release_before_registering(lake: Lake, rows: list[dict[str, object]]) -> None:
+        if rows[0]["event"] == hold_module.HOLD:
+            monkeypatch.setattr(hold_module, "_register", register)
+            hold_module.release_hold(lake, old)
+        register(lake, rows)
+
+    monkeypatch.setattr(hold_module, "_set", one_of_two)
+    monkeypatch.setattr(hold_module, "_register", release_before_registering)
+    with pytest.raises(BronzeError, match="could not be put on every file"):
+        hold_module.hold_bronze(pg_s3_lake, reason="new investigation")
+    assert sorted(_status(pg_s3_lake).values()) == ["OFF", "ON"]
+    assert active_holds(pg_s3_lake).get_column("objects").to_list() == [1]
+
+
+def test_a_hold_whose_second_setting_fails_says_it_is_registered(
+    pg_s3_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting the flags again after registering fails: the error says the hold is
+    registered (not that it could not be put on), so nobody places it twice."""
+    BronzeWriter(pg_s3_lake).append([make_record(1, extraction_timestamp=MAR)])
+    set_flags = hold_module._set
+    calls: list[bool] = []
+
+    def second_refused(lake: Lake, objects: list[str], *, on: bool) -> list[str]:
+        calls.append(on)
+        if len(calls) == 2:
+            raise hold_module._PartialError([], objects, True, RuntimeError("timeout"))
+        return set_flags(lake, objects, on=on)
+
+    monkeypatch.setattr(hold_module, "_set", second_refused)
+    with pytest.raises(BronzeError, match="registered with every object"):
+        hold_module.hold_bronze(pg_s3_lake, reason="investigation")
+    assert active_holds(pg_s3_lake).get_column("objects").to_list() == [1]
 
 
 def test_a_hold_needs_a_reason(pg_s3_lake: Lake) -> None:

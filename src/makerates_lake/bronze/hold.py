@@ -141,16 +141,25 @@ def hold_bronze(
             first_held=done[0] if done else "",
             hold_failure=str(failure.cause) if failure is not None else "",
         ) from exc
-    if failure is not None:
-        raise failure.as_bronze_error(hold_id)
-    # Set again now that the hold is registered: a release running meanwhile, which read
-    # the register before this hold was in it, may have lifted some of these objects.
-    # A release that reads the register from now on sees this hold and keeps them held
-    # (release_hold re-checks after lifting), so one of the two always ends with them on.
+    # Set again now that the hold is registered (also after a partial failure, for the
+    # objects that were set): a release running meanwhile, which read the register
+    # before this hold was in it, may have lifted some of them. A release that reads the
+    # register from now on sees this hold and puts them back (release_hold re-checks
+    # after lifting), so one of the two always ends with them on.
     try:
         _set(lake, done, on=True)
     except _PartialError as exc:
-        raise exc.as_bronze_error(hold_id) from None
+        raise BronzeError(
+            "the legal hold is registered with every object it names, but setting their "
+            "flags again after registering failed: a release running at the same time may "
+            f"have lifted some; {type(exc.cause).__name__}: {exc.cause}",
+            hold_id=hold_id,
+            registered=len(done),
+            set_again=len(exc.done),
+            failed_at=exc.objects[len(exc.done)],
+        ) from None
+    if failure is not None:
+        raise failure.as_bronze_error(hold_id)
     return HoldResult(hold_id, True, tuple(done))
 
 
@@ -185,9 +194,10 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
     """Lift hold ``hold_id``: its objects lose their legal hold unless another active hold
     covers them; the release is registered (with ``reason``) before any flag changes.
 
-    Releasing a hold already released lifts its objects again (no second entry): the
-    way to finish a release that the server interrupted. A hold placed while the
-    release runs keeps its objects held, whichever order the two reach the register.
+    Releasing a hold already released lifts its objects again: the way to finish a
+    release that the server interrupted. A hold placed while the release runs ends with
+    its objects held, whichever order the two reach the register (between the lift and
+    the re-check they are briefly off).
 
     Raises:
         BronzeError: No hold with this id, no Object Lock, or the server refused a file.
@@ -211,15 +221,30 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
         # release again.
         now = datetime.now(UTC)
         _register(lake, [{"hold_id": hold_id, "event": RELEASE, "at": now, "reason": reason}])
+    failure: _PartialError | None = None
     try:
         done = _set(lake, sorted(mine - kept), on=False)
-        # A hold registered while this release ran may cover objects just lifted: they
-        # are held again (hold_bronze sets its flags again after registering, for the
-        # other order of the two).
-        covered = _covered_by_others(_events(lake), hold_id, done)
+    except _PartialError as exc:
+        failure, done = exc, exc.done
+    # A hold registered while this release ran may cover objects just lifted: every
+    # object of this hold that another active hold covers now is set again, whether or
+    # not the lift finished, so running the release again also repairs a failed attempt
+    # (hold_bronze sets its flags again after registering, for the other order).
+    covered = _covered_by_others(_events(lake), hold_id, sorted(mine))
+    try:
         _set(lake, sorted(covered), on=True)
     except _PartialError as exc:
-        raise exc.as_bronze_error(hold_id) from None
+        raise BronzeError(
+            "files another active legal hold covers could not all be put back on hold "
+            "after this release lifted them; run the same release again: "
+            f"{type(exc.cause).__name__}: {exc.cause}",
+            hold_id=hold_id,
+            to_protect=len(covered),
+            protected=len(exc.done),
+            failed_at=exc.objects[len(exc.done)],
+        ) from None
+    if failure is not None:
+        raise failure.as_bronze_error(hold_id)
     lifted = tuple(uri for uri in done if uri not in covered)
     return HoldResult(hold_id, False, lifted, tuple(sorted(kept | covered)))
 
