@@ -46,11 +46,13 @@ typecheck: $(STAMP)
 
 # The suite runs as four pytest processes, each with its own services (tests/run_groups.sh):
 # clean-clone runs in one process, and CI's in three, died of a segfault in a native
-# (Polars tokio) thread inside libpython, always in test_reliability_crash.py, which no
-# local run reproduced alone or in order (see benchmarks/README.md). That file runs on its
-# own; a group that dies of a signal is reported with its native backtrace and run once
-# more. Every group always runs; the first failing status is the result; pytest's exit 5
-# (no tests collected) is reported and fails the run.
+# (Polars tokio) thread. The cause, found by this script's backtrace: Polars' cloud
+# concurrency loop calls getenv every 100 ms after the first S3 read while Python code
+# (tests' monkeypatch.setenv, CliRunner's env) calls setenv (see benchmarks/README.md).
+# The crash file, where it struck most, runs on its own; a group that dies of a signal is
+# reported with its native backtrace and run once more. Every group always runs; the
+# first failing status is the result; pytest's exit 5 (no tests collected) is reported
+# and fails the run.
 CRASH_FILE := tests/integration/test_reliability_crash.py
 PYTEST_GROUPS := "tests/integration/test_[a-o]*.py" "$(CRASH_FILE)" \
 	"tests/integration/test_[p-z]*.py --deselect $(CRASH_FILE)" tests/unit
