@@ -77,14 +77,24 @@ class _PartialError(Exception):
         super().__init__(str(cause))
         self.done, self.objects, self.on, self.cause = done, objects, on, cause
 
+    @property
+    def reason(self) -> str:
+        """The server's refusal, for a message."""
+        return f"{type(self.cause).__name__}: {self.cause}"
+
+    @property
+    def failed_at(self) -> str:
+        """The object the server refused."""
+        return self.objects[len(self.done)]
+
     def as_bronze_error(self, hold_id: str) -> BronzeError:
         return BronzeError(
             f"the legal hold {'could not be put on' if self.on else 'could not be lifted from'}"
-            f" every file: {type(self.cause).__name__}: {self.cause}",
+            f" every file: {self.reason}",
             hold_id=hold_id,
             done=len(self.done),
             of=len(self.objects),
-            failed_at=self.objects[len(self.done)],
+            failed_at=self.failed_at,
         )
 
 
@@ -152,11 +162,11 @@ def hold_bronze(
         raise BronzeError(
             "the legal hold is registered with every object it names, but setting their "
             "flags again after registering failed: a release running at the same time may "
-            f"have lifted some; {type(exc.cause).__name__}: {exc.cause}",
+            f"have lifted some; {exc.reason}",
             hold_id=hold_id,
             registered=len(done),
             set_again=len(exc.done),
-            failed_at=exc.objects[len(exc.done)],
+            failed_at=exc.failed_at,
         ) from None
     if failure is not None:
         raise failure.as_bronze_error(hold_id)
@@ -210,12 +220,10 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
             "no legal hold with this id (makerates bronze holds lists the active ones)",
             hold_id=hold_id,
         )
-    active = set(_active(events).get_column("hold_id").to_list())
-    held = holds.filter(pl.col("object_uri").is_not_null())
-    mine = set(held.filter(pl.col("hold_id") == hold_id).get_column("object_uri").to_list())
-    others = held.filter(pl.col("hold_id").is_in(sorted(active - {hold_id})))
-    kept = mine & set(others.get_column("object_uri").to_list())
-    if hold_id in active:
+    mine = holds.filter((pl.col("hold_id") == hold_id) & pl.col("object_uri").is_not_null())
+    objects = sorted(mine.get_column("object_uri").to_list())
+    kept = _covered_by_others(events, hold_id, objects)
+    if hold_id in _active(events).get_column("hold_id").to_list():
         # Registered first: were the release cut short, the register must not claim a
         # freeze the flags no longer give; the flags left on are lifted by running the
         # release again.
@@ -223,25 +231,24 @@ def release_hold(lake: Lake, hold_id: str, *, reason: str = "") -> HoldResult:
         _register(lake, [{"hold_id": hold_id, "event": RELEASE, "at": now, "reason": reason}])
     failure: _PartialError | None = None
     try:
-        done = _set(lake, sorted(mine - kept), on=False)
+        done = _set(lake, sorted(set(objects) - kept), on=False)
     except _PartialError as exc:
         failure, done = exc, exc.done
     # A hold registered while this release ran may cover objects just lifted: every
     # object of this hold that another active hold covers now is set again, whether or
     # not the lift finished, so running the release again also repairs a failed attempt
     # (hold_bronze sets its flags again after registering, for the other order).
-    covered = _covered_by_others(_events(lake), hold_id, sorted(mine))
+    covered = _covered_by_others(_events(lake), hold_id, objects)
     try:
         _set(lake, sorted(covered), on=True)
     except _PartialError as exc:
         raise BronzeError(
             "files another active legal hold covers could not all be put back on hold "
-            "after this release lifted them; run the same release again: "
-            f"{type(exc.cause).__name__}: {exc.cause}",
+            f"after this release lifted them; run the same release again: {exc.reason}",
             hold_id=hold_id,
             to_protect=len(covered),
             protected=len(exc.done),
-            failed_at=exc.objects[len(exc.done)],
+            failed_at=exc.failed_at,
         ) from None
     if failure is not None:
         raise failure.as_bronze_error(hold_id)
