@@ -50,7 +50,7 @@ typecheck: $(STAMP)
 # concurrency loop calls getenv every 100 ms after the first S3 read while Python code
 # (tests' monkeypatch.setenv, CliRunner's env) calls setenv (see benchmarks/README.md).
 # The crash file, where it struck most, runs on its own; a group that dies of a signal is
-# reported with its native backtrace and run once more. Every group always runs; the
+# reported with its native backtrace and run again (three runs at most). Every group always runs; the
 # first failing status is the result; pytest's exit 5 (no tests collected) is reported
 # and fails the run.
 CRASH_FILE := tests/integration/test_reliability_crash.py
