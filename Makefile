@@ -50,9 +50,9 @@ typecheck: $(STAMP)
 # concurrency loop calls getenv every 100 ms after the first S3 read while Python code
 # (tests' monkeypatch.setenv, CliRunner's env) calls setenv (see benchmarks/README.md).
 # The crash file, where it struck most, runs on its own; a group that dies of a signal is
-# reported with its native backtrace and run again (three runs at most). Every group always runs; the
-# first failing status is the result; pytest's exit 5 (no tests collected) is reported
-# and fails the run.
+# reported with its native backtrace and run again (three runs at most). Every group
+# always runs; the first failing status is the result; pytest's exit 5 (no tests
+# collected) is reported and fails the run.
 CRASH_FILE := tests/integration/test_reliability_crash.py
 PYTEST_GROUPS := "tests/integration/test_[a-o]*.py" "$(CRASH_FILE)" \
 	"tests/integration/test_[p-z]*.py --deselect $(CRASH_FILE)" tests/unit
