@@ -49,8 +49,10 @@ typecheck: $(STAMP)
 # (Polars tokio) thread. The cause, found by this script's backtrace: Polars' cloud
 # concurrency loop calls getenv every 100 ms after the first S3 read while Python code
 # (tests' monkeypatch.setenv, CliRunner's env) calls setenv (see benchmarks/README.md).
-# The crash file, where it struck most, runs on its own; a group that dies of a signal is
-# reported with its native backtrace and run again (three runs at most). Every group
+# The store no longer reads S3 through Polars (store/scan.py), so that loop never starts;
+# the groups stay as a net: the crash file, where it struck most, runs on its own; a
+# group that dies of a signal is reported with its native backtrace and run again
+# (three runs at most). Every group
 # always runs; the first failing status is the result; pytest's exit 5 (no tests
 # collected) is reported and fails the run.
 CRASH_FILE := tests/integration/test_reliability_crash.py

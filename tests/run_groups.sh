@@ -5,10 +5,11 @@
 #
 # A group whose pytest process dies of a signal (a native crash, exit status > 128) is
 # reported with the crashing thread's native backtrace from its core file (when gdb and
-# core files are available) and run again, whole, up to three runs in all. The crash is
-# Polars' cloud concurrency loop calling getenv while Python code sets environment
+# core files are available) and run again, whole, up to three runs in all. The crash seen
+# was Polars' cloud concurrency loop calling getenv while Python code sets environment
 # variables (benchmarks/README.md, "Root cause, found by that backtrace"); it struck the
-# p-z group in about half of the clean-clone runs. A test that failed before a crash
+# p-z group in about half of the clean-clone runs until the store stopped reading S3
+# through Polars. The reruns stay as a net for any other native crash. A test that failed before a crash
 # fails the group whatever a rerun gives (tests/conftest.py records each failure as it
 # happens). A third death, a test failure or a group that collected no tests (pytest's
 # exit 5) fails the run; nothing is retried silently and no test is skipped.

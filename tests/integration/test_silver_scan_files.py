@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -55,3 +56,36 @@ def test_an_evolved_schema_goes_through_the_iceberg_reader(embedded_lake: Lake) 
 
     assert read.equals(storage.scan_table(embedded_lake, table).collect())
     assert read.get_column("added_later").null_count() == len(DAYS)
+
+
+@pytest.mark.parametrize("layout", ["pg_s3_lake", "rest_s3_lake"])
+def test_object_store_reads_start_no_polars_control_loop(
+    layout: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Polars' object-store reader starts a loop that calls getenv every 100 ms for the
+    # life of the process, racing Python's setenv into a segfault (store/scan.py). With
+    # this variable set, the loop prints a line each tick: none may appear after every
+    # way the store reads an object-store table.
+    lake: Lake = request.getfixturevalue(layout)
+    _three_days(lake)
+    monkeypatch.setenv("POLARS_LOG_CONCURRENCY", "1")
+    table = lake.table(BRONZE_EXTRACTIONS)
+
+    rows = [
+        storage.scan_files(lake, table).collect().height,
+        storage.scan_table(lake, table).collect().height,
+        storage.read(lake, BRONZE_EXTRACTIONS, columns=["extraction_id"]).height,
+        sum(
+            batch.height
+            for batch in storage.read_in_batches(
+                lake, BRONZE_EXTRACTIONS, columns=["extraction_id"], max_rows=1
+            )[1]
+        ),
+    ]
+    time.sleep(0.5)  # several of the loop's 100 ms ticks
+
+    assert rows == [len(DAYS)] * 4
+    assert "InFlightConcurrency" not in capfd.readouterr().err

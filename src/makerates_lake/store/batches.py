@@ -20,7 +20,7 @@ from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.scan import local_path
+from makerates_lake.store.scan import local_path, reads_through_polars
 from makerates_lake.store.tables import TableSpec
 
 
@@ -158,18 +158,22 @@ def read_in_batches(
 def _batches(
     lake: Lake, table: Table, plan: BatchPlan, columns: Sequence[str]
 ) -> Iterator[pl.DataFrame]:
-    # One schema and plain Parquet without deletes: Polars' Parquet reader gives the same
-    # rows faster (see scan_files); anything else goes through PyIceberg's reader.
-    plain = len(table.metadata.schemas) == 1 and all(
-        not task.delete_files and task.file.file_format == FileFormat.PARQUET
-        for group in plan.groups
-        for task in group
+    # Local files of one schema, plain Parquet without deletes: Polars' Parquet reader
+    # gives the same rows faster (see scan_files); anything else, and every object-store
+    # file (see reads_through_polars), goes through PyIceberg's reader.
+    plain = (
+        reads_through_polars(lake)
+        and len(table.metadata.schemas) == 1
+        and all(
+            not task.delete_files and task.file.file_format == FileFormat.PARQUET
+            for group in plan.groups
+            for task in group
+        )
     )
-    options = lake.storage_options() or None
     for group in plan.groups:
         if plain:
             paths = [local_path(task.file.file_path) for task in group]
-            lazy = pl.scan_parquet(paths, hive_partitioning=False, storage_options=options)
+            lazy = pl.scan_parquet(paths, hive_partitioning=False)
             # One chunk per file otherwise, which every later operation pays for.
             yield lazy.select(columns).collect().rechunk()
             continue

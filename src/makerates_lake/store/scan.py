@@ -1,7 +1,8 @@
 """Reading tables: lazy Polars scans (now or at a snapshot) and filtered reads.
 
-PyIceberg plans the files (partition and statistics pruning); Polars reads them in
-parallel with projection. Every stage reads through here, so the object-store options
+PyIceberg plans the files (partition and statistics pruning). On local files Polars
+reads them in parallel with projection; on an object store PyIceberg's PyArrow reader
+does (see :func:`reads_through_polars`). Every stage reads through here, so that choice
 and the plain-Parquet shortcut below are decided in one place.
 """
 
@@ -27,6 +28,19 @@ from makerates_lake.store.tables import TableSpec
 os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
 
+def reads_through_polars(lake: Lake) -> bool:
+    """Whether data files are read by Polars' own reader: only on local files.
+
+    Polars' object-store reader starts a control loop on its first read that calls C's
+    ``getenv`` every 100 ms for the life of the process, without the lock Python's
+    ``os.environ`` writes take. A notebook or test that sets a variable after an S3 read
+    then races it, and a ``setenv`` that grows the environment frees the array the loop
+    is reading: the process dies of a segfault (benchmarks/README.md, "Root cause"). So
+    object-store files are read by PyIceberg's PyArrow reader, which has no such loop.
+    """
+    return not lake.storage_options()
+
+
 def scan(lake: Lake, spec: TableSpec, *, snapshot_id: int | None = None) -> pl.LazyFrame:
     """A lazy Polars scan of a table (now or at a snapshot)."""
     return scan_table(lake, lake.table(spec), snapshot_id=snapshot_id)
@@ -43,9 +57,10 @@ def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> p
         # On a run's branch (store/branches.py) the snapshot is named: Polars would read
         # main. Only there: a named snapshot is read with its own schema, not the table's.
         snapshot_id = current.snapshot_id
-    return pl.scan_iceberg(
-        table, snapshot_id=snapshot_id, storage_options=lake.storage_options() or None
-    )
+    if reads_through_polars(lake):
+        return pl.scan_iceberg(table, snapshot_id=snapshot_id)
+    # PyIceberg reads, with the projection and the filters Polars pushes down to it.
+    return pl.scan_iceberg(table, snapshot_id=snapshot_id, reader_override="pyiceberg")
 
 
 def scan_files(
@@ -57,10 +72,11 @@ def scan_files(
     large share of reading many small day files. A table that has only ever had one
     schema, whose files are all Parquet without delete files, holds exactly the columns
     and names of that schema, so Polars' plain Parquet reader gives the same rows. Any
-    other table goes through :func:`scan_table`. ``row_filter`` only prunes files
-    (partitions and statistics): filter the rows themselves on the frame.
+    other table, and every table on an object store, goes through :func:`scan_table`.
+    ``row_filter`` only prunes files (partitions and statistics): filter the rows
+    themselves on the frame.
     """
-    if len(table.metadata.schemas) != 1:
+    if len(table.metadata.schemas) != 1 or not reads_through_polars(lake):
         return scan_table(lake, table)
     tasks = list(table.scan(row_filter=row_filter or AlwaysTrue()).plan_files())
     if not tasks and table.current_snapshot() is not None:
@@ -74,9 +90,7 @@ def scan_files(
     if not plain:
         return scan_table(lake, table)
     return pl.scan_parquet(
-        [local_path(task.file.file_path) for task in tasks],
-        hive_partitioning=False,
-        storage_options=lake.storage_options() or None,
+        [local_path(task.file.file_path) for task in tasks], hive_partitioning=False
     )
 
 
