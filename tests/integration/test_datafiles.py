@@ -23,6 +23,7 @@ from makerates_lake.maintenance import run_maintenance
 from makerates_lake.pipeline import run_transform
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.datafiles import write_data_files
+from makerates_lake.store.layouts import SILVER_FEW_VALUED
 from makerates_lake.store.tables import (
     AUDIT_ACCESS_LOG,
     BRONZE_EXTRACTIONS,
@@ -146,9 +147,7 @@ def test_rolls_files_at_the_target_size(embedded_lake: Lake) -> None:
     table = embedded_lake.table(SILVER_RATES)
     rows = table.scan().to_arrow()
     small = table.metadata.model_copy(
-        update={
-            "properties": {**table.metadata.properties, "write.target-file-size-bytes": "1"}
-        }
+        update={"properties": {**table.metadata.properties, "write.target-file-size-bytes": "1"}}
     )
 
     ours = write_data_files(small, table.io, rows)
@@ -194,9 +193,10 @@ def _assert_bronze_layout(path: str) -> None:
         assert not any("DICTIONARY" in e for e in encodings[column]), column
     assert statistics["raw_response"] is False
     assert statistics["extraction_id"] is True  # the trace prunes row groups on it
-    assert "RLE_DICTIONARY" in encodings["source_name"] or "PLAIN_DICTIONARY" in encodings[
-        "source_name"
-    ]
+    assert (
+        "RLE_DICTIONARY" in encodings["source_name"]
+        or "PLAIN_DICTIONARY" in encodings["source_name"]
+    )
     assert b"ARROW:schema" not in (meta.metadata or {})
 
 
@@ -236,3 +236,33 @@ def test_compaction_keeps_the_bronze_layout(embedded_lake: Lake) -> None:
     _assert_bronze_layout(path)
     assert pq.ParquetFile(_local(path)).metadata.num_rows == 4
 
+
+def test_silver_few_valued_columns_are_uncompressed_and_read_back_everywhere(
+    embedded_lake: Lake,
+) -> None:
+    _lake_over_three_years(embedded_lake)
+    table = embedded_lake.table(SILVER_RATES)
+    paths = [_local(task.file.file_path) for task in table.scan().plan_files()]
+    assert paths
+
+    for path in paths:
+        group = pq.ParquetFile(path).metadata.row_group(0)
+        codecs = {
+            group.column(i).path_in_schema: group.column(i).compression
+            for i in range(group.num_columns)
+        }
+        assert {codecs[name] for name in SILVER_FEW_VALUED} == {"UNCOMPRESSED"}
+        others = set(codecs) - set(SILVER_FEW_VALUED)
+        assert {codecs[name] for name in others} == {"ZSTD"}
+
+    by_pyiceberg = table.scan().to_arrow().sort_by("quote_currency")
+    by_duckdb = duckdb.sql(
+        "SELECT * FROM read_parquet([" + ", ".join(f"'{p}'" for p in paths) + "])"
+    ).to_arrow_table()
+    assert by_pyiceberg.num_rows == by_duckdb.num_rows > 0
+    assert sorted(by_duckdb.column("rate_text").to_pylist()) == sorted(
+        by_pyiceberg.column("rate_text").to_pylist()
+    )
+    assert sorted(by_duckdb.column("source_name").to_pylist()) == sorted(
+        by_pyiceberg.column("source_name").to_pylist()
+    )

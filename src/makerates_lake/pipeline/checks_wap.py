@@ -115,9 +115,11 @@ class EvidenceCollector:
             shared = pl.col("source_name").n_unique().over(list(_PAIR_DAY)) > 1
             self._shared.append(silver.select(SILVER_EVIDENCE).filter(shared))
         # Normally every direct gold rate has a silver row of its key and text: one anti
-        # join finds the exceptions, and only they are looked at further.
+        # join finds the exceptions, and only they are looked at further. Polars hashes
+        # a join's right side into its table: the silver rows matching a gold rate are
+        # found with gold's (small) table first, so the anti join's table holds only them.
         texts = silver.select(keyed)
-        odd = gold.join(texts, on=keyed, how="anti")
+        odd = gold.join(texts.join(gold, on=keyed, how="semi"), on=keyed, how="anti")
         if odd.is_empty():
             return
         keys = texts.select(_RATE_KEY).unique()

@@ -43,10 +43,13 @@ from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES, SILVER
 from makerates_lake.store.types import DataFile
 
 _DONE = ("extraction_id", "extraction_timestamp")
-#: Columns every rate of one bronze row shares: spilled once per row, not per rate.
+#: Columns the rates of one bronze row share (the provider's base, time and payload shape
+#: too, in every source's payloads): spilled once per run of rows, not per rate. Not the
+#: rate date: a history payload's rows change date from one rate to the next.
 _PER_EXTRACTION = (
     "extraction_id", "extraction_timestamp", "source_name", "source_version", "source_tier",
-    "transform_version",
+    "transform_version", "base_currency", "provider_updated_at", "schema_version", "is_stale",
+    "is_jump",
 )  # fmt: skip
 T = TypeVar("T")
 

@@ -79,10 +79,9 @@ class DataFileWriter:
         sanitized = sanitize_column_names(self._schema)
         self._file_schema = sanitized if sanitized != self._schema else self._schema
         names = [field.name for field in self._file_schema.fields]
-        self._writer_options = {
-            **_pyiceberg.parquet_writer_options(metadata.properties),
-            **layout.writer_options(names),
-        }
+        self._writer_options = layout.writer_options(
+            names, _pyiceberg.parquet_writer_options(metadata.properties)
+        )
         self._row_group_size = property_as_int(
             metadata.properties,
             TableProperties.PARQUET_ROW_GROUP_LIMIT,

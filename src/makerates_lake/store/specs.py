@@ -27,15 +27,30 @@ class ParquetLayout:
         without_statistics: Columns whose min/max are not written.
         arrow_schema: Store Arrow's own copy of the schema in the footer. Parquet's schema
             already holds every name, type and field id that Iceberg readers use.
+        uncompressed: Columns written without the table's codec (each column chunk
+            names its own codec, which every Parquet reader follows).
     """
 
     encodings: Mapping[str, str] = field(default_factory=dict)
     without_statistics: frozenset[str] = frozenset()
     arrow_schema: bool = True
+    uncompressed: frozenset[str] = frozenset()
 
-    def writer_options(self, columns: Sequence[str]) -> dict[str, Any]:
-        """Keyword arguments for ``pyarrow.parquet.ParquetWriter`` over ``columns``."""
-        options: dict[str, Any] = {"store_schema": self.arrow_schema}
+    def writer_options(
+        self, columns: Sequence[str], table_options: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``pyarrow.parquet.ParquetWriter`` over ``columns``: the
+        ``table_options`` (from the table's properties) with this layout's choices."""
+        options: dict[str, Any] = {**(table_options or {}), "store_schema": self.arrow_schema}
+        if self.uncompressed:
+            codec = options.get("compression") or "none"
+            level = options.get("compression_level")
+            options["compression"] = {
+                c: "none" if c in self.uncompressed else codec for c in columns
+            }
+            options["compression_level"] = (
+                None if level is None else {c: level for c in columns if c not in self.uncompressed}
+            )
         if self.encodings:
             options["column_encoding"] = dict(self.encodings)
             options["use_dictionary"] = [c for c in columns if c not in self.encodings]

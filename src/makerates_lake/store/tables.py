@@ -28,6 +28,11 @@ from pyiceberg.types import (
 )
 
 # Re-exported: every stage names a table and its spec from this one module.
+from makerates_lake.store.layouts import (
+    BRONZE_PARQUET_LAYOUT,
+    RATE_COLUMNS_LAYOUT,
+    SILVER_RATES_LAYOUT,
+)
 from makerates_lake.store.specs import DEFAULT_PARQUET_LAYOUT as DEFAULT_PARQUET_LAYOUT
 from makerates_lake.store.specs import ParquetLayout as ParquetLayout
 from makerates_lake.store.specs import TableSpec as TableSpec
@@ -94,26 +99,6 @@ BRONZE_EXTRACTIONS_SCHEMA: Final = Schema(
     _f(30, "response_received_bytes", LongType(), doc="body bytes that arrived"),
     _f(31, "response_incomplete_reason", StringType(), doc="why raw_response is partial"),
     identifier_field_ids=[],
-)
-
-# A third of bronze's bytes are ids and checksums, which zstd alone barely shrinks. The
-# checksums (random hex) are stored with their lengths apart from the characters; the
-# ids (version 7 UUIDs, time-ordered: see bronze.record.new_extraction_id) with the
-# prefix each shares with the previous one stored once; timestamps and sizes as deltas.
-# Min/max of raw_response (whole bodies, in the footer and every page header) prune
-# nothing. Arrow's schema copy in the footer repeats what Parquet's schema already says.
-# The bytes each choice saves are in benchmarks/README.md (bench_vs_jsonb).
-BRONZE_PARQUET_LAYOUT: Final = ParquetLayout(
-    encodings={
-        "extraction_id": "DELTA_BYTE_ARRAY",
-        "response_checksum": "DELTA_LENGTH_BYTE_ARRAY",
-        "extraction_timestamp": "DELTA_BINARY_PACKED",
-        "response_size_bytes": "DELTA_BINARY_PACKED",
-        "request_url": "DELTA_BYTE_ARRAY",
-        "raw_response": "PLAIN",
-    },
-    without_statistics=frozenset({"raw_response"}),
-    arrow_schema=False,
 )
 
 BRONZE_EXTRACTIONS: Final = TableSpec(
@@ -198,15 +183,6 @@ SILVER_RATES_SCHEMA: Final = Schema(
     _f(15, "is_stale", BooleanType(), True, "a latest-rate answer older than the threshold"),
 )
 
-# A rate and its text are new on nearly every row: dictionary-encoding their first page
-# until the 8 KB limit only to fall back to plain (above) costs bytes and time, and
-# their min/max, over every currency of a year, prune nothing. Plain and without
-# statistics, silver's files are about a fifth smaller and written faster.
-_RATE_COLUMNS_LAYOUT: Final = ParquetLayout(
-    encodings={"rate": "PLAIN", "rate_text": "PLAIN"},
-    without_statistics=frozenset({"rate", "rate_text"}),
-)
-
 SILVER_RATES: Final = TableSpec(
     namespace=SILVER_NAMESPACE,
     name="rates",
@@ -221,7 +197,7 @@ SILVER_RATES: Final = TableSpec(
         SortField(source_id=7, transform=IdentityTransform()),
     ),
     properties={**_DERIVED_PROPERTIES, **_POINT_LOOKUP_PROPERTIES},
-    parquet=_RATE_COLUMNS_LAYOUT,
+    parquet=SILVER_RATES_LAYOUT,
 )
 
 SILVER_REJECTS_SCHEMA: Final = Schema(
@@ -335,7 +311,7 @@ GOLD_FACT_RATE: Final = TableSpec(
         "write.parquet.row-group-limit": "2048",
         "write.parquet.compression-codec": "lz4",
     },
-    parquet=_RATE_COLUMNS_LAYOUT,
+    parquet=RATE_COLUMNS_LAYOUT,
 )
 
 SILVER_TRANSFORM_LOG: Final = TableSpec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -47,3 +48,56 @@ def test_same_order_as_sorting_on_the_columns(arrangement: str) -> None:
 def test_empty_rows() -> None:
     empty = _rows(1).clear()
     assert sort_silver(empty).equals(empty)
+
+
+# Texts whose byte order differs from any naive order: accents, lower case, empty, long.
+_TEXTS = ["USD", "EUR", "JPY", "ÉUR", "usd", "AAA", "Z", "ZZZZ", "€", ""]
+
+
+def _random_rows(count: int, texts: list[str], *, seed: int) -> pl.DataFrame:
+    rng = random.Random(seed)
+    return pl.DataFrame(
+        {
+            # Dates before 1970 too: the packed key shifts them to stay non-negative.
+            "rate_date": [
+                date(1950, 1, 1) + timedelta(days=rng.randint(0, 40_000)) for _ in range(count)
+            ],
+            "base_currency": [rng.choice(texts) for _ in range(count)],
+            "quote_currency": [rng.choice(texts) for _ in range(count)],
+            "source_name": [rng.choice(["ecb", "exchangerate-api", "b"]) for _ in range(count)],
+            "extraction_timestamp": [
+                datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 50))
+                for _ in range(count)
+            ],
+            # Unique ids: no two rows tie on every key, so the order is fully defined.
+            "extraction_id": [f"{rng.randint(0, 20)}-{n}" for n in range(count)],
+            "original": range(count),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_packed_order_equals_the_key_by_key_order(seed: int) -> None:
+    rows = _random_rows(20_000, _TEXTS, seed=seed)
+
+    assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
+
+
+def test_texts_too_many_to_pack_are_sorted_key_by_key() -> None:
+    # 40,000 distinct codes need 16 bits each, 34 with the sources: more than the 32 below
+    # the date that the packed key has, so these rows take the key-by-key sort.
+    codes = [f"C{number:05d}" for number in range(40_000)]
+    rows = _random_rows(60_000, codes, seed=4)
+
+    assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
+
+
+def test_null_keys_sort_first_as_polars_sorts_them() -> None:
+    rows = _random_rows(1_000, _TEXTS, seed=5).with_columns(
+        pl.when(pl.col("original") % 7 == 0)
+        .then(None)
+        .otherwise(pl.col("quote_currency"))
+        .alias("quote_currency")
+    )
+
+    assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
