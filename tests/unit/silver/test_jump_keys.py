@@ -9,7 +9,7 @@ from decimal import Decimal
 import polars as pl
 
 from makerates_lake.silver.columns import RATE_DTYPE
-from makerates_lake.silver.flags import JUMP_WINDOW, _with_jumps
+from makerates_lake.silver.flags import JUMP_WINDOW, _rate_as_float, _with_jumps
 from makerates_lake.silver.sort_order import sort_silver
 
 QUOTES = ["AUD", "CHF", "EUR", "GBP", "JPY", "USD", "ZAR"]
@@ -41,6 +41,7 @@ def _rates(days: int, seed: int) -> pl.DataFrame:
                                 "base_currency": base,
                                 "quote_currency": quote,
                                 "rate": Decimal(f"{rate:.6f}"),
+                                "rate_text": f"{rate:.6f}",
                                 "rate_date": date(2020, 2, 20) + timedelta(days=day),
                             }
                         )
@@ -82,3 +83,32 @@ def test_jump_flags_follow_the_rule_as_written() -> None:
 def mark_jumps_frame(rates: pl.DataFrame) -> pl.DataFrame:
     """The rows in silver order with ``is_jump`` set (the flags' internal entry point)."""
     return _with_jumps(sort_silver(rates), 0.1)
+
+
+def test_a_rate_read_from_its_text_is_the_decimal_read_as_a_float() -> None:
+    """The jump ratio reads each rate from its text: the same float as the decimal gives,
+    in every written form the rules keep; a text Polars does not parse takes the
+    decimal's float."""
+    rng = random.Random(11)
+    texts = [
+        *(f"{rng.uniform(0, 5000):.{rng.randint(0, 18)}f}" for _ in range(5_000)),
+        *(f"{rng.randint(0, 10**19)}.{rng.randint(0, 10**18):018d}" for _ in range(5_000)),
+        *(f"{rng.uniform(0, 9):.6f}e{rng.randint(-10, 10)}" for _ in range(2_000)),
+        "0.86720", "1E-5", "1.5E+3", "+2.5", "000123.450000000000000000",
+        " 7.25 ",  # padded: Polars' parser leaves it, the decimal gives its float
+    ]  # fmt: skip
+    values = [Decimal(text.strip()) for text in texts]
+    rows = pl.DataFrame({"rate_text": texts, "rate": values}).with_columns(
+        pl.col("rate").cast(RATE_DTYPE)
+    )
+    # Only the rates decimal(38,18) holds exactly, as the rules keep only those.
+    rows = rows.filter(pl.col("rate").is_not_null())
+    kept = [Decimal(text.strip()) for text in rows.get_column("rate_text").to_list()]
+    exact = rows.get_column("rate").to_list()
+    rows = rows.filter(pl.Series([a == b for a, b in zip(kept, exact, strict=True)]))
+
+    floats = _rate_as_float(rows)
+
+    assert rows.height > 11_000
+    assert floats.to_list() == [float(value) for value in rows.get_column("rate").to_list()]
+    assert floats.to_list()[-1] == 7.25
