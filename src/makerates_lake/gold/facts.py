@@ -88,8 +88,11 @@ def direct_facts(silver: pl.DataFrame, *, presorted: bool = False) -> pl.DataFra
     # In SILVER_ORDER each (date, base, quote, source) is one run, latest extraction
     # last: the best row is its tier's last row.
     rows = silver if presorted else silver.sort(SILVER_ORDER)
-    rows = rows.with_columns(_runs(SILVER_ORDER[:4]).alias("_run"), (-_tier_rank()).alias("_tier"))
-    order = [("_tier", True)] if rows.get_column("source_tier").n_unique() > 1 else []
+    rows = rows.with_columns(_runs(SILVER_ORDER[:4]).alias("_run"))
+    order: list[tuple[str, bool]] = []
+    if rows.get_column("source_tier").n_unique() > 1:  # else the tier decides nothing
+        rows = rows.with_columns((-_tier_rank()).alias("_tier"))
+        order = [("_tier", True)]
     best = _best_in_runs(rows, order, keep="last")
     # A base quoted against itself is a run of its own, so dropping it from the winners
     # (one row per day and source) equals dropping it from every silver row first.

@@ -36,9 +36,12 @@ def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
     ranks: list[pl.Expr] = []
     widths: list[int] = []
     for name in _PACKED_TEXTS:
-        values = rates.get_column(name).unique().sort()
+        texts = rates.get_column(name)
+        if texts.min() == texts.max():
+            continue  # one value (a batch's base and source usually): nothing to order
+        values = texts.unique().sort()
         ranks.append(pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.UInt64))
-        widths.append(max(1, (values.len() - 1).bit_length()))
+        widths.append((values.len() - 1).bit_length())
     if sum(widths) > _TEXT_BITS:
         return rates.sort(SILVER_ORDER)
     # Days since 1970 shifted to be non-negative, above the ranks' bits.

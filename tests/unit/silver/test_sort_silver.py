@@ -101,3 +101,12 @@ def test_null_keys_sort_first_as_polars_sorts_them() -> None:
     )
 
     assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
+
+
+def test_one_base_and_one_source_are_left_out_of_the_packed_key() -> None:
+    # As in a month of one provider: a single base and source, many quotes and days.
+    rows = _random_rows(20_000, _TEXTS, seed=6).with_columns(
+        pl.lit("USD").alias("base_currency"), pl.lit("exchangerate-api").alias("source_name")
+    )
+
+    assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
