@@ -83,11 +83,24 @@ def test_packed_order_equals_the_key_by_key_order(seed: int) -> None:
     assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
 
 
-def test_texts_too_many_to_pack_are_sorted_key_by_key() -> None:
-    # 40,000 distinct codes need 16 bits each, 34 with the sources: more than the 32 below
-    # the date that the packed key has, so these rows take the key-by-key sort.
+def test_many_texts_leave_the_time_out_of_the_packed_key() -> None:
+    # 40,000 distinct codes need 16 bits each: with the dates and sources there is no
+    # room left for the times, which are then a key of their own.
     codes = [f"C{number:05d}" for number in range(40_000)]
     rows = _random_rows(60_000, codes, seed=4)
+
+    assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
+
+
+def test_extraction_times_years_apart_leave_the_time_out_of_the_packed_key() -> None:
+    # Times over 30 years need 50 bits: more than the dates and texts leave.
+    rows = _random_rows(20_000, _TEXTS, seed=7).with_columns(
+        (
+            pl.col("extraction_timestamp")
+            + pl.duration(days=pl.col("original") % 11_000)
+            + pl.duration(microseconds=pl.col("original") % 997)
+        ).alias("extraction_timestamp")
+    )
 
     assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
 
