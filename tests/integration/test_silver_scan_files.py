@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -89,3 +92,25 @@ def test_object_store_reads_start_no_polars_control_loop(
 
     assert rows == [len(DAYS)] * 4
     assert "InFlightConcurrency" not in capfd.readouterr().err
+    # The detector works: Polars' own S3 reader, in a process of its own (the loop would
+    # outlive the read in this one), prints the loop's line.
+    [task] = list(table.scan().plan_files())[:1]
+    polars_read = (
+        "import json, sys, time, polars as pl\n"
+        "pl.scan_parquet(sys.argv[1], storage_options=json.loads(sys.argv[2])).collect()\n"
+        "time.sleep(0.5)\n"
+    )
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            polars_read,
+            task.file.file_path,
+            json.dumps(lake.storage_options()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "InFlightConcurrency" in child.stderr

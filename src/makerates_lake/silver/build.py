@@ -229,10 +229,12 @@ def _extracted_between(start: date | None, end: date | None) -> pl.Expr:
 
 def _bronze_in_range(lake: Lake, start: date | None, end: date | None) -> pl.DataFrame:
     """Bronze rows extracted ``start..end`` (UTC days), silver's columns only, in one scan."""
-    files = storage.scan_files(
-        lake, lake.table(BRONZE_EXTRACTIONS), row_filter=extraction_range(start, end)
+    lazy = storage.scan_files(
+        lake,
+        lake.table(BRONZE_EXTRACTIONS),
+        row_filter=extraction_range(start, end),
+        columns=BRONZE_COLUMNS,
     )
-    lazy = files.select(BRONZE_COLUMNS)
     if start is not None or end is not None:
         lazy = lazy.filter(_extracted_between(start, end))
     # One chunk per file otherwise (1,826 for five years), which makes every filter,

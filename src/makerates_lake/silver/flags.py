@@ -124,7 +124,8 @@ def _rate_as_float(rows: pl.DataFrame) -> pl.Series:
     The text is the rate's own digits (the rules keep only texts the decimal holds
     exactly), so both give the same float; Polars turns a decimal into a float by
     printing and parsing it again, several times the cost of parsing the text. A text
-    Polars' parser does not read (none the rules keep, so far) takes the decimal's float.
+    Polars' parser does not read (one the rules kept after stripping its spaces, say)
+    takes the decimal's float.
     """
     floats = rows.get_column("rate_text").cast(pl.Float64, strict=False)
     if floats.null_count():

@@ -64,7 +64,8 @@ def _packed(fields: list[tuple[pl.Expr, int]]) -> pl.Expr:
     """``fields`` (non-negative integers and their bits, most significant first, at most
     :data:`_KEY_BITS` in all) as one unsigned integer; a field of 0 bits is one value and orders
     nothing."""
-    key: pl.Expr = pl.lit(0, pl.UInt64)
+    # A column, not a literal: with every field one value, the key is all zeros.
+    key: pl.Expr = pl.repeat(0, pl.len(), dtype=pl.UInt64)
     for value, bits in fields:
         if bits:
             key = key * pl.lit(1 << bits, pl.UInt64) + value

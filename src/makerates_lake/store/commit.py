@@ -276,7 +276,7 @@ def _present_ids(
     stored = (
         scan_table(lake, table, snapshot_id=snapshot.snapshot_id)
         if within is None
-        else scan_files(lake, table, row_filter=within)
+        else scan_files(lake, table, row_filter=within, columns=("extraction_id",))
     )
     return (
         stored.select("extraction_id")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import polars as pl
 import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import Table
 
@@ -64,34 +65,50 @@ def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> p
 
 
 def scan_files(
-    lake: Lake, table: Table, *, row_filter: BooleanExpression | None = None
+    lake: Lake,
+    table: Table,
+    *,
+    row_filter: BooleanExpression | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pl.LazyFrame:
     """:func:`scan_table` of the current snapshot, reading its Parquet files by name.
 
     Polars' Iceberg reader maps every column of every file by field id, which is a
     large share of reading many small day files. A table that has only ever had one
     schema, whose files are all Parquet without delete files, holds exactly the columns
-    and names of that schema, so Polars' plain Parquet reader gives the same rows. Any
-    other table, and every table on an object store, goes through :func:`scan_table`.
-    ``row_filter`` only prunes files (partitions and statistics): filter the rows
-    themselves on the frame.
+    and names of that schema, so Polars' plain Parquet reader gives the same rows; on an
+    object store PyIceberg's reader reads those files (see :func:`reads_through_polars`),
+    at once. Any other table goes through :func:`scan_table`. ``row_filter`` only prunes
+    files (partitions and statistics): filter the rows themselves on the frame.
+    ``columns`` (all when None) are the columns the frame holds.
     """
-    if len(table.metadata.schemas) != 1 or not reads_through_polars(lake):
-        return scan_table(lake, table)
+    if len(table.metadata.schemas) != 1:
+        return _projected(scan_table(lake, table), columns)
     tasks = list(table.scan(row_filter=row_filter or AlwaysTrue()).plan_files())
+    schema = table.schema() if columns is None else table.schema().select(*columns)
     if not tasks and table.current_snapshot() is not None:
         # Nothing matches: no rows, rather than every row for the caller to filter out.
-        empty = pl.from_arrow(table.schema().as_arrow().empty_table())
+        empty = pl.from_arrow(schema.as_arrow().empty_table())
         if isinstance(empty, pl.DataFrame):
             return empty.lazy()
     plain = tasks and all(
         not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
     )
     if not plain:
-        return scan_table(lake, table)
-    return pl.scan_parquet(
-        [local_path(task.file.file_path) for task in tasks], hive_partitioning=False
-    )
+        return _projected(scan_table(lake, table), columns)
+    if not reads_through_polars(lake):
+        # The pruned files only: the row filter stays the caller's, as on local files.
+        rows = ArrowScan(table.metadata, table.io, schema, AlwaysTrue()).to_table(tasks)
+        frame = pl.from_arrow(rows)
+        if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame
+            raise TypeError("expected a table")
+        return frame.lazy()
+    paths = [local_path(task.file.file_path) for task in tasks]
+    return _projected(pl.scan_parquet(paths, hive_partitioning=False), columns)
+
+
+def _projected(frame: pl.LazyFrame, columns: Sequence[str] | None) -> pl.LazyFrame:
+    return frame if columns is None else frame.select(columns)
 
 
 def local_path(location: str) -> str:

@@ -123,3 +123,19 @@ def test_one_base_and_one_source_are_left_out_of_the_packed_key() -> None:
     )
 
     assert sort_silver(rows).equals(rows.sort(SILVER_ORDER))
+
+
+def test_rows_equal_on_every_key_but_the_id_are_ordered_by_it() -> None:
+    # Two extractions of one pair at the same instant: every packed field is one value.
+    rows = pl.DataFrame(
+        {
+            "rate_date": [date(2024, 1, 2)] * 3,
+            "base_currency": ["USD"] * 3,
+            "quote_currency": ["EUR"] * 3,
+            "source_name": ["ecb"] * 3,
+            "extraction_timestamp": [datetime(2024, 1, 2, tzinfo=UTC)] * 3,
+            "extraction_id": ["b", "c", "a"],
+        }
+    )
+
+    assert sort_silver(rows).get_column("extraction_id").to_list() == ["a", "b", "c"]
