@@ -20,7 +20,7 @@ from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.scan import local_path, reads_through_polars
+from makerates_lake.store.scan import local_path, reading_io, reads_through_polars
 from makerates_lake.store.tables import TableSpec
 
 
@@ -178,7 +178,7 @@ def _batches(
             yield lazy.select(columns).collect().rechunk()
             continue
         arrow = ArrowScan(
-            table.metadata, table.io, table.schema().select(*columns), AlwaysTrue()
+            table.metadata, reading_io(table), table.schema().select(*columns), AlwaysTrue()
         ).to_table(group)
         frame = pl.from_arrow(arrow)
         if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame

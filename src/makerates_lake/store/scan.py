@@ -8,13 +8,15 @@ and the plain-Parquet shortcut below are decided in one place.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 
 import polars as pl
 import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.io.pyarrow import ArrowScan
+from pyiceberg.io import FileIO
+from pyiceberg.io.pyarrow import ArrowScan, PyArrowFileIO
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import Table
 
@@ -42,6 +44,20 @@ def reads_through_polars(lake: Lake) -> bool:
     return not lake.storage_options()
 
 
+def reading_io(table: Table) -> FileIO:
+    """The FileIO that object-store data files are read with: PyArrow's, on the table's
+    own properties (endpoint, credentials). The table's own FileIO on S3 is fsspec's,
+    chosen for writes (store/catalog.py), which reads each file through Python: half as
+    fast on a year of small bronze files (benchmarks/README.md, session 11)."""
+    return _pyarrow_io(tuple(sorted(table.io.properties.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _pyarrow_io(properties: tuple[tuple[str, str], ...]) -> FileIO:
+    # One per set of properties: each keeps its S3 clients for the next read.
+    return PyArrowFileIO(dict(properties))
+
+
 def scan(lake: Lake, spec: TableSpec, *, snapshot_id: int | None = None) -> pl.LazyFrame:
     """A lazy Polars scan of a table (now or at a snapshot)."""
     return scan_table(lake, lake.table(spec), snapshot_id=snapshot_id)
@@ -60,8 +76,12 @@ def scan_table(lake: Lake, table: Table, *, snapshot_id: int | None = None) -> p
         snapshot_id = current.snapshot_id
     if reads_through_polars(lake):
         return pl.scan_iceberg(table, snapshot_id=snapshot_id)
-    # PyIceberg reads, with the projection and the filters Polars pushes down to it.
-    return pl.scan_iceberg(table, snapshot_id=snapshot_id, reader_override="pyiceberg")
+    # PyIceberg reads, with the projection and the filters Polars pushes down to it, and
+    # with PyArrow's FileIO (reading_io): the same table and snapshot, another reader.
+    reading = Table(
+        table.name(), table.metadata, table.metadata_location, reading_io(table), table.catalog
+    )
+    return pl.scan_iceberg(reading, snapshot_id=snapshot_id, reader_override="pyiceberg")
 
 
 def scan_files(
@@ -98,7 +118,7 @@ def scan_files(
         return _projected(scan_table(lake, table), columns)
     if not reads_through_polars(lake):
         # The pruned files only: the row filter stays the caller's, as on local files.
-        rows = ArrowScan(table.metadata, table.io, schema, AlwaysTrue()).to_table(tasks)
+        rows = ArrowScan(table.metadata, reading_io(table), schema, AlwaysTrue()).to_table(tasks)
         frame = pl.from_arrow(rows)
         if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame
             raise TypeError("expected a table")
