@@ -20,7 +20,12 @@ from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.scan import local_path, reading_io, reads_through_polars
+from makerates_lake.store.scan import (
+    local_path,
+    read_plain_files,
+    reading_io,
+    reads_through_polars,
+)
 from makerates_lake.store.tables import TableSpec
 
 
@@ -158,24 +163,25 @@ def read_in_batches(
 def _batches(
     lake: Lake, table: Table, plan: BatchPlan, columns: Sequence[str]
 ) -> Iterator[pl.DataFrame]:
-    # Local files of one schema, plain Parquet without deletes: Polars' Parquet reader
-    # gives the same rows faster (see scan_files); anything else, and every object-store
-    # file (see reads_through_polars), goes through PyIceberg's reader.
-    plain = (
-        reads_through_polars(lake)
-        and len(table.metadata.schemas) == 1
-        and all(
-            not task.delete_files and task.file.file_format == FileFormat.PARQUET
-            for group in plan.groups
-            for task in group
-        )
+    # Files of one schema, plain Parquet without deletes: Polars' Parquet reader gives
+    # the same rows faster when they are local (see scan_files), PyArrow's dataset reader
+    # on an object store (see reads_through_polars); anything else goes through
+    # PyIceberg's reader.
+    plain = len(table.metadata.schemas) == 1 and all(
+        not task.delete_files and task.file.file_format == FileFormat.PARQUET
+        for group in plan.groups
+        for task in group
     )
+    local = reads_through_polars(lake)
     for group in plan.groups:
-        if plain:
+        if plain and local:
             paths = [local_path(task.file.file_path) for task in group]
             lazy = pl.scan_parquet(paths, hive_partitioning=False)
             # One chunk per file otherwise, which every later operation pays for.
             yield lazy.select(columns).collect().rechunk()
+            continue
+        if plain:
+            yield read_plain_files(table, group, columns)
             continue
         arrow = ArrowScan(
             table.metadata, reading_io(table), table.schema().select(*columns), AlwaysTrue()

@@ -11,14 +11,16 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
+from urllib.parse import urlparse
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.dataset
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import ArrowScan, PyArrowFileIO
 from pyiceberg.manifest import FileFormat
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 
 from makerates_lake.store.branches import MAIN, ref_snapshot_id
 from makerates_lake.store.catalog import Lake
@@ -118,13 +120,41 @@ def scan_files(
         return _projected(scan_table(lake, table), columns)
     if not reads_through_polars(lake):
         # The pruned files only: the row filter stays the caller's, as on local files.
-        rows = ArrowScan(table.metadata, reading_io(table), schema, AlwaysTrue()).to_table(tasks)
-        frame = pl.from_arrow(rows)
-        if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame
-            raise TypeError("expected a table")
-        return frame.lazy()
+        return read_plain_files(table, tasks, schema.column_names).lazy()
     paths = [local_path(task.file.file_path) for task in tasks]
     return _projected(pl.scan_parquet(paths, hive_partitioning=False), columns)
+
+
+def read_plain_files(
+    table: Table, tasks: Sequence[FileScanTask], columns: Sequence[str]
+) -> pl.DataFrame:
+    """``columns`` of data files that are plain Parquet in the table's only schema (as
+    :func:`scan_files` checks), read at once and in one chunk.
+
+    On an object store PyArrow's dataset reader fetches many files at a time, about
+    twice as fast as PyIceberg's reader on a year of small bronze files (both with
+    PyArrow's S3 client, :func:`reading_io`; benchmarks/README.md, session 11); local
+    files, or a FileIO that is not PyArrow's, go through PyIceberg's reader.
+    """
+    io = reading_io(table)
+    location = urlparse(tasks[0].file.file_path) if tasks else None
+    if isinstance(io, PyArrowFileIO) and location is not None and location.scheme:
+        filesystem = io.fs_by_scheme(location.scheme, location.netloc)
+        paths = [task.file.file_path.split("://", 1)[1] for task in tasks]
+        dataset = pyarrow.dataset.dataset(paths, filesystem=filesystem, format="parquet")
+        rows = dataset.to_table(columns=list(columns), fragment_readahead=_FILES_AT_ONCE)
+    else:
+        schema = table.schema().select(*columns)
+        rows = ArrowScan(table.metadata, io, schema, AlwaysTrue()).to_table(tasks)
+    frame = pl.from_arrow(rows)
+    if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame
+        raise TypeError("expected a table")
+    return frame.select(columns).rechunk()
+
+
+#: Files PyArrow's dataset reader reads at a time (its default, 4, leaves an object
+#: store's latency unhidden on many small files).
+_FILES_AT_ONCE = 32
 
 
 def _projected(frame: pl.LazyFrame, columns: Sequence[str] | None) -> pl.LazyFrame:
