@@ -37,6 +37,18 @@ def test_reads_the_same_rows_as_the_iceberg_reader(lake: Lake) -> None:
     assert plain.height == len(DAYS)
 
 
+def test_columns_come_in_the_order_asked_on_every_layout(lake: Lake) -> None:
+    _three_days(lake)
+    table = lake.table(BRONZE_EXTRACTIONS)
+    asked = ("source_name", "extraction_id", "extraction_timestamp")
+
+    read = storage.scan_files(lake, table, columns=asked).collect()
+
+    assert tuple(read.columns) == asked
+    everything = storage.scan_table(lake, table).select(asked).collect()
+    assert read.sort("extraction_id").equals(everything.sort("extraction_id"))
+
+
 def test_row_filter_prunes_files_only(embedded_lake: Lake) -> None:
     _three_days(embedded_lake)
     table = embedded_lake.table(BRONZE_EXTRACTIONS)

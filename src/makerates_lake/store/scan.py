@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from urllib.parse import urlparse
 
 import polars as pl
 import pyarrow as pa
@@ -41,7 +40,9 @@ def reads_through_polars(lake: Lake) -> bool:
     ``os.environ`` writes take. A notebook or test that sets a variable after an S3 read
     then races it, and a ``setenv`` that grows the environment frees the array the loop
     is reading: the process dies of a segfault (benchmarks/README.md, "Root cause"). So
-    object-store files are read by PyIceberg's PyArrow reader, which has no such loop.
+    object-store files are read by PyArrow, which has no such loop. Its AWS client still
+    reads the environment during a request, so a thread that sets variables while
+    another reads S3 can race it; a write between reads cannot.
     """
     return not lake.storage_options()
 
@@ -51,12 +52,19 @@ def reading_io(table: Table) -> FileIO:
     own properties (endpoint, credentials). The table's own FileIO on S3 is fsspec's,
     chosen for writes (store/catalog.py), which reads each file through Python: half as
     fast on a year of small bronze files (benchmarks/README.md, session 11)."""
-    return _pyarrow_io(tuple(sorted(table.io.properties.items())))
+    # Only the storage settings: the table's other properties (its own, a catalog's URI)
+    # would make a cache entry per table and keep more than the FileIO needs.
+    storage = {k: v for k, v in table.io.properties.items() if k.startswith(_STORAGE_PREFIXES)}
+    return _pyarrow_io(tuple(sorted(storage.items())))
+
+
+#: Prefixes of the FileIO properties PyArrow's FileIO reads (PyIceberg's ``pyiceberg.io``).
+_STORAGE_PREFIXES = ("s3.", "client.", "gcs.", "adls.", "hdfs.", "hf.")
 
 
 @functools.lru_cache(maxsize=8)
 def _pyarrow_io(properties: tuple[tuple[str, str], ...]) -> FileIO:
-    # One per set of properties: each keeps its S3 clients for the next read.
+    # One per set of storage settings: each keeps its S3 clients for the next read.
     return PyArrowFileIO(dict(properties))
 
 
@@ -120,7 +128,8 @@ def scan_files(
         return _projected(scan_table(lake, table), columns)
     if not reads_through_polars(lake):
         # The pruned files only: the row filter stays the caller's, as on local files.
-        return read_plain_files(table, tasks, schema.column_names).lazy()
+        names = list(columns) if columns is not None else [f.name for f in schema.fields]
+        return read_plain_files(table, tasks, names).lazy()
     paths = [local_path(task.file.file_path) for task in tasks]
     return _projected(pl.scan_parquet(paths, hive_partitioning=False), columns)
 
@@ -131,16 +140,18 @@ def read_plain_files(
     """``columns`` of data files that are plain Parquet in the table's only schema (as
     :func:`scan_files` checks), read at once and in one chunk.
 
-    On an object store PyArrow's dataset reader fetches many files at a time, about
+    PyArrow's dataset reader fetches many files at a time: on an object store about
     twice as fast as PyIceberg's reader on a year of small bronze files (both with
-    PyArrow's S3 client, :func:`reading_io`; benchmarks/README.md, session 11); local
-    files, or a FileIO that is not PyArrow's, go through PyIceberg's reader.
+    PyArrow's S3 client, :func:`reading_io`; benchmarks/README.md, session 11). Files
+    of more than one scheme or bucket, or a FileIO that is not PyArrow's, go through
+    PyIceberg's reader.
     """
     io = reading_io(table)
-    location = urlparse(tasks[0].file.file_path) if tasks else None
-    if isinstance(io, PyArrowFileIO) and location is not None and location.scheme:
-        filesystem = io.fs_by_scheme(location.scheme, location.netloc)
-        paths = [task.file.file_path.split("://", 1)[1] for task in tasks]
+    places = {PyArrowFileIO.parse_location(task.file.file_path)[:2] for task in tasks}
+    if isinstance(io, PyArrowFileIO) and len(places) == 1:
+        [(scheme, netloc)] = places
+        filesystem = io.fs_by_scheme(scheme, netloc)
+        paths = [PyArrowFileIO.parse_location(task.file.file_path)[2] for task in tasks]
         dataset = pyarrow.dataset.dataset(paths, filesystem=filesystem, format="parquet")
         rows = dataset.to_table(columns=list(columns), fragment_readahead=_FILES_AT_ONCE)
     else:
