@@ -43,9 +43,10 @@ def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
         rank = pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.UInt64)
         fields.append((rank, (values.len() - 1).bit_length()))
     time = _offset(rates, "extraction_timestamp")
-    if sum(bits for _, bits in fields) + time[1] <= _KEY_BITS:
+    packed_bits = sum(bits for _, bits in fields)
+    if packed_bits + time[1] <= _KEY_BITS:
         return rates.sort([_packed([*fields, time]), pl.col("extraction_id")])
-    if sum(bits for _, bits in fields) <= _KEY_BITS:
+    if packed_bits <= _KEY_BITS:
         return rates.sort([_packed(fields), *SILVER_ORDER[4:]])
     return rates.sort(SILVER_ORDER)
 

@@ -14,16 +14,15 @@ from dataclasses import dataclass
 
 import polars as pl
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.io.pyarrow import ArrowScan
-from pyiceberg.manifest import FileFormat
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Operation
 
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.scan import (
     local_path,
+    plain_files,
+    read_files,
     read_plain_files,
-    reading_io,
     reads_through_polars,
 )
 from makerates_lake.store.tables import TableSpec
@@ -167,11 +166,7 @@ def _batches(
     # the same rows faster when they are local (see scan_files), PyArrow's dataset reader
     # on an object store (see reads_through_polars); anything else goes through
     # PyIceberg's reader.
-    plain = len(table.metadata.schemas) == 1 and all(
-        not task.delete_files and task.file.file_format == FileFormat.PARQUET
-        for group in plan.groups
-        for task in group
-    )
+    plain = plain_files(table, (task for group in plan.groups for task in group))
     local = reads_through_polars(lake)
     for group in plan.groups:
         if plain and local:
@@ -180,13 +175,6 @@ def _batches(
             # One chunk per file otherwise, which every later operation pays for.
             yield lazy.select(columns).collect().rechunk()
             continue
-        if plain:
-            yield read_plain_files(table, group, columns)
-            continue
-        arrow = ArrowScan(
-            table.metadata, reading_io(table), table.schema().select(*columns), AlwaysTrue()
-        ).to_table(group)
-        frame = pl.from_arrow(arrow)
-        if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame
-            raise TypeError("expected a table")
-        yield frame.select(columns).rechunk()
+        yield (
+            read_plain_files(table, group, columns) if plain else read_files(table, group, columns)
+        )

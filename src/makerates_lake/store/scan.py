@@ -1,16 +1,17 @@
 """Reading tables: lazy Polars scans (now or at a snapshot) and filtered reads.
 
 PyIceberg plans the files (partition and statistics pruning). On local files Polars
-reads them in parallel with projection; on an object store PyIceberg's PyArrow reader
-does (see :func:`reads_through_polars`). Every stage reads through here, so that choice
-and the plain-Parquet shortcut below are decided in one place.
+reads them in parallel with projection; on an object store PyArrow does, through its
+dataset reader or PyIceberg's (see :func:`reads_through_polars`). Every stage reads
+through here, so that choice and the plain-Parquet shortcut below are decided in one
+place.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 import pyarrow as pa
@@ -107,8 +108,8 @@ def scan_files(
     large share of reading many small day files. A table that has only ever had one
     schema, whose files are all Parquet without delete files, holds exactly the columns
     and names of that schema, so Polars' plain Parquet reader gives the same rows; on an
-    object store PyIceberg's reader reads those files (see :func:`reads_through_polars`),
-    at once. Any other table goes through :func:`scan_table`. ``row_filter`` only prunes
+    object store :func:`read_plain_files` reads them, at once. Any other table goes
+    through :func:`scan_table`. ``row_filter`` only prunes
     files (partitions and statistics): filter the rows themselves on the frame.
     ``columns`` (all when None) are the columns the frame holds.
     """
@@ -121,10 +122,7 @@ def scan_files(
         empty = pl.from_arrow(schema.as_arrow().empty_table())
         if isinstance(empty, pl.DataFrame):
             return empty.lazy()
-    plain = tasks and all(
-        not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
-    )
-    if not plain:
+    if not (tasks and plain_files(table, tasks)):
         return _projected(scan_table(lake, table), columns)
     if not reads_through_polars(lake):
         # The pruned files only: the row filter stays the caller's, as on local files.
@@ -132,6 +130,15 @@ def scan_files(
         return read_plain_files(table, tasks, names).lazy()
     paths = [local_path(task.file.file_path) for task in tasks]
     return _projected(pl.scan_parquet(paths, hive_partitioning=False), columns)
+
+
+def plain_files(table: Table, tasks: Iterable[FileScanTask]) -> bool:
+    """Whether ``tasks`` are Parquet files without deletes of a table that has only ever
+    had one schema: such files hold exactly that schema's columns and names, so a plain
+    Parquet reader gives the rows an Iceberg reader would."""
+    return len(table.metadata.schemas) == 1 and all(
+        not task.delete_files and task.file.file_format == FileFormat.PARQUET for task in tasks
+    )
 
 
 def read_plain_files(
@@ -147,16 +154,30 @@ def read_plain_files(
     PyIceberg's reader.
     """
     io = reading_io(table)
-    places = {PyArrowFileIO.parse_location(task.file.file_path)[:2] for task in tasks}
-    if isinstance(io, PyArrowFileIO) and len(places) == 1:
-        [(scheme, netloc)] = places
-        filesystem = io.fs_by_scheme(scheme, netloc)
-        paths = [PyArrowFileIO.parse_location(task.file.file_path)[2] for task in tasks]
-        dataset = pyarrow.dataset.dataset(paths, filesystem=filesystem, format="parquet")
-        rows = dataset.to_table(columns=list(columns), fragment_readahead=_FILES_AT_ONCE)
-    else:
-        schema = table.schema().select(*columns)
-        rows = ArrowScan(table.metadata, io, schema, AlwaysTrue()).to_table(tasks)
+    located = [PyArrowFileIO.parse_location(task.file.file_path) for task in tasks]
+    places = {(scheme, netloc) for scheme, netloc, _ in located}
+    if not isinstance(io, PyArrowFileIO) or len(places) != 1:
+        return read_files(table, tasks, columns)
+    [(scheme, netloc)] = places
+    dataset = pyarrow.dataset.dataset(
+        [path for _, _, path in located],
+        filesystem=io.fs_by_scheme(scheme, netloc),
+        format="parquet",
+    )
+    rows = dataset.to_table(columns=list(columns), fragment_readahead=_FILES_AT_ONCE)
+    return _one_chunk(rows, columns)
+
+
+def read_files(table: Table, tasks: Sequence[FileScanTask], columns: Sequence[str]) -> pl.DataFrame:
+    """``columns`` of any data files of the table, by PyIceberg's reader (field ids,
+    deletes, evolved schemas) with :func:`reading_io`, in one chunk."""
+    schema = table.schema().select(*columns)
+    return _one_chunk(
+        ArrowScan(table.metadata, reading_io(table), schema, AlwaysTrue()).to_table(tasks), columns
+    )
+
+
+def _one_chunk(rows: pa.Table, columns: Sequence[str]) -> pl.DataFrame:
     frame = pl.from_arrow(rows)
     if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a Table gives a frame
         raise TypeError("expected a table")
