@@ -31,6 +31,7 @@ def flag_suspicious(
     jump_threshold: float,
     stale_after: timedelta,
     on_sorted: Callable[[pl.DataFrame], object] | None = None,
+    in_order: bool = False,
 ) -> pl.DataFrame:
     """Set ``is_jump`` and ``is_stale`` on valid rows.
 
@@ -50,6 +51,7 @@ def flag_suspicious(
             :data:`~makerates_lake.silver.sort_order.SILVER_ORDER` before the flags are
             set (their other columns are final), so a caller can start on them
             meanwhile, e.g. gold on another thread.
+        in_order: The rows are in that order already (not checked): no sort.
 
     Returns:
         The rows in :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`, silver
@@ -59,7 +61,7 @@ def flag_suspicious(
         pl.col("provider_updated_at"),
         pl.col("rate_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
     )
-    ordered = sort_silver(rates)
+    ordered = rates if in_order else sort_silver(rates)
     if on_sorted is not None:
         on_sorted(ordered)
     flagged = _with_jumps(ordered, jump_threshold).with_columns(

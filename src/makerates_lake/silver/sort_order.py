@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 #: Row order of silver.rates: the table's sort order, then a unique tie-break.
@@ -15,6 +17,8 @@ SILVER_ORDER = (
 )
 #: The texts among the keys: currency codes and source names, a few values per batch.
 _TEXTS = SILVER_ORDER[1:4]
+#: The keys that are a row's own when its run's are kept apart (:func:`sort_by_runs`).
+_OWN_KEYS = ("rate_date", "quote_currency")
 #: Bits of the packed key: 63, so that no multiplier is 2**64, which UInt64 cannot hold.
 _KEY_BITS = 63
 
@@ -35,13 +39,7 @@ def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
     if rates.height < 2 or any(rates.get_column(c).null_count() for c in SILVER_ORDER[:5]):
         return rates.sort(SILVER_ORDER)
     fields = [_offset(rates, "rate_date")]
-    for name in _TEXTS:
-        texts = rates.get_column(name)
-        if texts.min() == texts.max():
-            continue  # one value (a batch's base and source usually): nothing to order
-        values = texts.unique().sort()
-        rank = pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.UInt64)
-        fields.append((rank, (values.len() - 1).bit_length()))
+    fields += [_text_rank(rates.get_column(name)) for name in _TEXTS]
     time = _offset(rates, "extraction_timestamp")
     packed_bits = sum(bits for _, bits in fields)
     if packed_bits + time[1] <= _KEY_BITS:
@@ -49,6 +47,80 @@ def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
     if packed_bits <= _KEY_BITS:
         return rates.sort([_packed(fields), *SILVER_ORDER[4:]])
     return rates.sort(SILVER_ORDER)
+
+
+@dataclass(frozen=True)
+class RunRanks:
+    """Where each run of rows stands in the keys its rows share, for
+    :func:`sort_by_runs`: a run (see :class:`~makerates_lake.silver.spill.RateSpill`)
+    is rows of one bronze row, equal in base, source, time and id.
+
+    Attributes:
+        base: Each run's base's rank among all runs' bases (``UInt64``, by run number).
+        rest: Each run's rank by source, time and id (equal runs share one).
+        base_bits: Bits the base's ranks need.
+        rest_bits: Bits the other ranks need.
+    """
+
+    base: pl.Series
+    rest: pl.Series
+    base_bits: int
+    rest_bits: int
+
+
+def rank_runs(runs: pl.DataFrame) -> RunRanks | None:
+    """The ranks of ``runs`` (one row per run: base, source, time, id), or None when
+    one of those is null (rows then go by :func:`sort_silver`)."""
+    keys = runs.select(SILVER_ORDER[3:])
+    if runs.get_column("base_currency").null_count() or any(
+        keys.get_column(c).null_count() for c in SILVER_ORDER[3:5]
+    ):
+        return None
+    base = runs.get_column("base_currency").rank("dense").cast(pl.UInt64) - 1
+    order = keys.with_row_index("_place").sort(SILVER_ORDER[3:])
+    changes = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in SILVER_ORDER[3:])
+    ranks = order.select("_place", changes.fill_null(False).cast(pl.UInt64).cum_sum())
+    rest = pl.Series(dtype=pl.UInt64).extend_constant(0, runs.height)
+    rest = rest.scatter(ranks.get_column("_place"), ranks.to_series(1))
+    return RunRanks(base, rest, _bits(base), _bits(rest))
+
+
+def sort_by_runs(rows: pl.DataFrame, ranks: RunRanks, run: str) -> pl.DataFrame | None:
+    """``rows`` in :data:`SILVER_ORDER`, when they hold their own date and quote and
+    their run's number (column ``run``) in place of the keys runs share; None when a key
+    is null or the packed key would not fit.
+
+    A run's base and its source, time and id are ranked once per run
+    (:func:`rank_runs`): the rows need only their date's offset and their quote's rank
+    of their own, and the sort moves their few columns, not the runs'.
+    """
+    if rows.height < 2 or any(rows.get_column(c).null_count() for c in _OWN_KEYS):
+        return None
+    numbers = rows.get_column(run)
+    fields = [
+        _offset(rows, "rate_date"),
+        (pl.lit(ranks.base.gather(numbers)), ranks.base_bits),
+        _text_rank(rows.get_column("quote_currency")),
+        (pl.lit(ranks.rest.gather(numbers)), ranks.rest_bits),
+    ]
+    if sum(bits for _, bits in fields) > _KEY_BITS:
+        return None
+    return rows.sort(_packed(fields))
+
+
+def _bits(ranks: pl.Series) -> int:
+    """Bits the largest of ``ranks`` (from 0) needs."""
+    return int(ranks.max() or 0).bit_length()  # type: ignore[arg-type]
+
+
+def _text_rank(texts: pl.Series) -> tuple[pl.Expr, int]:
+    """A text column as each row's lexical rank among the column's own values, and the
+    bits that rank needs (none when there is one value: it orders nothing)."""
+    if texts.min() == texts.max():
+        return pl.lit(0, pl.UInt64), 0
+    values = texts.unique().sort()
+    rank = pl.col(texts.name).cast(pl.Enum(values)).to_physical().cast(pl.UInt64)
+    return rank, (values.len() - 1).bit_length()
 
 
 def _offset(rates: pl.DataFrame, name: str) -> tuple[pl.Expr, int]:

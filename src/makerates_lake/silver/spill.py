@@ -17,6 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
+from makerates_lake.silver.sort_order import RunRanks, rank_runs, sort_by_runs, sort_silver
+
 _MONTH = "_month"
 _RUN = "_run"
 #: A batch with more runs than its rows over this is spilled whole: a table of runs
@@ -29,7 +31,8 @@ class MonthBatch:
     """Spilled rows of consecutive months, all of each month.
 
     Attributes:
-        rows: The rows, in no particular order.
+        rows: The rows: in :data:`~makerates_lake.silver.sort_order.SILVER_ORDER` when the
+            spill was made ``in_silver_order``, else in no particular order.
         months: The months (``year * 12 + month - 1``), ascending.
     """
 
@@ -49,9 +52,16 @@ class RateSpill:
     row gives every rate it holds: its id, time, source): each run's values are kept
     once, in memory, and the files hold the run's number instead, which halves what
     is written and read back for a payload of many rates.
+
+    ``in_silver_order`` (rows then hold silver's columns) returns each batch in
+    :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`: sorted while the rows still
+    hold their runs' numbers, the sort moves a few columns instead of all of silver's,
+    and the runs' columns are put back once, after it.
     """
 
-    def __init__(self, directory: Path, per_run: Sequence[str] = ()) -> None:
+    def __init__(
+        self, directory: Path, per_run: Sequence[str] = (), *, in_silver_order: bool = False
+    ) -> None:
         self._directory = directory
         self._counts: dict[int, int] = {}
         self._files: dict[int, list[Path]] = {}
@@ -60,6 +70,8 @@ class RateSpill:
         self._runs: list[pl.DataFrame] = []
         self._run_count = 0
         self._run_table: pl.DataFrame | None = None
+        self._run_ranks: RunRanks | None = None
+        self._in_silver_order = in_silver_order
         self._columns: list[str] = []
 
     @property
@@ -118,20 +130,41 @@ class RateSpill:
 
     def _read(self, months: list[int]) -> MonthBatch:
         paths = [path for month in months for path in self._files.pop(month)]
-        frame = pl.concat([self._expanded(pl.read_ipc(path)) for path in paths]).rechunk()
+        parts = [pl.read_ipc(path) for path in paths]
+        frame = self._in_order(parts) if self._in_silver_order else self._joined(parts)
         for path in paths:
             path.unlink()
         for month in months:
             del self._counts[month]
         return MonthBatch(frame, tuple(months))
 
+    def _joined(self, parts: list[pl.DataFrame]) -> pl.DataFrame:
+        return pl.concat([self._expanded(part) for part in parts]).rechunk()
+
+    def _in_order(self, parts: list[pl.DataFrame]) -> pl.DataFrame:
+        """``parts`` as one frame in silver's order: sorted by their runs' ranks while
+        every file holds run numbers and no key is null, else whole, key by key."""
+        if all(_RUN in part.columns for part in parts):
+            self._refresh_runs()
+            if self._run_ranks is not None:
+                ordered = sort_by_runs(pl.concat(parts), self._run_ranks, _RUN)
+                if ordered is not None:
+                    return self._expanded(ordered)
+        return sort_silver(self._joined(parts))
+
+    def _refresh_runs(self) -> pl.DataFrame:
+        """The table of every run spilled so far (and their ranks, in silver order)."""
+        if self._run_table is None or self._run_table.height < self._run_count:
+            self._run_table = pl.concat(self._runs).rechunk()
+            if self._in_silver_order:
+                self._run_ranks = rank_runs(self._run_table)
+        return self._run_table
+
     def _expanded(self, part: pl.DataFrame) -> pl.DataFrame:
         """A spilled file's rows with their runs' columns back, in the columns' order."""
         if _RUN not in part.columns:
             return part
-        if self._run_table is None or self._run_table.height < self._run_count:
-            self._run_table = pl.concat(self._runs).rechunk()
-        shared = self._run_table.select(pl.all().gather(part.get_column(_RUN)))
+        shared = self._refresh_runs().select(pl.all().gather(part.get_column(_RUN)))
         return pl.concat([part.drop(_RUN), shared], how="horizontal").select(self._columns)
 
 

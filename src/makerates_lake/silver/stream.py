@@ -66,7 +66,7 @@ class SilverRebuild:
     def __init__(self, lake: Lake, transform_version: int, spill_directory: Path) -> None:
         self._lake = lake
         self._version = transform_version
-        self._spill = RateSpill(spill_directory, per_run=_PER_EXTRACTION)
+        self._spill = RateSpill(spill_directory, per_run=_PER_EXTRACTION, in_silver_order=True)
         self._files: dict[str, list[DataFile]] = {SILVER_RATES.name: [], SILVER_REJECTS.name: []}
         self._done: list[pl.DataFrame] = []
         self._rates = 0
@@ -138,12 +138,20 @@ class SilverRebuild:
         first: date = rows.get_column("rate_date").min()  # type: ignore[assignment]
         last: date = rows.get_column("rate_date").max()  # type: ignore[assignment]
         own = pl.col("rate_date") >= first
-        context = pl.concat([self._carry, rows], how="vertical") if self._carry.height else rows
+        # In one chunk: the flags' shifts and filters over the carry and the batch as two
+        # chunks cost more than copying them once (benchmarks/README.md, session 12).
+        context = (
+            pl.concat([self._carry, rows], how="vertical", rechunk=True)
+            if self._carry.height
+            else rows
+        )
         flagged = flag_suspicious(
             context,
             jump_threshold=jump_threshold,
             stale_after=stale_after,
-            # In SILVER_ORDER, rate date first: the carry is a prefix, the rest is ours.
+            # The spill's batches are in SILVER_ORDER, rate date first, and the carry's
+            # dates all precede the batch's: the carry is a prefix, the rest is ours.
+            in_order=True,
             on_sorted=None if on_sorted is None else lambda ordered: on_sorted(ordered.filter(own)),
         )
         mine = flagged.filter(own)

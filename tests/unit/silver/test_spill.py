@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 
+from makerates_lake.silver import spill as spill_module
+from makerates_lake.silver.sort_order import SILVER_ORDER
 from makerates_lake.silver.spill import RateSpill
 
 
@@ -58,3 +61,64 @@ def test_columns_shared_by_runs_come_back_as_they_were(tmp_path: Path) -> None:
     expected = pl.concat([rows, choppy])
     assert got.sort("rate_date", "n", "id").equals(expected.sort("rate_date", "n", "id"))
     assert not list(folder.iterdir())
+
+
+def _silver_rows(extractions: int, *, first: int = 0) -> pl.DataFrame:
+    """Rows as parsing leaves them: each extraction's rates together, over two months."""
+    quotes = ["JPY", "EUR", "GBP", "ÉUR"]
+    return pl.DataFrame(
+        [
+            {
+                "extraction_id": f"id-{(7 * n) % 50:03d}-{n}",
+                "extraction_timestamp": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=n // 3),
+                "source_name": ("ecb", "exchangerate-api")[n % 2],
+                "base_currency": ("USD", "EUR")[n % 3 == 0],
+                "quote_currency": quote,
+                "rate_date": date(2024, 1, 20) + timedelta(days=(5 * n + day) % 40),
+                "rate_text": f"{n}.{day}",
+            }
+            for n in range(first, first + extractions)
+            for day in range(3)
+            for quote in quotes
+        ]
+    )
+
+
+_RUN_KEYS = ["extraction_id", "extraction_timestamp", "source_name", "base_currency"]
+
+
+def test_batches_in_silver_order_sort_by_runs_while_every_file_is_numbered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file holding run numbers: the rows are sorted by their runs' ranks (never
+    by sort_silver) and come back whole, in SILVER_ORDER, batch after batch."""
+    spill = RateSpill(tmp_path, per_run=_RUN_KEYS, in_silver_order=True)
+    rows = [_silver_rows(30), _silver_rows(30, first=30)]
+    for part in rows:
+        spill.add(part)
+
+    def no_whole_sort(rates: pl.DataFrame) -> pl.DataFrame:
+        raise AssertionError("sorted the whole rows")
+
+    monkeypatch.setattr(spill_module, "sort_silver", no_whole_sort)
+    batches = list(spill.batches(max_rows=300))
+
+    assert len(batches) == 2
+    got = pl.concat(batch.rows for batch in batches)
+    assert got.columns == rows[0].columns
+    assert got.equals(pl.concat(rows).sort(SILVER_ORDER))
+
+
+def test_batches_in_silver_order_with_a_file_spilled_whole(tmp_path: Path) -> None:
+    """A batch of runs too short to number is spilled whole: its months are sorted as
+    whole rows, in the same order."""
+    spill = RateSpill(tmp_path, per_run=_RUN_KEYS, in_silver_order=True)
+    numbered = _silver_rows(30)
+    choppy = _silver_rows(30, first=30).sample(fraction=1.0, shuffle=True, seed=1)
+    spill.add(numbered)
+    spill.add(choppy)
+    assert any("extraction_id" in pl.read_ipc_schema(path) for path in tmp_path.iterdir())
+
+    got = pl.concat(batch.rows for batch in spill.batches(max_rows=300))
+
+    assert got.equals(pl.concat([numbered, choppy]).sort(SILVER_ORDER))
