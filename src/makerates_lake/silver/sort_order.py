@@ -52,12 +52,14 @@ def sort_silver(rates: pl.DataFrame) -> pl.DataFrame:
 @dataclass(frozen=True)
 class RunRanks:
     """Where each run of rows stands in the keys its rows share, for
-    :func:`sort_by_runs`: a run (see :class:`~makerates_lake.silver.spill.RateSpill`)
-    is rows of one bronze row, equal in base, source, time and id.
+    :func:`sort_by_runs`. A run (see :class:`~makerates_lake.silver.spill.RateSpill`)
+    is consecutive rows equal in every column the spill keeps per run, base, source,
+    time and id among them.
 
     Attributes:
         base: Each run's base's rank among all runs' bases (``UInt64``, by run number).
-        rest: Each run's rank by source, time and id (equal runs share one).
+        rest: Each run's rank by source, time and id (runs equal in all three share one;
+            a null id ranks first, as Polars sorts it).
         base_bits: Bits the base's ranks need.
         rest_bits: Bits the other ranks need.
     """
@@ -69,8 +71,8 @@ class RunRanks:
 
 
 def rank_runs(runs: pl.DataFrame) -> RunRanks | None:
-    """The ranks of ``runs`` (one row per run: base, source, time, id), or None when
-    one of those is null (rows then go by :func:`sort_silver`)."""
+    """The ranks of ``runs`` (one row per run: base, source, time, id, from 0), or None
+    when a base, source or time is null (rows then go by :func:`sort_silver`)."""
     keys = runs.select(SILVER_ORDER[3:])
     if runs.get_column("base_currency").null_count() or any(
         keys.get_column(c).null_count() for c in SILVER_ORDER[3:5]
@@ -79,7 +81,8 @@ def rank_runs(runs: pl.DataFrame) -> RunRanks | None:
     base = runs.get_column("base_currency").rank("dense").cast(pl.UInt64) - 1
     order = keys.with_row_index("_place").sort(SILVER_ORDER[3:])
     changes = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in SILVER_ORDER[3:])
-    ranks = order.select("_place", changes.fill_null(False).cast(pl.UInt64).cum_sum())
+    # The first run differs from the null before it: ranks count from 1, hence the - 1.
+    ranks = order.select("_place", changes.cast(pl.UInt64).cum_sum() - 1)
     rest = pl.Series(dtype=pl.UInt64).extend_constant(0, runs.height)
     rest = rest.scatter(ranks.get_column("_place"), ranks.to_series(1))
     return RunRanks(base, rest, _bits(base), _bits(rest))
@@ -88,7 +91,7 @@ def rank_runs(runs: pl.DataFrame) -> RunRanks | None:
 def sort_by_runs(rows: pl.DataFrame, ranks: RunRanks, run: str) -> pl.DataFrame | None:
     """``rows`` in :data:`SILVER_ORDER`, when they hold their own date and quote and
     their run's number (column ``run``) in place of the keys runs share; None when a key
-    is null or the packed key would not fit.
+    is null, the packed key would not fit, or there are fewer than two rows.
 
     A run's base and its source, time and id are ranked once per run
     (:func:`rank_runs`): the rows need only their date's offset and their quote's rank

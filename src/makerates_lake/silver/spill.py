@@ -21,6 +21,10 @@ from makerates_lake.silver.sort_order import RunRanks, rank_runs, sort_by_runs, 
 
 _MONTH = "_month"
 _RUN = "_run"
+#: Silver's keys a run shares (in silver's order, they are ranked once per run) and a
+#: rate's own keys (see :func:`~makerates_lake.silver.sort_order.sort_by_runs`).
+_RUN_KEYS = frozenset(("base_currency", "source_name", "extraction_timestamp", "extraction_id"))
+_OWN_KEYS = frozenset(("rate_date", "quote_currency"))
 #: A batch with more runs than its rows over this is spilled whole: a table of runs
 #: that long would hold as much as the rows.
 _ROWS_PER_RUN = 8
@@ -56,12 +60,23 @@ class RateSpill:
     ``in_silver_order`` (rows then hold silver's columns) returns each batch in
     :data:`~makerates_lake.silver.sort_order.SILVER_ORDER`: sorted while the rows still
     hold their runs' numbers, the sort moves a few columns instead of all of silver's,
-    and the runs' columns are put back once, after it.
+    and the runs' columns are put back once, after it. ``per_run`` then holds the run
+    keys (base, source, extraction time and id) and neither of a rate's own keys (rate
+    date, quote).
+
+    Raises:
+        ValueError: ``in_silver_order`` with a ``per_run`` that breaks that rule.
     """
 
     def __init__(
         self, directory: Path, per_run: Sequence[str] = (), *, in_silver_order: bool = False
     ) -> None:
+        shared = set(per_run)
+        if in_silver_order and shared and (not shared >= _RUN_KEYS or _OWN_KEYS & shared):
+            raise ValueError(
+                f"per_run must hold {sorted(_RUN_KEYS)} and not {sorted(_OWN_KEYS)} to"
+                " spill in silver's order"
+            )
         self._directory = directory
         self._counts: dict[int, int] = {}
         self._files: dict[int, list[Path]] = {}

@@ -124,6 +124,9 @@ class SilverRebuild:
     ) -> pl.DataFrame:
         """Flag one batch (with the carry before it) and write it as ``silver.rates`` files.
 
+        ``batch`` is the next of this rebuild's :meth:`batches`: its rows are taken to be
+        in silver's order, after the carry's (not checked).
+
         ``on_sorted`` gets the batch's own rows in ``SILVER_ORDER`` before the flags are
         set, as :func:`~makerates_lake.silver.validate.flag_suspicious` describes. With
         a ``writer``, the files are written there while the caller goes on to the next

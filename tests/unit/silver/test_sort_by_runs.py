@@ -64,6 +64,10 @@ def test_order_equals_the_key_by_key_order_of_the_whole_rows(seed: int) -> None:
     rows, runs = _case(seed)
     ranks = rank_runs(runs)
     assert ranks is not None
+    # Every fifth run repeats the one before it: the two share a rank, the others not.
+    repeats = list(range(4, runs.height, 5))
+    assert ranks.rest.gather(repeats).equals(ranks.rest.gather([n - 1 for n in repeats]))
+    assert ranks.rest.n_unique() == runs.height - len(repeats)
 
     got = sort_by_runs(rows, ranks, "_run")
 
@@ -93,18 +97,29 @@ def test_a_null_key_of_a_row_leaves_the_sort_to_sort_silver() -> None:
 
 
 def test_null_ids_rank_first_as_polars_sorts_them() -> None:
-    rows, runs = _case(6, rows=2_000, runs=200)
-    runs = runs.with_columns(
-        pl.when(pl.int_range(pl.len()) % 3 == 0)
-        .then(None)
-        .otherwise(pl.col("extraction_id"))
-        .alias("extraction_id")
+    # Runs equal in base, source and time: the id alone orders their rows, which share
+    # every date and quote; one run in the middle has no id.
+    runs = pl.DataFrame(
+        {
+            "base_currency": ["USD"] * 9,
+            "source_name": ["ecb"] * 9,
+            "extraction_timestamp": [datetime(2024, 1, 1, tzinfo=UTC)] * 9,
+            "extraction_id": [f"id-{n}" if n != 4 else None for n in range(9)],
+        }
     )
-    rows = _expand(rows, runs).unique(SILVER_ORDER, maintain_order=True).select(rows.columns)
+    rows = pl.DataFrame(
+        {
+            "rate_date": [date(2024, 1, 1 + day) for _ in range(9) for day in range(2)] * 3,
+            "quote_currency": [q for q in ("EUR", "GBP", "JPY") for _ in range(18)],
+            "_run": [run for run in range(9) for _ in range(2)] * 3,
+        }
+    )
     ranks = rank_runs(runs)
     assert ranks is not None
+    assert ranks.rest[4] == 0  # the null id first
 
     got = sort_by_runs(rows, ranks, "_run")
 
     assert got is not None
     assert _expand(got, runs).equals(_expand(rows, runs).sort(SILVER_ORDER))
+    assert got.get_column("_run").head(9).to_list() == [4, 0, 1, 2, 3, 5, 6, 7, 8]

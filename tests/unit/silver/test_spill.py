@@ -122,3 +122,39 @@ def test_batches_in_silver_order_with_a_file_spilled_whole(tmp_path: Path) -> No
     got = pl.concat(batch.rows for batch in spill.batches(max_rows=300))
 
     assert got.equals(pl.concat([numbered, choppy]).sort(SILVER_ORDER))
+
+
+def test_batches_in_silver_order_with_null_keys_and_single_rows(tmp_path: Path) -> None:
+    """A null quote (a row's key) or a null base (a run's key) and a month of one row
+    take the whole-row sort: the rows still come back in SILVER_ORDER, nulls first."""
+    spill = RateSpill(tmp_path, per_run=_RUN_KEYS, in_silver_order=True)
+    rows = _silver_rows(30).with_columns(
+        pl.when(pl.int_range(pl.len()) % 17 == 3)
+        .then(None)
+        .otherwise(pl.col("quote_currency"))
+        .alias("quote_currency"),
+        pl.when(pl.col("extraction_id").str.starts_with("id-007"))
+        .then(None)
+        .otherwise(pl.col("base_currency"))
+        .alias("base_currency"),
+    )
+    lone = _silver_rows(1).head(1).with_columns(pl.lit(date(2025, 6, 1)).alias("rate_date"))
+    spill.add(rows)
+    spill.add(lone)
+
+    batches = list(spill.batches(max_rows=1))  # a batch a month
+
+    assert batches[-1].rows.equals(lone)
+    got = pl.concat(batch.rows for batch in batches)
+    assert got.equals(pl.concat([rows, lone]).sort(SILVER_ORDER))
+
+
+@pytest.mark.parametrize(
+    "per_run",
+    [["extraction_id", "source_name"], [*_RUN_KEYS, "quote_currency"], [*_RUN_KEYS, "rate_date"]],
+)
+def test_silver_order_needs_the_run_keys_and_no_rate_key_per_run(
+    tmp_path: Path, per_run: list[str]
+) -> None:
+    with pytest.raises(ValueError, match="per_run must hold"):
+        RateSpill(tmp_path, per_run=per_run, in_silver_order=True)
