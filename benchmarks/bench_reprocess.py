@@ -142,7 +142,7 @@ def _reprocess(home: str, queue: Any) -> None:
     queue.put(("reprocess", result.silver.rates, seconds, _peak_mb(), seconds))
 
 
-Result = tuple[int, float, float, float]
+Result = tuple[int, float, float, float, tuple[float, ...]]
 
 
 def run(years: float, per_day: int, currencies: int, repeat: int = 1) -> dict[str, Result]:
@@ -150,8 +150,9 @@ def run(years: float, per_day: int, currencies: int, repeat: int = 1) -> dict[st
     fastest run of each arm counts, which filters out other load on a shared machine).
 
     Returns:
-        name -> (rows, seconds, peak MB, seconds without reading bronze); the last is
-        the parse alone for the bare arm and the same as seconds for the reprocess.
+        name -> (rows, seconds, peak MB, seconds without reading bronze, every run's
+        seconds); the fourth is the parse alone for the bare arm and the same as seconds
+        for the reprocess; the best run gives the first four.
     """
     from makerates_lake.settings import load_settings
     from makerates_lake.store.catalog import open_lake
@@ -169,8 +170,11 @@ def run(years: float, per_day: int, currencies: int, repeat: int = 1) -> dict[st
                 process.start()
                 name, rows, seconds, peak, work = queue.get()
                 process.join()
+                runs = (*results[name][4], seconds) if name in results else (seconds,)
                 if name not in results or seconds < results[name][1]:
-                    results[name] = (rows, seconds, peak, work)
+                    results[name] = (rows, seconds, peak, work, runs)
+                else:
+                    results[name] = (*results[name][:4], runs)
         return results
 
 
@@ -210,10 +214,13 @@ def run_sizes(sizes: list[int], repeat: int = 1) -> dict[int, dict[str, Result]]
 
 
 def _lines(results: dict[str, Result]) -> list[str]:
+    # Every run of an arm, not only its best: this VM's run-to-run spread can exceed
+    # the margin a ratio has (benchmarks/README.md, session 12).
     lines = [
         f"{name:12s} {rows:>10,d} rows {seconds:8.2f} s {rows / seconds:>12,.0f} rows/s "
         f"peak {peak:8.0f} MB"
-        for name, (rows, seconds, peak, _) in results.items()
+        + (f"  (runs: {', '.join(f'{r:.2f}' for r in runs)} s)" if len(runs) > 1 else "")
+        for name, (rows, seconds, peak, _, runs) in results.items()
     ]
     bare, reprocess = results["bare parse"], results["reprocess"]
     lines.append(
