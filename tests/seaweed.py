@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
-from tests.services import ServiceStartError, free_port
+from tests.services import ServiceStartError, free_ports
 
 if TYPE_CHECKING:
     from makerates_lake.settings import Settings
@@ -80,6 +80,10 @@ def weed_binary() -> Path:
     return Path(found)
 
 
+class _ExitedWhileStartingError(ServiceStartError):
+    """``weed mini`` exited before it was ready (its log tail is in the message)."""
+
+
 @dataclass
 class SeaweedServer:
     """``weed mini`` on loopback: S3 at :attr:`s3_endpoint`, Iceberg REST at :attr:`rest_uri`."""
@@ -99,16 +103,30 @@ class SeaweedServer:
         return f"http://127.0.0.1:{self.ports['s3.port.iceberg']}"
 
     @classmethod
-    def start(cls, timeout: float = 60.0) -> SeaweedServer:
+    def start(cls, timeout: float = 60.0, attempts: int = 3) -> SeaweedServer:
         """Start ``weed mini`` and return once S3 and the REST catalog answer requests.
 
+        A server that exits while starting is started again on new ports, up to
+        ``attempts`` times in all: a port free when chosen can still be taken before
+        the server listens on it (by another process on the machine).
+
         Raises:
-            ServiceStartError: The binary is missing, exited, or did not get ready; the
-                message carries the tail of its log.
+            ServiceStartError: The binary is missing, every attempt exited, or one did
+                not get ready; the message carries the tail of each attempt's log.
         """
+        failures: list[str] = []
+        for _ in range(attempts):
+            try:
+                return cls._start_once(timeout)
+            except _ExitedWhileStartingError as exc:
+                failures.append(str(exc))
+        raise ServiceStartError(f"{attempts} attempts failed:\n" + "\n".join(failures))
+
+    @classmethod
+    def _start_once(cls, timeout: float) -> SeaweedServer:
         binary = weed_binary()
         data_dir = Path(tempfile.mkdtemp(prefix="makerates-seaweed-"))
-        ports = {name: free_port() for name in _PORTS}
+        ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
         args = [
             str(binary), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-tableBucket={TABLE_BUCKET}",
@@ -135,7 +153,7 @@ class SeaweedServer:
         last = "no answer yet"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServiceStartError(
+                raise _ExitedWhileStartingError(
                     f"SeaweedFS exited with code {self.process.returncode} while starting: "
                     f"{self.log_tail()}"
                 )
@@ -254,9 +272,20 @@ class SeaweedServer:
         return settings if endpoint is None else settings.replace(s3_endpoint=endpoint)
 
     def log_tail(self, chars: int = 800) -> str:
-        """The end of the server's log, for error messages."""
+        """The end of the server's log, for error messages, after its last error or
+        fatal line (a fatal error's goroutine dump would push that line out of the end)."""
         with contextlib.suppress(OSError):
-            return (self.data_dir / "weed.log").read_text(errors="replace")[-chars:]
+            text = (self.data_dir / "weed.log").read_text(errors="replace")
+            # glog's error and fatal lines: E1205 16:16:20.19 ..., F1205 ...
+            errors = [
+                line
+                for line in text.splitlines()
+                if line.startswith(("E", "F")) and line[1:5].isdigit()
+            ]
+            tail = text[-chars:]
+            if errors and errors[-1] not in tail:
+                return f"{errors[-1][:chars]}\n...\n{tail}"
+            return tail
         return "(no log)"
 
     def stop(self) -> None:

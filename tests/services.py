@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -30,10 +31,41 @@ class ServiceStopError(RuntimeError):
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral
+    range when there is room: a port from that range (what binding port 0 gives) can be
+    taken as the source port of any outgoing connection before the server listens on it,
+    e.g. one of SeaweedFS's own components connecting to another while it starts."""
+    low = _ephemeral_start()
+    for _ in range(200):
+        port = random.randrange(_LISTEN_PORTS_FROM, low) if low > _LISTEN_PORTS_FROM + 1000 else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise ServiceStartError(f"no free TCP port on 127.0.0.1 from {_LISTEN_PORTS_FROM} to {low}")
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports, each as :func:`free_port` gives them."""
+    ports: list[int] = []
+    while len(ports) < count:
+        if (port := free_port()) not in ports:
+            ports.append(port)
+    return ports
+
+
+#: Where listening ports are drawn from: above the well-known and common service ports.
+_LISTEN_PORTS_FROM = 20_000
+
+
+def _ephemeral_start() -> int:
+    """The first port of the kernel's range for outgoing connections (Linux's default
+    32768 when it cannot be read)."""
+    with contextlib.suppress(OSError, ValueError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32_768
 
 
 def _wait_for_port(port: int, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:

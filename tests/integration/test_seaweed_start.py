@@ -1,0 +1,64 @@
+"""The test session's SeaweedFS starts even when a port it was given is taken."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests import seaweed, services
+from tests.seaweed import SeaweedServer
+
+pytestmark = pytest.mark.integration
+
+
+def test_free_ports_are_distinct_and_below_the_ephemeral_range() -> None:
+    ports = services.free_ports(40)
+
+    assert len(set(ports)) == 40
+    assert all(services._LISTEN_PORTS_FROM <= port < services._ephemeral_start() for port in ports)
+
+
+def test_a_start_whose_port_is_taken_is_retried_on_new_ports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first attempt gets a REST catalog port another socket listens on: SeaweedFS
+    exits, and the second attempt, on new ports, serves."""
+    given: list[list[int]] = []
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+
+        def ports(count: int) -> list[int]:
+            chosen = services.free_ports(count)
+            if not given:
+                chosen[seaweed._PORTS.index("s3.port.iceberg")] = busy
+            given.append(chosen)
+            return chosen
+
+        monkeypatch.setattr(seaweed, "free_ports", ports)
+        server = SeaweedServer.start(timeout=60)
+    try:
+        assert len(given) == 2
+        assert server.ports["s3.port.iceberg"] != busy
+        assert server._table_bucket_ready()
+    finally:
+        server.stop()
+
+
+def test_every_attempt_failing_says_so_with_each_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+
+        def ports(count: int) -> list[int]:
+            chosen = services.free_ports(count)
+            chosen[seaweed._PORTS.index("s3.port.iceberg")] = busy
+            return chosen
+
+        monkeypatch.setattr(seaweed, "free_ports", ports)
+        with pytest.raises(services.ServiceStartError, match="2 attempts failed") as failed:
+            SeaweedServer.start(timeout=60, attempts=2)
+    assert str(failed.value).count(f"port {busy} for Iceberg") == 2
