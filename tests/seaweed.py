@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -114,19 +115,30 @@ class SeaweedServer:
             ServiceStartError: The binary is missing, every attempt exited, or one did
                 not get ready; the message carries the tail of each attempt's log.
         """
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
         failures: list[str] = []
         for _ in range(attempts):
             try:
-                return cls._start_once(timeout)
+                server = cls._start_once(timeout)
             except _ExitedWhileStartingError as exc:
                 failures.append(str(exc))
-        raise ServiceStartError(f"{attempts} attempts failed:\n" + "\n".join(failures))
+                continue
+            if failures:  # started in the end: the exits before stay visible
+                warnings.warn(
+                    "SeaweedFS started after exiting while starting:\n" + "\n".join(failures),
+                    stacklevel=2,
+                )
+            return server
+        raise ServiceStartError(
+            f"SeaweedFS exited while starting, {attempts} time(s):\n" + "\n".join(failures)
+        )
 
     @classmethod
     def _start_once(cls, timeout: float) -> SeaweedServer:
         binary = weed_binary()
-        data_dir = Path(tempfile.mkdtemp(prefix="makerates-seaweed-"))
         ports = dict(zip(_PORTS, free_ports(len(_PORTS)), strict=True))
+        data_dir = Path(tempfile.mkdtemp(prefix="makerates-seaweed-"))
         args = [
             str(binary), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-tableBucket={TABLE_BUCKET}",
@@ -136,10 +148,15 @@ class SeaweedServer:
         ]  # fmt: skip
         # The S3 identity of the server's admin comes from these at start.
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-        log = (data_dir / "weed.log").open("wb")
-        process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
-        )
+        try:
+            with (data_dir / "weed.log").open("wb") as log:  # the child keeps its own copy
+                process = subprocess.Popen(
+                    args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                    preexec_fn=_die_with_parent,
+                )  # fmt: skip
+        except OSError as exc:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise ServiceStartError(f"SeaweedFS could not be run ({binary}): {exc}") from exc
         server = cls(ports=ports, data_dir=data_dir, process=process)
         try:
             server._wait_ready(timeout)

@@ -44,16 +44,20 @@ def free_port() -> int:
             except OSError:
                 continue
             return int(sock.getsockname()[1])
-    raise ServiceStartError(f"no free TCP port on 127.0.0.1 from {_LISTEN_PORTS_FROM} to {low}")
+    raise ServiceStartError(
+        f"no free TCP port on 127.0.0.1 in 200 tries between {_LISTEN_PORTS_FROM} and {low}"
+    )
 
 
 def free_ports(count: int) -> list[int]:
     """``count`` distinct ports, each as :func:`free_port` gives them."""
     ports: list[int] = []
-    while len(ports) < count:
+    for _ in range(50 * count):
         if (port := free_port()) not in ports:
             ports.append(port)
-    return ports
+        if len(ports) == count:
+            return ports
+    raise ServiceStartError(f"{count} distinct free TCP ports not found on 127.0.0.1")
 
 
 #: Where listening ports are drawn from: above the well-known and common service ports.

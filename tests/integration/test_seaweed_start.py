@@ -16,7 +16,8 @@ def test_free_ports_are_distinct_and_below_the_ephemeral_range() -> None:
     ports = services.free_ports(40)
 
     assert len(set(ports)) == 40
-    assert all(services._LISTEN_PORTS_FROM <= port < services._ephemeral_start() for port in ports)
+    if services._ephemeral_start() > services._LISTEN_PORTS_FROM + 1000:  # room below it
+        assert all(services._LISTEN_PORTS_FROM <= p < services._ephemeral_start() for p in ports)
 
 
 def test_a_start_whose_port_is_taken_is_retried_on_new_ports(
@@ -38,7 +39,8 @@ def test_a_start_whose_port_is_taken_is_retried_on_new_ports(
             return chosen
 
         monkeypatch.setattr(seaweed, "free_ports", ports)
-        server = SeaweedServer.start(timeout=60)
+        with pytest.warns(UserWarning, match=f"port {busy} for Iceberg"):
+            server = SeaweedServer.start(timeout=60)
     try:
         assert len(given) == 2
         assert server.ports["s3.port.iceberg"] != busy
@@ -59,6 +61,7 @@ def test_every_attempt_failing_says_so_with_each_log(monkeypatch: pytest.MonkeyP
             return chosen
 
         monkeypatch.setattr(seaweed, "free_ports", ports)
-        with pytest.raises(services.ServiceStartError, match="2 attempts failed") as failed:
+        expected = "exited while starting, 2 time"
+        with pytest.raises(services.ServiceStartError, match=expected) as failed:
             SeaweedServer.start(timeout=60, attempts=2)
     assert str(failed.value).count(f"port {busy} for Iceberg") == 2
