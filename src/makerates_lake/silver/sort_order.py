@@ -17,8 +17,11 @@ SILVER_ORDER = (
 )
 #: The texts among the keys: currency codes and source names, a few values per batch.
 _TEXTS = SILVER_ORDER[1:4]
+#: The keys a run of rows shares, ranked once per run (:func:`rank_runs`): its base,
+#: then the keys after the quote.
+RUN_KEYS = ("base_currency", *SILVER_ORDER[3:])
 #: The keys that are a row's own when its run's are kept apart (:func:`sort_by_runs`).
-_OWN_KEYS = ("rate_date", "quote_currency")
+OWN_KEYS = ("rate_date", "quote_currency")
 #: Bits of the packed key: 63, so that no multiplier is 2**64, which UInt64 cannot hold.
 _KEY_BITS = 63
 
@@ -73,11 +76,9 @@ class RunRanks:
 def rank_runs(runs: pl.DataFrame) -> RunRanks | None:
     """The ranks of ``runs`` (one row per run: base, source, time, id, from 0), or None
     when a base, source or time is null (rows then go by :func:`sort_silver`)."""
-    keys = runs.select(SILVER_ORDER[3:])
-    if runs.get_column("base_currency").null_count() or any(
-        keys.get_column(c).null_count() for c in SILVER_ORDER[3:5]
-    ):
+    if any(runs.get_column(c).null_count() for c in RUN_KEYS[:-1]):  # all but the id
         return None
+    keys = runs.select(SILVER_ORDER[3:])
     base = runs.get_column("base_currency").rank("dense").cast(pl.UInt64) - 1
     order = keys.with_row_index("_place").sort(SILVER_ORDER[3:])
     changes = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in SILVER_ORDER[3:])
@@ -97,7 +98,7 @@ def sort_by_runs(rows: pl.DataFrame, ranks: RunRanks, run: str) -> pl.DataFrame 
     (:func:`rank_runs`): the rows need only their date's offset and their quote's rank
     of their own, and the sort moves their few columns, not the runs'.
     """
-    if rows.height < 2 or any(rows.get_column(c).null_count() for c in _OWN_KEYS):
+    if rows.height < 2 or any(rows.get_column(c).null_count() for c in OWN_KEYS):
         return None
     numbers = rows.get_column(run)
     fields = [

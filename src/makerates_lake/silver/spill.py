@@ -17,14 +17,17 @@ from pathlib import Path
 
 import polars as pl
 
-from makerates_lake.silver.sort_order import RunRanks, rank_runs, sort_by_runs, sort_silver
+from makerates_lake.silver.sort_order import (
+    OWN_KEYS,
+    RUN_KEYS,
+    RunRanks,
+    rank_runs,
+    sort_by_runs,
+    sort_silver,
+)
 
 _MONTH = "_month"
 _RUN = "_run"
-#: Silver's keys a run shares (in silver's order, they are ranked once per run) and a
-#: rate's own keys (see :func:`~makerates_lake.silver.sort_order.sort_by_runs`).
-_RUN_KEYS = frozenset(("base_currency", "source_name", "extraction_timestamp", "extraction_id"))
-_OWN_KEYS = frozenset(("rate_date", "quote_currency"))
 #: A batch with more runs than its rows over this is spilled whole: a table of runs
 #: that long would hold as much as the rows.
 _ROWS_PER_RUN = 8
@@ -72,9 +75,10 @@ class RateSpill:
         self, directory: Path, per_run: Sequence[str] = (), *, in_silver_order: bool = False
     ) -> None:
         shared = set(per_run)
-        if in_silver_order and shared and (not shared >= _RUN_KEYS or _OWN_KEYS & shared):
+        fits_silver_order = shared.issuperset(RUN_KEYS) and shared.isdisjoint(OWN_KEYS)
+        if in_silver_order and shared and not fits_silver_order:
             raise ValueError(
-                f"per_run must hold {sorted(_RUN_KEYS)} and not {sorted(_OWN_KEYS)} to"
+                f"per_run must hold {sorted(RUN_KEYS)} and not {sorted(OWN_KEYS)} to"
                 " spill in silver's order"
             )
         self._directory = directory
