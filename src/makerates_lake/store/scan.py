@@ -17,7 +17,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.dataset
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.io import FileIO
 from pyiceberg.io.pyarrow import ArrowScan, PyArrowFileIO
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import FileScanTask, Table
@@ -48,7 +47,7 @@ def reads_through_polars(lake: Lake) -> bool:
     return not lake.storage_options()
 
 
-def reading_io(table: Table) -> FileIO:
+def reading_io(table: Table) -> PyArrowFileIO:
     """The FileIO that object-store data files are read with: PyArrow's, on the table's
     own properties (endpoint, credentials). The table's own FileIO on S3 is fsspec's,
     chosen for writes (store/catalog.py), which reads each file through Python: half as
@@ -64,7 +63,7 @@ _STORAGE_PREFIXES = ("s3.", "client.", "gcs.", "adls.", "hdfs.", "hf.")
 
 
 @functools.lru_cache(maxsize=8)
-def _pyarrow_io(properties: tuple[tuple[str, str], ...]) -> FileIO:
+def _pyarrow_io(properties: tuple[tuple[str, str], ...]) -> PyArrowFileIO:
     # One per set of storage settings: each keeps its S3 clients for the next read.
     return PyArrowFileIO(dict(properties))
 
@@ -150,13 +149,12 @@ def read_plain_files(
     PyArrow's dataset reader fetches many files at a time: on an object store about
     twice as fast as PyIceberg's reader on a year of small bronze files (both with
     PyArrow's S3 client, :func:`reading_io`; benchmarks/README.md, session 11). Files
-    of more than one scheme or bucket, or a FileIO that is not PyArrow's, go through
-    PyIceberg's reader.
+    of more than one scheme or bucket go through PyIceberg's reader.
     """
     io = reading_io(table)
     located = [PyArrowFileIO.parse_location(task.file.file_path) for task in tasks]
     places = {(scheme, netloc) for scheme, netloc, _ in located}
-    if not isinstance(io, PyArrowFileIO) or len(places) != 1:
+    if len(places) != 1:
         return read_files(table, tasks, columns)
     [(scheme, netloc)] = places
     dataset = pyarrow.dataset.dataset(
