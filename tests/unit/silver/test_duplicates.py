@@ -1,0 +1,51 @@
+"""``duplicate_rows``: the candidates a hash finds are confirmed on the key itself."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from makerates_lake.silver import duplicates
+from makerates_lake.silver.duplicates import duplicate_rows
+
+
+def _rows(*keys: tuple[str | None, str, str, str | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        keys,
+        schema=["extraction_id", "base_currency", "quote_currency", "rate_date"],
+        orient="row",
+    )
+
+
+_KEYS = (
+    ("a", "USD", "EUR", "2024-01-02"),
+    ("a", "EUR", "USD", "2024-01-02"),  # the first's base and quote swapped
+    ("a", "USD", "GBP", "2024-01-02"),
+    ("b", "USD", "EUR", "2024-01-02"),  # another extraction
+    ("a", "USD", "EUR", "2024-01-03"),  # another date
+    ("a", "USD", "EUR", " 2024-01-02"),  # another date text: not the same key
+)
+
+
+def test_distinct_keys_are_not_duplicates() -> None:
+    assert duplicate_rows(_rows(*_KEYS)).to_list() == [False] * len(_KEYS)
+
+
+def test_every_copy_of_a_repeated_key_is_marked() -> None:
+    rows = _rows(*_KEYS, _KEYS[2], (None, "USD", "EUR", None), (None, "USD", "EUR", None))
+    assert duplicate_rows(rows).to_list() == [False, False, True, False, False, False, True] + [
+        True,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_colliding_hashes_reject_nothing_the_key_does_not(
+    monkeypatch: pytest.MonkeyPatch, repeat: bool
+) -> None:
+    """With every hash multiplied by zero, every row is a candidate: only rows equal
+    on the whole key are marked."""
+    monkeypatch.setattr(duplicates, "_MIXERS", (0, 0, 0, 0))
+    keys = (*_KEYS, _KEYS[4]) if repeat else _KEYS
+    expected = [repeat and key == _KEYS[4] for key in keys]
+    assert duplicate_rows(_rows(*keys)).to_list() == expected
