@@ -18,6 +18,7 @@ from typing import Final
 import polars as pl
 
 from makerates_lake.audit.disagreements import compare_pairs, source_pairs
+from makerates_lake.silver.row_hash import row_hash
 from makerates_lake.wap_thresholds import Thresholds
 
 _RATE_KEY: Final = ("rate_date", "base_currency", "quote_currency", "source_name")
@@ -115,11 +116,13 @@ class EvidenceCollector:
             shared = pl.col("source_name").n_unique().over(list(_PAIR_DAY)) > 1
             self._shared.append(silver.select(SILVER_EVIDENCE).filter(shared))
         # Normally every direct gold rate has a silver row of its key and text: one anti
-        # join finds the exceptions, and only they are looked at further. Polars hashes
-        # a join's right side into its table: the silver rows matching a gold rate are
-        # found with gold's (small) table first, so the anti join's table holds only them.
+        # join finds the exceptions, and only they are looked at further. The anti join
+        # is given only the silver rows whose row hash is some gold row's: every silver
+        # row equal to a gold row is among them, and they are a fraction of the batch
+        # (a join on five text columns row-encodes every row it sees).
         texts = silver.select(keyed)
-        odd = gold.join(texts.join(gold, on=keyed, how="semi"), on=keyed, how="anti")
+        golden = gold.select(row_hash(keyed)).to_series().implode()
+        odd = gold.join(texts.filter(row_hash(keyed).is_in(golden)), on=keyed, how="anti")
         if odd.is_empty():
             return
         keys = texts.select(_RATE_KEY).unique()

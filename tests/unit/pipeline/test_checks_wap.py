@@ -8,7 +8,9 @@ import polars as pl
 import pytest
 
 from makerates_lake.errors import ConfigError
+from makerates_lake.pipeline import checks_wap
 from makerates_lake.pipeline.checks_wap import (
+    CheckResult,
     Evidence,
     EvidenceCollector,
     check_currencies,
@@ -262,3 +264,25 @@ def test_silver_rows_of_an_unknown_extraction_are_counted_across_batches() -> No
     collector.add_bronze_ids(pl.DataFrame({"extraction_id": ["e2"]}))
     evidence = collector.evidence(totals_before={}, totals_after={})
     assert evidence.silver_without_bronze == silver.filter(pl.col("extraction_id") == "e1").height
+
+
+def test_colliding_row_hashes_change_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gold-vs-silver join sees only the silver rows whose hash is some gold row's:
+    with every row's hash alike (each silver row a candidate) the verdicts and details
+    are the same, faults found included."""
+    silver, gold = _three_days()
+    before, after = {"silver.rates": 0}, {"silver.rates": silver.height}
+
+    def verdicts() -> list[CheckResult]:
+        collector = EvidenceCollector()
+        collector.add_rows(silver, gold)
+        collector.add_bronze_ids(pl.DataFrame({"extraction_id": ["e1", "e2"]}))
+        return run_checks(collector.evidence(totals_before=before, totals_after=after), LIMITS)
+
+    hashed = verdicts()
+    monkeypatch.setattr(checks_wap, "row_hash", lambda columns: pl.lit(0, pl.UInt64))
+    colliding = verdicts()
+    assert colliding == hashed
+    failed = {r.name: r.detail for r in colliding if not r.passed}
+    assert failed["gold_matches_silver"] == "2026-11-04 EUR/C00 ecb"
+    assert "1 gold rates without silver" in failed["lineage"]

@@ -7,6 +7,7 @@ import pytest
 
 from makerates_lake.silver import duplicates
 from makerates_lake.silver.duplicates import duplicate_rows
+from makerates_lake.silver.row_hash import row_hash
 
 
 def _rows(*keys: tuple[str | None, str, str, str | None]) -> pl.DataFrame:
@@ -33,10 +34,8 @@ def test_distinct_keys_are_not_duplicates() -> None:
 
 def test_every_copy_of_a_repeated_key_is_marked() -> None:
     rows = _rows(*_KEYS, _KEYS[2], (None, "USD", "EUR", None), (None, "USD", "EUR", None))
-    assert duplicate_rows(rows).to_list() == [False, False, True, False, False, False, True] + [
-        True,
-        True,
-    ]
+    marked = [False, False, True, False, False, False, True, True, True]
+    assert duplicate_rows(rows).to_list() == marked
 
 
 @pytest.mark.parametrize("repeat", [False, True])
@@ -49,3 +48,12 @@ def test_colliding_hashes_reject_nothing_the_key_does_not(
     keys = (*_KEYS, _KEYS[4]) if repeat else _KEYS
     expected = [repeat and key == _KEYS[4] for key in keys]
     assert duplicate_rows(_rows(*keys)).to_list() == expected
+
+
+def test_row_hash_is_equal_for_equal_rows_and_tells_swapped_columns_apart() -> None:
+    rows = _rows(_KEYS[0], _KEYS[0], _KEYS[1]).with_columns(
+        row_hash(["base_currency", "quote_currency"]).alias("hash")
+    )
+    first, again, swapped = rows.get_column("hash").to_list()
+    assert first == again
+    assert first != swapped
