@@ -7,11 +7,13 @@ entries a commit would record (partition, counts, bounds, locations) and the row
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,8 +24,10 @@ from makerates_lake.bronze.writer import BronzeWriter
 from makerates_lake.maintenance import run_maintenance
 from makerates_lake.pipeline import run_transform
 from makerates_lake.store.catalog import Lake
+from makerates_lake.store.commit import overwrite_files, to_arrow
 from makerates_lake.store.datafiles import write_data_files
 from makerates_lake.store.layouts import SILVER_FEW_VALUED
+from makerates_lake.store.scan import read
 from makerates_lake.store.tables import (
     AUDIT_ACCESS_LOG,
     BRONZE_EXTRACTIONS,
@@ -140,6 +144,56 @@ def test_rows_out_of_partition_order_are_grouped(embedded_lake: Lake) -> None:
         years = {row["rate_date"].year for row in _rows(table, [data_file])}
         assert years == {1970 + data_file.partition[0]}
     assert sum(f.record_count for f in ours) == rows.num_rows
+
+
+def test_text_as_views_is_written_as_large_strings_are(embedded_lake: Lake) -> None:
+    """Rows whose text is Arrow views (what ``store.to_arrow`` gives) and out of partition
+    order (the sort, which needs PyArrow's ``take``) record the same entries and rows as
+    the large strings do; the footers keep no Arrow schema naming the views."""
+    _lake_over_three_years(embedded_lake)
+    table = embedded_lake.table(SILVER_RATES)
+    rows = table.scan().to_arrow()
+    shuffled = rows.take(random.Random(11).sample(range(rows.num_rows), rows.num_rows))
+    views = to_arrow(pl.from_arrow(shuffled), SILVER_RATES)  # type: ignore[arg-type]
+    assert pa.string_view() in views.schema.types
+
+    large = write_data_files(table.metadata, table.io, shuffled, SILVER_RATES.parquet)
+    viewed = write_data_files(table.metadata, table.io, views, SILVER_RATES.parquet)
+
+    assert sorted((_entry(f) for f in viewed), key=lambda e: e["partition"]) == sorted(
+        (_entry(f) for f in large), key=lambda e: e["partition"]
+    )
+    assert _rows(table, viewed) == _rows(table, large)
+    for data_file in viewed:
+        footer = pq.ParquetFile(table.io.new_input(data_file.file_path).open()).metadata
+        assert b"ARROW:schema" not in (footer.metadata or {})
+
+
+def test_files_with_and_without_an_arrow_schema_read_together(embedded_lake: Lake) -> None:
+    """Files written before the footers dropped Arrow's schema (large strings named
+    there) and files written after it (views) read back together by every reader."""
+    _lake_over_three_years(embedded_lake)
+    table = embedded_lake.table(SILVER_RATES)
+    rows = table.scan().to_arrow()
+    earlier = dataclasses.replace(SILVER_RATES.parquet, arrow_schema=True)
+    old = write_data_files(
+        table.metadata, table.io, rows.cast(SILVER_RATES.schema.as_arrow()), earlier
+    )
+    frame = pl.from_arrow(rows)
+    assert isinstance(frame, pl.DataFrame)
+    new = write_data_files(
+        table.metadata, table.io, to_arrow(frame, SILVER_RATES), SILVER_RATES.parquet
+    )
+    overwrite_files(embedded_lake, SILVER_RATES, [*old, *new])
+    table = embedded_lake.table(SILVER_RATES, refresh=True)
+
+    expected = sorted(rows.column("rate_text").to_pylist() * 2)
+    assert sorted(table.scan().to_arrow().column("rate_text").to_pylist()) == expected
+    assert sorted(pl.scan_iceberg(table).collect().get_column("rate_text")) == expected
+    assert sorted(read(embedded_lake, SILVER_RATES).get_column("rate_text")) == expected
+    paths = ", ".join(f"'{_local(f.file_path)}'" for f in [*old, *new])
+    by_duckdb = duckdb.sql(f"SELECT rate_text FROM read_parquet([{paths}])").fetchall()
+    assert sorted(text for (text,) in by_duckdb) == expected
 
 
 def test_rolls_files_at_the_target_size(embedded_lake: Lake) -> None:

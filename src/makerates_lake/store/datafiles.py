@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -131,6 +131,7 @@ class DataFileWriter:
             return
         runs = self._runs(rows)
         if runs is None:
+            rows = without_views(rows)
             for key, part in _pyiceberg.partitions(spec, self._schema, rows):
                 yield key, self._to_file_schema(part)
             return
@@ -152,10 +153,10 @@ class DataFileWriter:
             return None
         source_type = self._schema.find_field(field.source_id).field_type
         transform = field.transform.pyarrow_transform(source_type)
-        starts, values = _run_starts(transform(rows[column]))
+        starts, values = _run_starts(transform(without_views(rows.select([column]))[column]))
         if len(set(values)) != len(values):  # a partition's rows are not contiguous
             # A stable sort by the source column keeps each partition's rows in order.
-            rows = rows.sort_by([(column, "ascending")])
+            rows = without_views(rows).sort_by([(column, "ascending")])
             starts, values = _run_starts(transform(rows[column]))
         ends = [*starts[1:], rows.num_rows]
         bounds = [
@@ -219,6 +220,33 @@ class DataFileWriter:
         # e.g. when compaction scans the files it wrote before committing them.
         data_file.spec_id = self._metadata.default_spec_id
         return data_file
+
+
+#: Arrow's view types of text and bytes, by the type Iceberg's schema gives them.
+VIEW_TYPES: Final = {pa.large_string(): pa.string_view(), pa.large_binary(): pa.binary_view()}
+_LARGE_TYPES: Final = {view: large for large, view in VIEW_TYPES.items()}
+
+
+def with_views(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with text and bytes as views: Polars hands those over without copying,
+    and the writer takes them as it takes Arrow's large types."""
+    return pa.schema(
+        [field.with_type(VIEW_TYPES.get(field.type, field.type)) for field in schema],
+        metadata=schema.metadata,
+    )
+
+
+def without_views(rows: pa.Table) -> pa.Table:
+    """``rows`` with views as Arrow's large types, for the compute kernels that have no
+    view kernel (``take``: sorting, PyIceberg's partition splitter)."""
+    if not any(field.type in _LARGE_TYPES for field in rows.schema):
+        return rows
+    return rows.cast(
+        pa.schema(
+            [field.with_type(_LARGE_TYPES.get(field.type, field.type)) for field in rows.schema],
+            metadata=rows.schema.metadata,
+        )
+    )
 
 
 def _run_starts(values: pa.Array | pa.ChunkedArray) -> tuple[list[int], list[Any]]:

@@ -347,7 +347,9 @@ def _equal(column: pa.ChunkedArray, value: object) -> np.ndarray[Any, np.dtype[n
 
 
 def _is_text(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    return bool(
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    )
 
 
 def _text_equal(values: pa.Array, value: str) -> np.ndarray[Any, np.dtype[np.bool_]]:

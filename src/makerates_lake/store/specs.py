@@ -26,14 +26,16 @@ class ParquetLayout:
             are never dictionary-encoded.
         without_statistics: Columns whose min/max are not written.
         arrow_schema: Store Arrow's own copy of the schema in the footer. Parquet's schema
-            already holds every name, type and field id that Iceberg readers use.
+            already holds every name, type and field id that Iceberg readers use; Arrow's
+            would name the string views :func:`~makerates_lake.store.commit.to_arrow`
+            writes text from, which not every reader takes.
         uncompressed: Columns written without the table's codec (each column chunk
             names its own codec, which every Parquet reader follows).
     """
 
     encodings: Mapping[str, str] = field(default_factory=dict)
     without_statistics: frozenset[str] = frozenset()
-    arrow_schema: bool = True
+    arrow_schema: bool = False
     uncompressed: frozenset[str] = frozenset()
 
     def writer_options(
