@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,10 +24,13 @@ from makerates_lake.maintenance import (
 from makerates_lake.maintenance.bronze_orphans import remove_bronze_orphans
 from makerates_lake.maintenance.orphans import _normalise, referenced_files
 from makerates_lake.maintenance.policy import AUTO_PROPERTY
+from makerates_lake.pipeline import run_transform
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.commit import write_files
+from makerates_lake.store.commit import overwrite_files, write_files
+from makerates_lake.store.datafiles import write_data_files
 from makerates_lake.store.files import live_data_files
-from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+from makerates_lake.store.tables import BRONZE_EXTRACTIONS, SILVER_RATES
+from tests.audit_helpers import day_record
 from tests.s3_tools import boto3_client
 
 DAY0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
@@ -293,3 +296,31 @@ def test_an_unreadable_bronze_orphan_is_kept_and_reported(lake: Lake) -> None:
     assert "unreadable" in next(iter(report.kept_unclear.values()))
     assert report.removed.removed == []
     assert _stored(table, path)
+
+
+def test_silver_files_with_arrow_schema_footers_compact(embedded_lake: Lake) -> None:
+    """Silver files written while footers still held Arrow's schema (their text reads
+    back as large strings; the rewrite's as plain strings) compact into the same rows."""
+    days = [date(2023, 1, 2), date(2023, 1, 3), date(2024, 5, 6)]
+    BronzeWriter(embedded_lake).append([day_record(day, i) for i, day in enumerate(days)])
+    run_transform(embedded_lake)
+    table = embedded_lake.table(SILVER_RATES)
+    rows = table.scan().to_arrow().cast(SILVER_RATES.schema.as_arrow())
+    earlier = replace(SILVER_RATES.parquet, arrow_schema=True)
+    files = [
+        data_file
+        for first in (0, 1)  # every other row: two files in each year
+        for part in [rows.take(list(range(first, rows.num_rows, 2)))]
+        for data_file in write_data_files(table.metadata, table.io, part, earlier)
+    ]
+    overwrite_files(embedded_lake, SILVER_RATES, files)
+    before = embedded_lake.table(SILVER_RATES, refresh=True)
+    assert sorted(files_per_partition(before).values()) == [2, 2]
+
+    result = compact_table(embedded_lake, SILVER_RATES)
+
+    after = embedded_lake.table(SILVER_RATES, refresh=True)
+    assert (result.partitions, result.rows) == (2, rows.num_rows)
+    assert sorted(files_per_partition(after).values()) == [1, 1]
+    text = sorted(rows.column("rate_text").to_pylist())
+    assert sorted(after.scan().to_arrow().column("rate_text").to_pylist()) == text
