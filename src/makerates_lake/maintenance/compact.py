@@ -25,6 +25,7 @@ from makerates_lake.bronze.record import retain_until
 from makerates_lake.maintenance.errors import CompactionMismatchError
 from makerates_lake.maintenance.policy import SNAPSHOT_MARKER, MaintenancePolicy
 from makerates_lake.store import files as table_files
+from makerates_lake.store.arrow_types import with_large_types
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files
 from makerates_lake.store.datafiles import write_data_files
@@ -110,14 +111,19 @@ def _check_same_rows(
             **context,
         )
     names = old.schema.names
-    try:
-        # Files written with Arrow's schema in their footer read back as large strings,
-        # their rewrite (no such schema) as plain strings: the same values, compared so.
-        new = new.select(names).cast(old.schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+    # Files written with Arrow's schema in their footer read back as large strings,
+    # their rewrite (no such schema) as plain strings: compared in one form, and any
+    # other difference of types is a mismatch.
+    old = old.cast(with_large_types(old.schema))
+    new = new.select(names)
+    new = new.cast(with_large_types(new.schema))
+    if not new.schema.equals(old.schema):
         raise CompactionMismatchError(
-            "rewritten files hold other column types", error=str(error), **context
-        ) from error
+            "rewritten files hold other column types",
+            old_types=str(old.schema.types),
+            new_types=str(new.schema.types),
+            **context,
+        )
     order = [c for c in names if not pa.types.is_nested(old.schema.field(c).type)]
     if not _canonical(old, order).equals(_canonical(new, order)):
         raise CompactionMismatchError("rewritten files hold different rows", **context)

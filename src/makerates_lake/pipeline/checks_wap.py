@@ -72,6 +72,19 @@ class Evidence:
     totals_after: dict[str, int]
 
 
+def without_match(gold: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
+    """The ``gold`` rows that no row of ``texts`` equals (both hold the rate key and
+    ``rate_text``, in that order).
+
+    The anti join is given only the rows of ``texts`` whose row hash is some gold row's:
+    every row equal to a gold row is among them, and they are a fraction of a batch of
+    silver (a join on five text columns row-encodes every row it sees).
+    """
+    keyed = gold.columns
+    golden = gold.select(row_hash(keyed)).to_series().implode()
+    return gold.join(texts.filter(row_hash(keyed).is_in(golden)), on=keyed, how="anti")
+
+
 class EvidenceCollector:
     """Builds :class:`Evidence` from batches of rows (pure: no I/O).
 
@@ -116,13 +129,9 @@ class EvidenceCollector:
             shared = pl.col("source_name").n_unique().over(list(_PAIR_DAY)) > 1
             self._shared.append(silver.select(SILVER_EVIDENCE).filter(shared))
         # Normally every direct gold rate has a silver row of its key and text: one anti
-        # join finds the exceptions, and only they are looked at further. The anti join
-        # is given only the silver rows whose row hash is some gold row's: every silver
-        # row equal to a gold row is among them, and they are a fraction of the batch
-        # (a join on five text columns row-encodes every row it sees).
+        # join finds the exceptions, and only they are looked at further.
         texts = silver.select(keyed)
-        golden = gold.select(row_hash(keyed)).to_series().implode()
-        odd = gold.join(texts.filter(row_hash(keyed).is_in(golden)), on=keyed, how="anti")
+        odd = without_match(gold, texts)
         if odd.is_empty():
             return
         keys = texts.select(_RATE_KEY).unique()

@@ -36,6 +36,7 @@ from makerates_lake import provenance
 from makerates_lake.errors import AccessLogError
 from makerates_lake.redact import redact_text
 from makerates_lake.store import access_log_pg as pg_log
+from makerates_lake.store.arrow_types import with_large_types
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files, write_files
 from makerates_lake.store.tables import AUDIT_ACCESS_LOG
@@ -329,5 +330,7 @@ def log_access(
 
 
 def read_access_log(lake: Lake) -> pa.Table:
-    """Every entry of ``audit.access_log`` (not itself an audited read)."""
-    return lake.table(AUDIT_ACCESS_LOG, refresh=True).scan().to_arrow()
+    """Every entry of ``audit.access_log`` (not itself an audited read), in Arrow's
+    large types whatever the files were written with."""
+    rows = lake.table(AUDIT_ACCESS_LOG, refresh=True).scan().to_arrow()
+    return rows.cast(with_large_types(rows.schema))

@@ -36,9 +36,10 @@ from pyiceberg.utils.properties import property_as_bool
 
 from makerates_lake.errors import CommitConflictError
 from makerates_lake.store._pyiceberg import manage_snapshots, open_transaction, start_branch
+from makerates_lake.store.arrow_types import with_views
 from makerates_lake.store.branches import MAIN, active_branch, present, ref_snapshot_id
 from makerates_lake.store.catalog import Lake
-from makerates_lake.store.datafiles import with_views, write_data_files
+from makerates_lake.store.datafiles import write_data_files
 from makerates_lake.store.lock import table_commit_lock
 from makerates_lake.store.scan import scan_files, scan_table
 from makerates_lake.store.tables import TableSpec
@@ -126,7 +127,7 @@ def commit(
 
 def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:
     """A frame as Arrow in the table's schema (names, types, required columns), its text
-    and bytes as Arrow views (:func:`~makerates_lake.store.datafiles.with_views`).
+    and bytes as Arrow views (:func:`~makerates_lake.store.arrow_types.with_views`).
 
     Polars keeps text as views: handed over as they are, they cost no copy, where
     Arrow's ``large_string`` (the Iceberg schema's own) means copying every string.
@@ -134,7 +135,14 @@ def to_arrow(frame: pl.DataFrame, spec: TableSpec) -> pa.Table:
     view types (:attr:`~makerates_lake.store.specs.ParquetLayout.arrow_schema`).
     """
     schema = with_views(spec.schema.as_arrow())
-    return frame.select(schema.names).to_arrow(compat_level=pl.CompatLevel.newest()).cast(schema)
+    # Categoricals would come over as dictionaries of views, which Arrow cannot cast.
+    columns = [
+        pl.col(name).cast(pl.String)
+        if isinstance(frame.schema.get(name), pl.Categorical | pl.Enum)
+        else pl.col(name)
+        for name in schema.names
+    ]
+    return frame.select(columns).to_arrow(compat_level=pl.CompatLevel.newest()).cast(schema)
 
 
 def write_files(table: Table, rows: pa.Table, spec: TableSpec) -> list[DataFile]:

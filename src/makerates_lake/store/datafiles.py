@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +41,7 @@ from pyiceberg.typedef import Record
 from pyiceberg.utils.properties import property_as_int
 
 from makerates_lake.store import _pyiceberg
+from makerates_lake.store.arrow_types import without_views
 from makerates_lake.store.tables import DEFAULT_PARQUET_LAYOUT, ParquetLayout
 
 if TYPE_CHECKING:
@@ -220,33 +221,6 @@ class DataFileWriter:
         # e.g. when compaction scans the files it wrote before committing them.
         data_file.spec_id = self._metadata.default_spec_id
         return data_file
-
-
-#: Arrow's view types of text and bytes, by the type Iceberg's schema gives them.
-VIEW_TYPES: Final = {pa.large_string(): pa.string_view(), pa.large_binary(): pa.binary_view()}
-_LARGE_TYPES: Final = {view: large for large, view in VIEW_TYPES.items()}
-
-
-def with_views(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with text and bytes as views: Polars hands those over without copying,
-    and the writer takes them as it takes Arrow's large types."""
-    return pa.schema(
-        [field.with_type(VIEW_TYPES.get(field.type, field.type)) for field in schema],
-        metadata=schema.metadata,
-    )
-
-
-def without_views(rows: pa.Table) -> pa.Table:
-    """``rows`` with views as Arrow's large types, for the compute kernels that have no
-    view kernel (``take``: sorting, PyIceberg's partition splitter)."""
-    if not any(field.type in _LARGE_TYPES for field in rows.schema):
-        return rows
-    return rows.cast(
-        pa.schema(
-            [field.with_type(_LARGE_TYPES.get(field.type, field.type)) for field in rows.schema],
-            metadata=rows.schema.metadata,
-        )
-    )
 
 
 def _run_starts(values: pa.Array | pa.ChunkedArray) -> tuple[list[int], list[Any]]:

@@ -21,6 +21,7 @@ from pyiceberg.io.pyarrow import ArrowScan, PyArrowFileIO
 from pyiceberg.manifest import FileFormat
 from pyiceberg.table import FileScanTask, Table
 
+from makerates_lake.store.arrow_types import with_large_types
 from makerates_lake.store.branches import MAIN, ref_snapshot_id
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import TableSpec
@@ -243,7 +244,8 @@ def scan_at(
     row_filter: BooleanExpression | None = None,
     columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """Rows of ``table`` at ``snapshot_id`` (an empty table in its schema when None).
+    """Rows of ``table`` at ``snapshot_id`` (an empty table in its schema when None),
+    text, bytes and lists in Arrow's large types whatever the files were written with.
 
     Not logged: callers log one entry for the read they perform as a whole.
     """
@@ -257,4 +259,5 @@ def scan_at(
         selected_fields=tuple(columns) if columns else ("*",),
         snapshot_id=snapshot_id,
     )
-    return scan.to_arrow()
+    rows = scan.to_arrow()
+    return rows.cast(with_large_types(rows.schema))

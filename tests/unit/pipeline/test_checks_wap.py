@@ -21,6 +21,7 @@ from makerates_lake.pipeline.checks_wap import (
     check_rejects,
     check_row_counts,
     run_checks,
+    without_match,
 )
 from makerates_lake.wap_thresholds import Thresholds
 
@@ -268,10 +269,12 @@ def test_silver_rows_of_an_unknown_extraction_are_counted_across_batches() -> No
 
 def test_colliding_row_hashes_change_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
     """The gold-vs-silver join sees only the silver rows whose hash is some gold row's:
-    with every row's hash alike (each silver row a candidate) the verdicts and details
-    are the same, faults found included."""
+    with every row's hash alike (each silver row a candidate) the rows without a match
+    and the verdicts are the same, faults found included."""
     silver, gold = _three_days()
     before, after = {"silver.rates": 0}, {"silver.rates": silver.height}
+    keyed = [*_KEY, "rate_text"]
+    texts = silver.select(keyed)
 
     def verdicts() -> list[CheckResult]:
         collector = EvidenceCollector()
@@ -279,10 +282,27 @@ def test_colliding_row_hashes_change_no_verdict(monkeypatch: pytest.MonkeyPatch)
         collector.add_bronze_ids(pl.DataFrame({"extraction_id": ["e1", "e2"]}))
         return run_checks(collector.evidence(totals_before=before, totals_after=after), LIMITS)
 
-    hashed = verdicts()
+    hashed, unmatched = verdicts(), without_match(gold, texts)
     monkeypatch.setattr(checks_wap, "row_hash", lambda columns: pl.lit(0, pl.UInt64))
-    colliding = verdicts()
-    assert colliding == hashed
-    failed = {r.name: r.detail for r in colliding if not r.passed}
+    assert verdicts() == hashed
+    assert without_match(gold, texts).sort(keyed).equals(unmatched.sort(keyed))
+    failed = {r.name: r.detail for r in hashed if not r.passed}
     assert failed["gold_matches_silver"] == "2026-11-04 EUR/C00 ecb"
     assert "1 gold rates without silver" in failed["lineage"]
+
+
+def test_gold_rows_equal_to_silver_rows_all_find_their_match() -> None:
+    """Gold rows that came through Arrow's large strings hash as the silver rows built
+    in Polars do: a fully matching batch leaves no row without a match, and a changed
+    text leaves exactly that row."""
+    silver, _ = _three_days()
+    keyed = [*_KEY, "rate_text"]
+    texts = silver.select(keyed)
+    gold = pl.from_arrow(texts.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(gold, pl.DataFrame)
+    assert without_match(gold, texts).is_empty()
+    third = pl.int_range(pl.len()) == 3
+    changed = gold.with_columns(
+        pl.when(third).then(pl.lit("9.9")).otherwise("rate_text").alias("rate_text")
+    )
+    assert without_match(changed, texts).to_dicts() == [changed.row(3, named=True)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 import pytest
 
@@ -45,9 +47,17 @@ def test_colliding_hashes_reject_nothing_the_key_does_not(
     """With every hash multiplied by zero, every row is a candidate: only rows equal
     on the whole key are marked."""
     monkeypatch.setattr(duplicates, "_MIXERS", (0, 0, 0, 0))
+    given: list[object] = []
+
+    def spied(columns: Sequence[str], mixers: Sequence[int] | None = None) -> pl.Expr:
+        given.append(mixers)
+        return row_hash(columns, mixers)
+
+    monkeypatch.setattr(duplicates, "row_hash", spied)
     keys = (*_KEYS, _KEYS[4]) if repeat else _KEYS
     expected = [repeat and key == _KEYS[4] for key in keys]
     assert duplicate_rows(_rows(*keys)).to_list() == expected
+    assert given == [(0, 0, 0, 0)]  # every hash was zero: every row was a candidate
 
 
 def test_row_hash_is_equal_for_equal_rows_and_tells_swapped_columns_apart() -> None:
