@@ -168,6 +168,34 @@ def test_compaction_refuses_rows_that_changed(
     assert embedded_lake.bronze().current_snapshot() == snapshot_before
 
 
+def test_compaction_refuses_a_rewrite_of_other_column_types(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text read back in another form is the same rows; a number column read back as
+    another type is not, and nothing is committed."""
+    from makerates_lake.maintenance.errors import CompactionMismatchError
+    from makerates_lake.store import files as store_files
+
+    _fill(embedded_lake)
+    real_read = store_files.read_files
+    calls = {"n": 0}
+
+    def retyping_read(table: Table, files: Sequence[DataFile]) -> pa.Table:
+        rows = real_read(table, files)
+        calls["n"] += 1
+        if calls["n"] == 2:  # the read-back of the first rewritten partition
+            index = rows.schema.get_field_index("http_status_code")
+            column = rows.column(index).cast(pa.int64())
+            rows = rows.set_column(index, rows.schema.field(index).with_type(pa.int64()), column)
+        return rows
+
+    monkeypatch.setattr(store_files, "read_files", retyping_read)
+    snapshot_before = embedded_lake.bronze().current_snapshot()
+    with pytest.raises(CompactionMismatchError, match="other column types"):
+        compact_table(embedded_lake, BRONZE_EXTRACTIONS)
+    assert embedded_lake.bronze().current_snapshot() == snapshot_before
+
+
 def test_compaction_commits_a_batch_of_day_partitions_at_a_time(
     embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:

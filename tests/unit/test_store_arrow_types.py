@@ -59,3 +59,18 @@ def test_without_views_and_with_large_types_give_the_large_forms() -> None:
 def test_with_large_types_keeps_the_access_logs_list_column() -> None:
     schema = AUDIT_ACCESS_LOG.schema.as_arrow()
     assert with_large_types(schema) == schema  # already Iceberg's large forms
+
+
+def test_with_large_types_reaches_into_maps_and_fixed_size_lists() -> None:
+    schema = pa.schema(
+        [
+            pa.field("m", pa.map_(pa.string(), pa.list_(pa.string_view()))),
+            pa.field("f", pa.list_(pa.string(), 2)),
+            pa.field("s", pa.struct([pa.field("t", pa.binary(), nullable=False)])),
+        ]
+    )
+    assert with_large_types(schema).types == [
+        pa.map_(pa.large_string(), pa.large_list(pa.large_string())),
+        pa.list_(pa.large_string(), 2),
+        pa.struct([pa.field("t", pa.large_binary(), nullable=False)]),
+    ]

@@ -93,8 +93,14 @@ def rewrite_properties(spec: TableSpec, policy: MaintenancePolicy) -> dict[str, 
 
 
 def _canonical(rows: pa.Table, columns: list[str]) -> pa.Table:
-    """Rows in one deterministic order, so two tables compare equal iff same multiset."""
-    keys = [c for c in columns if not pa.types.is_binary(rows.schema.field(c).type)]
+    """Rows in one deterministic order, so two tables compare equal iff same multiset
+    (response bodies are not sort keys: the other columns already tell rows apart)."""
+
+    def is_bytes(column: str) -> bool:
+        kind = rows.schema.field(column).type
+        return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
+
+    keys = [c for c in columns if not is_bytes(c)]
     return rows.sort_by([(c, "ascending") for c in keys]) if keys else rows
 
 

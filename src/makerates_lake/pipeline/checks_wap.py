@@ -73,8 +73,8 @@ class Evidence:
 
 
 def without_match(gold: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
-    """The ``gold`` rows that no row of ``texts`` equals (both hold the rate key and
-    ``rate_text``, in that order).
+    """The ``gold`` rows that no row of ``texts`` equals on all of gold's columns (the
+    rate key and ``rate_text``; ``texts`` holds them too, of the same types).
 
     The anti join is given only the rows of ``texts`` whose row hash is some gold row's:
     every row equal to a gold row is among them, and they are a fraction of a batch of

@@ -41,8 +41,8 @@ def without_views(rows: pa.Table) -> pa.Table:
 
 
 def with_large_types(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with every text, bytes and list type (nested too) in its large form,
-    the form Iceberg's schema gives, whichever form the files were read back in."""
+    """``schema`` with text, bytes and lists in their large forms, inside structs, lists
+    and maps too: the forms Iceberg's schema gives, whichever the files were read in."""
     return pa.schema([_large_field(field) for field in schema], metadata=schema.metadata)
 
 
@@ -55,7 +55,16 @@ def _large(kind: pa.DataType) -> pa.DataType:
         return pa.large_string()
     if pa.types.is_binary(kind) or pa.types.is_binary_view(kind):
         return pa.large_binary()
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_list_view(kind):
+    if pa.types.is_map(kind):
+        return pa.map_(_large_field(kind.key_field), _large_field(kind.item_field))
+    if pa.types.is_fixed_size_list(kind):
+        return pa.list_(_large_field(kind.value_field), kind.list_size)
+    if (
+        pa.types.is_list(kind)
+        or pa.types.is_large_list(kind)
+        or pa.types.is_list_view(kind)
+        or pa.types.is_large_list_view(kind)
+    ):
         return pa.large_list(_large_field(kind.value_field))
     if pa.types.is_struct(kind):
         return pa.struct([_large_field(kind.field(i)) for i in range(kind.num_fields)])
