@@ -3,15 +3,11 @@ than once. Every copy is rejected, because there is no telling which one is righ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import polars as pl
 
 from makerates_lake.silver.row_hash import row_hash
 
 _DUPLICATE_KEY = ("extraction_id", "base_currency", "quote_currency", "rate_date")
-#: The row hash's per-column multipliers; None for its own (tests replace them).
-_MIXERS: Sequence[int] | None = None
 
 
 def duplicate_rows(frame: pl.DataFrame) -> pl.Series:
@@ -21,7 +17,7 @@ def duplicate_rows(frame: pl.DataFrame) -> pl.Series:
     the candidates in one cheap pass over every row; only those (in practice none or a
     handful) are compared on the real key, so a hash collision never rejects a row.
     """
-    hashes = frame.select(row_hash(_DUPLICATE_KEY, _MIXERS)).to_series()
+    hashes = frame.select(row_hash(_DUPLICATE_KEY)).to_series()
     # Counting distinct hashes is cheaper than marking the duplicated ones, and in
     # practice there are none to mark.
     if hashes.n_unique() == hashes.len():

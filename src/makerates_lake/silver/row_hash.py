@@ -21,16 +21,13 @@ _GOLDEN = 0x9E3779B97F4A7C15
 _U64 = (1 << 64) - 1
 
 
-def row_hash(columns: Sequence[str], mixers: Sequence[int] | None = None) -> pl.Expr:
-    """A ``UInt64`` hash of ``columns`` (nulls hash alike); ``mixers`` replace the
-    per-column multipliers (tests force collisions with zeros)."""
-    if mixers is None:
-        mixers = [(_GOLDEN * (2 * index + 1)) & _U64 for index in range(len(columns))]
+def row_hash(columns: Sequence[str]) -> pl.Expr:
+    """A ``UInt64`` hash of ``columns`` (nulls hash alike)."""
     # UInt64 products wrap around in Polars, as hashes should.
     return reduce(
         xor,
         (
-            pl.col(name).hash() * pl.lit(mixer, pl.UInt64)
-            for name, mixer in zip(columns, mixers, strict=True)
+            pl.col(name).hash() * pl.lit((_GOLDEN * (2 * index + 1)) & _U64, pl.UInt64)
+            for index, name in enumerate(columns)
         ),
     )

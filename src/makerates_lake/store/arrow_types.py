@@ -9,6 +9,7 @@ to callers or compared across files are put in one form first (:func:`with_large
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import pyarrow as pa
@@ -21,10 +22,7 @@ _LARGE_TYPES: Final = {view: large for large, view in VIEW_TYPES.items()}
 def with_views(schema: pa.Schema) -> pa.Schema:
     """``schema`` with text and bytes as views: Polars hands those over without copying,
     and the Parquet writer takes them as it takes Arrow's large types."""
-    return pa.schema(
-        [field.with_type(VIEW_TYPES.get(field.type, field.type)) for field in schema],
-        metadata=schema.metadata,
-    )
+    return _retyped(schema, VIEW_TYPES)
 
 
 def without_views(rows: pa.Table) -> pa.Table:
@@ -32,11 +30,14 @@ def without_views(rows: pa.Table) -> pa.Table:
     view kernel (``take``: sorting, PyIceberg's partition splitter)."""
     if not any(field.type in _LARGE_TYPES for field in rows.schema):
         return rows
-    return rows.cast(
-        pa.schema(
-            [field.with_type(_LARGE_TYPES.get(field.type, field.type)) for field in rows.schema],
-            metadata=rows.schema.metadata,
-        )
+    return rows.cast(_retyped(rows.schema, _LARGE_TYPES))
+
+
+def _retyped(schema: pa.Schema, types: Mapping[pa.DataType, pa.DataType]) -> pa.Schema:
+    """``schema`` with each top-level field of a type in ``types`` given its mapped type."""
+    return pa.schema(
+        [field.with_type(types.get(field.type, field.type)) for field in schema],
+        metadata=schema.metadata,
     )
 
 
