@@ -21,6 +21,7 @@ from makerates_lake.errors import ConfigError
 from makerates_lake.pins import check_pins_setting
 from makerates_lake.redact import redact_url
 from makerates_lake.secret import Secret
+from makerates_lake.setting_checks import check_values
 
 ENV_PREFIX = "MAKERATES_"
 CONFIG_ENV = "MAKERATES_CONFIG"
@@ -273,36 +274,6 @@ def _parser_for(annotation: str) -> Callable[[Any], Any]:
     return parsers[base]
 
 
-def _check_ranges(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
-    positive = (
-        "rate_limit_calls",
-        "rate_limit_period_s",
-        "http_connect_timeout_s",
-        "http_read_timeout_s",
-        "max_response_bytes",
-        "http_retry_attempts",
-        "retry_after_max_s",
-        "secret_cache_ttl_s",
-        "key_max_age_days",
-        "commit_retry_attempts",
-        "jump_threshold",
-        "stale_after_hours",
-        "snapshot_retention_days",
-        "disagreement_threshold",
-        "alert_retry_attempts",
-        "compact_every_hours",
-        "expire_every_days",
-        "verify_every_days",
-    )
-    for key in positive:
-        if key in values and values[key] <= 0:
-            raise ConfigError(
-                f"setting {key!r} must be positive, got {values[key]!r}",
-                key=key,
-                source=origin.get(key, "default"),
-            )
-
-
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     *,
@@ -351,9 +322,7 @@ def load_settings(
 
     for key, value in explicit.items():
         if key not in fields:
-            raise ConfigError(
-                f"unknown setting {key!r}", key=key, source="explicit arguments"
-            )
+            raise ConfigError(f"unknown setting {key!r}", key=key, source="explicit arguments")
         raw[key], origin[key] = value, "explicit arguments"
 
     parsed: dict[str, Any] = {}
@@ -371,7 +340,7 @@ def load_settings(
                 source=origin[key],
                 consulted="; ".join(consulted),
             ) from None
-    _check_ranges(parsed, origin)
+    check_values(parsed, origin)
     check_pins_setting(parsed.get("http_pins"), origin, consulted)
     if _base is not None:
         return dataclasses.replace(_base, **parsed)
@@ -383,12 +352,15 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(
-            "config file not found", key=CONFIG_ENV, source=str(path)
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config file not found", key=CONFIG_ENV, source=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        # TOML is UTF-8 text: undecodable bytes are as invalid as a syntax error.
         raise ConfigError(
             f"config file is not valid TOML: {exc}", key=CONFIG_ENV, source=str(path)
+        ) from None
+    except OSError as exc:  # a folder, no permission, an I/O error
+        raise ConfigError(
+            f"config file cannot be read: {exc.strerror or exc}", key=CONFIG_ENV, source=str(path)
         ) from None
     # A [makerates] table is accepted so the file can live beside other tools' settings.
     section = data.get("makerates", data)

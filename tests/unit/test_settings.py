@@ -60,6 +60,37 @@ def test_non_positive_limit_is_rejected() -> None:
         load_settings(environ={}, rate_limit_period_s=0)
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_not_finite_or_negative_numbers_are_rejected(value: str) -> None:
+    """nan passes a plain ``<= 0`` test; it, infinity and negatives are refused by name."""
+    with pytest.raises(ConfigError, match="jump_threshold") as info:
+        load_settings(environ={"MAKERATES_JUMP_THRESHOLD": value})
+    assert "MAKERATES_JUMP_THRESHOLD" in str(info.value)
+
+
+@pytest.mark.parametrize("bases", ["US,E;R", "USD,EURO", " , "])
+def test_run_bases_must_be_currency_codes(bases: str) -> None:
+    """A base list ``makerates run`` could not ingest is refused when settings load."""
+    with pytest.raises(ConfigError, match="run_bases"):
+        load_settings(environ={"MAKERATES_RUN_BASES": bases})
+
+
+def test_run_bases_accept_any_case_and_spacing() -> None:
+    """Codes are taken in any case, with spaces and a trailing comma."""
+    assert load_settings(environ={"MAKERATES_RUN_BASES": " usd, Eur ,"}).run_bases
+
+
+def test_unreadable_config_files_are_config_errors(tmp_path: Path) -> None:
+    """A folder or a binary file given as the config file is a ConfigError naming the
+    path, not an OSError or a UnicodeDecodeError."""
+    binary = tmp_path / "c.toml"
+    binary.write_bytes(bytes(range(128, 256)))
+    for path, reason in [(tmp_path, "cannot be read"), (binary, "not valid TOML")]:
+        with pytest.raises(ConfigError, match=reason) as info:
+            load_settings(path, environ={})
+        assert str(path) in str(info.value)
+
+
 def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
     """A typo in the config file is reported with the file's path."""
     config = _write(tmp_path / "c.toml", 'catalog_nmae = "x"\n')
