@@ -38,7 +38,7 @@ from makerates_lake.federate.query import run_sql
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store import catalog
 from makerates_lake.store.refs import AsOfLike, as_of_from, snapshot_history, table_refs
-from makerates_lake.store.tables import ALL_TABLES, TableSpec
+from makerates_lake.store.tables import ALL_TABLES, TableSpec, spec_named
 
 __all__ = ["Lakehouse", "open_lake", "table_spec", "trace"]
 
@@ -49,15 +49,7 @@ def table_spec(table: TableSpec | str) -> TableSpec:
     Raises:
         LakeError: No table has that name; the message lists the tables there are.
     """
-    if isinstance(table, TableSpec):
-        return table
-    wanted = table.strip().lower()
-    for spec in ALL_TABLES:
-        if wanted in (spec.identifier, spec.name):
-            return spec
-    raise LakeError(
-        "no such table", table=table, tables=", ".join(s.identifier for s in ALL_TABLES)
-    )
+    return table if isinstance(table, TableSpec) else spec_named(table)
 
 
 @dataclass

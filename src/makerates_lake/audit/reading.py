@@ -17,7 +17,7 @@ from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOfLike, as_of_from, resolve_as_of
 from makerates_lake.store.scan import scan_at, scan_table
-from makerates_lake.store.tables import TableSpec
+from makerates_lake.store.tables import TableSpec, spec_named
 from makerates_lake.store.types import RowFilter
 
 if TYPE_CHECKING:
@@ -48,8 +48,12 @@ class AsOfRead:
 
 
 def identifier(spec: TableSpec | str) -> str:
-    """``namespace.name`` of a spec or a name."""
-    return spec.identifier if isinstance(spec, TableSpec) else spec
+    """``namespace.name`` of a spec or a name (short names, ``fact_rate``, too).
+
+    Raises:
+        LakeError: No table has that name; the message lists the tables there are.
+    """
+    return spec.identifier if isinstance(spec, TableSpec) else spec_named(spec).identifier
 
 
 def logged_ids(rows: pa.Table) -> tuple[list[str], str]:

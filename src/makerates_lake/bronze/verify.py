@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from makerates_lake.bronze.record import retain_until
+from makerates_lake.errors import ConfigError
 from makerates_lake.progress import StageProgress
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import all_of, at_least, below
@@ -127,7 +128,17 @@ def verify_bronze(
         end: End of the range (exclusive); default now.
         on_progress: Gets :data:`PROGRESS_STEP` with the data files checked so far,
             out of those in range.
+
+    Raises:
+        ConfigError: ``start`` is not before ``end``: the range holds nothing, and a
+            report of nothing checked would read as a clean bill.
     """
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(
+            "the range to verify is empty: its start is not before its end",
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     table = lake.bronze(refresh=True)
     report = VerifyReport()
     report.file_problems.extend(_metadata_problems(table))

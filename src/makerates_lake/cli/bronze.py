@@ -27,10 +27,9 @@ def bronze_verify_command(ctx: click.Context, start: datetime | None, end: datet
     """Recompute bronze checksums; exit 1 and list offenders when anything is wrong."""
     from makerates_lake.bronze.verify import verify_bronze
     from makerates_lake.cli.progress import progress_reporter
-    from makerates_lake.cli.support import settings_from_context
-    from makerates_lake.store.catalog import open_lake
+    from makerates_lake.cli.support import lake_from_context
 
-    lake = open_lake(settings_from_context(ctx))
+    lake = lake_from_context(ctx)
     with progress_reporter() as on_progress:
         report = verify_bronze(
             lake,

@@ -142,7 +142,7 @@ def rotate_command(ctx: click.Context, new_key_file: Path | None) -> None:
     with _errors_to_exit(ctx):
         settings = settings_from_context(ctx)
         if new_key_file is not None:
-            value = new_key_file.read_text(encoding="utf-8").strip()
+            value = _key_from_file(new_key_file)
         else:
             value = click.prompt("New ExchangeRate-API key", hide_input=True)
         provider = _vault_provider(settings)
@@ -175,6 +175,17 @@ def status_command(ctx: click.Context) -> None:
         click.echo(f"age: {age.days if age else 'unknown'} days")
         click.echo(f"previous key usable: {keys.previous_usable(now)}")
         check_key_age(keys, max_age=timedelta(days=settings.key_max_age_days), now=now)
+
+
+def _key_from_file(path: Path) -> str:
+    """The key in ``path`` (UTF-8 text, surrounding whitespace dropped); never echoed."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise click.BadParameter("is not UTF-8 text", param_hint="--new-key-file") from None
+    if not value:
+        raise click.BadParameter("holds no key", param_hint="--new-key-file")
+    return value
 
 
 def _alert_rotation_failed(settings: Settings, exc: SecretError) -> None:

@@ -54,7 +54,7 @@ def run_command(ctx: click.Context, bases: list[str], sources: tuple[str, ...]) 
     4 an alert could not be delivered, 5 another run is in progress on this lake.
     """
     try:
-        lake = lake_from_context(ctx)
+        lake = lake_from_context(ctx, create=True)  # the first scheduled run makes the lake
         report = run(lake, bases or None, sources=list(sources) or None)
     except RunInProgressError as exc:
         _fail(exc, EXIT_RUN_IN_PROGRESS)

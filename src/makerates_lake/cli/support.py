@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
-from makerates_lake.errors import MakeratesError
+from makerates_lake.errors import LakeError, MakeratesError
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store.catalog import Lake, open_lake
 
@@ -27,10 +28,37 @@ def settings_from_context(ctx: click.Context) -> Settings:
     return lake.settings if lake is not None else load_settings()
 
 
-def lake_from_context(ctx: click.Context) -> Lake:
-    """The Lake in ``ctx.obj``, else one opened with :func:`settings_from_context`."""
+def lake_from_context(ctx: click.Context, *, create: bool = False) -> Lake:
+    """The Lake in ``ctx.obj``, else one opened with :func:`settings_from_context`.
+
+    Without ``create`` an embedded lake must exist already: a mistyped ``--home`` would
+    otherwise become a new, empty lake, and the command would report that it holds
+    nothing instead of that it is not there.
+
+    Raises:
+        LakeError: No embedded lake at the settings' home (its catalog file is missing).
+    """
     lake = ctx.find_object(Lake)
-    return lake if lake is not None else open_lake(settings_from_context(ctx))
+    if lake is not None:
+        return lake
+    settings = settings_from_context(ctx)
+    missing = _missing_catalog(settings)
+    if missing is not None and not create:
+        raise LakeError(
+            f"no lake at {settings.home}: its catalog {missing} does not exist; create one "
+            "with `makerates init` (or ingest, backfill, run), or point --home or "
+            "MAKERATES_HOME at an existing lake"
+        )
+    return open_lake(settings)
+
+
+def _missing_catalog(settings: Settings) -> Path | None:
+    """The SQLite catalog file of an embedded lake when it does not exist, else None."""
+    uri = settings.resolved_catalog_uri
+    if settings.is_rest_catalog or not uri.startswith("sqlite:///") or ":memory:" in uri:
+        return None
+    path = Path(uri.removeprefix("sqlite:///"))
+    return None if path.exists() else path
 
 
 P = ParamSpec("P")

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from makerates_lake import store
-from makerates_lake.errors import MakeratesError
+from makerates_lake.errors import ConfigError, MakeratesError
 from makerates_lake.extract.http import ProgressCallback
 from makerates_lake.extract.jobs import (
     BackfillReport,
@@ -111,8 +111,17 @@ def run_reprocess(
     ``main`` moved, the published one ``transform-v<N>``, so both stay readable by name
     (a held reprocess tags nothing new). A full rebuild streams
     (:func:`.streamed.stream_rebuild`, ``limits`` bounds its batches).
+
+    Raises:
+        ConfigError: ``start`` is after ``end`` (nothing would be rebuilt, yet tags moved).
     """
     rules_for(transform_version)  # an unknown version fails before anything is tagged
+    if start is not None and end is not None and start > end:
+        raise ConfigError(
+            "the days to reprocess are reversed: start is after end",
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     result = _reprocess_on_branch(
         lake,
         start=start,

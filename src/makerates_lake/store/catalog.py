@@ -227,11 +227,20 @@ def open_lake(settings: Settings | None = None, *, create: bool = True) -> Lake:
         LakeError: The catalog or its storage cannot be reached; names which one.
     """
     settings = settings or load_settings()
+    folders = [
+        Path(urlsplit(location).path)
+        for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse)
+        if location.startswith("file://")
+    ]
     if not settings.is_rest_catalog and settings.resolved_catalog_uri.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
-    for location in (settings.resolved_warehouse, settings.resolved_bronze_warehouse):
-        if location.startswith("file://"):
-            Path(urlsplit(location).path).mkdir(parents=True, exist_ok=True)
+        folders.insert(0, settings.home)
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, a read-only place
+            raise LakeError(
+                f"cannot create the lake folder: {exc.strerror or exc}", folder=str(folder)
+            ) from None
     properties = catalog_properties(settings)  # a ConfigError names the setting as it is
     try:
         catalog = load_catalog(settings.catalog_name, **properties)

@@ -28,6 +28,7 @@ from pyiceberg.types import (
 )
 
 # Re-exported: every stage names a table and its spec from this one module.
+from makerates_lake.errors import LakeError
 from makerates_lake.store.layouts import (
     BRONZE_PARQUET_LAYOUT,
     RATE_COLUMNS_LAYOUT,
@@ -374,3 +375,18 @@ ALL_TABLES: Final[tuple[TableSpec, ...]] = (
     *GOLD_TABLES,
     *AUDIT_TABLES,
 )
+
+
+def spec_named(name: str) -> TableSpec:
+    """The table named ``namespace.name``, or by its short name (``fact_rate``).
+
+    Raises:
+        LakeError: No table has that name; the message lists the tables there are.
+    """
+    wanted = name.strip().lower()
+    for spec in ALL_TABLES:
+        if wanted in (spec.identifier, spec.name):
+            return spec
+    raise LakeError(
+        "no such table", table=name, tables=", ".join(s.identifier for s in ALL_TABLES)
+    )
