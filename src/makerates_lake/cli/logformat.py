@@ -1,9 +1,12 @@
-"""``--log-format json``: one JSON object per log record, for log pipelines.
+"""Log records on stderr, as text or (``--log-format json``) one JSON object per record.
 
-Each object has ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``event`` (the record's
-``event`` extra when it sets one, else its message in snake case), ``message``, every
-other extra the record carries, and ``exception`` when one is attached. Secrets are
-scrubbed from records before any handler sees them (:mod:`makerates_lake.log_redact`).
+Text: ``LEVEL logger: message``, then the record's extras (``source=ecb reason=...``),
+which say what the message is about. JSON, for log pipelines: ``time`` (UTC, ISO 8601),
+``level``, ``logger``, ``event`` (the record's ``event`` extra when it sets one, else its
+message in snake case), ``message``, every other extra the record carries, and
+``exception`` when one is attached. Secrets are scrubbed from a record's message when it
+is made (:mod:`makerates_lake.log_redact`); its extras are set on it after that, so each
+formatted line is scrubbed again as a whole.
 """
 
 from __future__ import annotations
@@ -14,11 +17,18 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from makerates_lake.log_redact import redact_log_text
+
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD: Final = frozenset(
     set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 )
 _NOT_A_WORD: Final = re.compile(r"[^a-z0-9]+")
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """What the record carries beyond the standard attributes (its ``extra=``)."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
 
 
 def event_name(message: str) -> str:
@@ -38,12 +48,27 @@ class JsonFormatter(logging.Formatter):
             "event": str(getattr(record, "event", "") or event_name(str(record.msg))),
             "message": message,
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and key not in data:
-                data[key] = value
+        for key, value in _extras(record).items():
+            data.setdefault(key, value)
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str, ensure_ascii=False)
+        return redact_log_text(json.dumps(data, default=str, ensure_ascii=False))
+
+
+class TextFormatter(logging.Formatter):
+    """``LEVEL logger: message key=value ...`` (the extras but ``event``, which names the
+    message), and the traceback when one is attached."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = [f"{k}={v}" for k, v in _extras(record).items() if k != "event"]
+        if extras:
+            head, newline, rest = line.partition("\n")  # the traceback stays below
+            line = f"{head} {' '.join(extras)}{newline}{rest}"
+        return redact_log_text(line)
 
 
 def configure_logging(level: int, log_format: str) -> None:
@@ -52,7 +77,7 @@ def configure_logging(level: int, log_format: str) -> None:
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     # Like logging.basicConfig: a root logger that already has handlers (an embedding
     # application, pytest) is left as it is.
     logging.basicConfig(level=level, handlers=[handler])
