@@ -94,6 +94,11 @@ def status_command(ctx: click.Context, output: str) -> None:
         raise SystemExit(EXIT_NEEDS_ATTENTION)
 
 
+def _or(value: object, missing: str = "never") -> object:
+    """``value``, or what its absence means to a reader (not ``None``)."""
+    return missing if value is None else value
+
+
 def render_status(report: dict[str, object]) -> str:
     """The status for people: attention first, then one line per fact."""
     data = json.loads(json.dumps(report))  # plain types, whatever the caller passed
@@ -101,34 +106,43 @@ def render_status(report: dict[str, object]) -> str:
     lines += [f"  ! {note}" for note in data["attention"]]
     for source in data["sources"]:
         lines.append(
-            f"source {source['source']}: last attempt {source['last_attempt_at']}, "
-            f"last success {source['last_success_at']}, {source['failures_24h']} failures "
-            f"of {source['attempts_24h']} attempts in 24 h"
+            f"source {source['source']}: last attempt {_or(source['last_attempt_at'])}, "
+            f"last success {_or(source['last_success_at'])}, {source['failures_24h']} "
+            f"failures of {source['attempts_24h']} attempts in 24 h"
         )
     fresh = data["freshness"]
+    newest = fresh["newest_rate_date"]
+    age = f" ({fresh['age_hours']} h old," if newest is not None else " (none yet;"
     lines.append(
-        f"newest rate: {fresh['newest_rate_date']} ({fresh['age_hours']} h old, "
-        f"stale after {fresh['stale_after_hours']} h)"
+        f"newest rate: {_or(newest, 'none')}{age} stale after {fresh['stale_after_hours']} h)"
     )
     published = data["publish"]
-    if published["configured"]:
+    if not published["configured"]:
+        lines.append("publish: no publish_dsn set")
+    elif published["last_published_at"] is None:
+        lines.append("last publish: never")
+    else:
         lines.append(
             f"last publish: {published['last_published_at']} (gold snapshot "
             f"{published['gold_snapshot_id']}, {published['age_hours']} h ago)"
         )
-    else:
-        lines.append("publish: no publish_dsn set")
     key = data["key"]
-    if key["in_chain"]:
+    if key["in_chain"] and key["origin"] is None:
+        lines.append("API key: not configured (set exchangerate_api_key or Vault)")
+    elif key["in_chain"]:
         lines.append(
-            f"API key: {key['origin']}, {key['age_days']} days old, rotation due "
-            f"{key['rotation_due']}"
+            f"API key: {key['origin']}, {_or(key['age_days'], 'unknown')} days old, rotation "
+            f"due {_or(key['rotation_due'], 'unknown')}"
         )
     verify = data["verify"]
-    lines.append(f"last verify: {verify['last_at']} (ok: {verify['ok']})")
+    if verify["last_at"] is None:
+        lines.append("last verify: never")
+    else:
+        lines.append(f"last verify: {verify['last_at']} (ok: {verify['ok']})")
     kept = data["maintenance"]
     lines.append(
-        f"last compaction: {kept['last_compaction_at']}; last expiry: {kept['last_expiry_at']}"
+        f"last compaction: {_or(kept['last_compaction_at'])}; last expiry: "
+        f"{_or(kept['last_expiry_at'])}"
     )
     return "\n".join(lines)
 
