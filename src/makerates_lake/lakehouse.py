@@ -33,7 +33,6 @@ import polars as pl
 from makerates_lake.audit.reading import read_polars, scan_as_of
 from makerates_lake.audit.trace import TraceResult
 from makerates_lake.audit.trace import trace as trace_fact
-from makerates_lake.errors import LakeError
 from makerates_lake.federate.query import run_sql
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store import catalog
