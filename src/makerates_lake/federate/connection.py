@@ -171,12 +171,24 @@ def _record_snapshots(con: duckdb.DuckDBPyConnection, spec: TableSpec, table: Ta
 
 
 def _attach(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Attach ``settings.publish_dsn`` as :data:`sqltext.PG_ALIAS` without showing its password.
+
+    DuckDB shows an ATTACH path in ``duckdb_databases()``, so the path holds the DSN
+    without its secret options; those travel in a DuckDB secret that is dropped once
+    attached (the attached database keeps the resolved connection string for reconnects),
+    so no SQL on this connection can read the password or reuse it for another ATTACH.
+    """
     dsn = lake.settings.publish_dsn
     if not dsn:
         return
     try:
-        con.execute(sqltext.attach_postgres(dsn.reveal()))
-    except duckdb.Error as exc:
+        conninfo, secrets = sqltext.split_postgres_dsn(dsn.reveal())
+        if secrets:
+            con.execute(sqltext.create_postgres_secret(secrets))
+        con.execute(sqltext.attach_postgres(conninfo, with_secret=bool(secrets)))
+        if secrets:
+            con.execute(sqltext.drop_postgres_secret())
+    except (ValueError, duckdb.Error) as exc:
         raise AttachError(
             f"cannot attach the publish database: {scrub(str(exc), lake)}",
             alias=sqltext.PG_ALIAS,

@@ -6,6 +6,7 @@ because DuckDB's ``CREATE VIEW``/``ATTACH``/``CREATE SECRET`` take no bound para
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -16,6 +17,19 @@ AT_SUFFIX: Final = "_at"
 """``gold.fact_rate_at(<snapshot id>)`` reads ``gold.fact_rate`` as of that snapshot."""
 
 S3_SECRET_NAME: Final = "makerates_s3"  # noqa: S105 - the secret's name, not its value
+
+PG_SECRET_NAME: Final = "makerates_pg"  # noqa: S105 - the secret's name, not its value
+"""DuckDB secret that carries the publish DSN's password while it is attached."""
+
+PG_SECRET_FIELDS: Final = ("password", "sslpassword", "oauth_client_secret")
+"""libpq options that are secrets and that DuckDB redacts in a postgres secret.
+
+They go into :data:`PG_SECRET_NAME`, never into the ATTACH path: DuckDB shows that path
+to anyone who queries ``duckdb_databases()``.
+"""
+
+_PG_UNREDACTED_SECRETS: Final = ("scram_client_key", "scram_server_key")
+"""libpq secrets DuckDB would show both in the ATTACH path and in ``duckdb_secrets()``."""
 
 
 def literal(text: str) -> str:
@@ -85,6 +99,64 @@ def create_s3_secret(
     return f"CREATE OR REPLACE SECRET {identifier(S3_SECRET_NAME)} ({', '.join(parts)})"
 
 
-def attach_postgres(dsn: str) -> str:
-    """Attach the publish database read-only as :data:`PG_ALIAS`."""
-    return f"ATTACH {literal(dsn)} AS {identifier(PG_ALIAS)} (TYPE postgres, READ_ONLY)"
+def split_postgres_dsn(dsn: str) -> tuple[str, dict[str, str]]:
+    """Split a libpq DSN into its connection string without secrets, and its secrets.
+
+    The DuckDB postgres extension puts a secret's fields *before* the ATTACH path, so the
+    path must be ``key=value`` text (a URI after them is not valid libpq), and an option
+    in the path overrides the same option in the secret.
+
+    Args:
+        dsn: A libpq DSN, URI (``postgresql://user:pw@host/db``) or ``key=value`` form.
+
+    Returns:
+        The ``key=value`` connection string holding none of :data:`PG_SECRET_FIELDS`, and
+        those of them the DSN sets (empty when it has no password).
+
+    Raises:
+        ValueError: The DSN cannot be parsed, or holds a secret DuckDB would not redact.
+            The message never quotes the DSN, which may be the secret itself.
+    """
+    from psycopg import Error as PsycopgError
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        options = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
+    except PsycopgError:
+        # psycopg's message may echo a piece of the DSN (a password included).
+        raise ValueError("the DSN is not a valid libpq connection string") from None
+    unredacted = sorted(set(options) & set(_PG_UNREDACTED_SECRETS))
+    if unredacted:
+        raise ValueError(f"the DSN sets {', '.join(unredacted)}, which DuckDB would show")
+    secrets: dict[str, str] = {n: options.pop(n) for n in PG_SECRET_FIELDS if n in options}
+    return make_conninfo("", **options), secrets
+
+
+def create_postgres_secret(secrets: Mapping[str, str]) -> str:
+    """``CREATE SECRET`` :data:`PG_SECRET_NAME` holding the DSN's secret options.
+
+    Args:
+        secrets: Options from :func:`split_postgres_dsn` (values go into the statement
+            only, never into a message).
+    """
+    parts = ["TYPE postgres"] + [f"{name.upper()} {literal(secrets[name])}" for name in secrets]
+    return f"CREATE OR REPLACE SECRET {identifier(PG_SECRET_NAME)} ({', '.join(parts)})"
+
+
+def drop_postgres_secret() -> str:
+    """Drop :data:`PG_SECRET_NAME`; an attached database keeps its resolved connection."""
+    return f"DROP SECRET IF EXISTS {identifier(PG_SECRET_NAME)}"
+
+
+def attach_postgres(conninfo: str, *, with_secret: bool) -> str:
+    """Attach the publish database read-only as :data:`PG_ALIAS`.
+
+    Args:
+        conninfo: The secret-free ``key=value`` string from :func:`split_postgres_dsn`;
+            DuckDB shows it as the database's path.
+        with_secret: Read the secret options from :data:`PG_SECRET_NAME`.
+    """
+    secret = f", SECRET {identifier(PG_SECRET_NAME)}" if with_secret else ""
+    return (
+        f"ATTACH {literal(conninfo)} AS {identifier(PG_ALIAS)} (TYPE postgres{secret}, READ_ONLY)"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from makerates_lake.federate import sqltext
 
@@ -77,7 +78,69 @@ def test_s3_secret_without_endpoint_or_keys() -> None:
     assert statement == ("CREATE OR REPLACE SECRET \"makerates_s3\" (TYPE S3, REGION 'us-east-1')")
 
 
-def test_attach_is_read_only_and_quotes_the_dsn() -> None:
-    """The DSN is a literal and the database is attached read-only as pg."""
-    statement = sqltext.attach_postgres("postgresql://u:p'w@h/db")
-    assert statement == ("ATTACH 'postgresql://u:p''w@h/db' AS \"pg\" (TYPE postgres, READ_ONLY)")
+PASSWORD = "pw-Zq7'x y\\z"
+"""A distinctive password with a quote, a space and a backslash."""
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://u:pw-Zq7%27x%20y%5Cz@h:5433/db?application_name=it%27s",
+        "host=h port=5433 dbname=db user=u password='pw-Zq7\\'x y\\\\z' application_name='it\\'s'",
+    ],
+    ids=["uri", "key-value"],
+)
+def test_split_dsn_keeps_the_password_out_of_the_attach(dsn: str) -> None:
+    """Both DSN spellings give a key=value ATTACH path without the password."""
+    conninfo, secrets = sqltext.split_postgres_dsn(dsn)
+    assert secrets == {"password": PASSWORD}
+    statement = sqltext.attach_postgres(conninfo, with_secret=True)
+    assert "pw-Zq7" not in statement
+    assert "password" not in statement.lower()
+    assert conninfo_to_dict(conninfo) == {
+        "host": "h",
+        "port": "5433",
+        "dbname": "db",
+        "user": "u",
+        "application_name": "it's",
+    }
+    assert statement == (
+        f'ATTACH {sqltext.literal(conninfo)} AS "pg" '
+        '(TYPE postgres, SECRET "makerates_pg", READ_ONLY)'
+    )
+    assert "''" in statement  # the quote libpq escaped is doubled as a SQL literal
+
+
+def test_postgres_secret_quotes_every_secret_option() -> None:
+    """Secret options go into CREATE SECRET as quoted literals, under their libpq names."""
+    statement = sqltext.create_postgres_secret({"password": PASSWORD, "sslpassword": "k'ey"})
+    assert statement == (
+        'CREATE OR REPLACE SECRET "makerates_pg" (TYPE postgres, '
+        f"PASSWORD {sqltext.literal(PASSWORD)}, SSLPASSWORD 'k''ey')"
+    )
+    assert sqltext.drop_postgres_secret() == 'DROP SECRET IF EXISTS "makerates_pg"'
+
+
+def test_split_dsn_without_secrets_attaches_without_a_secret() -> None:
+    """No password: no secret options, and the ATTACH names no secret."""
+    conninfo, secrets = sqltext.split_postgres_dsn("postgresql://u@h/db")
+    assert secrets == {}
+    assert sqltext.attach_postgres(conninfo, with_secret=False) == (
+        f'ATTACH {sqltext.literal(conninfo)} AS "pg" (TYPE postgres, READ_ONLY)'
+    )
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "host=h password='pw-Zq7 unterminated",
+        "postgresql://u:pw-Zq7@h/db?bogus=pw-Zq7",
+        "host=h scram_client_key=pw-Zq7",
+    ],
+    ids=["unterminated", "unknown-option", "unredacted-secret"],
+)
+def test_split_dsn_errors_never_quote_the_dsn(dsn: str) -> None:
+    """An unusable DSN is a ValueError whose message holds no part of it."""
+    with pytest.raises(ValueError, match="the DSN") as raised:
+        sqltext.split_postgres_dsn(dsn)
+    assert "pw-Zq7" not in str(raised.value)
