@@ -71,6 +71,7 @@ class Lakehouse(catalog.Lake):
         Raises:
             LakeError: Unknown table.
             SnapshotNotFoundError: Unknown snapshot id or tag.
+            ConfigError: ``as_of`` is a naive datetime, or no snapshot id, tag or time.
             AccessLogError: The read could not be logged (nothing is returned).
         """
         return read_polars(self, table_spec(table), as_of, columns=columns)
@@ -85,6 +86,7 @@ class Lakehouse(catalog.Lake):
         Raises:
             LakeError: Unknown table.
             SnapshotNotFoundError: Unknown snapshot id or tag.
+            ConfigError: ``as_of`` is a naive datetime, or no snapshot id, tag or time.
             AccessLogError: The scan could not be logged (no frame is returned).
         """
         return scan_as_of(self, table_spec(table), as_of)
@@ -99,6 +101,7 @@ class Lakehouse(catalog.Lake):
 
         Raises:
             QueryError: DuckDB refused or failed the statement.
+            ConfigError: ``as_of`` is a naive datetime, or no snapshot id, tag or time.
             AccessLogError: The read could not be logged (no rows are returned).
         """
         result = pl.from_arrow(run_sql(self, query, as_of=as_of))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from makerates_lake.errors import ConfigError
 from makerates_lake.store.access_log import log_access, read_access_log
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import AUDIT_ACCESS_LOG
@@ -38,11 +39,11 @@ def access_log(
         principal: Only this reader.
 
     Raises:
-        ValueError: ``since`` is a naive datetime.
+        ConfigError: ``since`` is a naive datetime (a ``ValueError`` too).
         AccessLogError: This read could not be logged (nothing is returned).
     """
     if since is not None and since.tzinfo is None:
-        raise ValueError("since must be timezone-aware")
+        raise ConfigError("since must be timezone-aware")
     if since is not None:
         since = since.astimezone(UTC)  # the column is UTC; Polars refuses other zones
     entries = pl.DataFrame(read_access_log(lake))

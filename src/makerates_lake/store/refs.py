@@ -19,7 +19,7 @@ from pyiceberg.table.snapshots import (
     is_ancestor_of,
 )
 
-from makerates_lake.errors import AuditError
+from makerates_lake.errors import AuditError, ConfigError
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.tables import TableSpec
 
@@ -39,9 +39,9 @@ class AsOf:
     def __post_init__(self) -> None:
         given = [v for v in (self.snapshot_id, self.tag, self.timestamp) if v is not None]
         if len(given) != 1:
-            raise ValueError("AsOf needs exactly one of snapshot_id, tag or timestamp")
+            raise ConfigError("AsOf needs exactly one of snapshot_id, tag or timestamp")
         if self.timestamp is not None and self.timestamp.tzinfo is None:
-            raise ValueError("AsOf timestamp must be timezone-aware")
+            raise ConfigError("AsOf timestamp must be timezone-aware")
 
     @classmethod
     def parse(cls, text: str) -> AsOf:
@@ -214,17 +214,20 @@ def as_of_from(value: AsOfLike) -> AsOf | None:
     """``value`` as an :class:`AsOf` (None stays None: the current snapshot).
 
     Raises:
-        ValueError: A naive datetime.
+        ConfigError: A naive datetime, or neither a snapshot id, a tag nor a datetime
+            (a bool is an int to Python, never a snapshot id). A ``ValueError`` too.
     """
     if value is None or isinstance(value, AsOf):
         return value
-    if isinstance(value, bool):  # a bool is an int to Python, never a snapshot id
-        raise ValueError("as_of must be a snapshot id, a tag or a datetime, not a bool")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return AsOf(snapshot_id=value)
     if isinstance(value, datetime):
         return AsOf(timestamp=value)
-    return AsOf.parse(value)
+    if isinstance(value, str):
+        return AsOf.parse(value)
+    raise ConfigError(
+        f"as_of must be a snapshot id, a tag or a datetime, not {type(value).__name__}"
+    )
 
 
 @dataclass(frozen=True)
