@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
@@ -73,9 +74,7 @@ def test_a_weekend_fails_without_fallback_and_takes_friday_with_it(
     assert found["rate"] == Decimal(cells[FRIDAY.isoformat()]["USD"])
 
 
-def test_a_pair_through_eur_and_a_conversion(
-    lake: Lake, cells: dict[str, dict[str, str]]
-) -> None:
+def test_a_pair_through_eur_and_a_conversion(lake: Lake, cells: dict[str, dict[str, str]]) -> None:
     """USD -> JPY is JPY / USD of the same day, rounded by the transform's rule; a
     conversion multiplies the amount by it exactly, and names both legs' bronze rows."""
     day = cells[FRIDAY.isoformat()]
@@ -132,7 +131,8 @@ def test_cli_rates_and_convert(lake: Lake, cells: dict[str, dict[str, str]]) -> 
     (row,) = json.loads(shown.output)
     assert row["rate"] == cells[FRIDAY.isoformat()]["USD"].rstrip("0").rstrip(".")
     converted = CliRunner().invoke(
-        main, ["convert", "100", "EUR", "USD", "--date", FRIDAY.isoformat(), "--format", "csv"],
+        main,
+        ["convert", "100", "EUR", "USD", "--date", FRIDAY.isoformat(), "--format", "csv"],
         env=env,
     )
     assert converted.exit_code == 0, converted.output
@@ -213,3 +213,69 @@ def test_a_windowed_load_does_not_stand_in_for_the_whole_file(embedded_lake: Lak
     dates = read(embedded_lake, SILVER_RATES, columns=["rate_date"]).get_column("rate_date")
     assert dates.min() == date(2023, 1, 2)
     assert dates.max() == date(2026, 10, 30)
+
+
+def _cli_rows(output: str, shown: str) -> dict[str, str]:
+    """The one row a convert command printed as a table, CSV or JSON."""
+    if shown == "json":
+        (row,) = json.loads(output)
+        return {key: str(value) for key, value in row.items()}
+    if shown == "csv":
+        (row,) = csv.DictReader(io.StringIO(output))
+        return row
+    header, line = output.splitlines()
+    return dict(zip(header.split(), line.split(), strict=True))
+
+
+@pytest.mark.parametrize("shown", ["table", "csv", "json"])
+def test_cli_convert_prints_every_digit(lake: Lake, shown: str) -> None:
+    """A 30-digit amount: the CLI prints amount, rate and result exactly as the library
+    returns them, and the result is the exact product (28 digits would round it)."""
+    amount = "123456789012345678901234567.891"
+    done = mr.convert(lake, amount, "USD", "JPY", on=FRIDAY)
+    printed = CliRunner().invoke(
+        main, ["convert", amount, "USD", "JPY", "--date", FRIDAY.isoformat(), "--format", shown],
+        env=settings_env(lake.settings),
+    )  # fmt: skip
+    assert printed.exit_code == 0, printed.output
+    row = _cli_rows(printed.output, shown)
+    assert row["amount"] == amount
+    assert Decimal(row["rate"]) == done.quote.rate
+    with localcontext() as context:
+        context.prec = 100
+        exact = Decimal(amount) * Decimal(row["rate"])
+    assert Decimal(row["result"]) == exact == done.result
+    assert len(Decimal(row["result"]).normalize(context).as_tuple().digits) > 28
+
+
+def test_bad_amounts_are_config_errors_in_the_library_and_the_cli(lake: Lake) -> None:
+    """Text that is not a number and huge exponents are the documented ConfigError,
+    never a decimal signal; the CLI prints it and exits 1."""
+    from makerates_lake.errors import ConfigError
+
+    for amount in ("abc", "Infinity", "1E+1000000", "1E-1000000"):
+        with pytest.raises(ConfigError, match="the amount .*amount='" + re.escape(amount)):
+            mr.convert(lake, amount, "EUR", "USD", on=FRIDAY)
+    done = CliRunner().invoke(
+        main, ["convert", "1E+1000000", "EUR", "USD"], env=settings_env(lake.settings)
+    )
+    assert done.exit_code == 1
+    assert isinstance(done.exception, SystemExit), done.exception
+    assert done.output.startswith("ConfigError: the amount is out of range"), done.output
+
+
+def test_a_currency_into_itself_needs_gold_to_hold_it_that_day(lake: Lake) -> None:
+    """XYZ -> XYZ, or any pair on a date gold does not cover, is a NoRateError; EUR -> EUR
+    on a date with rates stays the identity."""
+    with pytest.raises(NoRateError, match="no rate"):
+        mr.rates(lake, quotes=["EUR"], on=date(2099, 1, 1))
+    with pytest.raises(NoRateError, match="no rate"):
+        mr.convert(lake, "100", "XYZ", "XYZ", on=FRIDAY)
+    same = mr.convert(lake, "100", "EUR", "EUR", on=FRIDAY)
+    assert (same.result, same.quote.method, same.quote.rate_date) == (100, "identity", FRIDAY)
+    done = CliRunner().invoke(
+        main, ["convert", "100", "XYZ", "XYZ", "--date", "2099-01-01"],
+        env=settings_env(lake.settings),
+    )  # fmt: skip
+    assert done.exit_code == 1
+    assert done.output.startswith("NoRateError: no rate for this pair"), done.output

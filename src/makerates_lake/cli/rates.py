@@ -24,21 +24,39 @@ def _day(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
 
+def _code(value: str) -> str:
+    """``value`` upper-cased if it is a three-letter currency code (else a usage error)."""
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise click.BadParameter(f"{code!r} is not a three-letter currency code")
+    return code
+
+
+def _code_option(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Click callback for one currency code (``--base``, SOURCE, TARGET)."""
+    return _code(value)
+
+
 def _quotes(value: str | None) -> list[str] | None:
     if not value:
         return None
-    codes = [part.strip().upper() for part in value.split(",") if part.strip()]
-    for code in codes:
-        if len(code) != 3 or not code.isalpha():
-            raise click.BadParameter(f"{code!r} is not a three-letter currency code")
-    return codes
+    return [_code(part) for part in value.split(",") if part.strip()]
+
+
+def _exact(value: Decimal) -> str:
+    """Every digit of ``value`` in plain notation, trailing zeros after the point dropped
+    (``1.117200000000000000`` shows as ``1.1172``). Formatting without a precision and
+    trimming the text use no decimal context, so nothing is rounded (``normalize()``
+    would round to the context's 28 digits)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _plain(value: Any, *, joined: bool) -> Any:
     """A value as JSON or CSV shows it: decimals exactly, dates in ISO, lists as lists in
     JSON and space-separated in a CSV cell or a table."""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return _exact(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
@@ -71,10 +89,13 @@ def _echo(rows: list[dict[str, Any]], output: str) -> None:
 
 @click.command("rates")
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Default: newest date.")
-@click.option("--base", default="EUR", show_default=True)
+@click.option("--base", default="EUR", show_default=True, callback=_code_option)
 @click.option("--quote", "quote", default=None, help="Comma-separated, e.g. USD,JPY.")
 @click.option(
-    "--fallback", type=click.Choice(["error", "previous"]), default="error", show_default=True,
+    "--fallback",
+    type=click.Choice(["error", "previous"]),
+    default="error",
+    show_default=True,
     help="previous: a date without a rate takes the last one before it (a week at most).",
 )
 @click.option("--closing", "closing", default=None, help="Closing rates of a period: 2026-09.")
@@ -121,8 +142,8 @@ def rates_command(
 
 @click.command("convert")
 @click.argument("amount")
-@click.argument("source")
-@click.argument("target")
+@click.argument("source", callback=_code_option)
+@click.argument("target", callback=_code_option)
 @click.option("--date", "on", type=click.DateTime(["%Y-%m-%d"]), help="Default: newest date.")
 @click.option(
     "--fallback", type=click.Choice(["error", "previous"]), default="error", show_default=True
@@ -142,19 +163,13 @@ def convert_command(
     output: str,
 ) -> None:
     """Convert AMOUNT of SOURCE into TARGET at gold's best rate (exact, not rounded)."""
-    from decimal import InvalidOperation
-
+    from makerates_lake.gold.convert import amount_of
     from makerates_lake.gold.rates import convert
 
-    try:
-        finite = Decimal(amount).is_finite()
-    except InvalidOperation:
-        finite = False
-    if not finite:
-        raise click.BadParameter(f"{amount!r} is not a finite number", param_hint="AMOUNT")
+    value = amount_of(amount)  # a bad amount is a ConfigError before the lake is opened
     done = convert(
         lake_from_context(ctx),
-        amount,
+        value,
         source,
         target,
         on=_day(on),

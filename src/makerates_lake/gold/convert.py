@@ -9,6 +9,11 @@ pivot (alphabetically), where ``pivot == to`` means ``1 / (to -> from)``; the in
 of a direct ``to -> from``; finally a stored derived row. Computed rates follow the
 transform version's precision rule (:func:`makerates_lake.gold.model.divide`).
 The converted amount is not rounded: round it to the currency's ``minor_units``.
+
+A currency into itself is the identity (rate 1) only on a date that has rates and holds
+that code, so an unknown code or a date gold does not cover is a NoRateError, as for any
+other pair. Amounts are checked by :func:`amount_of`: a number, finite, and at most
+:data:`AMOUNT_DIGITS` digits either side of the point, so the product stays exact.
 """
 
 from __future__ import annotations
@@ -16,16 +21,24 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Literal
 
 import polars as pl
 
+from makerates_lake.errors import ConfigError
 from makerates_lake.gold.errors import NoRateError
 from makerates_lake.gold.model import divide
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 
 _PREFERRED_PIVOTS = ("EUR", "USD")
+
+#: Digits an amount may have before, and after, the decimal point: far beyond any sum of
+#: money, yet it keeps an exact product (and its plain text) small; 1E+1000000 is refused.
+AMOUNT_DIGITS = 100
+
+#: How much of a refused amount an error message repeats.
+_SHOWN_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,13 @@ class RateBook:
             return rates[(source, target)].quote(day, "derived")
         return None
 
+    def _identity(self, day: date, code: str) -> Quote | None:
+        """Rate 1 if ``day`` has a rate in ``code`` (else an unknown code or an uncovered
+        date would pass as a conversion)."""
+        if any(code in pair for pair in self._rates.get(day, {})):
+            return Quote(Decimal(1), day, "identity")
+        return None
+
     def rate(
         self,
         source: str,
@@ -156,16 +176,19 @@ class RateBook:
         """The rate to convert ``source`` into ``target`` on ``on``.
 
         Raises:
-            NoRateError: No rate on that date (or within the lookback with ``"previous"``).
+            NoRateError: No rate on that date (or within the lookback with ``"previous"``),
+                also for a currency into itself where that date has no rate in it.
             ValueError: ``fallback`` is not ``"error"`` or ``"previous"``.
         """
         if fallback not in ("error", "previous"):
             raise ValueError("fallback must be 'error' or 'previous'")
-        if source == target:
-            return Quote(Decimal(1), on, "identity")
         days = max_lookback_days if fallback == "previous" else 0
         for back in range(days + 1):
-            found = self._on(on - timedelta(days=back), source, target)
+            day = on - timedelta(days=back)
+            if source == target:
+                found = self._identity(day, source)
+            else:
+                found = self._on(day, source, target)
             if found is not None:
                 return found
         raise NoRateError(
@@ -177,7 +200,7 @@ class RateBook:
 
     def convert(
         self,
-        amount: Decimal,
+        amount: Decimal | int | str,
         source: str,
         target: str,
         on: date,
@@ -188,30 +211,60 @@ class RateBook:
         """``amount`` of ``source`` in ``target`` on ``on`` (exact product, not rounded).
 
         Raises:
+            ConfigError: ``amount`` is refused by :func:`amount_of`.
             NoRateError: See :meth:`rate`.
         """
+        value = amount_of(amount)
         quote = self.rate(
             source, target, on, fallback=fallback, max_lookback_days=max_lookback_days
         )
-        return exact_product(Decimal(amount), quote.rate)
+        return exact_product(value, quote.rate)
+
+
+def amount_of(value: Decimal | int | str) -> Decimal:
+    """``value`` as the exact Decimal amount to convert (text is read as written).
+
+    Raises:
+        ConfigError: ``value`` is not a number, not finite (NaN, Infinity), or has more
+            than :data:`AMOUNT_DIGITS` digits before or after the decimal point; the
+            message names the amount (its first characters if it is long).
+    """
+    text = str(value)
+    shown = repr(text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 3]}...")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(text)
+    except (InvalidOperation, ValueError, TypeError):
+        raise ConfigError("the amount is not a number", amount=shown) from None
+    if not amount.is_finite():
+        raise ConfigError("the amount must be a finite number", amount=shown)
+    if amount.adjusted() >= AMOUNT_DIGITS or int(amount.as_tuple().exponent) < -AMOUNT_DIGITS:
+        raise ConfigError(
+            f"the amount is out of range: at most {AMOUNT_DIGITS} digits before and "
+            f"{AMOUNT_DIGITS} after the decimal point",
+            amount=shown,
+        )
+    return amount
 
 
 def exact_product(amount: Decimal, rate: Decimal) -> Decimal:
-    """``amount * rate`` with every digit (Python's default context keeps 28).
+    """``amount * rate`` with every digit: the context holds both coefficients' digits and
+    any exponent (Python's default keeps 28 digits), and a lost digit raises rather than
+    rounds.
 
     Raises:
-        ValueError: ``amount`` is not a finite number.
+        ConfigError: ``amount`` is refused by :func:`amount_of`.
     """
-    if not amount.is_finite():
-        raise ValueError(f"cannot convert {amount}: not a finite amount")
-    with localcontext() as context:
-        context.prec = len(amount.as_tuple().digits) + len(rate.as_tuple().digits) + 2
-        return amount * rate
+    amount = amount_of(amount)
+    digits = len(amount.as_tuple().digits) + len(rate.as_tuple().digits)
+    exact = Context(
+        prec=digits + 2, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact, InvalidOperation, Overflow]
+    )
+    return exact.multiply(amount, rate)
 
 
 def convert(
     facts: pl.DataFrame,
-    amount: Decimal,
+    amount: Decimal | int | str,
     source: str,
     target: str,
     on: date,
@@ -221,6 +274,7 @@ def convert(
     """One-off conversion over ``fact_rate`` rows; build a :class:`RateBook` for many.
 
     Raises:
+        ConfigError: ``amount`` is refused by :func:`amount_of`.
         NoRateError: No rate for the pair on ``on`` (see the module rule).
     """
     return RateBook(facts).convert(amount, source, target, on, fallback=fallback)

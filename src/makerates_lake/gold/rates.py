@@ -15,9 +15,8 @@ from typing import Literal
 
 import polars as pl
 
-from makerates_lake.errors import ConfigError
 from makerates_lake.gold.accounting import AverageRate, Period, average_rate, closing_rate
-from makerates_lake.gold.convert import Quote, RateBook, exact_product
+from makerates_lake.gold.convert import Quote, RateBook, amount_of, exact_product
 from makerates_lake.gold.errors import NoRateError
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
@@ -54,9 +53,7 @@ def rate_book(lake: Lake, *, as_of: AsOfLike = None, action: str = "rates") -> R
         table, equal("is_best", True), columns=_BOOK_COLUMNS, snapshot_id=snapshot.snapshot_id
     )
     if facts.height == 0:
-        raise NoRateError(
-            "gold holds no rates at this point", snapshot_id=snapshot.snapshot_id
-        )
+        raise NoRateError("gold holds no rates at this point", snapshot_id=snapshot.snapshot_id)
     log_access(
         lake,
         action=action,
@@ -92,7 +89,9 @@ def rates(
 
     Raises:
         NoRateError: A quote has no rate on that date (with the fallback: in the week
-            before); the message names the pair and the date.
+            before); the message names the pair and the date. The base as its own quote
+            (rate 1) needs a rate in it that day too: an unknown code or a date gold
+            does not cover is not an identity.
 
     Example:
         >>> mr.rates(lake, on=date(2026, 10, 30), quotes=["USD", "JPY"])  # doctest: +SKIP
@@ -143,15 +142,15 @@ def convert(
     The result is the exact product; round it to the target's minor units for display.
 
     Raises:
-        NoRateError: No rate for the pair on that date (see :func:`rates`).
-        ConfigError: ``amount`` is not a finite number.
+        NoRateError: No rate for the pair on that date (see :func:`rates`), also for a
+            currency into itself.
+        ConfigError: ``amount`` is not a number, not finite, or out of range (see
+            :func:`~makerates_lake.gold.convert.amount_of`); the message names it.
 
     Example:
         >>> mr.convert(lake, "100", "USD", "JPY", on=date(2026, 10, 30))  # doctest: +SKIP
     """
-    value = Decimal(str(amount))
-    if not value.is_finite():
-        raise ConfigError("the amount must be a finite number", amount=str(amount))
+    value = amount_of(amount)
     book = rate_book(lake, as_of=as_of, action="convert")
     source, target = source.upper(), target.upper()
     quote = book.rate(source, target, on or book.dates()[-1], fallback=fallback)
