@@ -279,3 +279,11 @@ def test_a_currency_into_itself_needs_gold_to_hold_it_that_day(lake: Lake) -> No
     )  # fmt: skip
     assert done.exit_code == 1
     assert done.output.startswith("NoRateError: no rate for this pair"), done.output
+
+
+def test_a_time_before_gold_is_not_reported_as_an_empty_gold(lake: Lake) -> None:
+    """Before gold's first snapshot the error says so; only a gold with no snapshot at
+    all is told to run the transform."""
+    with pytest.raises(NoRateError, match="gold had no rates yet at time 2020-01-01") as raised:
+        mr.rates(lake, quotes=["USD"], as_of="2020-01-01")
+    assert "makerates transform" not in str(raised.value)

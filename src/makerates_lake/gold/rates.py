@@ -47,6 +47,9 @@ def rate_book(lake: Lake, *, as_of: AsOfLike = None, action: str = "rates") -> R
     wanted = as_of_from(as_of)
     table = lake.table(GOLD_FACT_RATE, refresh=True)
     snapshot = resolve_as_of(table, wanted)
+    if snapshot is None and wanted is not None and table.current_snapshot() is not None:
+        # Gold has rates now, only none at that point: transforming would not help.
+        raise NoRateError(f"gold had no rates yet at {wanted.describe()}")
     if snapshot is None:
         raise NoRateError("gold holds no rates yet: run makerates transform")
     facts = read_table(
