@@ -44,7 +44,9 @@ def check_values(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
     """
     for key in POSITIVE:
         value = values.get(key)
-        if value is not None and not (math.isfinite(value) and value > 0):
+        # An int has no nan or infinity, and may be too large for a float.
+        not_finite = isinstance(value, float) and not math.isfinite(value)
+        if value is not None and (not_finite or not value > 0):
             raise ConfigError(
                 f"setting {key!r} must be a positive number, got {value!r}",
                 key=key,

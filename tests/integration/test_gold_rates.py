@@ -272,7 +272,11 @@ def test_a_currency_into_itself_needs_gold_to_hold_it_that_day(lake: Lake) -> No
     with pytest.raises(NoRateError, match="no rate"):
         mr.convert(lake, "100", "XYZ", "XYZ", on=FRIDAY)
     same = mr.convert(lake, "100", "EUR", "EUR", on=FRIDAY)
-    assert (same.result, same.quote.method, same.quote.rate_date) == (100, "identity", FRIDAY)
+    assert (same.result, same.quote.method, same.quote.rate_date) == (
+        Decimal(100),
+        "identity",
+        FRIDAY,
+    )
     done = CliRunner().invoke(
         main, ["convert", "100", "XYZ", "XYZ", "--date", "2099-01-01"],
         env=settings_env(lake.settings),

@@ -110,7 +110,11 @@ def test_unknown_tables_are_named_and_short_names_work(lake_home: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(bytes(range(128, 256)), "is not UTF-8 text"), (b" \n", "holds no key")],
+    [
+        (bytes(range(128, 256)), "is not UTF-8 text"),
+        (b" \n", "holds no key"),
+        (b"abc\x00\x07def", "holds characters that cannot be in a key"),
+    ],
 )
 def test_unusable_key_files_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
     """A binary or empty key file is a usage error naming the option, not a traceback."""
@@ -120,3 +124,18 @@ def test_unusable_key_files_are_refused(tmp_path: Path, content: bytes, message:
     assert result.exit_code == 2
     assert f"Invalid value for --new-key-file: {message}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_catalog_uri_with_options_or_escapes_finds_its_lake(tmp_path: Path) -> None:
+    """The catalog file is found as SQLAlchemy finds it: a query string and percent
+    escapes in the URI do not make an existing lake look missing."""
+    home = tmp_path / "my lake"
+    assert _cli("--home", str(home), "init").exit_code == 0
+    for uri in (
+        f"sqlite:///{home}/catalog.db?timeout=30",
+        f"sqlite:///{tmp_path}/my%20lake/catalog.db",
+    ):
+        result = _cli(
+            "--home", str(home), "rates", "--quote", "USD", env={"MAKERATES_CATALOG_URI": uri}
+        )
+        assert "no lake" not in result.output, uri

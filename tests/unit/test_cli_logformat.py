@@ -54,3 +54,30 @@ def test_a_secret_in_an_extra_is_masked_in_both_formats() -> None:
     assert "error=vault said: bad key" in text
     assert SECRET not in json.dumps(data)
     assert data["error"].startswith("vault said: bad key")
+
+
+def test_secrets_with_json_escapes_are_masked_and_the_line_stays_json() -> None:
+    """A secret holding a quote or a backslash (or ending in one) is masked as written,
+    not searched for in its escaped spelling, and the line still parses."""
+    for secret in ('Pg-Zq7x back\\slash "quoted"', "ends-in-a-backslash\\"):
+        remember_secrets([secret])
+        line = JsonFormatter().format(_record("attach failed", detail=f"pw {secret} end"))
+        data = json.loads(line)
+        assert secret not in data["detail"]
+        assert data["detail"].startswith("pw ")
+        assert data["detail"].endswith(" end")
+
+
+def test_json_keeps_numbers_and_containers_and_masks_inside_them() -> None:
+    """Numbers stay numbers, lists stay lists; texts inside them are scrubbed too."""
+    remember_secrets([SECRET])
+    data = json.loads(JsonFormatter().format(_record("x", rows=3, ids=["a", SECRET])))
+    assert data["rows"] == 3
+    assert data["ids"][0] == "a"
+    assert SECRET not in data["ids"][1]
+
+
+def test_text_extras_follow_a_multi_line_message() -> None:
+    """The extras come after the whole message, not inside it."""
+    line = TextFormatter().format(_record("two\nlines", source="ecb"))
+    assert line == "ERROR makerates_lake.extract: two\nlines source=ecb"

@@ -75,9 +75,13 @@ def test_run_bases_must_be_currency_codes(bases: str) -> None:
         load_settings(environ={"MAKERATES_RUN_BASES": bases})
 
 
-def test_run_bases_accept_any_case_and_spacing() -> None:
-    """Codes are taken in any case, with spaces and a trailing comma."""
-    assert load_settings(environ={"MAKERATES_RUN_BASES": " usd, Eur ,"}).run_bases
+def test_valid_values_stay_accepted() -> None:
+    """The new checks refuse nothing valid: codes in any case, with spaces and a trailing
+    comma; an integer too large for a float."""
+    values = {"MAKERATES_RUN_BASES": " usd, Eur ,", "MAKERATES_MAX_RESPONSE_BYTES": "9" * 400}
+    settings = load_settings(environ=values)
+    assert settings.run_bases == " usd, Eur ,"
+    assert settings.max_response_bytes == int("9" * 400)
 
 
 def test_unreadable_config_files_are_config_errors(tmp_path: Path) -> None:

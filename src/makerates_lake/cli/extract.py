@@ -185,6 +185,10 @@ def _key_from_file(path: Path) -> str:
         raise click.BadParameter("is not UTF-8 text", param_hint="--new-key-file") from None
     if not value:
         raise click.BadParameter("holds no key", param_hint="--new-key-file")
+    if not value.isprintable():  # a key is one line of text; control bytes are a wrong file
+        raise click.BadParameter(
+            "holds characters that cannot be in a key", param_hint="--new-key-file"
+        )
     return value
 
 

@@ -36,39 +36,54 @@ def event_name(message: str) -> str:
     return _NOT_A_WORD.sub("_", message.lower()).strip("_")[:64] or "log"
 
 
+def _scrubbed(value: Any) -> Any:
+    """``value`` with every text in it scrubbed, containers kept as JSON shapes; other
+    objects become their scrubbed text (what ``json.dumps(default=str)`` would show)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact_log_text(value)
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _scrubbed(item) for key, item in value.items()}
+    return redact_log_text(str(value))
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one line of JSON (see the module doc for the fields)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
         data: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": str(getattr(record, "event", "") or event_name(str(record.msg))),
-            "message": message,
+            "message": record.getMessage(),
         }
         for key, value in _extras(record).items():
             data.setdefault(key, value)
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return redact_log_text(json.dumps(data, default=str, ensure_ascii=False))
+        # Each text is scrubbed before encoding: a secret is searched for as it was
+        # written, not in its JSON-escaped spelling (backslashes, quotes).
+        return json.dumps(_scrubbed(data), ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
     """``LEVEL logger: message key=value ...`` (the extras but ``event``, which names the
-    message), and the traceback when one is attached."""
+    message), then the traceback when one is attached."""
 
     def __init__(self) -> None:
         super().__init__("%(levelname)s %(name)s: %(message)s")
 
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items() if k != "event")
+        line = super().formatMessage(record)
+        return f"{line} {extras}" if extras else line
+
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = [f"{k}={v}" for k, v in _extras(record).items() if k != "event"]
-        if extras:
-            head, newline, rest = line.partition("\n")  # the traceback stays below
-            line = f"{head} {' '.join(extras)}{newline}{rest}"
-        return redact_log_text(line)
+        return redact_log_text(super().format(record))
 
 
 def configure_logging(level: int, log_format: str) -> None:

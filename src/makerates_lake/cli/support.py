@@ -54,10 +54,15 @@ def lake_from_context(ctx: click.Context, *, create: bool = False) -> Lake:
 
 def _missing_catalog(settings: Settings) -> Path | None:
     """The SQLite catalog file of an embedded lake when it does not exist, else None."""
+    from sqlalchemy.engine import make_url  # what opens the file reads the URI the same way
+
     uri = settings.resolved_catalog_uri
-    if settings.is_rest_catalog or not uri.startswith("sqlite:///") or ":memory:" in uri:
+    if settings.is_rest_catalog or not uri.startswith("sqlite"):
         return None
-    path = Path(uri.removeprefix("sqlite:///"))
+    database = make_url(uri).database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
     return None if path.exists() else path
 
 

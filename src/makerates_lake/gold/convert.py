@@ -229,7 +229,14 @@ def amount_of(value: Decimal | int | str) -> Decimal:
             than :data:`AMOUNT_DIGITS` digits before or after the decimal point; the
             message names the amount (its first characters if it is long).
     """
-    text = str(value)
+    out_of_range = (
+        f"the amount is out of range: at most {AMOUNT_DIGITS} digits before and "
+        f"{AMOUNT_DIGITS} after the decimal point"
+    )
+    try:
+        text = str(value)
+    except ValueError:  # an int of more digits than Python will write out
+        raise ConfigError(out_of_range) from None
     shown = repr(text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 3]}...")
     try:
         amount = value if isinstance(value, Decimal) else Decimal(text)
@@ -237,13 +244,22 @@ def amount_of(value: Decimal | int | str) -> Decimal:
         raise ConfigError("the amount is not a number", amount=shown) from None
     if not amount.is_finite():
         raise ConfigError("the amount must be a finite number", amount=shown)
-    if amount.adjusted() >= AMOUNT_DIGITS or int(amount.as_tuple().exponent) < -AMOUNT_DIGITS:
-        raise ConfigError(
-            f"the amount is out of range: at most {AMOUNT_DIGITS} digits before and "
-            f"{AMOUNT_DIGITS} after the decimal point",
-            amount=shown,
-        )
+    if amount.adjusted() >= AMOUNT_DIGITS or _places(amount) > AMOUNT_DIGITS:
+        raise ConfigError(out_of_range, amount=shown)
     return amount
+
+
+def _places(amount: Decimal) -> int:
+    """Digits after the point that matter: ``1.000`` has none (no rounding context)."""
+    _, digits, exponent = amount.as_tuple()
+    if not any(digits):
+        return 0
+    places = -int(exponent)
+    for digit in reversed(digits):
+        if digit or places <= 0:
+            break
+        places -= 1
+    return max(places, 0)
 
 
 def exact_product(amount: Decimal, rate: Decimal) -> Decimal:

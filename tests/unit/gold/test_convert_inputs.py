@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from makerates_lake.cli import main
 from makerates_lake.cli.rates import _echo, _plain
 from makerates_lake.errors import ConfigError
-from makerates_lake.gold.convert import AMOUNT_DIGITS, RateBook, exact_product
+from makerates_lake.gold.convert import AMOUNT_DIGITS, RateBook, amount_of, exact_product
 from makerates_lake.gold.errors import NoRateError
 
 FRIDAY, SATURDAY = date(2026, 10, 30), date(2026, 10, 31)
@@ -154,3 +154,14 @@ def test_the_cli_checks_every_currency_code(args: list[str], tmp_path: Path) -> 
     done = CliRunner().invoke(main, ["--home", str(tmp_path / "lake"), *args])
     assert done.exit_code == 2, done.output
     assert "is not a three-letter currency code" in done.output
+
+
+def test_amounts_at_the_edges() -> None:
+    """An int too long for str() is out of range, not a bare ValueError; trailing zeros
+    after the point and zero itself count no digits, so 1.000...0 and 0.000...0 pass."""
+    with pytest.raises(ConfigError, match="out of range"):
+        amount_of(10**5000)
+    assert amount_of("1." + "0" * 120) == 1
+    assert amount_of("0." + "0" * 150) == 0
+    with pytest.raises(ConfigError, match="out of range"):
+        amount_of("0." + "0" * 100 + "1")
