@@ -264,7 +264,8 @@ def _parse_bool(text: str) -> bool:
 def _parser_for(annotation: str) -> Callable[[Any], Any]:
     base = annotation.replace(" | None", "").strip()
     parsers: dict[str, Callable[[Any], Any]] = {
-        "Path": lambda v: Path(v).expanduser(),
+        # Absolute: the warehouse location is a file:// URI, which a relative path is not.
+        "Path": lambda v: Path(v).expanduser().absolute(),
         "str": str,
         "int": int,
         "float": float,

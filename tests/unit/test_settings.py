@@ -152,3 +152,12 @@ def test_secret_values_lists_every_secret_and_the_dsn_password() -> None:
     assert {"hvs.vault-token-1", "erapi-key-22", "dsn-pass-333"} <= set(values)
     assert "postgresql://publisher:dsn-pass-333@db:5432/makerates" in values
     assert "not-a-secret-id" not in values
+
+
+def test_a_relative_home_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative --home is taken from the working folder: its warehouse is a file URI
+    (a relative path has none, and every command failed in as_uri)."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={}, home="lake")
+    assert settings.home == tmp_path / "lake"
+    assert settings.resolved_warehouse == (tmp_path / "lake" / "warehouse").as_uri()
