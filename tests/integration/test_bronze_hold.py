@@ -260,3 +260,26 @@ def test_init_says_whether_bronze_is_worm(pg_s3_lake: Lake, embedded_lake: Lake)
         result = CliRunner().invoke(main, ["init"], env=settings_env(lake.settings))
         assert result.exit_code == 0, result.output
         assert expected in result.output
+
+
+@pytest.mark.parametrize(
+    ("window", "code", "message"),
+    [
+        (["--from", "2027-01-01", "--to", "2026-01-01"], 2, "the window to hold is empty"),
+        (["--from", "2026-03-01", "--to", "2026-03-01"], 2, "the window to hold is empty"),
+        (["--from", "2025-01-01", "--to", "2025-02-01"], 1, "BronzeError: no bronze data file"),
+    ],
+)
+def test_a_hold_on_nothing_is_refused_and_registers_nothing(
+    pg_s3_lake: Lake, window: list[str], code: int, message: str
+) -> None:
+    """A reversed or empty window (a usage error), or one no file holds rows of, is
+    refused: no hold is registered and no file is held (a hold 'on 0 files' read as one
+    in force)."""
+    BronzeWriter(pg_s3_lake).append([make_record(1, extraction_timestamp=MAR)])
+    env = settings_env(pg_s3_lake.settings)
+    result = CliRunner().invoke(main, ["bronze", "hold", *window, "--reason", "x"], env=env)
+    assert result.exit_code == code
+    assert message in result.output
+    assert active_holds(pg_s3_lake).height == 0
+    assert _status(pg_s3_lake) == {MAR.date(): "OFF"}

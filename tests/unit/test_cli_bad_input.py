@@ -139,3 +139,17 @@ def test_a_catalog_uri_with_options_or_escapes_finds_its_lake(tmp_path: Path) ->
             "--home", str(home), "rates", "--quote", "USD", env={"MAKERATES_CATALOG_URI": uri}
         )
         assert "no lake" not in result.output, uri
+
+
+def test_a_reversed_backfill_stores_nothing_and_a_text_path_loads(lake_home: Path) -> None:
+    """A reversed window is refused before bronze (append-only) keeps a copy of the file;
+    a path given as text loads like a Path."""
+    import makerates_lake as mr
+    from makerates_lake.pipeline import sample_ecb_history
+
+    lake = open_lake(load_settings(home=lake_home, _explicit_only=True))
+    with pytest.raises(ConfigError, match="backfill window is reversed"):
+        mr.backfill(lake, start=date(2026, 1, 1), end=date(2025, 1, 1))
+    assert lake.bronze(refresh=True).current_snapshot() is None
+    result = mr.backfill(lake, str(sample_ecb_history()))
+    assert result.transform.silver.rates > 0

@@ -83,7 +83,7 @@ def diff_frames(
     differs = {c: both.get_column(c).ne_missing(both.get_column(f"{c}_to")) for c in common}
     if not differs:
         return added, removed, both.select(keys).clear()
-    mask = pl.Series([False] * both.height)
+    mask = pl.Series([False] * both.height, dtype=pl.Boolean)  # typed when empty too
     for column_differs in differs.values():
         mask = mask | column_differs
     changed_rows = both.filter(mask)

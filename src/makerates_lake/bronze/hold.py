@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from makerates_lake import store
-from makerates_lake.errors import BronzeError
+from makerates_lake.errors import BronzeError, ConfigError
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files, to_arrow, write_files
 from makerates_lake.store.expressions import in_range
@@ -116,13 +116,20 @@ def hold_bronze(
     register it (``audit.legal_holds``) under a new id with ``reason``.
 
     Raises:
-        ValueError: No reason.
-        BronzeError: Bronze is not in an S3 bucket with Object Lock (nothing to hold), or
-            the server refused a file (the message says how many were done; those are
-            registered, so releasing the id lifts them).
+        ConfigError: No reason, or ``start`` is not before ``end`` (an empty window).
+        BronzeError: Bronze is not in an S3 bucket with Object Lock (nothing to hold), no
+            bronze file holds rows of the window (a hold on nothing would read as one in
+            force), or the server refused a file (the message says how many were done;
+            those are registered, so releasing the id lifts them).
     """
     if not reason.strip():
-        raise ValueError("a legal hold needs a reason (e.g. the ticket of the investigation)")
+        raise ConfigError("a legal hold needs a reason (e.g. the ticket of the investigation)")
+    if start is not None and end is not None and start >= end:
+        raise ConfigError(
+            "the window to hold is empty: its start is not before its end",
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     _require_object_lock(lake)
     window = in_range(
         "extraction_timestamp",
@@ -130,6 +137,12 @@ def hold_bronze(
         end.isoformat() if end else None,
     )
     objects = data_file_paths(lake.bronze(), window)
+    if not objects:
+        raise BronzeError(
+            "no bronze data file holds rows extracted in the window: nothing to hold",
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
+        )
     hold_id = f"hold-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:8]}"
     failure: _PartialError | None = None
     try:

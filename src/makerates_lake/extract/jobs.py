@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from makerates_lake.bronze.writer import AppendResult, BronzeWriter
+from makerates_lake.errors import ConfigError
 from makerates_lake.extract.attempts import AttemptRunner, RequestOutcome
 from makerates_lake.extract.errors import AllTiersFailedError, SecretError, error_code_of
 from makerates_lake.extract.extractor import (
@@ -127,8 +128,16 @@ def backfill_ecb(
     only those days (:mod:`makerates_lake.silver.ecb_payloads`).
 
     Raises:
+        ConfigError: ``start`` is after ``end`` (checked before anything is stored: bronze
+            is append-only, and the file would be kept for a window that holds no day).
         AllTiersFailedError: After writing, when the file could not be fetched or read.
     """
+    if start is not None and end is not None and start > end:
+        raise ConfigError(
+            "the backfill window is reversed: start is after end",
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
     settings = lake.settings
     source = EcbHistory(settings.ecb_history_url)
     request = source.local(path) if path is not None else source.latest()

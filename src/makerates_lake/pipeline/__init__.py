@@ -330,7 +330,7 @@ def backfill_once(
 
 def backfill(
     lake: Lake,
-    path: Path | None = None,
+    path: Path | str | None = None,
     *,
     start: date | None = None,
     end: date | None = None,
@@ -339,7 +339,8 @@ def backfill(
 
     Args:
         lake: The open lake.
-        path: A local ``eurofxref-hist.zip`` or CSV; default the bundled 2023+ sample.
+        path: A local ``eurofxref-hist.zip`` or CSV (a Path or its text); default the
+            bundled 2023+ sample.
         start: First day to take into silver (bronze keeps the whole file).
         end: Last day to take into silver.
 
@@ -350,7 +351,8 @@ def backfill(
     Example: ``mr.backfill(lake, Path("eurofxref-hist.zip"), start=date(2020, 1, 1),
     end=date(2022, 12, 31))``: bronze keeps the whole file, silver takes 2020-2022.
     """
-    extraction_id, report = backfill_once(lake, path or sample_ecb_history(), start=start, end=end)
+    file = Path(path) if path is not None else sample_ecb_history()
+    extraction_id, report = backfill_once(lake, file, start=start, end=end)
     return BackfillResult(extraction_id, report is None, run_transform(lake))
 
 

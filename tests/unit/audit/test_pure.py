@@ -74,3 +74,13 @@ def test_jsonable_turns_decimals_and_dates_into_text() -> None:
 def test_sql_file_holds_the_ddl_the_library_applies() -> None:
     """sql/audit_log.sql and the DDL in pg_log.py never drift apart."""
     assert AUDIT_LOG_DDL in SQL_FILE.read_text()
+
+
+def test_diff_against_an_empty_side_lists_every_row_as_added() -> None:
+    """A table empty at the older point (before its first snapshot) diffs cleanly: every
+    row is added; the empty side's untyped mask made Polars refuse the 'or'."""
+    after = pl.DataFrame({"k": [1, 2], "v": ["a", "b"]})
+    added, removed, changed = diff_frames(after.clear(), after, ["k"])
+    assert added.equals(after)
+    assert removed.height == 0
+    assert changed.height == 0
