@@ -153,3 +153,37 @@ def test_a_reversed_backfill_stores_nothing_and_a_text_path_loads(lake_home: Pat
     assert lake.bronze(refresh=True).current_snapshot() is None
     result = mr.backfill(lake, str(sample_ecb_history()))
     assert result.transform.silver.rates > 0
+
+
+@pytest.mark.parametrize("days", ["nan", "inf", "1e9", "-1"])
+def test_an_orphan_age_out_of_range_is_a_usage_error(lake_home: Path, days: str) -> None:
+    """nan, infinity, a negative or a huge age is refused before maintenance runs."""
+    result = _cli("--home", str(lake_home), "maintain", "--orphan-min-age-days", days)
+    assert result.exit_code == 2
+    assert "is not a number of days from 0 to 36500" in result.output
+
+
+def test_audit_read_writes_binary_columns_as_base64(lake_home: Path) -> None:
+    """bronze's raw_response comes out of csv and json as base64 of its exact bytes."""
+    import base64
+    import io
+    import json
+
+    import polars as pl
+
+    import makerates_lake as mr
+
+    lake = open_lake(load_settings(home=lake_home, _explicit_only=True))
+    mr.backfill(lake)
+    stored = lake.bronze().scan(selected_fields=("raw_response",)).to_arrow()[0][0].as_py()
+    as_json = _cli(
+        "--home", str(lake_home), "audit", "read", "bronze.extractions", "--format", "json"
+    )
+    assert as_json.exit_code == 0, as_json.output
+    assert base64.b64decode(json.loads(as_json.output)[0]["raw_response"]) == stored
+    as_csv = _cli(
+        "--home", str(lake_home), "audit", "read", "bronze.extractions", "--format", "csv"
+    )
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = pl.read_csv(io.StringIO(as_csv.output))
+    assert base64.b64decode(rows.get_column("raw_response")[0]) == stored

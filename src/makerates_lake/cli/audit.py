@@ -246,11 +246,15 @@ def diff_command(
 def read_command(
     ctx: click.Context, table: str, as_of: str | None, limit: int, fmt: str
 ) -> None:
-    """Print TABLE as it was at --as-of (default now)."""
+    """Print TABLE as it was at --as-of (default now). In csv and json, binary columns
+    (bronze's raw_response) are base64 text: the exact bytes, which neither format holds."""
     lake = lake_from_context(ctx)
     with AccessLog(lake):
         frame = read_as_of(lake, table, _as_of(as_of)).to_polars()
     shown = frame.head(limit)
+    if fmt != "table":
+        binary = [name for name, dtype in shown.schema.items() if dtype == pl.Binary]
+        shown = shown.with_columns(pl.col(binary).bin.encode("base64"))
     if fmt == "csv":
         click.echo(shown.write_csv(), nl=False)
     elif fmt == "json":

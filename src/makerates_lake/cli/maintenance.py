@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import click
@@ -42,6 +43,17 @@ def render(report: MaintenanceReport) -> str:
     return "\n".join(lines)
 
 
+_MAX_AGE_DAYS = 36_500.0  # a century: beyond it a timedelta overflows soon after
+
+
+def _age_days(value: float) -> float:
+    """``--orphan-min-age-days``: a finite number of days from 0 (every orphan, for a
+    writer known to be dead) to a century."""
+    if not (math.isfinite(value) and 0 <= value <= _MAX_AGE_DAYS):
+        raise click.BadParameter(f"{value!r} is not a number of days from 0 to {_MAX_AGE_DAYS:g}")
+    return value
+
+
 @click.command("maintain")
 @click.option(
     "--table",
@@ -70,6 +82,7 @@ def render(report: MaintenanceReport) -> str:
 @click.option(
     "--orphan-min-age-days",
     type=float,
+    callback=lambda _ctx, _param, value: _age_days(value),
     default=3.0,
     show_default=True,
     help="Unreferenced files younger than this are kept.",
