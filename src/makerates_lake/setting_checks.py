@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from makerates_lake.errors import ConfigError
+from makerates_lake.source_names import ALL_SOURCES
 
 #: Settings that must be a finite number above zero.
 POSITIVE: Final = (
@@ -37,7 +38,8 @@ _CURRENCY_CODE: Final = re.compile(r"[A-Z]{3}")
 def check_values(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
     """Refuse values out of range: a number in :data:`POSITIVE` that is not finite and
     above zero (``nan`` compares false with everything, so ``<= 0`` alone lets it
-    through), a ``run_bases`` that does not list three-letter currency codes.
+    through), an ``extract_chain`` naming an unknown source, a ``run_bases`` that does
+    not list three-letter currency codes.
 
     Raises:
         ConfigError: Naming the setting, the value and where it came from.
@@ -51,6 +53,17 @@ def check_values(values: Mapping[str, Any], origin: Mapping[str, str]) -> None:
                 f"setting {key!r} must be a positive number, got {value!r}",
                 key=key,
                 source=origin.get(key, "default"),
+            )
+    chain = values.get("extract_chain")
+    if chain is not None:
+        names = [name.strip() for name in str(chain).split(",") if name.strip()]
+        unknown = [name for name in names if name not in ALL_SOURCES]
+        if unknown or not names:
+            raise ConfigError(
+                f"setting 'extract_chain' must list sources of {', '.join(ALL_SOURCES)}, "
+                f"got {chain!r}",
+                key="extract_chain",
+                source=origin.get("extract_chain", "default"),
             )
     bases = values.get("run_bases")
     if bases is not None:

@@ -161,3 +161,17 @@ def test_a_relative_home_is_made_absolute(tmp_path: Path, monkeypatch: pytest.Mo
     settings = load_settings(environ={}, home="lake")
     assert settings.home == tmp_path / "lake"
     assert settings.resolved_warehouse == (tmp_path / "lake" / "warehouse").as_uri()
+
+
+def test_an_unknown_source_in_the_chain_is_refused_when_settings_load() -> None:
+    """extract_chain names only known sources (ingest failed with a ValueError traceback);
+    an explicit unknown name given to the chain builder is a ConfigError too."""
+    from makerates_lake.extract.extractor import chain_from_settings
+
+    with pytest.raises(ConfigError, match="extract_chain") as raised:
+        load_settings(environ={"MAKERATES_EXTRACT_CHAIN": "nope,frankfurter"})
+    assert "MAKERATES_EXTRACT_CHAIN" in str(raised.value)
+    settings = load_settings(environ={"MAKERATES_EXTRACT_CHAIN": " frankfurter , ecb-daily "})
+    assert [s.name for s in chain_from_settings(settings)] == ["frankfurter", "ecb-daily"]
+    with pytest.raises(ConfigError, match="unknown source 'nope'"):
+        chain_from_settings(settings, ["nope"])

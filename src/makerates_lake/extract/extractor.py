@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from makerates_lake.bronze.record import BronzeRecord
+from makerates_lake.errors import ConfigError
 from makerates_lake.extract.attempts import AttemptRunner
 from makerates_lake.extract.errors import (
     AllTiersFailedError,
@@ -35,6 +36,7 @@ from makerates_lake.extract.sources import (
 )
 from makerates_lake.settings import Settings
 from makerates_lake.source_names import (
+    ALL_SOURCES,
     ECB_DAILY,
     ECB_HISTORY,
     EXCHANGERATE_API,
@@ -96,7 +98,7 @@ def build_source(name: str, settings: Settings, keys: KeyProvider | None = None)
         return EcbDaily(settings.ecb_daily_url)
     if name == ECB_HISTORY:
         return EcbHistory(settings.ecb_history_url)
-    raise ValueError(f"unknown source {name!r}")
+    raise ConfigError(f"unknown source {name!r}", known=", ".join(ALL_SOURCES))
 
 
 def chain_from_settings(
@@ -107,7 +109,7 @@ def chain_from_settings(
         n.strip() for n in settings.extract_chain.split(",") if n.strip()
     ]
     if not chosen:
-        raise ValueError("the tier chain is empty")
+        raise ConfigError("the tier chain is empty", key="extract_chain")
     return [build_source(n, settings, keys) for n in chosen]
 
 
@@ -187,7 +189,7 @@ class Extractor:
         run_id: str | None = None,
     ) -> None:
         if not chain:
-            raise ValueError("the tier chain is empty")
+            raise ConfigError("the tier chain is empty", key="extract_chain")
         self.chain = list(chain)
         self.run_id = run_id or str(uuid.uuid4())
         self.runner = AttemptRunner(
