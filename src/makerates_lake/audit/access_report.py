@@ -39,11 +39,11 @@ def access_log(
         principal: Only this reader.
 
     Raises:
-        ConfigError: ``since`` is a naive datetime (a ``ValueError`` too).
+        ConfigError: ``since`` is not a timezone-aware datetime (a ``ValueError`` too).
         AccessLogError: This read could not be logged (nothing is returned).
     """
-    if since is not None and since.tzinfo is None:
-        raise ConfigError("since must be timezone-aware")
+    if since is not None and (not isinstance(since, datetime) or since.tzinfo is None):
+        raise ConfigError("since must be a timezone-aware datetime", since=repr(since))
     if since is not None:
         since = since.astimezone(UTC)  # the column is UTC; Polars refuses other zones
     entries = pl.DataFrame(read_access_log(lake))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 import polars as pl
 import pyarrow as pa
 
+from makerates_lake.errors import LakeError
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOfLike, as_of_from, resolve_as_of
@@ -87,6 +88,7 @@ def read_as_of(
         columns: Columns to read; default all.
 
     Raises:
+        LakeError: Unknown table, or a column it does not have.
         SnapshotNotFoundError: Unknown snapshot id or tag.
         AccessLogError: The read could not be logged (the read fails).
     """
@@ -97,7 +99,11 @@ def read_as_of(
     snapshot_id = snapshot.snapshot_id if snapshot else None
     # The entry names the extraction ids read even when the caller did not ask for them.
     wanted = list(columns) if columns else None
-    has_ids = "extraction_id" in iceberg.schema().column_names
+    known = iceberg.schema().column_names
+    unknown = [c for c in wanted or () if c not in known]
+    if unknown:
+        raise LakeError("no such column", table=name, columns=unknown, known=", ".join(known))
+    has_ids = "extraction_id" in known
     extra = wanted is not None and has_ids and "extraction_id" not in wanted
     read_columns = [*wanted, "extraction_id"] if wanted is not None and extra else wanted
     rows = scan_at(iceberg, snapshot_id, row_filter, read_columns)

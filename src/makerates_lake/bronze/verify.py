@@ -130,9 +130,12 @@ def verify_bronze(
             out of those in range.
 
     Raises:
-        ConfigError: ``start`` is not before ``end``: the range holds nothing, and a
-            report of nothing checked would read as a clean bill.
+        ConfigError: A naive ``start`` or ``end``, or ``start`` not before ``end``: the
+            range holds nothing, and a report of nothing checked would read as clean.
     """
+    for bound in (start, end):
+        if bound is not None and bound.tzinfo is None:
+            raise ConfigError("the range to verify needs timezone-aware times", at=repr(bound))
     if start is not None and end is not None and start >= end:
         raise ConfigError(
             "the range to verify is empty: its start is not before its end",

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from makerates_lake.errors import MakeratesError
+from makerates_lake.errors import ConfigError, MakeratesError
 from makerates_lake.extract.errors import AllTiersFailedError, KeyRotationError
 from makerates_lake.pipeline import ingest, run_transform
 from makerates_lake.pipeline.alerts import (
@@ -119,8 +119,11 @@ def run(
         alerts: Where alerts go; default the ``alert_webhook_url`` setting.
 
     Raises:
+        ConfigError: ``now`` is a naive datetime (checked before anything is done).
         RunInProgressError: Another run holds the lake's run lock; nothing was done.
     """
+    if now is not None and now.tzinfo is None:
+        raise ConfigError("now must be a timezone-aware datetime", now=now.isoformat())
     settings = lake.settings
     chosen = (
         list(bases)
