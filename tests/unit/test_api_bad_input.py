@@ -10,11 +10,18 @@ import pytest
 import makerates_lake as mr
 from makerates_lake.errors import ConfigError, LakeError
 
+# Every source on a closed loopback port: should a check regress, the run it guards
+# reaches nothing outside this machine.
+_NOWHERE = "https://127.0.0.1:9"
+_SOURCES = ("exchangerate_api_url", "open_er_api_url", "frankfurter_url", "ecb_daily_url",
+            "ecb_history_url")  # fmt: skip
+
 
 @pytest.fixture
 def lake(tmp_path: Path) -> mr.Lakehouse:
-    """An embedded lake with every table and no rows."""
-    return mr.open_lake(mr.load_settings(home=tmp_path / "lake"))
+    """An embedded lake with every table and no rows, its sources on loopback."""
+    urls = {name: f"{_NOWHERE}/{name}" for name in _SOURCES}
+    return mr.open_lake(mr.load_settings(home=tmp_path / "lake", **urls))
 
 
 @pytest.mark.parametrize("since", [date(2026, 1, 1), "2026-01-01", datetime(2026, 1, 1)])
