@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ _SOURCES = ("exchangerate_api_url", "open_er_api_url", "frankfurter_url", "ecb_d
 @pytest.fixture
 def lake(tmp_path: Path) -> mr.Lakehouse:
     """An embedded lake with every table and no rows, its sources on loopback."""
-    urls = {name: f"{_NOWHERE}/{name}" for name in _SOURCES}
+    urls: dict[str, Any] = {name: f"{_NOWHERE}/{name}" for name in _SOURCES}
     return mr.open_lake(mr.load_settings(home=tmp_path / "lake", **urls))
 
 
