@@ -8,6 +8,7 @@ import json
 import click
 
 from makerates_lake.cli.support import lake_from_context, library_errors
+from makerates_lake.errors import MakeratesError
 
 
 @click.command("checks")
@@ -54,7 +55,11 @@ def branches_command(ctx: click.Context) -> None:
 @click.pass_context
 @library_errors
 def promote_command(ctx: click.Context, branch: str, force: bool, reason: str) -> None:
-    """Fast-forward main of every table to BRANCH although its checks failed."""
+    """Fast-forward main of every table to BRANCH although its checks failed.
+
+    BRANCH is a held wap- branch (see 'audit branches'); main, a tag or an unknown name
+    is refused with NotAWapBranchError and nothing changes.
+    """
     from makerates_lake.pipeline.wap import promote
 
     if not force:
@@ -62,5 +67,9 @@ def promote_command(ctx: click.Context, branch: str, force: bool, reason: str) -
     try:
         moved = promote(lake_from_context(ctx), branch, reason=reason)
     except ValueError as exc:
+        # A missing reason only: a library error (a ref that is no wap- branch) is
+        # printed as ``ErrorType: message`` by library_errors.
+        if isinstance(exc, MakeratesError):
+            raise
         raise click.UsageError(str(exc)) from None
     click.echo(f"published {branch}: {', '.join(moved)}")

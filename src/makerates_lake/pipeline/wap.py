@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Concatenate, Final, ParamSpec, TypeVar
 
 import polars as pl
+from pyiceberg.table.refs import SnapshotRefType
 
 from makerates_lake import store
 from makerates_lake.errors import MakeratesError, TransformError
@@ -72,6 +73,13 @@ _HISTORY: Final = timedelta(days=31)
 class WapChecksFailedError(TransformError):
     """A run's checks failed: ``main`` is untouched, the branch keeps the run's rows
     (``makerates audit checks`` says why; ``audit promote`` publishes it anyway)."""
+
+
+class NotAWapBranchError(TransformError):
+    """``audit promote`` was given a ref that is not a write-audit-publish branch
+    (``main``, a tag, an unknown name): promote moves ``main`` to the branch and removes
+    the branch, which would delete ``main`` or the tag from every table. Nothing was
+    changed."""
 
 
 def new_branch_name() -> str:
@@ -211,6 +219,38 @@ def _branched(lake: Lake, branch: str) -> list[store.TableSpec]:
     return [s for s in BRANCHED_TABLES if branch in lake.table(s, refresh=True).metadata.refs]
 
 
+def _held_tables(lake: Lake, branch: str) -> list[store.TableSpec]:
+    """The tables holding write-audit-publish branch ``branch``, checked on every table
+    before promote changes anything (a tag of the same name on one table refuses all).
+
+    Raises:
+        NotAWapBranchError: ``branch`` is ``main``, a tag, or no table's ``wap-`` branch.
+    """
+
+    def refuse(what: str) -> NotAWapBranchError:
+        return NotAWapBranchError(
+            f"promote takes a held write-audit-publish branch ({WAP_PREFIX}..., listed by "
+            f"'makerates audit branches'); {branch!r} is {what}; nothing was changed",
+            ref=branch,
+        )
+
+    if branch == MAIN:
+        raise refuse("the published branch")
+    tables = []
+    for spec in BRANCHED_TABLES:
+        ref = lake.table(spec, refresh=True).metadata.refs.get(branch)
+        if ref is None:
+            continue
+        if ref.snapshot_ref_type != SnapshotRefType.BRANCH:
+            raise refuse(f"a tag of {spec.identifier}")
+        tables.append(spec)
+    if not branch.startswith(WAP_PREFIX):
+        raise refuse(f"not a {WAP_PREFIX} branch")
+    if not tables:
+        raise refuse("no silver or gold table's branch")
+    return tables
+
+
 def publish_branch(
     lake: Lake, branch: str, start: dict[str, int | None], tables: list[store.TableSpec]
 ) -> None:
@@ -315,14 +355,14 @@ def promote(lake: Lake, branch: str, *, reason: str) -> list[str]:
         The tables whose ``main`` moved.
 
     Raises:
-        ValueError: No reason, or no table has the branch.
+        ValueError: No reason.
+        NotAWapBranchError: ``branch`` is not a ``wap-`` branch of any table (``main``,
+            a tag, an unknown name); nothing was changed.
         BranchMovedError: A table's ``main`` is not an ancestor of the branch.
     """
     if not reason.strip():
         raise ValueError("a forced promote needs a reason")
-    tables = _branched(lake, branch)
-    if not tables:
-        raise ValueError(f"no table has branch {branch!r}")
+    tables = _held_tables(lake, branch)
     for spec in tables:
         log_access(
             lake,

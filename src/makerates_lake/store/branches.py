@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from pyiceberg.table import Table
+from pyiceberg.table.refs import SnapshotRefType
 from pyiceberg.table.snapshots import is_ancestor_of
 
 from makerates_lake.errors import LakeError
@@ -49,6 +50,30 @@ class BranchMovedError(LakeError):
     kept and ``main`` is not touched. Running again rebuilds on the new ``main``."""
 
     transient = True
+
+
+class ProtectedRefError(LakeError):
+    """A call would fast-forward from or remove ``main`` or a tag: only branches of runs
+    are ever removed, so ``main`` (what every reader sees) and tags (``transform-v1``
+    and other names as-of reads rely on) cannot vanish through a wrong name, whoever
+    the caller. Nothing was changed."""
+
+
+def refuse_protected(table: Table, name: str, identifier: str) -> None:
+    """Raise :class:`ProtectedRefError` when ``name`` is ``main`` or a tag of ``table``.
+
+    Raises:
+        ProtectedRefError: ``name`` is ``main`` or a tag.
+    """
+    if name == MAIN:
+        raise ProtectedRefError(
+            f"{name!r} is the published branch; it is never removed", ref=name, table=identifier
+        )
+    ref = table.metadata.refs.get(name)
+    if ref is not None and ref.snapshot_ref_type != SnapshotRefType.BRANCH:
+        raise ProtectedRefError(
+            f"{name!r} is a tag; tags are never removed", ref=name, table=identifier
+        )
 
 
 @contextmanager
@@ -105,12 +130,20 @@ def fast_forward(
         True when ``main`` moved; False when the run never committed to this table.
 
     Raises:
+        ProtectedRefError: ``branch`` is ``main`` or a tag (moving ``main`` to it would
+            remove it); nothing was changed.
         BranchMovedError: ``main`` is not where the run started.
         CommitConflictError: Other writers won every attempt.
     """
     from makerates_lake.store.commit import commit
 
+    if branch == MAIN:
+        raise ProtectedRefError(
+            "main cannot be fast-forwarded to itself and removed", ref=branch, table=spec.identifier
+        )
+
     def attempt(table: Table) -> bool:
+        refuse_protected(table, branch, spec.identifier)
         head = ref_snapshot_id(table, branch)
         if head is None:
             return False
@@ -165,11 +198,19 @@ def expire_wap_branches(lake: Lake, older_than: timedelta, *, now: datetime | No
 
 
 def remove_branch(lake: Lake, spec: TableSpec, branch: str) -> bool:
-    """Drop ``branch`` of ``spec`` (its snapshots go at the next expiry); False if absent."""
+    """Drop ``branch`` of ``spec`` (its snapshots go at the next expiry); False if absent.
+
+    Raises:
+        ProtectedRefError: ``branch`` is ``main`` or a tag; nothing was changed.
+    """
     from makerates_lake.store.commit import commit
 
+    if branch == MAIN:
+        raise ProtectedRefError("main is never removed", ref=branch, table=spec.identifier)
+
     def attempt(table: Table) -> bool:
-        if branch not in table.metadata.refs or branch == MAIN:
+        refuse_protected(table, branch, spec.identifier)
+        if branch not in table.metadata.refs:
             return False
         with open_transaction(table) as transaction, manage_snapshots(transaction) as manage:
             manage.remove_branch(branch)
@@ -190,12 +231,13 @@ class BranchInfo:
 
 
 def wap_branches(lake: Lake) -> list[BranchInfo]:
-    """Every ``wap-`` branch of the silver and gold tables, by branch then table."""
+    """Every ``wap-`` branch of the silver and gold tables, by branch then table (a tag
+    with that prefix is no run's branch: expiry and recovery must not remove it)."""
     found = []
     for spec in BRANCHED_TABLES:
         table = lake.table(spec, refresh=True)
         for name, ref in table.metadata.refs.items():
-            if not name.startswith(WAP_PREFIX):
+            if not name.startswith(WAP_PREFIX) or ref.snapshot_ref_type != SnapshotRefType.BRANCH:
                 continue
             snapshot = table.snapshot_by_id(ref.snapshot_id)
             found.append(
