@@ -2,8 +2,13 @@
 
 Every statement run through :func:`run_sql` logs one access-log entry per lake table it
 reads (action ``sql``, the statement as ``query_text``, the ``extraction_id`` values of
-the result as record ids when it has that column). A statement whose tables cannot be
+the result as record ids: those of every column of that name, so a join selecting the
+gold and the silver ``extraction_id`` logs both). A statement whose tables cannot be
 named (a raw ``iceberg_scan(...)`` path, say) is logged against the table ``*``.
+
+The result's column names are made unique (``SELECT 1 AS a, 2 AS a`` gives ``a`` and
+``a_1``, see :func:`~makerates_lake.federate.output.unique_names`): DuckDB keeps both
+names, but a polars frame and JSON objects cannot, and a user expects to see every column.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pyarrow as pa
 from makerates_lake.federate import sqltext
 from makerates_lake.federate.connection import connect
 from makerates_lake.federate.errors import QueryError
+from makerates_lake.federate.output import unique_names
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf, AsOfLike, as_of_from, resolve_as_of
 from makerates_lake.store.scrub import scrub
@@ -25,6 +31,7 @@ from makerates_lake.store.tables import ALL_TABLES
 
 UNRESOLVED_TABLE: Final = "*"
 SQL_ACTION: Final = "sql"
+RECORD_ID_COLUMN: Final = "extraction_id"
 _PG_PREFIX: Final = f"{sqltext.PG_ALIAS}."
 _PG_RELATION: Final = re.compile(
     rf'(?<![\w"]){sqltext.PG_ALIAS}\s*\.\s*"?(\w+)"?\s*\.\s*"?(\w+)"?', re.IGNORECASE
@@ -73,10 +80,12 @@ def _ident_pattern(name: str) -> str:
 
 
 def _record_ids(result: pa.Table) -> list[str]:
-    if "extraction_id" not in result.column_names:
-        return []
-    column = result.column("extraction_id").drop_null().unique()
-    return sorted(str(v) for v in column.to_pylist())
+    """The distinct ``extraction_id`` values of every column so named, sorted."""
+    ids: set[str] = set()
+    for name, column in zip(result.column_names, result.columns, strict=True):
+        if name == RECORD_ID_COLUMN:
+            ids.update(str(v) for v in column.drop_null().unique().to_pylist())
+    return sorted(ids)
 
 
 def run_sql(
@@ -89,6 +98,9 @@ def run_sql(
 ) -> pa.Table:
     """Run one statement and return its rows as Arrow, logging the read.
 
+    Repeated column names in the result are made unique (``a``, ``a_1``, ...; see the
+    module docstring) so every column survives into polars and JSON.
+
     Args:
         lake: The open lake.
         query: One SQL statement.
@@ -98,7 +110,8 @@ def run_sql(
         parameters: Values for ``?`` placeholders.
 
     Raises:
-        QueryError: DuckDB refused or failed the statement (message scrubbed of secrets).
+        QueryError: DuckDB refused or failed the statement (message scrubbed of secrets),
+            or ``query`` holds no statement (empty, blank or only comments).
         AccessLogError: The read could not be logged; no rows are returned.
     """
     from makerates_lake.store.access_log import AccessLog, log_access
@@ -108,11 +121,15 @@ def run_sql(
     try:
         try:
             relation = connection.execute(query, parameters)
+            # DuckDB returns None, not an error, when the text holds no statement at all.
+            if relation is None:
+                raise QueryError("no SQL statement to run: the query is empty or only comments")
             result = relation.to_arrow_table() if relation.description else pa.table({})
         except duckdb.Error as exc:
             raise QueryError(f"{type(exc).__name__}: {scrub(str(exc), lake)}") from None
         tables = referenced_tables(connection, query) or [UNRESOLVED_TABLE]
         ids = _record_ids(result)
+        result = result.rename_columns(unique_names(result.column_names))
         pinned = as_of_from(as_of) if con is None else None
         # The entry says which snapshot was read, not just the statement.
         text = f"{query} -- as of {pinned.describe()}" if pinned is not None else query
