@@ -174,6 +174,29 @@ class TraceResult:
         }
 
 
+def _published_at(gold: Table, snapshot_id: int, committed_ms: int, as_of: AsOf | None) -> datetime:
+    """When gold snapshot ``snapshot_id`` (committed at ``committed_ms``) became ``main``:
+    the moment its silver and bronze are read at.
+
+    A run commits gold on its write-audit branch and fast-forwards silver's ``main``, then
+    gold's, only after its checks; the snapshot's own commit time is before that, when
+    silver's ``main`` did not hold the run's rows yet. The snapshot log says when ``main``
+    moved to it (the last such move, at or before an ``as_of`` time). A snapshot that was
+    never on ``main`` (a held branch) falls back to its commit time. Half a millisecond
+    later, so rounding never puts the moment before the entry.
+    """
+    limit = None
+    if as_of is not None and as_of.timestamp is not None:
+        limit = int(as_of.timestamp.timestamp() * 1000)
+    millis = committed_ms
+    for entry in gold.metadata.snapshot_log:
+        if limit is not None and entry.timestamp_ms > limit:
+            break
+        if entry.snapshot_id == snapshot_id:
+            millis = max(millis, entry.timestamp_ms)
+    return datetime.fromtimestamp(millis / 1000, UTC) + timedelta(microseconds=500)
+
+
 def _companion(table: Table, as_of: AsOf | None, moment: datetime | None) -> int | None:
     """The snapshot of a lower layer that goes with the gold snapshot read."""
     if as_of is None or moment is None:
@@ -282,8 +305,11 @@ def trace(
 ) -> TraceResult:
     """Trace the gold rate for ``rate_date`` and ``base``/``quote`` back to bronze.
 
-    Gold is read as of ``as_of``; silver and bronze as of the same moment (silver by the
-    same tag when it has one), so a trace before a reprocess shows the lineage then.
+    Gold is read as of ``as_of``; silver and bronze as of the moment that gold snapshot
+    became gold's ``main`` (silver by the same tag when it has one), which is the silver a
+    write-audit-publish run published with it: gold's current snapshot id, a tag on it or
+    the present time trace as ``main`` does, and a trace before a reprocess shows the
+    lineage then.
     Logs one access-log entry (action ``trace``).
 
     Args:
@@ -307,10 +333,7 @@ def trace(
     gold_snapshot = resolve_as_of(gold, as_of)
     moment = None
     if gold_snapshot is not None:
-        # Half a millisecond later, so rounding can never put the moment before the commit.
-        moment = datetime.fromtimestamp(gold_snapshot.timestamp_ms / 1000, UTC) + timedelta(
-            microseconds=500
-        )
+        moment = _published_at(gold, gold_snapshot.snapshot_id, gold_snapshot.timestamp_ms, as_of)
     snapshots = {
         GOLD_FACT_RATE.identifier: gold_snapshot.snapshot_id if gold_snapshot else None,
         SILVER_RATES.identifier: _companion(silver, as_of, moment),

@@ -8,6 +8,11 @@
   in decimal and rounded half-even to :data:`AVERAGE_DECIMALS` places, the scale of
   silver's rates.
 
+Both refuse a period that has not ended in gold's data (its end more than
+``max_lookback_days`` after the newest date with rates, the allowance for a period that
+ends on a weekend or holiday): its closing rate is not known yet, and its average would
+be of the days so far, a different number from the period's once it ends.
+
 Periods are written ``2026`` (a year), ``2026-Q3`` (a quarter) or ``2026-09`` (a month).
 For ECB data every pair that is not against the euro goes through EUR, as EU Regulation
 1103/97 describes for the euro's conversion rates: the book's pivot rule does that.
@@ -78,6 +83,24 @@ class AverageRate:
     extraction_ids: tuple[str, ...]
 
 
+def _require_ended(
+    book: RateBook, source: str, target: str, period: Period, max_lookback_days: int
+) -> None:
+    """Refuse a period whose end is past gold's newest date (beyond the lookback).
+
+    Raises:
+        NoRateError: The period has not closed in gold's data yet.
+    """
+    dates = book.dates()
+    if not dates or period.end > dates[-1] + timedelta(days=max_lookback_days):
+        raise NoRateError(
+            "the period has not closed in gold's data yet",
+            pair=f"{source}/{target}",
+            period_end=period.end.isoformat(),
+            newest=dates[-1].isoformat() if dates else "none",
+        )
+
+
 def closing_rate(
     book: RateBook, source: str, target: str, period: Period, *, max_lookback_days: int = 7
 ) -> Quote:
@@ -88,25 +111,22 @@ def closing_rate(
             with rates (it has not closed in the data yet), or no rate for the pair
             within ``max_lookback_days`` before its end.
     """
-    dates = book.dates()
-    if not dates or period.end > dates[-1] + timedelta(days=max_lookback_days):
-        raise NoRateError(
-            "the period has not closed in gold's data yet",
-            pair=f"{source}/{target}",
-            period_end=period.end.isoformat(),
-            newest=dates[-1].isoformat() if dates else "none",
-        )
+    _require_ended(book, source, target, period, max_lookback_days)
     return book.rate(
         source, target, period.end, fallback="previous", max_lookback_days=max_lookback_days
     )
 
 
-def average_rate(book: RateBook, source: str, target: str, period: Period) -> AverageRate:
+def average_rate(
+    book: RateBook, source: str, target: str, period: Period, *, max_lookback_days: int = 7
+) -> AverageRate:
     """The mean of the daily rates of the period's dates that have one.
 
     Raises:
-        NoRateError: No date of the period has a rate for the pair.
+        NoRateError: The period has not closed in gold's data yet (as for
+            :func:`closing_rate`), or no date of the period has a rate for the pair.
     """
+    _require_ended(book, source, target, period, max_lookback_days)
     quotes: list[Quote] = []
     for day in book.dates():
         if period.start <= day <= period.end:

@@ -7,7 +7,10 @@ date the lookup tries, in order: a direct (published) ``from -> to`` rate;
 ``pivot -> to / pivot -> from`` over direct rates through EUR, USD, then any other
 pivot (alphabetically), where ``pivot == to`` means ``1 / (to -> from)``; the inverse
 of a direct ``to -> from``; finally a stored derived row. Computed rates follow the
-transform version's precision rule (:func:`makerates_lake.gold.model.divide`).
+precision rule (:func:`makerates_lake.gold.model.divide`) of the transform version the
+gold rows carry (their ``transform_version``), so a book read from gold reprocessed with
+an older version derives rates as that gold does; legs of two versions are refused
+(:class:`MixedTransformVersionsError`) rather than given either version's rule.
 The converted amount is not rounded: round it to the currency's ``minor_units``.
 
 A currency into itself is the identity (rate 1) only on a date that has rates and holds
@@ -27,7 +30,7 @@ from typing import Literal
 import polars as pl
 
 from makerates_lake.errors import ConfigError
-from makerates_lake.gold.errors import NoRateError
+from makerates_lake.gold.errors import GoldError, NoRateError
 from makerates_lake.gold.model import divide
 from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 
@@ -39,6 +42,11 @@ AMOUNT_DIGITS = 100
 
 #: How much of a refused amount an error message repeats.
 _SHOWN_CHARS = 40
+
+
+class MixedTransformVersionsError(GoldError):
+    """A rate would be computed from gold rows of different transform versions, whose
+    precision rules differ: no one rule is the right one for it."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class _Row:
     derived: bool
     sources: tuple[str, ...]
     extraction_ids: tuple[str, ...]
+    version: int = CURRENT_TRANSFORM_VERSION
 
     @classmethod
     def combined(cls, rate: Decimal, *legs: _Row) -> _Row:
@@ -78,6 +87,7 @@ class _Row:
             True,
             tuple(dict.fromkeys(s for leg in legs for s in leg.sources)),
             tuple(dict.fromkeys(e for leg in legs for e in leg.extraction_ids)),
+            legs[0].version,
         )
 
     def quote(self, day: date, method: str) -> Quote:
@@ -89,22 +99,54 @@ class RateBook:
 
     Args:
         facts: ``gold.fact_rate`` rows (only ``is_best`` rows are used).
-        transform_version: Whose precision rule applies to computed rates.
+        transform_version: Whose precision rule applies to computed rates; default each
+            row's own ``transform_version`` (the current version where it has none).
+
+    Raises:
+        UnknownTransformVersionError: A version this code does not implement.
     """
 
     def __init__(self, facts: pl.DataFrame, *, transform_version: int | None = None) -> None:
         best = facts.filter(pl.col("is_best"))
-        version = transform_version or CURRENT_TRANSFORM_VERSION
-        self._digits = rules_for(version).cross_significant_digits
+        if transform_version is not None or "transform_version" not in best.columns:
+            version = pl.lit(transform_version or CURRENT_TRANSFORM_VERSION, dtype=pl.Int64)
+        else:
+            version = pl.col("transform_version").cast(pl.Int64)
+        best = best.with_columns(version.fill_null(CURRENT_TRANSFORM_VERSION).alias("_version"))
+        self._digits = {v: rules_for(v).cross_significant_digits for v in best["_version"].unique()}
         self._rates: dict[date, dict[tuple[str, str], _Row]] = defaultdict(dict)
-        columns = ["rate_date", "base_currency", "quote_currency", "rate", "is_derived"]
+        columns = ["rate_date", "base_currency", "quote_currency", "rate", "is_derived", "_version"]
         provenance = [c for c in ("source_name", "extraction_id") if c in best.columns]
         for values in best.select(*columns, *provenance).iter_rows():
-            day, base, quote, rate, derived, *origin = values
+            day, base, quote, rate, derived, row_version, *origin = values
             source, extraction = (*origin, None, None)[:2]
             self._rates[day][(base, quote)] = _Row(
-                rate, derived, (source,) if source else (), (extraction,) if extraction else ()
+                rate,
+                derived,
+                (source,) if source else (),
+                (extraction,) if extraction else (),
+                row_version,
             )
+
+    def transform_versions(self) -> list[int]:
+        """The transform versions whose rules the book's rows follow, lowest first."""
+        return sorted(self._digits)
+
+    def _divide(self, day: date, numerator: Decimal, denominator: Decimal, *legs: _Row) -> Decimal:
+        """``numerator / denominator`` by the precision rule of the legs' version.
+
+        Raises:
+            MixedTransformVersionsError: The legs are of different transform versions.
+        """
+        versions = sorted({leg.version for leg in legs})
+        if len(versions) > 1:
+            raise MixedTransformVersionsError(
+                "the rates to combine come from gold rows of different transform versions; "
+                "reprocess gold with one version",
+                date=day.isoformat(),
+                versions=", ".join(map(str, versions)),
+            )
+        return divide(numerator, denominator, self._digits[versions[0]])
 
     def dates(self) -> list[date]:
         """Every date that has a rate, oldest first."""
@@ -145,14 +187,15 @@ class RateBook:
         for pivot in pivots:
             leg_from, leg_to = direct.get((pivot, source)), direct.get((pivot, target))
             if leg_from is not None and leg_to is not None:
-                rate = divide(leg_to.rate, leg_from.rate, self._digits)
+                rate = self._divide(day, leg_to.rate, leg_from.rate, leg_to, leg_from)
                 return _Row.combined(rate, leg_to, leg_from).quote(day, f"pivot:{pivot}")
             if pivot == target and leg_from is not None:
-                inverse = divide(one, leg_from.rate, self._digits)
+                inverse = self._divide(day, one, leg_from.rate, leg_from)
                 return _Row.combined(inverse, leg_from).quote(day, "inverse")
         if (target, source) in direct:
             leg = direct[(target, source)]
-            return _Row.combined(divide(one, leg.rate, self._digits), leg).quote(day, "inverse")
+            inverse = self._divide(day, one, leg.rate, leg)
+            return _Row.combined(inverse, leg).quote(day, "inverse")
         if (source, target) in rates:
             return rates[(source, target)].quote(day, "derived")
         return None
@@ -178,10 +221,11 @@ class RateBook:
         Raises:
             NoRateError: No rate on that date (or within the lookback with ``"previous"``),
                 also for a currency into itself where that date has no rate in it.
-            ValueError: ``fallback`` is not ``"error"`` or ``"previous"``.
+            ConfigError: ``fallback`` is not ``"error"`` or ``"previous"`` (a ValueError).
+            MixedTransformVersionsError: The rate would combine rows of two versions.
         """
         if fallback not in ("error", "previous"):
-            raise ValueError("fallback must be 'error' or 'previous'")
+            raise ConfigError("fallback must be 'error' or 'previous'", fallback=repr(fallback))
         days = max_lookback_days if fallback == "previous" else 0
         for back in range(days + 1):
             day = on - timedelta(days=back)
