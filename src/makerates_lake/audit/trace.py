@@ -47,7 +47,7 @@ from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.lookup import find_tables, rows_where
 from makerates_lake.store.pointers import current_tables
-from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.refs import AsOf, SnapshotNotFoundError, resolve_as_of
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
 from makerates_lake.store.types import Table
 
@@ -209,6 +209,15 @@ def _companion(table: Table, as_of: AsOf | None, moment: datetime | None) -> int
     return snapshot.snapshot_id if snapshot else None
 
 
+def _bronze_companion(bronze: Table, as_of: AsOf | None, moment: datetime | None) -> int | None:
+    """Bronze's :func:`_companion`, or its current snapshot if that moment's were expired:
+    bronze is append-only (a purged row is then reported missing)."""
+    try:
+        return _companion(bronze, as_of, moment)
+    except SnapshotNotFoundError:
+        return _companion(bronze, None, None)
+
+
 def _legs_of(fact: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(role, silver base, silver quote, extraction_id) for every silver row behind a fact."""
     if not fact["is_derived"]:
@@ -337,7 +346,7 @@ def trace(
     snapshots = {
         GOLD_FACT_RATE.identifier: gold_snapshot.snapshot_id if gold_snapshot else None,
         SILVER_RATES.identifier: _companion(silver, as_of, moment),
-        BRONZE_EXTRACTIONS.identifier: _companion(bronze, as_of, moment),
+        BRONZE_EXTRACTIONS.identifier: _bronze_companion(bronze, as_of, moment),
     }
     query = (
         f"trace {base} {quote} --date {rate_date.isoformat()}"
