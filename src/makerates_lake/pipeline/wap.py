@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Concatenate, Final, ParamSpec, TypeVar
 
 import polars as pl
-from pyiceberg.table.refs import SnapshotRefType
 
 from makerates_lake import store
 from makerates_lake.errors import MakeratesError, TransformError
@@ -43,6 +42,7 @@ from makerates_lake.store.branches import (
     WAP_PREFIX,
     BranchMovedError,
     fast_forward,
+    is_tag,
     may_move,
     on_branch,
     ref_snapshot_id,
@@ -238,10 +238,10 @@ def _held_tables(lake: Lake, branch: str) -> list[store.TableSpec]:
         raise refuse("the published branch")
     tables = []
     for spec in BRANCHED_TABLES:
-        ref = lake.table(spec, refresh=True).metadata.refs.get(branch)
-        if ref is None:
+        table = lake.table(spec, refresh=True)
+        if branch not in table.metadata.refs:
             continue
-        if ref.snapshot_ref_type != SnapshotRefType.BRANCH:
+        if is_tag(table, branch):
             raise refuse(f"a tag of {spec.identifier}")
         tables.append(spec)
     if not branch.startswith(WAP_PREFIX):

@@ -59,6 +59,12 @@ class ProtectedRefError(LakeError):
     the caller. Nothing was changed."""
 
 
+def is_tag(table: Table, name: str) -> bool:
+    """Whether ``name`` is a tag of ``table`` (a ref that is not a branch)."""
+    ref = table.metadata.refs.get(name)
+    return ref is not None and ref.snapshot_ref_type != SnapshotRefType.BRANCH
+
+
 def refuse_protected(table: Table, name: str, identifier: str) -> None:
     """Raise :class:`ProtectedRefError` when ``name`` is ``main`` or a tag of ``table``.
 
@@ -69,8 +75,7 @@ def refuse_protected(table: Table, name: str, identifier: str) -> None:
         raise ProtectedRefError(
             f"{name!r} is the published branch; it is never removed", ref=name, table=identifier
         )
-    ref = table.metadata.refs.get(name)
-    if ref is not None and ref.snapshot_ref_type != SnapshotRefType.BRANCH:
+    if is_tag(table, name):
         raise ProtectedRefError(
             f"{name!r} is a tag; tags are never removed", ref=name, table=identifier
         )
