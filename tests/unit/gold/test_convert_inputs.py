@@ -8,36 +8,18 @@ from datetime import date
 from decimal import Decimal, localcontext
 from pathlib import Path
 
-import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from makerates_lake.cli import main
 from makerates_lake.cli.rates import _echo, _plain
 from makerates_lake.errors import ConfigError
-from makerates_lake.gold.convert import AMOUNT_DIGITS, RateBook, amount_of, exact_product
+from makerates_lake.gold.convert import AMOUNT_DIGITS, amount_of, exact_product
 from makerates_lake.gold.errors import NoRateError
+from tests.unit.gold.books import FRIDAY, friday_book
 
-FRIDAY, SATURDAY = date(2026, 10, 30), date(2026, 10, 31)
+SATURDAY = date(2026, 10, 31)
 LONG = Decimal("123456789012345678901234567.891")  # 30 digits: more than the default 28
-
-
-def _book() -> RateBook:
-    """EUR -> USD and EUR -> JPY on FRIDAY, as gold.fact_rate holds them (38,18)."""
-    return RateBook(
-        pl.DataFrame(
-            {
-                "rate_date": [FRIDAY, FRIDAY],
-                "base_currency": ["EUR", "EUR"],
-                "quote_currency": ["USD", "JPY"],
-                "rate": pl.Series([Decimal("1.1172"), Decimal("175.68")], dtype=pl.Decimal(38, 18)),
-                "is_derived": [False, False],
-                "is_best": [True, True],
-                "source_name": ["ecb-daily", "ecb-daily"],
-                "extraction_id": ["id-0", "id-0"],
-            }
-        )
-    )
 
 
 def _exactly(amount: Decimal, rate: Decimal) -> Decimal:
@@ -79,7 +61,7 @@ def test_every_output_format_prints_the_exact_values(
 
 def test_a_book_conversion_is_the_exact_product() -> None:
     """The product keeps every digit, also at the largest amounts allowed."""
-    book = _book()
+    book = friday_book()
     assert book.convert(LONG, "EUR", "USD", FRIDAY) == _exactly(LONG, Decimal("1.1172"))
     widest = Decimal("9" * AMOUNT_DIGITS + "." + "9" * AMOUNT_DIGITS)
     pivot = book.rate("USD", "JPY", FRIDAY).rate
@@ -102,7 +84,7 @@ def test_a_bad_amount_is_a_config_error_naming_it(amount: str) -> None:
     """Never decimal.InvalidOperation or decimal.Overflow: the documented ConfigError,
     whose message names the amount (its first characters if it is long)."""
     with pytest.raises(ConfigError, match="the amount") as raised:
-        _book().convert(amount, "EUR", "USD", FRIDAY)
+        friday_book().convert(amount, "EUR", "USD", FRIDAY)
     assert f"amount='{amount[:30]}" in str(raised.value)
     if amount not in NOT_NUMBERS:  # a Decimal given as such is checked the same way
         with pytest.raises(ConfigError, match="the amount"):
@@ -127,7 +109,7 @@ def test_the_cli_prints_a_bad_amount_as_a_config_error(amount: str, tmp_path: Pa
 def test_identity_needs_a_known_code_on_a_covered_date() -> None:
     """An unknown or malformed code, or a date without rates, is a NoRateError as for any
     pair; a known code on a covered date (or the fallback's day) is rate 1."""
-    book = _book()
+    book = friday_book()
     for source, on in [("XYZ", FRIDAY), ("US", FRIDAY), ("EUR", date(2099, 1, 1))]:
         with pytest.raises(NoRateError, match="no rate"):
             book.rate(source, source, on)

@@ -5,54 +5,34 @@ an average of a period that has not ended is refused as a closing rate is."""
 from __future__ import annotations
 
 import importlib
-from datetime import date
 from decimal import Decimal
 
-import polars as pl
 import pytest
 
 from makerates_lake.errors import ConfigError, MakeratesError
 from makerates_lake.gold.accounting import Period, average_rate, closing_rate
-from makerates_lake.gold.convert import RateBook
 from makerates_lake.gold.errors import NoRateError
+from tests.unit.gold.books import FRIDAY, friday_book
 
-FRIDAY = date(2026, 10, 30)
 #: The module, not the package's ``convert`` function (a name the old code lacks fails
 #: only the test that uses it).
 CONVERT = importlib.import_module("makerates_lake.gold.convert")
 
 
-def _book(versions: list[int | None] | None, **kwargs: int) -> RateBook:
-    """EUR -> USD and EUR -> JPY on FRIDAY with the given ``transform_version`` per row."""
-    columns: dict[str, object] = {
-        "rate_date": [FRIDAY, FRIDAY],
-        "base_currency": ["EUR", "EUR"],
-        "quote_currency": ["USD", "JPY"],
-        "rate": pl.Series([Decimal("1.1172"), Decimal("175.68")], dtype=pl.Decimal(38, 18)),
-        "is_derived": [False, False],
-        "is_best": [True, True],
-        "source_name": ["ecb-daily", "ecb-daily"],
-        "extraction_id": ["id-0", "id-0"],
-    }
-    if versions is not None:
-        columns["transform_version"] = pl.Series(versions, dtype=pl.Int32)
-    return RateBook(pl.DataFrame(columns), **kwargs)
-
-
 def test_a_book_of_version_1_rows_derives_by_version_1s_rule() -> None:
     """157.25 (6 significant digits) from v1 rows; 157.250268528 (12) from v2 rows."""
-    assert _book([1, 1]).rate("USD", "JPY", FRIDAY).rate == Decimal("157.250")
-    assert _book([2, 2]).rate("USD", "JPY", FRIDAY).rate == Decimal("157.250268528")
-    assert _book([1, 1]).transform_versions() == [1]
+    assert friday_book([1, 1]).rate("USD", "JPY", FRIDAY).rate == Decimal("157.250")
+    assert friday_book([2, 2]).rate("USD", "JPY", FRIDAY).rate == Decimal("157.250268528")
+    assert friday_book([1, 1]).transform_versions() == [1]
     # No column, or an explicit version, as before.
-    assert _book(None).rate("USD", "JPY", FRIDAY).rate == Decimal("157.250268528")
-    explicit = _book([2, 2], transform_version=1)
+    assert friday_book(None).rate("USD", "JPY", FRIDAY).rate == Decimal("157.250268528")
+    explicit = friday_book([2, 2], transform_version=1)
     assert explicit.rate("USD", "JPY", FRIDAY).rate == Decimal("157.250")
 
 
 def test_legs_of_two_versions_are_refused_with_a_typed_error() -> None:
     """No one precision rule fits legs of versions 1 and 2; direct rates still answer."""
-    book = _book([1, 2])
+    book = friday_book([1, 2])
     with pytest.raises(CONVERT.MixedTransformVersionsError, match="transform versions") as caught:
         book.rate("USD", "JPY", FRIDAY)
     assert isinstance(caught.value, MakeratesError)
@@ -62,12 +42,12 @@ def test_legs_of_two_versions_are_refused_with_a_typed_error() -> None:
 def test_a_bad_fallback_is_a_config_error() -> None:
     """Not a plain ValueError: the notebook API's errors are all MakeratesErrors."""
     with pytest.raises(ConfigError, match="fallback"):
-        _book([2, 2]).rate("EUR", "USD", FRIDAY, fallback="next")  # type: ignore[arg-type]
+        friday_book([2, 2]).rate("EUR", "USD", FRIDAY, fallback="next")  # type: ignore[arg-type]
 
 
 def test_an_average_of_a_period_not_yet_ended_is_refused_like_a_closing_rate() -> None:
     """Q4 2026 ends on Dec 31, long after gold's newest date: neither rate exists yet."""
-    book, quarter = _book([2, 2]), Period.parse("2026-Q4")
+    book, quarter = friday_book([2, 2]), Period.parse("2026-Q4")
     with pytest.raises(NoRateError, match="not closed"):
         closing_rate(book, "EUR", "USD", quarter)
     with pytest.raises(NoRateError, match="not closed"):
