@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Final
 
@@ -86,10 +86,12 @@ class AverageRate:
 def _require_ended(
     book: RateBook, source: str, target: str, period: Period, max_lookback_days: int
 ) -> None:
-    """Refuse a period whose end is past gold's newest date (beyond the lookback).
+    """Refuse a period that has not ended (today, UTC, is on or before its last day: its
+    rates so far are not its closing or average rate), or whose end is past gold's newest
+    date beyond the lookback.
 
     Raises:
-        NoRateError: The period has not closed in gold's data yet.
+        NoRateError: The period has not ended, or not closed in gold's data yet.
     """
     dates = book.dates()
     if not dates or period.end > dates[-1] + timedelta(days=max_lookback_days):
@@ -98,6 +100,12 @@ def _require_ended(
             pair=f"{source}/{target}",
             period_end=period.end.isoformat(),
             newest=dates[-1].isoformat() if dates else "none",
+        )
+    if period.end >= datetime.now(UTC).date():
+        raise NoRateError(
+            "the period has not ended yet",
+            pair=f"{source}/{target}",
+            period_end=period.end.isoformat(),
         )
 
 

@@ -5,12 +5,15 @@ an average of a period that has not ended is refused as a closing rate is."""
 from __future__ import annotations
 
 import importlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import polars as pl
 import pytest
 
 from makerates_lake.errors import ConfigError, MakeratesError
 from makerates_lake.gold.accounting import Period, average_rate, closing_rate
+from makerates_lake.gold.convert import RateBook
 from makerates_lake.gold.errors import NoRateError
 from tests.unit.gold.books import FRIDAY, friday_book
 
@@ -54,3 +57,26 @@ def test_an_average_of_a_period_not_yet_ended_is_refused_like_a_closing_rate() -
         average_rate(book, "EUR", "USD", quarter)
     october = average_rate(book, "EUR", "USD", Period.parse("2026-10"))  # ends on a Saturday
     assert october.rate == Decimal("1.1172")
+
+
+def test_a_period_still_under_way_is_refused_whatever_the_data() -> None:
+    """The current month has not ended: no closing or average rate, even when gold's data
+    reach its last days (the seven-day rule alone let its days so far through)."""
+    month = Period.parse(f"{datetime.now(UTC).date():%Y-%m}")
+    book = RateBook(
+        pl.DataFrame(
+            {
+                "rate_date": [month.end - timedelta(days=1)],
+                "base_currency": ["EUR"],
+                "quote_currency": ["USD"],
+                "rate": pl.Series([Decimal("1.1")], dtype=pl.Decimal(38, 18)),
+                "is_derived": [False],
+                "is_best": [True],
+                "source_name": ["ecb-daily"],
+                "extraction_id": ["id-0"],
+            }
+        )
+    )
+    for rule in (average_rate, closing_rate):
+        with pytest.raises(NoRateError, match="has not ended yet"):
+            rule(book, "EUR", "USD", month)
