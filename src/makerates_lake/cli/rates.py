@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from makerates_lake.cli.support import lake_from_context, library_errors
+from makerates_lake.cli.support import currency_code, lake_from_context, library_errors
 
 _FORMATS = ("table", "csv", "json")
 _AS_OF = click.option(
@@ -24,23 +24,15 @@ def _day(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
 
-def _code(value: str) -> str:
-    """``value`` upper-cased if it is a three-letter currency code (else a usage error)."""
-    code = value.strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise click.BadParameter(f"{code!r} is not a three-letter currency code")
-    return code
-
-
 def _code_option(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """Click callback for one currency code (``--base``, SOURCE, TARGET)."""
-    return _code(value)
+    return currency_code(value)
 
 
 def _quotes(value: str | None) -> list[str] | None:
     if not value:
         return None
-    return [_code(part) for part in value.split(",") if part.strip()]
+    return [currency_code(part) for part in value.split(",") if part.strip()]
 
 
 def _exact(value: Decimal) -> str:

@@ -89,11 +89,12 @@ def currency_codes(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> list[str]:
     """Click callback: repeated or comma-separated ISO codes, upper-cased and checked."""
-    codes = []
-    for value in values:
-        for part in value.split(","):
-            code = part.strip().upper()
-            if len(code) != 3 or not code.isalpha():
-                raise click.BadParameter(f"{part!r} is not a three-letter currency code")
-            codes.append(code)
-    return codes
+    return [currency_code(part) for value in values for part in value.split(",")]
+
+
+def currency_code(text: str) -> str:
+    """``text`` as an upper-case currency code (a usage error unless three letters)."""
+    code = text.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise click.BadParameter(f"{text!r} is not a three-letter currency code")
+    return code
