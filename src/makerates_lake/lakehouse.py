@@ -34,6 +34,7 @@ from makerates_lake.audit.reading import read_polars, scan_as_of
 from makerates_lake.audit.trace import TraceResult
 from makerates_lake.audit.trace import trace as trace_fact
 from makerates_lake.federate.query import run_sql
+from makerates_lake.gold.rates import day_of
 from makerates_lake.settings import Settings, load_settings
 from makerates_lake.store import catalog
 from makerates_lake.store.refs import AsOfLike, as_of_from, snapshot_history, table_refs
@@ -183,18 +184,12 @@ def trace(
             or aware datetime; default now.
 
     Raises:
-        ConfigError: ``rate_date`` is not an ISO date.
+        ConfigError: ``rate_date`` is not an ISO date (a ``datetime`` gives its date).
         RecordNotFoundError: Gold has no such rate then (names the nearest dates).
         SnapshotNotFoundError: Unknown snapshot id or tag.
     """
-    if isinstance(rate_date, str):
-        try:
-            rate_date = date.fromisoformat(rate_date)
-        except ValueError:
-            from makerates_lake.errors import ConfigError
-
-            raise ConfigError("not an ISO date (YYYY-MM-DD)", rate_date=rate_date) from None
-    return trace_fact(lake, rate_date, base, quote, source=source, as_of=as_of_from(as_of))
+    day = day_of(rate_date, "rate_date")
+    return trace_fact(lake, day, base, quote, source=source, as_of=as_of_from(as_of))
 
 
 def _summary_text(summary: dict[str, str]) -> str:

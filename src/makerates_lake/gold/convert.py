@@ -36,6 +36,9 @@ from makerates_lake.silver.versions import CURRENT_TRANSFORM_VERSION, rules_for
 
 _PREFERRED_PIVOTS = ("EUR", "USD")
 
+Fallback = Literal["error", "previous"]
+"""What a date without a rate does: fail, or take the last rate before it."""
+
 #: Digits an amount may have before, and after, the decimal point: far beyond any sum of
 #: money, yet it keeps an exact product (and its plain text) small; 1E+1000000 is refused.
 AMOUNT_DIGITS = 100
@@ -213,7 +216,7 @@ class RateBook:
         target: str,
         on: date,
         *,
-        fallback: Literal["error", "previous"] = "error",
+        fallback: Fallback = "error",
         max_lookback_days: int = 7,
     ) -> Quote:
         """The rate to convert ``source`` into ``target`` on ``on``.
@@ -224,9 +227,7 @@ class RateBook:
             ConfigError: ``fallback`` is not ``"error"`` or ``"previous"`` (a ValueError).
             MixedTransformVersionsError: The rate would combine rows of two versions.
         """
-        if fallback not in ("error", "previous"):
-            raise ConfigError("fallback must be 'error' or 'previous'", fallback=repr(fallback))
-        days = max_lookback_days if fallback == "previous" else 0
+        days = max_lookback_days if checked_fallback(fallback) == "previous" else 0
         for back in range(days + 1):
             day = on - timedelta(days=back)
             if source == target:
@@ -249,7 +250,7 @@ class RateBook:
         target: str,
         on: date,
         *,
-        fallback: Literal["error", "previous"] = "error",
+        fallback: Fallback = "error",
         max_lookback_days: int = 7,
     ) -> Decimal:
         """``amount`` of ``source`` in ``target`` on ``on`` (exact product, not rounded).
@@ -263,6 +264,19 @@ class RateBook:
             source, target, on, fallback=fallback, max_lookback_days=max_lookback_days
         )
         return exact_product(value, quote.rate)
+
+
+def checked_fallback(value: object) -> Fallback:
+    """``value`` checked to be a :data:`Fallback`.
+
+    Raises:
+        ConfigError: Neither ``"error"`` nor ``"previous"`` (a ValueError too).
+    """
+    if value == "previous":
+        return "previous"
+    if value == "error":
+        return "error"
+    raise ConfigError("fallback must be 'error' or 'previous'", fallback=repr(value))
 
 
 def amount_of(value: Decimal | int | str) -> Decimal:
@@ -329,7 +343,7 @@ def convert(
     target: str,
     on: date,
     *,
-    fallback: Literal["error", "previous"] = "error",
+    fallback: Fallback = "error",
 ) -> Decimal:
     """One-off conversion over ``fact_rate`` rows; build a :class:`RateBook` for many.
 

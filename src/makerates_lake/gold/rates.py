@@ -19,13 +19,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
 
 import polars as pl
 
 from makerates_lake.errors import ConfigError
 from makerates_lake.gold.accounting import AverageRate, Period, average_rate, closing_rate
-from makerates_lake.gold.convert import Quote, RateBook, amount_of, exact_product
+from makerates_lake.gold.convert import (
+    Fallback,
+    Quote,
+    RateBook,
+    amount_of,
+    checked_fallback,
+    exact_product,
+)
 from makerates_lake.gold.errors import NoRateError
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
@@ -33,8 +39,6 @@ from makerates_lake.store.expressions import equal
 from makerates_lake.store.refs import AsOfLike, as_of_from, resolve_as_of
 from makerates_lake.store.scan import read_table
 from makerates_lake.store.tables import GOLD_FACT_RATE
-
-Fallback = Literal["error", "previous"]
 
 #: How far back ``fallback="previous"`` looks (the RateBook's default).
 _LOOKBACK_DAYS = 7
@@ -44,22 +48,21 @@ _BOOK_COLUMNS = (
     "source_name", "extraction_id", "transform_version",
 )  # fmt: skip
 
-_FALLBACKS = ("error", "previous")
 
-
-def _day(value: date | str | None, name: str = "on") -> date | None:
-    """``value`` as a date: a ``datetime`` gives its own date, text is read as ISO.
+def day_of(value: date | str, name: str) -> date:
+    """``value`` (the argument ``name``) as a date: a ``datetime`` gives its own date,
+    text is read as ISO.
 
     Raises:
         ConfigError: Text that is not an ISO date, or another type.
     """
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            return date.fromisoformat(value)
         except ValueError:
             raise ConfigError("not an ISO date (YYYY-MM-DD)", **{name: value}) from None
     raise ConfigError(f"{name} must be a date, a datetime or ISO text, not {type(value).__name__}")
@@ -89,19 +92,6 @@ def _codes(quotes: Iterable[str] | str | None) -> list[str] | None:
     if not isinstance(quotes, Iterable):
         raise ConfigError("quotes must be a list of currency codes", quotes=type(quotes).__name__)
     return [_code(quote, "quotes") for quote in quotes]
-
-
-def _fallback(value: object) -> Fallback:
-    """``value`` checked to be a fallback rule.
-
-    Raises:
-        ConfigError: Neither ``"error"`` nor ``"previous"``.
-    """
-    if value == "previous":
-        return "previous"
-    if value == "error":
-        return "error"
-    raise ConfigError("fallback must be 'error' or 'previous'", fallback=repr(value))
 
 
 def rate_book(lake: Lake, *, as_of: AsOfLike = None, action: str = "rates") -> RateBook:
@@ -171,8 +161,8 @@ def rates(
     Example:
         >>> mr.rates(lake, on=date(2026, 10, 30), quotes=["USD", "JPY"])  # doctest: +SKIP
     """
-    asked, base = _day(on), _code(base, "base")
-    wanted_codes, fallback = _codes(quotes), _fallback(fallback)
+    asked, base = None if on is None else day_of(on, "on"), _code(base, "base")
+    wanted_codes, fallback = _codes(quotes), checked_fallback(fallback)
     book = rate_book(lake, as_of=as_of)
     day = asked or book.dates()[-1]
     if wanted_codes:
@@ -231,7 +221,8 @@ def convert(
     """
     value = amount_of(amount)
     source, target = _code(source, "source"), _code(target, "target")
-    asked, fallback = _day(on), _fallback(fallback)
+    asked = None if on is None else day_of(on, "on")
+    fallback = checked_fallback(fallback)
     book = rate_book(lake, as_of=as_of, action="convert")
     quote = book.rate(source, target, asked or book.dates()[-1], fallback=fallback)
     return Conversion(value, source, target, exact_product(value, quote.rate), quote)
