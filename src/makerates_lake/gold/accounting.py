@@ -8,10 +8,11 @@
   in decimal and rounded half-even to :data:`AVERAGE_DECIMALS` places, the scale of
   silver's rates.
 
-Both refuse a period that has not ended in gold's data (its end more than
-``max_lookback_days`` after the newest date with rates, the allowance for a period that
-ends on a weekend or holiday): its closing rate is not known yet, and its average would
-be of the days so far, a different number from the period's once it ends.
+Both refuse a period that has not ended: on the calendar (today, UTC, is on or before its
+last day) or in gold's data (its end more than ``max_lookback_days`` after the newest
+date with rates, the allowance for a period that ends on a weekend or holiday). Its
+closing rate is not known yet, and its average would be of the days so far, a different
+number from the period's once it ends.
 
 Periods are written ``2026`` (a year), ``2026-Q3`` (a quarter) or ``2026-09`` (a month).
 For ECB data every pair that is not against the euro goes through EUR, as EU Regulation
@@ -115,9 +116,10 @@ def closing_rate(
     """The last rate on or before the period's end; its ``rate_date`` says which day.
 
     Raises:
-        NoRateError: The period ends more than ``max_lookback_days`` after the newest date
-            with rates (it has not closed in the data yet), or no rate for the pair
-            within ``max_lookback_days`` before its end.
+        NoRateError: The period has not ended on the calendar, or ends more than
+            ``max_lookback_days`` after the newest date with rates (it has not closed in
+            the data yet), or no rate for the pair within ``max_lookback_days`` before its
+            end.
     """
     _require_ended(book, source, target, period, max_lookback_days)
     return book.rate(
@@ -131,8 +133,8 @@ def average_rate(
     """The mean of the daily rates of the period's dates that have one.
 
     Raises:
-        NoRateError: The period has not closed in gold's data yet (as for
-            :func:`closing_rate`), or no date of the period has a rate for the pair.
+        NoRateError: The period has not ended (as for :func:`closing_rate`), or no date
+            of the period has a rate for the pair.
     """
     _require_ended(book, source, target, period, max_lookback_days)
     quotes: list[Quote] = []

@@ -247,12 +247,13 @@ def average_rates(
 ) -> pl.DataFrame:
     """Average rates of ``period``: the exact mean of the daily rates of its dates that
     have one, rounded half-even to 18 places (:mod:`makerates_lake.gold.accounting`).
-    A period gold's data has not reached the end of is refused, as for closing rates.
+    A period that has not ended, on the calendar or in gold's data, is refused, as for
+    closing rates.
 
     Example: ``mr.average_rates(lake, "2026-Q3", base="USD", quotes=["JPY"])``.
 
     Raises:
-        NoRateError: The period has not ended in gold's data, or a pair has no rate in it.
+        NoRateError: The period has not ended, or a pair has no rate in it.
     """
     span = Period.parse(period)
     base, wanted = _code(base, "base"), _codes(quotes) or []
