@@ -67,8 +67,9 @@ def promote_command(ctx: click.Context, branch: str, force: bool, reason: str) -
     try:
         moved = promote(lake_from_context(ctx), branch, reason=reason)
     except ValueError as exc:
-        # A missing reason only: a library error (a ref that is no wap- branch) is
-        # printed as ``ErrorType: message`` by library_errors.
+        # A missing reason only: a library error that is also a ValueError (a
+        # ConfigError of the settings) is printed as ``ErrorType: message`` by
+        # library_errors.
         if isinstance(exc, MakeratesError):
             raise
         raise click.UsageError(str(exc)) from None

@@ -142,11 +142,6 @@ def fast_forward(
     """
     from makerates_lake.store.commit import commit
 
-    if branch == MAIN:
-        raise ProtectedRefError(
-            "main cannot be fast-forwarded to itself and removed", ref=branch, table=spec.identifier
-        )
-
     def attempt(table: Table) -> bool:
         refuse_protected(table, branch, spec.identifier)
         head = ref_snapshot_id(table, branch)
@@ -210,9 +205,6 @@ def remove_branch(lake: Lake, spec: TableSpec, branch: str) -> bool:
     """
     from makerates_lake.store.commit import commit
 
-    if branch == MAIN:
-        raise ProtectedRefError("main is never removed", ref=branch, table=spec.identifier)
-
     def attempt(table: Table) -> bool:
         refuse_protected(table, branch, spec.identifier)
         if branch not in table.metadata.refs:
@@ -242,7 +234,7 @@ def wap_branches(lake: Lake) -> list[BranchInfo]:
     for spec in BRANCHED_TABLES:
         table = lake.table(spec, refresh=True)
         for name, ref in table.metadata.refs.items():
-            if not name.startswith(WAP_PREFIX) or ref.snapshot_ref_type != SnapshotRefType.BRANCH:
+            if not name.startswith(WAP_PREFIX) or is_tag(table, name):
                 continue
             snapshot = table.snapshot_by_id(ref.snapshot_id)
             found.append(
