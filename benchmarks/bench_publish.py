@@ -10,14 +10,19 @@ of the publish layout on one PostgreSQL, in the same run:
   INSERT per row, psycopg defaults, on an open connection, one commit;
 * for information, ADBC ``adbc_ingest`` (its own binary COPY, with its connection).
 
-Every way stores the same rows in the same table layout, the publish's own: seven columns,
-``extraction_id`` a ``uuid`` (the per-publish ``published_at`` and ``gold_snapshot_id``
-are added by the view, not stored). The ids start as text for COPY and executemany alike:
+Every way stores the same rows in the same tables, the publish's own: a rate table
+(date, base, quote, rate, provenance key) and a provenance table (key, source, derived or
+not, ``extraction_id`` a ``uuid``; the per-publish ``published_at`` and
+``gold_snapshot_id`` are added by the view, not stored). The COPY way starts from the
+publish rows, one per rate, and keys them to their provenance inside its timing, block by
+block as it sends them; executemany is given the rows of both tables as Python tuples
+built before its clock starts. The ids start as text for COPY and executemany alike:
 the COPY way turns them into uuid bytes inside its timing, executemany lets the server
-parse them; ADBC, information only, is given them as bytes before its clock starts.
+parse them; ADBC, information only, is given keyed rows and the ids as bytes before its
+clock starts.
 
-Each way loads into a freshly created, empty table and the timing covers the load and its
-commit (the table is created before the clock starts, for every way alike). Every way
+Each way loads into freshly created, empty tables and the timing covers the load and its
+commit (the tables are created before the clock starts, for every way alike). Every way
 runs ``--repeat`` times and the fastest run counts, for every way alike, because other
 work on the machine only ever adds time. The ratio is binary COPY over executemany
 (target: at least 20x). Then a full publish step is timed on its own: create + COPY +
@@ -46,19 +51,21 @@ import pyarrow as pa
 from psycopg import sql
 
 from makerates_lake.publish import ddl, pgcopy
-from makerates_lake.publish.frame import TABLE_COLUMNS, TABLE_SCHEMA, UUID_COLUMNS
-from makerates_lake.publish.postgres import (
-    COPY_BLOCK_ROWS,
-    PublishResult,
-    copy_rows,
-    load_table,
-    switch_view,
+from makerates_lake.publish.frame import (
+    PROVENANCE_KEY,
+    TABLE_SCHEMA,
+    UUID_COLUMNS,
+    StoredRows,
+    stored_rows,
 )
+from makerates_lake.publish.load import COPY_BLOCK_ROWS, copy_rows, load_table
+from makerates_lake.publish.postgres import PublishResult, switch_view
 
 COPY: Final = "binary COPY from Arrow (publish)"
 INSERT: Final = "executemany INSERT (baseline)"
 ADBC: Final = "(info) ADBC adbc_ingest"
-ENCODE: Final = "(info) Arrow -> COPY encoding only"
+ENCODE: Final = "(info) Arrow -> COPY encoding of keyed rows"
+SPLIT: Final = "(info) keying to provenance (in COPY, overlapped)"
 FULL: Final = "(info) full publish: load+indexes+switch"
 FLOOR: Final = "(info) server floor: COPY of a server file"
 _BENCH_TAG: Final = "bench-publish"
@@ -103,59 +110,79 @@ def _copy(conn: Conn, name: str, rows: pa.Table) -> None:
         copy_rows(conn, name, rows)
 
 
-def _executemany(conn: Conn, name: str, values: list[tuple[object, ...]]) -> None:
-    insert = sql.SQL("INSERT INTO {t} VALUES ({p})").format(
-        t=sql.Identifier(ddl.SCHEMA, name),
-        p=sql.SQL(", ").join(sql.Placeholder() for _ in TABLE_COLUMNS),
-    )
+Values = list[tuple[object, ...]]
+
+
+def _executemany(conn: Conn, name: str, provenance: Values, rates: Values) -> None:
     with conn.transaction(), conn.cursor() as cursor:
-        cursor.executemany(insert, values)
+        for table, values in ((ddl.provenance_table(name), provenance), (name, rates)):
+            insert = sql.SQL("INSERT INTO {t} VALUES ({p})").format(
+                t=sql.Identifier(ddl.SCHEMA, table),
+                p=sql.SQL(", ").join(sql.Placeholder() for _ in values[0]),
+            )
+            cursor.executemany(insert, values)
 
 
-def _adbc(dsn: str, name: str, rows: pa.Table) -> None:
+def _adbc(dsn: str, name: str, rows: StoredRows) -> None:
     """ADBC's ingest of ``rows`` whose ids are already the 16 bytes of a uuid."""
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(dsn) as adbc_conn:
         with adbc_conn.cursor() as cursor:
-            cursor.adbc_ingest(name, rows, mode="append", db_schema_name=ddl.SCHEMA)
+            for table, arrow in ((ddl.provenance_table(name), rows.provenance), (name, rows.rates)):
+                cursor.adbc_ingest(table, arrow, mode="append", db_schema_name=ddl.SCHEMA)
         adbc_conn.commit()
 
 
 def _best(conn: Conn, name: str, load: Callable[[], object], repeat: int, rows: int) -> float:
-    """Fastest of ``repeat`` loads, each into a freshly created empty table, all checked."""
+    """Fastest of ``repeat`` loads, each into freshly created empty tables, all checked
+    through the view's join."""
     best = float("inf")
     for _ in range(repeat):
-        conn.execute(ddl.create_table(name))
+        conn.execute(ddl.create_tables(name))
         started = time.perf_counter()
         load()
         best = min(best, time.perf_counter() - started)
         count = conn.execute(
-            sql.SQL("SELECT count(*) FROM {t}").format(t=sql.Identifier(ddl.SCHEMA, name))
+            sql.SQL("SELECT count(*) FROM {t} JOIN {p} USING ({k})").format(
+                t=sql.Identifier(ddl.SCHEMA, name),
+                p=sql.Identifier(ddl.SCHEMA, ddl.provenance_table(name)),
+                k=sql.Identifier(PROVENANCE_KEY),
+            )
         ).fetchone()
         if count is None or count[0] != rows:
             raise RuntimeError(f"{name}: {count} rows loaded, {rows} sent")
-        conn.execute(ddl.drop_table(name))
+        conn.execute(ddl.drop_tables(name))
     return best
 
 
-def _server_floor(conn: Conn, name: str, rows: pa.Table, repeat: int) -> float | None:
-    """Fastest COPY of the same binary stream from a file on the server: PostgreSQL's own
+def _server_floor(conn: Conn, name: str, rows: StoredRows, repeat: int) -> float | None:
+    """Fastest COPY of the same binary streams from files on the server: PostgreSQL's own
     time to store the rows, with no client or network in it. None without the privilege
     (``pg_read_server_files``) or when the server is on another machine."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "rows.pgcopy"
-        path.write_bytes(
-            b"".join(pgcopy.encode(rows, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS))
-        )
-        # The server runs as another user: let it traverse the folder and read the file.
+        # The server runs as another user: let it traverse the folder and read the files.
         Path(folder).chmod(0o755)
-        path.chmod(0o644)
-        statement = sql.SQL("COPY {t} FROM {f} (FORMAT binary)").format(
-            t=sql.Identifier(ddl.SCHEMA, name), f=sql.Literal(str(path))
-        )
+        statements = []
+        for table, arrow in ((ddl.provenance_table(name), rows.provenance), (name, rows.rates)):
+            path = Path(folder) / f"{table}.pgcopy"
+            path.write_bytes(
+                b"".join(pgcopy.encode(arrow, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS))
+            )
+            path.chmod(0o644)
+            statements.append(
+                sql.SQL("COPY {t} FROM {f} (FORMAT binary)").format(
+                    t=sql.Identifier(ddl.SCHEMA, table), f=sql.Literal(str(path))
+                )
+            )
+
+        def load() -> None:
+            with conn.transaction():
+                for statement in statements:
+                    conn.execute(statement)
+
         try:
-            return _best(conn, name, lambda: conn.execute(statement), repeat, rows.num_rows)
+            return _best(conn, name, load, repeat, rows.num_rows)
         except psycopg.Error:
             return None
 
@@ -180,7 +207,7 @@ def _full_publish(conn: Conn, rows: pa.Table, repeat: int) -> float | None:
         )
         best = min(best, time.perf_counter() - started)
     conn.execute(sql.SQL("DROP VIEW {v}").format(v=sql.Identifier(ddl.SCHEMA, ddl.VIEW)))
-    conn.execute(ddl.drop_table(f"rates_s0_bench_full_{repeat - 1}"))
+    conn.execute(ddl.drop_tables(f"rates_s0_bench_full_{repeat - 1}"))
     conn.execute("DELETE FROM makerates.publishes WHERE gold_tag = %s", [_BENCH_TAG])
     return best
 
@@ -194,34 +221,53 @@ def run(
     """
     rows = make_rows(currencies, days)
     n = rows.num_rows
+    split = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        stored = stored_rows(rows)
+        split = min(split, time.perf_counter() - started)
     results: dict[str, tuple[int, float]] = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(ddl.SCHEMA_SQL)
         name = "rates_s0_bench_load"
         results[COPY] = (n, _best(conn, name, lambda: _copy(conn, name, rows), repeat, n))
-        # The baseline gets its Python tuples for free (built before the clock), while the
-        # COPY path's Arrow encoding is inside its timing: the comparison favours the baseline.
-        values = [tuple(row.values()) for row in rows.to_pylist()]
+        # The baseline gets its Python tuples of both tables for free (built before the
+        # clock), while the COPY path's keying and Arrow encoding are inside its timing:
+        # the comparison favours the baseline.
+        provenance = [tuple(row.values()) for row in stored.provenance.to_pylist()]
+        rates = [tuple(row.values()) for row in stored.rates.to_pylist()]
         results[INSERT] = (
             n,
-            _best(conn, name, lambda: _executemany(conn, name, values), repeat, n),
+            _best(conn, name, lambda: _executemany(conn, name, provenance, rates), repeat, n),
         )
-        ids = rows.schema.get_field_index("extraction_id")
+        ids = stored.provenance.schema.get_field_index("extraction_id")
         binary = pa.FixedSizeBinaryArray.from_buffers(
             pa.binary(16),
-            n,
-            [None, pa.py_buffer(pgcopy.uuid_bytes(rows.column(ids).combine_chunks()).tobytes())],
+            stored.provenance.num_rows,
+            [
+                None,
+                pa.py_buffer(
+                    pgcopy.uuid_bytes(stored.provenance.column(ids).combine_chunks()).tobytes()
+                ),
+            ],
         )
-        adbc_rows = rows.set_column(ids, "extraction_id", binary)
+        adbc_rows = StoredRows(
+            rates=stored.rates,
+            provenance=stored.provenance.set_column(ids, "extraction_id", binary),
+        )
         results[ADBC] = (n, _best(conn, name, lambda: _adbc(dsn, name, adbc_rows), repeat, n))
         encode = float("inf")
         for _ in range(repeat):
             started = time.perf_counter()
-            for _block in pgcopy.encode(rows, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS):
-                pass
+            for arrow in (stored.provenance, stored.rates):
+                for _block in pgcopy.encode(
+                    arrow, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS
+                ):
+                    pass
             encode = min(encode, time.perf_counter() - started)
         results[ENCODE] = (n, encode)
-        floor = _server_floor(conn, name, rows, repeat)
+        results[SPLIT] = (n, split)
+        floor = _server_floor(conn, name, stored, repeat)
         if floor is not None:
             results[FLOOR] = (n, floor)
         full = _full_publish(conn, rows, repeat)

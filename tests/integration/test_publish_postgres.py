@@ -15,14 +15,10 @@ import pytest
 
 from makerates_lake.publish import PublishConfigError, ddl, publish
 from makerates_lake.publish.errors import CopyEncodeError, NothingToPublishError, PublishLoadError
-from makerates_lake.publish.frame import COLUMNS, TABLE_SCHEMA, publish_frame
+from makerates_lake.publish.frame import COLUMNS, TABLE_SCHEMA, publish_frame, stored_rows
+from makerates_lake.publish.load import load_table
 from makerates_lake.publish.pgcopy import uuid_bytes
-from makerates_lake.publish.postgres import (
-    PublishResult,
-    load_table,
-    read_window,
-    switch_view,
-)
+from makerates_lake.publish.postgres import PublishResult, read_window, switch_view
 from makerates_lake.settings import load_settings
 from makerates_lake.store.access_log import read_access_log
 from makerates_lake.store.catalog import Lake, open_lake
@@ -99,6 +95,30 @@ def test_view_shows_the_publish_rows_with_their_types(lake: Lake, pg_database: s
     assert rows == list(expected.iter_rows())
 
 
+def test_lookups_without_provenance_columns_read_the_rate_table_alone(lake: Lake) -> None:
+    """A query that reads no provenance column (the Make.com guide's latest-rate lookup)
+    never touches the provenance table: the view's left join on its key is left out, and
+    the pair index serves the lookup. One that does read provenance gets every row's."""
+    result = publish(lake)
+    lookup = (
+        f"SELECT rate_date, rate FROM {VIEW} WHERE base_currency = 'EUR' "
+        "AND quote_currency = 'USD' ORDER BY rate_date DESC LIMIT 1"
+    )
+    dsn = lake.settings.publish_dsn
+    assert dsn is not None
+    with psycopg.connect(dsn.reveal()) as conn:
+        plan = "\n".join(str(r[0]) for r in conn.execute(f"EXPLAIN {lookup}").fetchall())
+        assert "_provenance" not in plan
+        assert f"{result.table_name}_pair_date" in plan
+        latest = conn.execute(lookup).fetchone()
+        with_provenance = conn.execute(
+            f"SELECT count(*), count(source_name), count(extraction_id) FROM {VIEW}"
+        ).fetchone()
+    assert latest is not None
+    assert latest[0] == result.last_date
+    assert with_provenance == (result.rows, result.rows, result.rows)
+
+
 def test_view_constants_keep_every_value(pg_database: str) -> None:
     """Stamp and snapshot at the edges of their types, and each id, come back from the view."""
     table = _edge_rows()
@@ -120,6 +140,43 @@ def test_view_constants_keep_every_value(pg_database: str) -> None:
             assert sorted(seen) == sorted(
                 (i, stamp, snapshot) for i in table["extraction_id"].to_pylist()
             )
+
+
+OLD_LAYOUT = """
+CREATE TABLE makerates.rates_s1_d90 (
+    rate_date DATE NOT NULL, base_currency TEXT NOT NULL, quote_currency TEXT NOT NULL,
+    rate NUMERIC(38, 18) NOT NULL, source_name TEXT NOT NULL, is_derived BOOLEAN NOT NULL,
+    extraction_id UUID NOT NULL
+);
+INSERT INTO makerates.rates_s1_d90 VALUES
+    ('2026-03-02', 'EUR', 'USD', 1.08, 'ecb', FALSE, '00000000-0000-7000-8000-000000000001');
+CREATE VIEW makerates.rates_last_90_days AS SELECT rate_date, base_currency, quote_currency,
+    rate, source_name, is_derived, CAST(extraction_id AS text) AS extraction_id,
+    CAST('2026-03-02 12:00+00' AS timestamptz) AS published_at,
+    CAST(1 AS bigint) AS gold_snapshot_id FROM makerates.rates_s1_d90;
+INSERT INTO makerates.publishes (publish_id, table_name, gold_snapshot_id, days, row_count,
+    published_at, gold_tag, is_current)
+    VALUES (gen_random_uuid(), 'rates_s1_d90', 1, 90, 1, '2026-03-02 12:00+00', 't', TRUE);
+"""
+
+
+def test_publish_replaces_a_publish_of_the_one_table_layout(lake: Lake, pg_database: str) -> None:
+    """A database last published by a version that stored one table per publish (no
+    provenance table) takes the next publish: the view switches, the old table goes."""
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(ddl.SCHEMA_SQL)
+        conn.execute(OLD_LAYOUT)
+    result = publish(lake)
+    assert result.changed
+    assert result.dropped == ("rates_s1_d90",)
+    with psycopg.connect(pg_database) as conn:
+        shown = conn.execute(f"SELECT count(*), min(gold_snapshot_id) FROM {VIEW}").fetchone()
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'makerates' "
+            "AND tablename LIKE 'rates%' ORDER BY 1"
+        ).fetchall()
+    assert shown == (result.rows, result.gold_snapshot_id)
+    assert tables == [(result.table_name,), (f"{result.table_name}_provenance",)]
 
 
 def test_same_snapshot_twice_changes_nothing(lake: Lake, pg_database: str) -> None:
@@ -152,7 +209,7 @@ def test_new_window_replaces_table_and_indexes_lookups(lake: Lake, pg_database: 
             "SELECT tablename FROM pg_tables WHERE schemaname = 'makerates' "
             "AND tablename LIKE 'rates%' ORDER BY 1"
         ).fetchall()
-        assert tables == [(new.table_name,)]
+        assert tables == [(new.table_name,), (f"{new.table_name}_provenance",)]
         indexes = {
             r[0].split("(", 1)[1]
             for r in conn.execute(
@@ -223,18 +280,20 @@ def reader_dsn(lake: Lake, pg_database: str) -> Iterator[str]:
 
 REFUSED = (
     "SELECT * FROM makerates.{table}",
+    "SELECT * FROM makerates.{table}_provenance",
     "SELECT * FROM makerates.publishes",
-    # Only the stored columns: the computed ones make any INSERT fail before the privilege
-    # check is reached, and this one is meant to reach it.
-    "INSERT INTO makerates.rates_last_90_days (rate_date, base_currency, quote_currency, rate, "
-    "source_name, is_derived) SELECT rate_date, base_currency, quote_currency, rate, "
-    "source_name, is_derived FROM makerates.rates_last_90_days",
-    "UPDATE makerates.rates_last_90_days SET rate = 0",
-    "DELETE FROM makerates.rates_last_90_days",
     "TRUNCATE makerates.{table}",
     "CREATE TABLE makerates.x (i int)",
     "CREATE TABLE public.x (i int)",
     "DROP VIEW makerates.rates_last_90_days",
+)
+# Writes through the view: a join, so PostgreSQL refuses them as not updatable before it
+# checks privileges; the role's lack of those privileges is asserted on its own.
+WRITES = (
+    "INSERT INTO makerates.rates_last_90_days (rate_date, base_currency, quote_currency, rate) "
+    "SELECT rate_date, base_currency, quote_currency, rate FROM makerates.rates_last_90_days",
+    "UPDATE makerates.rates_last_90_days SET rate = 0",
+    "DELETE FROM makerates.rates_last_90_days",
 )
 
 
@@ -248,6 +307,16 @@ def test_reader_role_is_refused(lake: Lake, reader_dsn: str) -> None:
         for statement in REFUSED:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement.format(table=name))
+        for statement in WRITES:
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+                conn.execute(statement)
+        held = conn.execute(
+            "SELECT p, has_table_privilege(%s, p) FROM unnest(%s::text[]) AS p",
+            [VIEW, ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"]],
+        ).fetchall()
+    assert held == [("SELECT", True)] + [
+        (p, False) for p in ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+    ]
 
 
 def test_reader_keeps_the_view_after_a_switch(lake: Lake, reader_dsn: str) -> None:
@@ -255,8 +324,9 @@ def test_reader_keeps_the_view_after_a_switch(lake: Lake, reader_dsn: str) -> No
     new = publish(lake, days=10)
     with psycopg.connect(reader_dsn, autocommit=True) as conn:
         assert conn.execute(f"SELECT count(*) FROM {VIEW}").fetchone() == (new.rows,)
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(f"SELECT * FROM makerates.{new.table_name}")
+        for table in (new.table_name, f"{new.table_name}_provenance"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT * FROM makerates.{table}")
 
 
 def test_publish_is_logged(lake: Lake) -> None:
@@ -317,32 +387,53 @@ def _edge_rows() -> pa.Table:
 
 @pytest.mark.parametrize("rows", ["edge", "bench"])
 def test_binary_copy_matches_adbc_row_for_row(pg_database: str, rows: str) -> None:
-    """The NumPy binary COPY encoder stores exactly what ADBC's own COPY writer stores."""
+    """The NumPy binary COPY encoder stores exactly what ADBC's own COPY writer stores, in
+    both tables, and the view's join gives back every row sent."""
     from benchmarks.bench_publish import make_rows
 
     table = _edge_rows() if rows == "edge" else make_rows(currencies=7, days=3)
+    stored = stored_rows(table)
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(ddl.SCHEMA_SQL)
         load_table(conn, "rates_s1_copy", table)
-        conn.execute(ddl.create_table("rates_s1_adbc"))
-        ids = table.schema.get_field_index("extraction_id")
+        conn.execute(ddl.create_tables("rates_s1_adbc"))
+        ids = stored.provenance.schema.get_field_index("extraction_id")
         binary = pa.array(
-            [bytes(b) for b in uuid_bytes(table.column(ids).combine_chunks())], pa.binary(16)
+            [bytes(b) for b in uuid_bytes(stored.provenance.column(ids).combine_chunks())],
+            pa.binary(16),
         )
-        _adbc_ingest(pg_database, "rates_s1_adbc", table.set_column(ids, "extraction_id", binary))
-        differ = conn.execute(
-            "SELECT (SELECT count(*) FROM (TABLE makerates.rates_s1_copy EXCEPT ALL "
-            "TABLE makerates.rates_s1_adbc) a), (SELECT count(*) FROM (TABLE "
-            "makerates.rates_s1_adbc EXCEPT ALL TABLE makerates.rates_s1_copy) b), "
-            "(SELECT count(*) FROM makerates.rates_s1_copy)"
-        ).fetchone()
-        assert differ == (0, 0, table.num_rows)
-        texts = conn.execute(
-            "SELECT rate::text, extraction_id::text FROM makerates.rates_s1_copy"
+        _adbc_ingest(pg_database, "rates_s1_adbc", stored.rates)
+        _adbc_ingest(
+            pg_database,
+            "rates_s1_adbc_provenance",
+            stored.provenance.set_column(ids, "extraction_id", binary),
+        )
+        for suffix, sent in (
+            ("", stored.rates.num_rows),
+            ("_provenance", stored.provenance.num_rows),
+        ):
+            copied, adbc = f"makerates.rates_s1_copy{suffix}", f"makerates.rates_s1_adbc{suffix}"
+            differ = conn.execute(
+                f"SELECT (SELECT count(*) FROM (TABLE {copied} EXCEPT ALL TABLE {adbc}) a), "
+                f"(SELECT count(*) FROM (TABLE {adbc} EXCEPT ALL TABLE {copied}) b), "
+                f"(SELECT count(*) FROM {copied})"
+            ).fetchone()
+            assert differ == (0, 0, sent)
+        joined = conn.execute(
+            "SELECT rate_date, base_currency, quote_currency, rate::text, source_name, "
+            "is_derived, extraction_id::text FROM makerates.rates_s1_copy "
+            "JOIN makerates.rates_s1_copy_provenance USING (provenance_key)"
         ).fetchall()
-    # Exact decimal text, independent of ADBC: every value survives digit for digit.
-    assert sorted(Decimal(t) for t, _ in texts) == sorted(table["rate"].to_pylist())
-    assert sorted(i for _, i in texts) == sorted(table["extraction_id"].to_pylist())
+    # Exact decimal text, independent of ADBC: every value survives digit for digit, and
+    # every rate comes back with its own provenance.
+    sent_rows = [
+        (d, b, q, Decimal(r), s, derived, i)
+        for d, b, q, r, s, derived, i in zip(*(c.to_pylist() for c in table.columns), strict=True)
+    ]
+    got_rows = [(d, b, q, Decimal(r), s, derived, i) for d, b, q, r, s, derived, i in joined]
+    assert sorted(got_rows, key=repr) == sorted(sent_rows, key=repr)
+    # Distinct provenances only: fewer than the rows when rows share an extraction.
+    assert stored.provenance.num_rows == len({(s, d, i) for *_, s, d, i in sent_rows})
 
 
 NOTE_SETTING = """
@@ -397,7 +488,10 @@ def test_copy_refuses_nulls_foreign_schemas_and_odd_ids(pg_database: str) -> Non
         upper[3] = upper[3].upper()
         with pytest.raises(CopyEncodeError, match="canonical UUID"):
             load_table(conn, "rates_s2_d1", table.set_column(6, "extraction_id", pa.array(upper)))
-        assert conn.execute("SELECT to_regclass('makerates.rates_s2_d1')").fetchone() == (None,)
+        assert conn.execute(
+            "SELECT to_regclass('makerates.rates_s2_d1'), "
+            "to_regclass('makerates.rates_s2_d1_provenance')"
+        ).fetchone() == (None, None)
 
 
 def _adbc_ingest(dsn: str, name: str, rows: pa.Table) -> None:

@@ -228,8 +228,8 @@ def test_killed_publish_keeps_the_previous_complete_publish(
     assert snapshot_id != first.gold_snapshot_id
     assert after.view_rows == row_count
     assert after.view_snapshot_ids == {snapshot_id}
-    # The half-made table of the killed publish is gone: only the live one remains.
-    assert after.tables == [table_name]
+    # The half-made tables of the killed publish are gone: only the live ones remain.
+    assert after.tables == [table_name, f"{table_name}_provenance"]
 
 
 # --- silver and gold -------------------------------------------------------------------

@@ -102,4 +102,4 @@ def test_concurrent_commands_lose_nothing_and_publish_whole(
     table_name, snapshot_id, row_count = state.current[0]
     assert state.view_rows == row_count
     assert state.view_snapshot_ids == {snapshot_id}
-    assert state.tables == [table_name]
+    assert state.tables == [table_name, f"{table_name}_provenance"]

@@ -8,13 +8,18 @@ the same rows, which is what makes ``publish`` idempotent.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
 import polars as pl
 import pyarrow as pa
 
-from makerates_lake.publish.errors import InvalidCurrencyError, PublishConfigError
+from makerates_lake.publish.errors import (
+    CopyEncodeError,
+    InvalidCurrencyError,
+    PublishConfigError,
+)
 
 COLUMNS: Final = (
     "rate_date",
@@ -34,7 +39,7 @@ PER_PUBLISH_COLUMNS: Final = ("published_at", "gold_snapshot_id")
 """View columns that are the same on every row of one publish: the view adds them."""
 
 TABLE_COLUMNS: Final = tuple(c for c in COLUMNS if c not in PER_PUBLISH_COLUMNS)
-"""Columns stored in a publish table, in order."""
+"""Columns of a publish's rows before they are stored (:data:`TABLE_SCHEMA`), in order."""
 
 TABLE_SCHEMA: Final = pa.schema(
     [
@@ -47,10 +52,43 @@ TABLE_SCHEMA: Final = pa.schema(
         ("extraction_id", pa.string()),
     ]
 )
-"""Arrow rows of a publish table; ``extraction_id`` is canonical UUID text."""
+"""Arrow rows of one publish, one per rate; ``extraction_id`` is canonical UUID text."""
+
+PROVENANCE_KEY: Final = "provenance_key"
+PROVENANCE_COLUMNS: Final = ("source_name", "is_derived", "extraction_id")
+"""Where a rate comes from. Few distinct values per publish (about two per extraction),
+so they are stored once each in the publish's provenance table and every rate row holds
+only their key: fewer columns for PostgreSQL to read and store per row."""
+
+RATE_SCHEMA: Final = pa.schema(
+    [
+        *(TABLE_SCHEMA.field(c) for c in TABLE_COLUMNS if c not in PROVENANCE_COLUMNS),
+        (PROVENANCE_KEY, pa.int32()),
+    ]
+)
+"""Arrow rows of a publish's rate table."""
+
+PROVENANCE_SCHEMA: Final = pa.schema(
+    [(PROVENANCE_KEY, pa.int32()), *(TABLE_SCHEMA.field(c) for c in PROVENANCE_COLUMNS)]
+)
+"""Arrow rows of a publish's provenance table."""
 
 UUID_COLUMNS: Final = ("extraction_id",)
 """Text columns stored as PostgreSQL ``uuid``."""
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """One publish's rows as stored: rates, and the provenance their keys point to."""
+
+    rates: pa.Table
+    provenance: pa.Table
+
+    @property
+    def num_rows(self) -> int:
+        """Rates in the publish (one view row each)."""
+        return int(self.rates.num_rows)
+
 
 FACT_COLUMNS: Final = (
     "rate_date", "base_currency", "quote_currency", "rate", "source_name", "is_derived",
@@ -124,6 +162,68 @@ def publish_frame(
 def table_rows(frame: pl.DataFrame) -> pa.Table:
     """The stored columns of a publish frame, as Arrow in :data:`TABLE_SCHEMA`."""
     return frame.select(TABLE_COLUMNS).to_arrow().cast(TABLE_SCHEMA)
+
+
+class ProvenanceKeys:
+    """Keys of the provenances seen so far, numbered from 0 in order of first appearance.
+
+    Publish rows are keyed block by block (:meth:`rates`), so that keying overlaps with
+    the sending of earlier blocks; :meth:`provenance` then gives every provenance once.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[object, ...], int] = {}
+
+    def rates(self, rows: pa.Table) -> pa.Table:
+        """``rows`` (:data:`TABLE_SCHEMA`) as rate rows (:data:`RATE_SCHEMA`), each with the
+        key of its provenance. Nulls are keyed as values of their own (the COPY encoder
+        refuses them by name).
+
+        Raises:
+            CopyEncodeError: ``rows`` do not have :data:`TABLE_SCHEMA`.
+        """
+        if rows.schema != TABLE_SCHEMA:
+            raise CopyEncodeError("rows do not have the publish schema", schema=str(rows.schema))
+        provenance = pl.from_arrow(rows.select(PROVENANCE_COLUMNS))
+        assert isinstance(provenance, pl.DataFrame)
+        seen = provenance.unique(maintain_order=True)
+        keys = [self._keys.setdefault(row, len(self._keys)) for row in seen.iter_rows()]
+        keyed = provenance.join(
+            seen.with_columns(pl.Series(PROVENANCE_KEY, keys, pl.Int32)),
+            on=PROVENANCE_COLUMNS,
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        # The rate columns are Arrow's own, uncopied; only the key column is new.
+        return rows.select(RATE_SCHEMA.names[:-1]).append_column(
+            RATE_SCHEMA.field(PROVENANCE_KEY), keyed.get_column(PROVENANCE_KEY).to_arrow()
+        )
+
+    def provenance(self) -> pa.Table:
+        """Every provenance seen, with its key (:data:`PROVENANCE_SCHEMA`)."""
+        columns = list(zip(*self._keys, strict=True)) or [(), (), ()]
+        return pa.table(
+            {
+                PROVENANCE_KEY: pa.array(range(len(self._keys)), pa.int32()),
+                **{
+                    name: list(values)
+                    for name, values in zip(PROVENANCE_COLUMNS, columns, strict=True)
+                },
+            },
+            schema=PROVENANCE_SCHEMA,
+        )
+
+
+def stored_rows(rows: pa.Table) -> StoredRows:
+    """``rows`` (:data:`TABLE_SCHEMA`) split into rates and their distinct provenances.
+
+    Raises:
+        CopyEncodeError: ``rows`` do not have :data:`TABLE_SCHEMA`.
+    """
+    keys = ProvenanceKeys()
+    rates = keys.rates(rows)
+    return StoredRows(rates=rates, provenance=keys.provenance())
 
 
 def _empty() -> pl.DataFrame:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -61,7 +61,7 @@ def encode(
 
     Args:
         table: Columns in the target table's order; types date32, string, bool, int64,
-            timestamp[us, tz] and decimal128 are supported. No nulls.
+            int32, timestamp[us, tz] and decimal128 are supported. No nulls.
         rows_per_chunk: Rows per yielded block, so the caller can send one block while
             the next is encoded.
         uuids: Text columns to send as PostgreSQL ``uuid`` (see :func:`uuid_bytes`),
@@ -70,18 +70,49 @@ def encode(
     Raises:
         CopyEncodeError: A column has nulls or an unsupported type.
     """
+    refuse_nulls(table)
+    # Chunks combined once (a column of one chunk is kept as it is); a block is then a
+    # slice of each array, which copies nothing.
+    whole = table.combine_chunks()
+    blocks = (
+        whole.slice(start, rows_per_chunk) for start in range(0, table.num_rows, rows_per_chunk)
+    )
+    return encode_blocks(blocks, uuids=uuids)
+
+
+def encode_blocks(
+    blocks: Iterable[pa.Table], *, uuids: Collection[str] = ()
+) -> Iterator[bytes | memoryview]:
+    """Tables of one schema as one binary COPY stream: header, each table, trailer.
+
+    The blocks are taken one at a time, so a caller can produce the next while this one
+    is sent. A column of one chunk is encoded as it is; one of several is combined first.
+
+    Raises:
+        CopyEncodeError: A column has nulls or an unsupported type.
+    """
+    yield HEADER
+    for block in blocks:
+        refuse_nulls(block)
+        yield _encode_rows(
+            [
+                (name in uuids, _one_array(column))
+                for name, column in zip(block.column_names, block.columns, strict=True)
+            ]
+        )
+    yield TRAILER
+
+
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    # A single chunk is taken as it is: combining it would copy it.
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def refuse_nulls(table: pa.Table) -> None:
+    """Raise :class:`CopyEncodeError` naming the first column of ``table`` with a null."""
     for name, column in zip(table.column_names, table.columns, strict=True):
         if column.null_count:
             raise CopyEncodeError("a column has nulls", column=name)
-    # Chunks combined once; a block is then a slice of each array, which copies nothing.
-    columns = [
-        (name in uuids, column.combine_chunks())
-        for name, column in zip(table.column_names, table.columns, strict=True)
-    ]
-    yield HEADER
-    for start in range(0, table.num_rows, rows_per_chunk):
-        yield _encode_rows([(u, c.slice(start, rows_per_chunk)) for u, c in columns])
-    yield TRAILER
 
 
 def _encode_rows(columns: list[tuple[bool, pa.Array]]) -> memoryview:

@@ -4,13 +4,14 @@ One publish, under a PostgreSQL advisory lock so two publishers queue:
 
 1. resolve the gold snapshot (:func:`makerates_lake.store.refs.resolve_as_of`); if the view
    already shows that snapshot and window, change nothing (only repair a missing tag);
-2. read the window from gold, log the read, and load it into a new table
-   ``makerates.rates_s<snapshot>_d<days>`` by binary COPY encoded straight from Arrow
-   (:mod:`makerates_lake.publish.pgcopy`), on the same connection;
-3. index and analyze the new table while readers still use the old one;
-4. in one transaction, point ``makerates.rates_last_90_days`` at the new table (the view
-   adds this publish's ``published_at`` and ``gold_snapshot_id``, which the table does not
-   repeat on every row), drop the old one(s) and record the publish in
+2. read the window from gold, log the read, and load it into new tables
+   ``makerates.rates_s<snapshot>_d<days>`` (the rates) and ``..._provenance`` (where they
+   come from, once per distinct source, derivation and extraction) by binary COPY encoded
+   straight from Arrow (:mod:`makerates_lake.publish.load`), on the same connection;
+3. index and analyze the new tables while readers still use the old ones;
+4. in one transaction, point ``makerates.rates_last_90_days`` at the new tables (the view
+   joins them and adds this publish's ``published_at`` and ``gold_snapshot_id``, which
+   the tables do not repeat on every row), drop the old ones and record the publish in
    ``makerates.publishes``;
 5. tag the gold snapshot ``published-<UTC time>``.
 
@@ -29,13 +30,10 @@ from typing import Final
 
 import polars as pl
 import psycopg
-import pyarrow as pa
-from psycopg import sql
 
 from makerates_lake import store as storage
-from makerates_lake.publish import ddl, pgcopy
+from makerates_lake.publish import ddl
 from makerates_lake.publish.errors import (
-    CopyEncodeError,
     NothingToPublishError,
     PublishConfigError,
     PublishLoadError,
@@ -43,14 +41,13 @@ from makerates_lake.publish.errors import (
 )
 from makerates_lake.publish.frame import (
     FACT_COLUMNS,
-    TABLE_SCHEMA,
-    UUID_COLUMNS,
     publish_frame,
     table_name,
     table_rows,
     tag_name,
     window,
 )
+from makerates_lake.publish.load import load_table
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import at_least
 from makerates_lake.store.refs import AsOf, move_tag, resolve_as_of
@@ -61,15 +58,6 @@ PUBLISH_ACTION: Final = "publish"
 # Session advisory lock that serialises publishers of one database.
 _LOCK_KEY: Final = 0x6D616B6572617465  # "makerate"
 _SWITCH_LOCK_TIMEOUT: Final = "30s"
-# For the load and index transactions only: their commits do not wait for the WAL to reach
-# disk. Nothing reads the new table before the switch, whose commit does wait, and WAL is
-# flushed in order, so a durable switch implies a durable table. A crash before that
-# loses at most the new table (present whole or not at all after recovery, and dropped by
-# the next publish); the view still shows the previous publish, whose table only the
-# switch drops.
-_NO_COMMIT_WAIT: Final = "SET LOCAL synchronous_commit = off"
-COPY_BLOCK_ROWS: Final = 8_192
-"""Rows per binary COPY block sent (chosen by measurement among 4k..32k)."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +238,7 @@ def _publish_new(
     try:
         load_table(conn, name, table_rows(frame))
     except BaseException:
-        conn.execute(ddl.drop_table(name))  # the view never pointed at it
+        conn.execute(ddl.drop_tables(name))  # the view never pointed at them
         raise
     load_seconds = (datetime.now(UTC) - started).total_seconds()
     dates = frame.get_column("rate_date")
@@ -270,66 +258,14 @@ def _publish_new(
     return PublishResult(**{**result.__dict__, "dropped": dropped})
 
 
-def load_table(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
-    """Create ``makerates.<name>``, load ``rows`` (:data:`TABLE_SCHEMA`) by binary COPY,
-    check the count, index it.
-
-    Create and COPY share one transaction, so a failed load leaves no table behind.
-
-    Raises:
-        PublishLoadError: The table holds a different number of rows than sent.
-    """
-    target = sql.Identifier(ddl.SCHEMA, name)
-    with conn.transaction():
-        conn.execute(_NO_COMMIT_WAIT)
-        conn.execute(ddl.create_table(name))
-        copy_rows(conn, name, rows)
-        count = conn.execute(sql.SQL("SELECT count(*) FROM {t}").format(t=target)).fetchone()
-    if count is None or count[0] != rows.num_rows:
-        raise PublishLoadError(
-            "the loaded table does not hold the rows sent",
-            table=f"{ddl.SCHEMA}.{name}",
-            sent=rows.num_rows,
-            found=None if count is None else count[0],
-        )
-    with conn.transaction():
-        conn.execute(_NO_COMMIT_WAIT)
-        for statement in ddl.create_indexes(name):
-            conn.execute(statement)
-        conn.execute(sql.SQL("ANALYZE {t}").format(t=target))
-
-
-def copy_rows(conn: psycopg.Connection[tuple[object, ...]], name: str, rows: pa.Table) -> None:
-    """Append ``rows`` (in :data:`TABLE_SCHEMA`) to ``makerates.<name>`` by binary COPY.
-
-    Runs in the caller's transaction.
-
-    Raises:
-        CopyEncodeError: ``rows`` do not have :data:`TABLE_SCHEMA`, hold a null or a
-            malformed extraction id.
-    """
-    if rows.schema != TABLE_SCHEMA:
-        raise CopyEncodeError("rows do not have the publish schema", table=f"{ddl.SCHEMA}.{name}")
-    statement = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT binary)").format(
-        t=sql.Identifier(ddl.SCHEMA, name),
-        cols=sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names),
-    )
-    # Small blocks, each sent as soon as it is encoded: the server starts storing rows
-    # early and keeps storing one block while the next is encoded (the socket's buffers
-    # hold what was sent). psycopg's writer thread did no better on two cores: the thread
-    # competes with the encoding and the server for them.
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for block in pgcopy.encode(rows, rows_per_chunk=COPY_BLOCK_ROWS, uuids=UUID_COLUMNS):
-            copy.write(block)
-
-
 def switch_view(
     conn: psycopg.Connection[tuple[object, ...]], result: PublishResult
 ) -> tuple[str, ...]:
-    """One transaction: view -> new table, old tables dropped, publish recorded.
+    """One transaction: view -> new tables, old tables dropped, publish recorded.
 
     Returns:
-        The publish tables dropped (every ``rates_s*`` table but the new one).
+        The rate tables dropped (every ``rates_s*`` table but the new one's); each one's
+        provenance table is dropped with it.
     """
     with conn.transaction():
         # A reader holding the old table for longer than this fails the publish (and rolls
@@ -345,16 +281,20 @@ def switch_view(
         role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [ddl.READER_ROLE])
         if role.fetchone() is not None:
             conn.execute(ddl.grant_reader())
+        # Every publish table but the new ones: older rate tables with their provenance
+        # tables (rate tables from before provenance tables existed have none).
+        keep = (result.table_name, ddl.provenance_table(result.table_name))
         stale = [
             str(r[0])
             for r in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s "
-                "AND starts_with(tablename, %s) AND tablename <> %s ORDER BY tablename",
-                [ddl.SCHEMA, ddl.TABLE_PREFIX, result.table_name],
+                "AND starts_with(tablename, %s) AND tablename <> ALL(%s) ORDER BY tablename",
+                [ddl.SCHEMA, ddl.TABLE_PREFIX, list(keep)],
             ).fetchall()
         ]
-        for name in stale:
-            conn.execute(ddl.drop_table(name))
+        rate_tables = [n for n in stale if not n.endswith(ddl.PROVENANCE_SUFFIX)]
+        if stale:
+            conn.execute(ddl.drop_named(stale))
         conn.execute(
             "UPDATE makerates.publishes SET is_current = FALSE, replaced_at = %s WHERE is_current",
             [result.published_at],
@@ -375,7 +315,7 @@ def switch_view(
                 result.tag,
             ],
         )
-    return tuple(stale)
+    return tuple(rate_tables)
 
 
 def _ensure_tag(lake: Lake, snapshot_id: int, tag: str) -> None:

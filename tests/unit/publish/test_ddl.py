@@ -9,7 +9,12 @@ import pytest
 from psycopg import sql
 
 from makerates_lake.publish import ddl
-from makerates_lake.publish.frame import COLUMNS, TABLE_COLUMNS
+from makerates_lake.publish.frame import (
+    COLUMNS,
+    PROVENANCE_SCHEMA,
+    RATE_SCHEMA,
+    TABLE_COLUMNS,
+)
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 STAMP = datetime(2026, 3, 1, 12, 30, 45, 123, tzinfo=UTC)
@@ -32,14 +37,16 @@ def test_hostile_table_names_stay_identifiers() -> None:
     """A name with quotes and semicolons is one quoted identifier in every statement."""
     name = 'x"; DROP TABLE makerates.publishes; --'
     quoted = '"makerates"."x""; DROP TABLE makerates.publishes; --"'
-    assert _text(ddl.create_table(name)).startswith(
-        f"DROP TABLE IF EXISTS {quoted}; CREATE TABLE {quoted} ("
+    provenance = '"makerates"."x""; DROP TABLE makerates.publishes; --_provenance"'
+    assert _text(ddl.create_tables(name)).startswith(
+        f"DROP TABLE IF EXISTS {quoted}, {provenance}; CREATE TABLE {quoted} ("
     )
-    assert _text(ddl.drop_table(name)) == f"DROP TABLE IF EXISTS {quoted}"
+    assert f"; CREATE TABLE {provenance} (" in _text(ddl.create_tables(name))
+    assert _text(ddl.drop_tables(name)) == f"DROP TABLE IF EXISTS {quoted}, {provenance}"
     assert all(quoted in _text(s) for s in ddl.create_indexes(name))
-    assert _text(ddl.replace_view(name, published_at=STAMP, gold_snapshot_id=1)).endswith(
-        f"FROM {quoted}"
-    )
+    view = _text(ddl.replace_view(name, published_at=STAMP, gold_snapshot_id=1))
+    join = f'FROM {quoted} AS "r" LEFT JOIN {provenance} AS "p" USING ("provenance_key")'
+    assert view.endswith(join)
 
 
 def test_indexes_cover_make_com_lookups() -> None:
@@ -51,14 +58,21 @@ def test_indexes_cover_make_com_lookups() -> None:
     assert '("quote_currency", "rate_date")' in statements[2]
 
 
-def test_table_stores_the_view_columns_but_the_per_publish_ones() -> None:
-    """The CREATE TABLE lists COLUMNS less published_at and gold_snapshot_id, all NOT NULL."""
-    body = _text(ddl.create_table("t")).split("(", 1)[1]
-    lines = [line.strip() for line in body.splitlines() if line.strip() not in ("", ")")]
-    assert [line.split()[0] for line in lines] == list(TABLE_COLUMNS)
+def test_tables_store_the_view_columns_but_the_per_publish_ones() -> None:
+    """The two CREATE TABLEs list the rate columns and the provenance columns, each with
+    the key, all NOT NULL: together COLUMNS less published_at and gold_snapshot_id."""
+    _, rates, provenance = _text(ddl.create_tables("t")).split("; CREATE TABLE ")
+    columns = []
+    for body in (rates, provenance):
+        lines = [line.strip().rstrip(",") for line in body.split("(", 1)[1].splitlines()]
+        lines = [line for line in lines if line not in ("", ")")]
+        assert all("NOT NULL" in line or "PRIMARY KEY" in line for line in lines)
+        columns.append([line.split()[0] for line in lines])
+    assert columns == [RATE_SCHEMA.names, PROVENANCE_SCHEMA.names]
+    assert set(TABLE_COLUMNS) | {"provenance_key"} == {*columns[0], *columns[1]}
     assert (*TABLE_COLUMNS, "published_at", "gold_snapshot_id") == COLUMNS
-    assert all("NOT NULL" in line for line in lines)
-    assert "extraction_id UUID NOT NULL" in lines
+    assert "extraction_id UUID NOT NULL" in provenance
+    assert "provenance_key INTEGER PRIMARY KEY" in provenance
 
 
 def test_view_selects_named_columns_and_grant_names_the_role() -> None:
@@ -68,9 +82,13 @@ def test_view_selects_named_columns_and_grant_names_the_role() -> None:
     assert view.startswith('CREATE OR REPLACE VIEW "makerates"."rates_last_90_days" AS SELECT')
     assert "*" not in view
     select = view.split(" AS SELECT ", 1)[1].rsplit(" FROM ", 1)[0]
-    names = [item.rsplit(" AS ", 1)[-1].strip('"') for item in select.split(", ")]
+    names = [
+        item.rsplit(" AS ", 1)[-1].rsplit(".", 1)[-1].strip('"') for item in select.split(", ")
+    ]
     assert names == list(COLUMNS)
-    assert 'CAST("extraction_id" AS text)' in select
+    assert 'CAST("p"."extraction_id" AS text)' in select
+    assert '"r"."rate"' in select
+    assert '"p"."source_name"' in select
     assert "CAST('2026-03-01 12:30:45.000123+00:00'::timestamptz AS timestamptz)" in select
     assert "CAST( -9223372036854775808 AS bigint)" in select
     assert '"makerates_reader"' in _text(ddl.grant_reader())

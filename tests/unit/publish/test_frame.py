@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
-from makerates_lake.publish.errors import InvalidCurrencyError, PublishConfigError
+from makerates_lake.publish.errors import CopyEncodeError, InvalidCurrencyError, PublishConfigError
 from makerates_lake.publish.frame import (
     COLUMNS,
+    PROVENANCE_SCHEMA,
+    RATE_SCHEMA,
+    TABLE_COLUMNS,
+    TABLE_SCHEMA,
+    ProvenanceKeys,
     check_codes,
     publish_frame,
+    stored_rows,
     table_name,
     tag_name,
     window,
@@ -134,3 +142,72 @@ def test_tag_name_is_utc_to_the_microsecond() -> None:
     """Tags name the publish time in UTC, whatever the zone of the stamp."""
     stamp = datetime(2026, 3, 2, 15, 30, 1, 123456, tzinfo=timezone(timedelta(hours=2)))
     assert tag_name(stamp) == "published-20260302T133001123456Z"
+
+
+def _publish_rows(provenances: Sequence[tuple[str | None, bool, str]]) -> pa.Table:
+    """One rate per provenance given, in order, with distinct pairs."""
+    n = len(provenances)
+    return pa.table(
+        {
+            "rate_date": [date(2026, 3, 1)] * n,
+            "base_currency": ["USD"] * n,
+            "quote_currency": [f"Q{i:02d}" for i in range(n)],
+            "rate": [Decimal(i) / 8 for i in range(n)],
+            "source_name": [s for s, _, _ in provenances],
+            "is_derived": [d for _, d, _ in provenances],
+            "extraction_id": [i for _, _, i in provenances],
+        },
+        schema=TABLE_SCHEMA,
+    )
+
+
+def test_stored_rows_keep_each_provenance_once_and_every_rate_its_own() -> None:
+    """Provenances are numbered by first appearance; joining rates to them on the key gives
+    back exactly the rows split, in order."""
+    a, b = "00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"
+    given = [("ecb", False, a), ("ecb", True, a), ("ecb", False, a), ("fx", False, b),
+             ("ecb", True, a), ("fx", False, a)]  # fmt: skip
+    rows = _publish_rows(given)
+    stored = stored_rows(rows)
+    assert stored.rates.schema == RATE_SCHEMA
+    assert stored.provenance.schema == PROVENANCE_SCHEMA
+    assert stored.num_rows == rows.num_rows
+    provenance = stored.provenance.to_pylist()
+    assert [(p["source_name"], p["is_derived"], p["extraction_id"]) for p in provenance] == [
+        ("ecb", False, a), ("ecb", True, a), ("fx", False, b), ("fx", False, a),
+    ]  # fmt: skip
+    assert [p["provenance_key"] for p in provenance] == [0, 1, 2, 3]
+    assert stored.rates["provenance_key"].to_pylist() == [0, 1, 0, 2, 1, 3]
+    joined = pl.DataFrame(stored.rates).join(
+        pl.DataFrame(stored.provenance), on="provenance_key", maintain_order="left"
+    )
+    assert joined.select(TABLE_COLUMNS).to_arrow().cast(TABLE_SCHEMA) == rows
+
+
+def test_provenance_keys_carry_over_from_block_to_block() -> None:
+    """Keyed in blocks, as the load does, rows get the keys they get keyed at once: a
+    provenance first seen in an earlier block keeps its key in a later one."""
+    a, b = "00000000-0000-7000-8000-00000000000a", "00000000-0000-7000-8000-00000000000b"
+    rows = _publish_rows([("ecb", False, a), ("fx", True, b), ("ecb", True, a),
+                          ("fx", True, b), ("ecb", False, a), ("ecb", False, b)])  # fmt: skip
+    keys = ProvenanceKeys()
+    blocks = [keys.rates(rows.slice(start, 2)) for start in range(0, rows.num_rows, 2)]
+    whole = stored_rows(rows)
+    assert pa.concat_tables(blocks) == whole.rates
+    assert keys.provenance() == whole.provenance
+    assert whole.rates["provenance_key"].to_pylist() == [0, 1, 2, 1, 0, 3]
+
+
+def test_stored_rows_refuse_another_schema_and_keep_nulls_for_the_encoder() -> None:
+    """Rows in another schema are refused; a null provenance value stays a null (the COPY
+    encoder refuses it by name) instead of being matched to another row's provenance."""
+    rows = _publish_rows([("ecb", False, "00000000-0000-7000-8000-00000000000a")])
+    with pytest.raises(CopyEncodeError, match="publish schema"):
+        stored_rows(rows.cast(rows.schema.set(1, pa.field("base_currency", pa.large_string()))))
+    with_null = _publish_rows(
+        [(None, False, "00000000-0000-7000-8000-00000000000a"),
+         ("ecb", False, "00000000-0000-7000-8000-00000000000a")]
+    )  # fmt: skip
+    stored = stored_rows(with_null)
+    assert stored.provenance["source_name"].to_pylist() == [None, "ecb"]
+    assert stored.rates["provenance_key"].to_pylist() == [0, 1]
