@@ -149,13 +149,7 @@ def publish_frame(
     for column in ("base_currency", "quote_currency"):
         check_codes(rows.get_column(column).unique().to_list())
     return rows.select(
-        "rate_date",
-        "base_currency",
-        "quote_currency",
-        "rate",
-        "source_name",
-        "is_derived",
-        "extraction_id",
+        *TABLE_COLUMNS,
         pl.lit(published_at).dt.convert_time_zone("UTC").alias("published_at"),
         pl.lit(gold_snapshot_id, dtype=pl.Int64).alias("gold_snapshot_id"),
     )
