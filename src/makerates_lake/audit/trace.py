@@ -32,7 +32,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -43,11 +43,12 @@ from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.fact_lookup import find_fact
 from makerates_lake.audit.lineage import BronzeEvidence
 from makerates_lake.audit.provider_context import ProviderContext
+from makerates_lake.audit.trace_points import companions
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.lookup import find_tables, rows_where
 from makerates_lake.store.pointers import current_tables
-from makerates_lake.store.refs import AsOf, SnapshotNotFoundError, resolve_as_of
+from makerates_lake.store.refs import AsOf, resolve_as_of
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
 from makerates_lake.store.types import Table
 
@@ -174,50 +175,6 @@ class TraceResult:
         }
 
 
-def _published_at(gold: Table, snapshot_id: int, committed_ms: int, as_of: AsOf | None) -> datetime:
-    """When gold snapshot ``snapshot_id`` (committed at ``committed_ms``) became ``main``:
-    the moment its silver and bronze are read at.
-
-    A run commits gold on its write-audit branch and fast-forwards silver's ``main``, then
-    gold's, only after its checks; the snapshot's own commit time is before that, when
-    silver's ``main`` did not hold the run's rows yet. The snapshot log says when ``main``
-    moved to it (the last such move, at or before an ``as_of`` time). A snapshot that was
-    never on ``main`` (a held branch) falls back to its commit time. Half a millisecond
-    later, so rounding never puts the moment before the entry.
-    """
-    limit = None
-    if as_of is not None and as_of.timestamp is not None:
-        limit = int(as_of.timestamp.timestamp() * 1000)
-    millis = committed_ms
-    for entry in gold.metadata.snapshot_log:
-        if limit is not None and entry.timestamp_ms > limit:
-            break
-        if entry.snapshot_id == snapshot_id:
-            millis = max(millis, entry.timestamp_ms)
-    return datetime.fromtimestamp(millis / 1000, UTC) + timedelta(microseconds=500)
-
-
-def _companion(table: Table, as_of: AsOf | None, moment: datetime | None) -> int | None:
-    """The snapshot of a lower layer that goes with the gold snapshot read."""
-    if as_of is None or moment is None:
-        snapshot = resolve_as_of(table, None)
-    elif as_of.tag is not None and table.snapshot_by_name(as_of.tag) is not None:
-        # run_reprocess tags silver and gold alike: the tag names the exact pair.
-        snapshot = resolve_as_of(table, as_of)
-    else:
-        snapshot = resolve_as_of(table, AsOf(timestamp=moment))
-    return snapshot.snapshot_id if snapshot else None
-
-
-def _bronze_companion(bronze: Table, as_of: AsOf | None, moment: datetime | None) -> int | None:
-    """Bronze's :func:`_companion`, or its current snapshot if that moment's were expired:
-    bronze is append-only (a purged row is then reported missing)."""
-    try:
-        return _companion(bronze, as_of, moment)
-    except SnapshotNotFoundError:
-        return _companion(bronze, None, None)
-
-
 def _legs_of(fact: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(role, silver base, silver quote, extraction_id) for every silver row behind a fact."""
     if not fact["is_derived"]:
@@ -315,7 +272,8 @@ def trace(
     """Trace the gold rate for ``rate_date`` and ``base``/``quote`` back to bronze.
 
     Gold is read as of ``as_of``; silver and bronze as of the moment that gold snapshot
-    became gold's ``main`` (silver by the same tag when it has one), which is the silver a
+    became gold's ``main`` (silver by the same tag when it has one, or from the branch of a
+    held run; :mod:`~makerates_lake.audit.trace_points`), which is the silver a
     write-audit-publish run published with it: gold's current snapshot id, a tag on it or
     the present time trace as ``main`` does, and a trace before a reprocess shows the
     lineage then.
@@ -340,13 +298,12 @@ def trace(
     silver = tables[SILVER_RATES.identifier]
     bronze = tables[BRONZE_EXTRACTIONS.identifier]
     gold_snapshot = resolve_as_of(gold, as_of)
-    moment = None
-    if gold_snapshot is not None:
-        moment = _published_at(gold, gold_snapshot.snapshot_id, gold_snapshot.timestamp_ms, as_of)
+    gold_id = gold_snapshot.snapshot_id if gold_snapshot else None
+    silver_id, bronze_id = companions(gold, silver, bronze, gold_id, as_of)
     snapshots = {
-        GOLD_FACT_RATE.identifier: gold_snapshot.snapshot_id if gold_snapshot else None,
-        SILVER_RATES.identifier: _companion(silver, as_of, moment),
-        BRONZE_EXTRACTIONS.identifier: _bronze_companion(bronze, as_of, moment),
+        GOLD_FACT_RATE.identifier: gold_id,
+        SILVER_RATES.identifier: silver_id,
+        BRONZE_EXTRACTIONS.identifier: bronze_id,
     }
     query = (
         f"trace {base} {quote} --date {rate_date.isoformat()}"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
+from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRefType
 from pyiceberg.table.snapshots import (
     Snapshot,
     ancestors_between_ids,
@@ -134,6 +135,29 @@ def _history_expired_before(table: Table, millis: int) -> bool:
         oldest.parent_snapshot_id is not None
         and table.snapshot_by_id(oldest.parent_snapshot_id) is None
     )
+
+
+def held_branch_of(table: Table, snapshot_id: int) -> str | None:
+    """The branch other than ``main`` whose lineage holds ``snapshot_id``, when ``main``'s
+    does not (a write-audit run held on its branch); otherwise None."""
+    main = table.snapshot_by_name(MAIN_BRANCH)
+    if main is not None and is_ancestor_of(main.snapshot_id, snapshot_id, table.metadata):
+        return None
+    for name, ref in sorted(table.metadata.refs.items()):
+        if name == MAIN_BRANCH or ref.snapshot_ref_type != SnapshotRefType.BRANCH:
+            continue
+        if is_ancestor_of(ref.snapshot_id, snapshot_id, table.metadata):
+            return name
+    return None
+
+
+def branch_snapshot_at(table: Table, branch: str, millis: int) -> Snapshot | None:
+    """The newest snapshot in ``branch``'s lineage committed at or before ``millis`` (None
+    when the table has no such branch or nothing that old on it)."""
+    for snapshot in ancestors_of(table.snapshot_by_name(branch), table.metadata):
+        if snapshot.timestamp_ms <= millis:
+            return snapshot
+    return None
 
 
 def files_added_since(table: Table, snapshot_id: int | None) -> list[DataFile] | None:
