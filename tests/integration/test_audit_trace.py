@@ -162,3 +162,25 @@ def test_a_date_without_a_rate_names_the_nearest_dates_that_have_one(
     with pytest.raises(RecordNotFoundError) as past_the_end:
         trace(embedded_lake, date(2026, 10, 31), "EUR", "USD")
     assert "2026-10-30 before, none after" in str(past_the_end.value)
+
+
+def test_a_rate_whose_bronze_row_a_retention_purge_removed_is_purged_and_says_why(
+    embedded_lake: Lake,
+) -> None:
+    """After a retention purge of its bronze row, a rate traces as ``purged`` (not
+    ``missing``), with when, by whom and why from the purge's access-log entry; the other
+    day's rate, whose bronze row stays, is still ``ok``."""
+    from makerates_lake.audit.render import render_trace
+    from makerates_lake.audit.retention import purge_bronze
+
+    records = build_small_lake(embedded_lake, days=2, retention_policy="keep-1-years")
+    purge_bronze(embedded_lake, reason="GDPR-7 erasure", extraction_ids=[records[0].extraction_id])
+    result = trace(embedded_lake, FIRST_DAY, "usd", "eur")
+    assert result.verdict == "purged"
+    (leg,) = result.legs
+    assert leg.bronze is None
+    assert leg.silver is not None
+    assert any("GDPR-7 erasure" in p and "purged from bronze at" in p for p in leg.problems)
+    assert f"bronze {records[0].extraction_id}: PURGED" in render_trace(result)
+    untouched = trace(embedded_lake, FIRST_DAY + timedelta(days=1), "usd", "eur")
+    assert untouched.verdict == "ok"

@@ -55,7 +55,8 @@ def _leg(leg: LegTrace, body_chars: int | None) -> list[str]:
         f"    provider sent: {leg.provider_text}",
     ]
     if leg.bronze is None:
-        lines.append(f"    bronze {leg.extraction_id}: MISSING")
+        gone = "PURGED" if leg.verdict == "purged" else "MISSING"
+        lines.append(f"    bronze {leg.extraction_id}: {gone}")
     else:
         row, body = leg.bronze.row, leg.bronze.raw_response
         lines += [

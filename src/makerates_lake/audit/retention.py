@@ -12,13 +12,14 @@ Snapshot expiry is maintenance (:mod:`makerates_lake.maintenance.expire`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final
 
 from makerates_lake.audit.errors import RetentionError
 from makerates_lake.bronze.record import retain_until
-from makerates_lake.store.access_log import make_entry, write_entries
+from makerates_lake.store.access_log import make_entry, read_access_log, write_entries
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files
 from makerates_lake.store.expressions import all_of, in_range, is_in
@@ -26,6 +27,9 @@ from makerates_lake.store.tables import BRONZE_EXTRACTIONS
 from makerates_lake.store.types import Table
 
 log = logging.getLogger(__name__)
+
+PURGE_ACTION: Final = "retention_purge"
+
 
 @dataclass
 class PurgeReport:
@@ -73,10 +77,14 @@ def purge_bronze(
         *([is_in("extraction_id", list(extraction_ids))] if extraction_ids else []),
         *([in_range("extraction_timestamp", None, before.isoformat())] if before else []),
     )
-    rows = table.scan(
-        row_filter=selection,
-        selected_fields=("extraction_id", "extraction_timestamp", "retention_policy"),
-    ).to_arrow().to_pylist()
+    rows = (
+        table.scan(
+            row_filter=selection,
+            selected_fields=("extraction_id", "extraction_timestamp", "retention_policy"),
+        )
+        .to_arrow()
+        .to_pylist()
+    )
     found = {r["extraction_id"] for r in rows}
     unknown = sorted(set(extraction_ids) - found)
     if unknown:
@@ -97,7 +105,7 @@ def purge_bronze(
     # Logged first and unbuffered: if the log cannot be written, nothing is removed.
     entry = make_entry(
         lake,
-        action="retention_purge",
+        action=PURGE_ACTION,
         table=BRONZE_EXTRACTIONS.identifier,
         record_ids=report.removed,
         query_text=f"retention purge of {len(report.removed)} rows: {reason}",
@@ -123,3 +131,18 @@ def purge_bronze(
     report.expired_snapshots = commit(lake, BRONZE_EXTRACTIONS, attempt)
     log.warning("bronze rows purged", extra={"rows": len(found), "reason": reason})
     return report
+
+
+def purges_of(lake: Lake, extraction_ids: Collection[str]) -> dict[str, str]:
+    """For each of ``extraction_ids`` a retention purge removed from bronze, what the
+    access log says of that purge: when, by whom, and the reason given."""
+    wanted = set(extraction_ids)
+    found: dict[str, str] = {}
+    for entry in read_access_log(lake, action=PURGE_ACTION).to_pylist():
+        described = (
+            f"purged from bronze at {entry['accessed_at'].isoformat()} by "
+            f"{entry['principal']}: {entry['query_text']}"
+        )
+        for extraction_id in wanted.intersection(entry["record_ids"] or ()):
+            found[extraction_id] = described
+    return found

@@ -22,12 +22,15 @@ Verdicts, worst first:
 * ``tampered``: the stored body no longer hashes to its stored checksum;
 * ``transform_mismatch``: what we store (silver or gold) differs from what the provider
   sent, with both values;
+* ``purged``: the bronze row is gone because a retention purge removed it, which the
+  access log records (when, by whom, why);
 * ``ok``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -43,6 +46,7 @@ from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.fact_lookup import find_fact
 from makerates_lake.audit.lineage import BronzeEvidence
 from makerates_lake.audit.provider_context import ProviderContext
+from makerates_lake.audit.retention import purges_of
 from makerates_lake.audit.trace_points import companions
 from makerates_lake.store.access_log import log_access
 from makerates_lake.store.catalog import Lake
@@ -56,7 +60,8 @@ OK: Final = "ok"
 TRANSFORM_MISMATCH: Final = "transform_mismatch"
 TAMPERED: Final = "tampered"
 MISSING: Final = "missing"
-_SEVERITY: Final = {OK: 0, TRANSFORM_MISMATCH: 1, TAMPERED: 2, MISSING: 3}
+PURGED: Final = "purged"
+_SEVERITY: Final = {OK: 0, PURGED: 1, TRANSFORM_MISMATCH: 2, TAMPERED: 3, MISSING: 4}
 _READER_LOCK: Final = threading.Lock()
 _readers: dict[int, ThreadPoolExecutor] = {}
 
@@ -260,6 +265,23 @@ def _trace_leg(
                     worst(verdicts), tuple(problems), context)  # fmt: skip
 
 
+def _with_purges(lake: Lake, legs: list[LegTrace]) -> tuple[LegTrace, ...]:
+    """``legs``, those whose bronze row a retention purge removed marked ``purged`` with
+    the purge's record (the access log is read only when a bronze row is gone)."""
+    gone = [leg.extraction_id for leg in legs if leg.bronze is None]
+    purges = purges_of(lake, gone) if gone else {}
+    return tuple(
+        dataclasses.replace(
+            leg,
+            verdict=PURGED if leg.silver is not None else MISSING,
+            problems=(*leg.problems, purges[leg.extraction_id]),
+        )
+        if leg.bronze is None and leg.extraction_id in purges
+        else leg
+        for leg in legs
+    )
+
+
 def trace(
     lake: Lake,
     rate_date: date,
@@ -330,9 +352,12 @@ def trace(
             log_access(lake, action="trace", table=GOLD_FACT_RATE.identifier, query_text=query)
         raise
     silver_day = silver_read.result()
-    legs = tuple(
-        _trace_leg(silver_day, bronze_reads, rate_date, role, leg_base, leg_quote, eid)
-        for role, leg_base, leg_quote, eid in wanted
+    legs = _with_purges(
+        lake,
+        [
+            _trace_leg(silver_day, bronze_reads, rate_date, role, leg_base, leg_quote, eid)
+            for role, leg_base, leg_quote, eid in wanted
+        ],
     )
     fact_problems = lineage.check_fact(fact, legs)
     verdict = worst([leg.verdict for leg in legs] + ([TRANSFORM_MISMATCH] if fact_problems else []))

@@ -39,6 +39,7 @@ from makerates_lake.store import access_log_pg as pg_log
 from makerates_lake.store.arrow_types import with_large_types
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.commit import commit, commit_files, write_files
+from makerates_lake.store.expressions import equal
 from makerates_lake.store.tables import AUDIT_ACCESS_LOG
 
 __all__ = ["AccessEntry", "AccessLog", "log_access", "read_access_log"]
@@ -329,8 +330,11 @@ def log_access(
     write_entries(lake, [entry])
 
 
-def read_access_log(lake: Lake) -> pa.Table:
-    """Every entry of ``audit.access_log`` (not itself an audited read), in Arrow's
-    large types whatever the files were written with."""
-    rows = lake.table(AUDIT_ACCESS_LOG, refresh=True).scan().to_arrow()
+def read_access_log(lake: Lake, *, action: str | None = None) -> pa.Table:
+    """Every entry of ``audit.access_log`` (not itself an audited read), or those of one
+    ``action``, in Arrow's large types whatever the files were written with."""
+    table = lake.table(AUDIT_ACCESS_LOG, refresh=True)
+    rows = (
+        table.scan() if action is None else table.scan(row_filter=equal("action", action))
+    ).to_arrow()
     return rows.cast(with_large_types(rows.schema))
