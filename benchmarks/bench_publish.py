@@ -3,7 +3,7 @@
 90 days of every cross pair of 40 currencies (40 x 39 x 90 = 140,400 rows) go into tables
 of the publish layout on one PostgreSQL, in the same run:
 
-* **binary COPY** through :func:`makerates_lake.publish.postgres.copy_rows`, the load
+* **binary COPY** through :func:`makerates_lake.publish.load.copy_rows`, the load
   ``makerates publish`` does (Arrow encoded column-wise by
   :mod:`makerates_lake.publish.pgcopy`, sent on the open connection);
 * **executemany INSERT** (the baseline): psycopg ``executemany`` of one parameterised

@@ -32,7 +32,8 @@ class InvalidCurrencyError(PublishError, ValueError):
 
 
 class CopyEncodeError(PublishError, ValueError):
-    """Rows cannot be encoded for binary COPY (a null, or an unsupported type); none sent."""
+    """Rows cannot be encoded for binary COPY (a null, an unsupported type, a malformed
+    extraction id); nothing is committed (the load's transaction is rolled back)."""
 
 
 class PublishLoadError(PublishError):

@@ -1,8 +1,10 @@
-"""What one publish holds: the last N days of best gold rates, denormalised (pure, Polars).
+"""What one publish holds: the last N days of best gold rates (pure: Polars, Arrow, NumPy).
 
 The window ends at the latest rate date in gold (not today), so a publish is a pure
 function of the gold snapshot and ``days``: publishing the same snapshot again yields
-the same rows, which is what makes ``publish`` idempotent.
+the same rows, which is what makes ``publish`` idempotent. The rows, one per rate, are
+stored as two tables (:class:`ProvenanceKeys`): the rates with a key, and each distinct
+provenance once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from makerates_lake.publish.errors import (
     InvalidCurrencyError,
     PublishConfigError,
 )
+from makerates_lake.publish.pgcopy import uuid_bytes
 
 COLUMNS: Final = (
     "rate_date",
@@ -34,7 +37,7 @@ COLUMNS: Final = (
     "published_at",
     "gold_snapshot_id",
 )
-"""Columns of the published view, in order (a publish table stores all but the last two,
+"""Columns of the published view, in order (a publish's tables store all but the last two,
 which are the same on every row of one publish)."""
 
 PER_PUBLISH_COLUMNS: Final = ("published_at", "gold_snapshot_id")
@@ -77,6 +80,8 @@ PROVENANCE_SCHEMA: Final = pa.schema(
 
 UUID_COLUMNS: Final = ("extraction_id",)
 """Text columns stored as PostgreSQL ``uuid``."""
+
+_ID: Final = PROVENANCE_COLUMNS.index("extraction_id")
 
 
 @dataclass(frozen=True)
@@ -194,12 +199,21 @@ class ProvenanceKeys:
             combined = combined * len(values[-1]) + encoded.indices.to_numpy()
         found, first, row_found = np.unique(combined, return_index=True, return_inverse=True)
         keys = np.empty(len(found), dtype=np.int32)
+        new: list[tuple[object, ...]] = []
         for i in np.argsort(first):  # in order of first appearance
             code, provenance = int(found[i]), []
             for column in reversed(values):
                 code, at = divmod(code, len(column))
                 provenance.append(column[at])
-            keys[i] = self._keys.setdefault(tuple(reversed(provenance)), len(self._keys))
+            seen = tuple(reversed(provenance))
+            if seen not in self._keys:
+                new.append(seen)
+            keys[i] = self._keys.setdefault(seen, len(self._keys))
+        # A malformed id is refused with the block it first appears in, before it is sent
+        # (the provenance table itself is sent last).
+        ids = [p[_ID] for p in new if p[_ID] is not None]
+        if ids:
+            uuid_bytes(pa.array(ids, pa.string()))
         # The rate columns are Arrow's own, uncopied; only the key column is new.
         return rows.select(RATE_SCHEMA.names[:-1]).append_column(
             RATE_SCHEMA.field(PROVENANCE_KEY), pa.array(keys[row_found.reshape(-1)])

@@ -62,13 +62,14 @@ def load_table(conn: Conn, name: str, rows: pa.Table) -> None:
                 t=target, p=provenance, k=sql.Identifier(PROVENANCE_KEY)
             )
         ).fetchone()
-    if count is None or count[0] != rows.num_rows:
-        raise PublishLoadError(
-            "the loaded table does not hold the rows sent",
-            table=f"{ddl.SCHEMA}.{name}",
-            sent=rows.num_rows,
-            found=None if count is None else count[0],
-        )
+        if count is None or count[0] != rows.num_rows:
+            # Raised inside the transaction, so the tables are rolled back with it.
+            raise PublishLoadError(
+                "the loaded tables do not give back the rows sent",
+                table=f"{ddl.SCHEMA}.{name}",
+                sent=rows.num_rows,
+                found=None if count is None else count[0],
+            )
     with conn.transaction():
         conn.execute(NO_COMMIT_WAIT)
         for statement in ddl.create_indexes(name):

@@ -66,15 +66,16 @@ class PublishResult:
 
     Attributes:
         changed: False when the view already showed this gold snapshot and window.
-        table_name: The table behind the view (``makerates.<name>``).
+        table_name: The rate table behind the view (``makerates.<name>``; its provenance
+            table is ``<name>_provenance``).
         gold_snapshot_id: The published gold snapshot.
         days: Window length.
-        rows: Rows in the published table.
+        rows: Rows the view shows (one per rate).
         first_date: First rate date published.
         last_date: Last rate date published.
         published_at: When this publish (or the one it matched) switched the view.
         tag: The gold tag naming the published snapshot.
-        dropped: Tables dropped by the switch.
+        dropped: Tables dropped by the switch (rate and provenance tables).
         load_seconds: Time spent in the Arrow load (0 when unchanged).
     """
 
@@ -264,8 +265,8 @@ def switch_view(
     """One transaction: view -> new tables, old tables dropped, publish recorded.
 
     Returns:
-        The rate tables dropped (every ``rates_s*`` table but the new one's); each one's
-        provenance table is dropped with it.
+        The tables dropped: every ``rates_s*`` table but the new rate and provenance
+        tables.
     """
     with conn.transaction():
         # A reader holding the old table for longer than this fails the publish (and rolls
@@ -292,7 +293,6 @@ def switch_view(
                 [ddl.SCHEMA, ddl.TABLE_PREFIX, list(keep)],
             ).fetchall()
         ]
-        rate_tables = [n for n in stale if not n.endswith(ddl.PROVENANCE_SUFFIX)]
         if stale:
             conn.execute(ddl.drop_named(stale))
         conn.execute(
@@ -315,7 +315,7 @@ def switch_view(
                 result.tag,
             ],
         )
-    return tuple(rate_tables)
+    return tuple(stale)
 
 
 def _ensure_tag(lake: Lake, snapshot_id: int, tag: str) -> None:
