@@ -82,7 +82,8 @@ def test_cli_trace_prints_lineage_and_logs_once(embedded_lake: Lake) -> None:
     group = {c.name: c for c in commands}["audit"]
     runner = CliRunner()
     result = runner.invoke(
-        group, ["trace", "USD", "EUR", "--date", FIRST_DAY.isoformat(), "--json"],
+        group,
+        ["trace", "USD", "EUR", "--date", FIRST_DAY.isoformat(), "--json"],
         obj=embedded_lake,
     )
     assert result.exit_code == 0, result.output
@@ -118,7 +119,12 @@ def test_purge_refuses_retained_rows_and_logs_what_it_removes(embedded_lake: Lak
     remaining = bronze.scan().to_arrow().column("extraction_id").to_pylist()
     assert remaining == [kept[0].extraction_id]
     assert len(bronze.metadata.snapshots) == 1
-    (entry,) = read_access_log(embedded_lake).to_pylist()
-    assert entry["action"] == "retention_purge"
-    assert entry["record_ids"] == [old.extraction_id]
-    assert "GDPR-2" in entry["query_text"]
+    asked, done = sorted(read_access_log(embedded_lake).to_pylist(), key=lambda e: e["accessed_at"])
+    assert asked["action"] == "retention_purge"
+    assert asked["record_ids"] == [old.extraction_id]
+    assert "GDPR-2" in asked["query_text"]
+    # Written once the rows were removed, naming the entry that gave the reason.
+    assert done["action"] == "retention_purged"
+    assert done["record_ids"] == [old.extraction_id]
+    assert done["query_text"] == f"completes retention_purge entry {asked['audit_id']}"
+    assert "GDPR-2" not in done["query_text"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from click.testing import CliRunner
 
 from makerates_lake.audit.diff import diff_snapshots
 from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.audit.reading import read_polars
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
+from makerates_lake.cli.audit import commands
 from makerates_lake.pipeline import run_reprocess
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.refs import AsOf
@@ -164,23 +167,97 @@ def test_a_date_without_a_rate_names_the_nearest_dates_that_have_one(
     assert "2026-10-30 before, none after" in str(past_the_end.value)
 
 
-def test_a_rate_whose_bronze_row_a_retention_purge_removed_is_purged_and_says_why(
+def test_a_rate_whose_bronze_row_a_retention_purge_removed_is_purged_and_says_when(
     embedded_lake: Lake,
 ) -> None:
     """After a retention purge of its bronze row, a rate traces as ``purged`` (not
-    ``missing``), with when, by whom and why from the purge's access-log entry; the other
-    day's rate, whose bronze row stays, is still ``ok``."""
+    ``missing``), with when, by whom and the access-log entry holding the reason (not the
+    reason itself: it can name a person); ``audit verify`` counts the silver and gold rows
+    naming it as purged, not as orphans. The other day's rate is still ``ok``."""
     from makerates_lake.audit.render import render_trace
     from makerates_lake.audit.retention import purge_bronze
+    from makerates_lake.audit.verify import verify_lake
+    from makerates_lake.store.access_log import read_access_log
 
     records = build_small_lake(embedded_lake, days=2, retention_policy="keep-1-years")
-    purge_bronze(embedded_lake, reason="GDPR-7 erasure", extraction_ids=[records[0].extraction_id])
+    purged = records[0].extraction_id
+    purge_bronze(embedded_lake, reason="GDPR-7 Jane Doe", extraction_ids=[purged])
+    (asked,) = read_access_log(embedded_lake, action="retention_purge").to_pylist()
     result = trace(embedded_lake, FIRST_DAY, "usd", "eur")
     assert result.verdict == "purged"
     (leg,) = result.legs
     assert leg.bronze is None
     assert leg.silver is not None
-    assert any("GDPR-7 erasure" in p and "purged from bronze at" in p for p in leg.problems)
-    assert f"bronze {records[0].extraction_id}: PURGED" in render_trace(result)
-    untouched = trace(embedded_lake, FIRST_DAY + timedelta(days=1), "usd", "eur")
-    assert untouched.verdict == "ok"
+    assert any("purged from bronze at" in p and asked["audit_id"] in p for p in leg.problems), (
+        leg.problems
+    )
+    text = render_trace(result)
+    assert f"bronze {purged}: PURGED" in text
+    assert "Jane Doe" not in text
+    assert trace(embedded_lake, FIRST_DAY + timedelta(days=1), "usd", "eur").verdict == "ok"
+    report = verify_lake(embedded_lake)
+    assert report.ok, report.offenders()
+    assert {o.extraction_id for o in report.purged} == {purged}
+    group = {c.name: c for c in commands}["audit"]
+    shown = CliRunner().invoke(group, ["verify", "--json"], obj=embedded_lake)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["purged_extractions"] == [purged]
+
+
+def test_a_purge_that_failed_does_not_explain_a_row_that_vanished_later(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A purge whose commit failed left only its request in the access log; a bronze row
+    removed afterwards some other way is ``missing``, and an orphan for verify."""
+    import makerates_lake.audit.retention as retention
+    from makerates_lake.audit.verify import verify_lake
+    from makerates_lake.store.commit import commit, commit_files
+    from makerates_lake.store.expressions import is_in
+    from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+
+    records = build_small_lake(embedded_lake, days=1, retention_policy="keep-1-years")
+    gone = records[0].extraction_id
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("commit refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(retention, "commit", refused)
+        with pytest.raises(RuntimeError, match="commit refused"):
+            retention.purge_bronze(embedded_lake, reason="GDPR-8", extraction_ids=[gone])
+    commit(
+        embedded_lake,
+        BRONZE_EXTRACTIONS,
+        lambda t: commit_files(t, where=is_in("extraction_id", [gone])),
+    )
+    result = trace(embedded_lake, FIRST_DAY, "usd", "eur")
+    assert result.verdict == "missing"
+    assert not verify_lake(embedded_lake).ok
+
+
+def test_an_unreadable_access_log_leaves_a_gone_row_missing_and_says_so(
+    embedded_lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the access log cannot be read to look for a purge, the trace still answers:
+    the leg stays ``missing`` and a problem says the log could not be read."""
+    import makerates_lake.audit.trace as trace_module
+    from makerates_lake.store.commit import commit, commit_files
+    from makerates_lake.store.expressions import is_in
+    from makerates_lake.store.tables import BRONZE_EXTRACTIONS
+
+    records = build_small_lake(embedded_lake, days=1)
+    gone = records[0].extraction_id
+    commit(
+        embedded_lake,
+        BRONZE_EXTRACTIONS,
+        lambda t: commit_files(t, where=is_in("extraction_id", [gone])),
+    )
+
+    def unreadable(*_args: object, **_kwargs: object) -> dict[str, str]:
+        raise FileNotFoundError("s3://warehouse/audit/access_log/data/x.parquet")
+
+    monkeypatch.setattr(trace_module, "purges_of", unreadable)
+    result = trace(embedded_lake, FIRST_DAY, "usd", "eur")
+    assert result.verdict == "missing"
+    (leg,) = result.legs
+    assert any("access log could not be read" in p for p in leg.problems), leg.problems

@@ -2,11 +2,12 @@
 
 Snapshot expiry is maintenance (:mod:`makerates_lake.maintenance.expire`).
 ``purge_bronze`` is the one deliberate exception to bronze being append-only. It removes
-  rows only after their ``retention_policy`` ended (GDPR erasure included), refuses the
-  whole request when any selected row is still retained, and logs what it removes to the
-  access log (action ``retention_purge``) before removing it. Bronze snapshots older than
-  the purge are then expired so time travel cannot bring the rows back; the files stay until
-  storage lifecycle (and Object Lock) lets them go.
+rows only after their ``retention_policy`` ended (GDPR erasure included), refuses the
+whole request when any selected row is still retained, and logs what it removes to the
+access log (action ``retention_purge``) before removing it, and that it removed them
+(``retention_purged``) after. Bronze snapshots older than the purge are then expired so
+time travel cannot bring the rows back; the files stay until storage lifecycle (and
+Object Lock) lets them go.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from makerates_lake.audit.errors import RetentionError
+from makerates_lake.audit.errors import AccessLogError, RetentionError
 from makerates_lake.bronze.record import retain_until
 from makerates_lake.store.access_log import make_entry, read_access_log, write_entries
 from makerates_lake.store.catalog import Lake
@@ -29,6 +30,9 @@ from makerates_lake.store.types import Table
 log = logging.getLogger(__name__)
 
 PURGE_ACTION: Final = "retention_purge"
+"""Access-log action of a purge asked for, written before anything is removed."""
+PURGED_ACTION: Final = "retention_purged"
+"""Access-log action of a purge done, written once its commit removed the rows."""
 
 
 @dataclass
@@ -65,7 +69,9 @@ def purge_bronze(
     Raises:
         RetentionError: No selection or reason was given, an id does not exist, or a
             selected row is still under its retention policy (nothing is removed then).
-        AccessLogError: The purge could not be logged; nothing was removed.
+        AccessLogError: The purge could not be logged; nothing was removed. Or, rarely,
+            its completion could not be logged after the rows were removed (the message
+            says which): trace and verify then call those rows missing, not purged.
     """
     if not reason.strip():
         raise RetentionError("a purge needs a reason (ticket or erasure request id)")
@@ -130,18 +136,37 @@ def purge_bronze(
 
     report.expired_snapshots = commit(lake, BRONZE_EXTRACTIONS, attempt)
     log.warning("bronze rows purged", extra={"rows": len(found), "reason": reason})
+    # The entry above says a purge was asked for; this one that it removed the rows. Only
+    # this one lets trace and verify call a missing row purged: a purge whose commit
+    # failed must not explain away a row that vanished some other way.
+    done = make_entry(
+        lake,
+        action=PURGED_ACTION,
+        table=BRONZE_EXTRACTIONS.identifier,
+        record_ids=report.removed,
+        query_text=f"completes {PURGE_ACTION} entry {entry.audit_id}",
+    )
+    try:
+        write_entries(lake, [done])
+    except AccessLogError as exc:
+        raise AccessLogError(
+            f"the rows were purged, but not the log entry that says so: {exc.message}",
+            **exc.context,
+        ) from None
     return report
 
 
 def purges_of(lake: Lake, extraction_ids: Collection[str]) -> dict[str, str]:
-    """For each of ``extraction_ids`` a retention purge removed from bronze, what the
-    access log says of that purge: when, by whom, and the reason given."""
+    """For each of ``extraction_ids`` that a completed retention purge removed from bronze,
+    when and by whom, and the access-log entry that holds the reason (the reason itself
+    is not repeated: an erasure ticket can name the person it concerns)."""
     wanted = set(extraction_ids)
     found: dict[str, str] = {}
-    for entry in read_access_log(lake, action=PURGE_ACTION).to_pylist():
+    entries = read_access_log(lake, action=PURGED_ACTION).to_pylist()
+    for entry in sorted(entries, key=lambda e: e["accessed_at"]):  # the latest purge wins
         described = (
             f"purged from bronze at {entry['accessed_at'].isoformat()} by "
-            f"{entry['principal']}: {entry['query_text']}"
+            f"{entry['principal']} ({entry['query_text']})"
         )
         for extraction_id in wanted.intersection(entry["record_ids"] or ()):
             found[extraction_id] = described

@@ -23,7 +23,7 @@ Verdicts, worst first:
 * ``transform_mismatch``: what we store (silver or gold) differs from what the provider
   sent, with both values;
 * ``purged``: the bronze row is gone because a retention purge removed it, which the
-  access log records (when, by whom, why);
+  access log records (when, by whom, and the entry that gives the reason);
 * ``ok``.
 """
 
@@ -53,6 +53,7 @@ from makerates_lake.store.catalog import Lake
 from makerates_lake.store.lookup import find_tables, rows_where
 from makerates_lake.store.pointers import current_tables
 from makerates_lake.store.refs import AsOf, resolve_as_of
+from makerates_lake.store.scrub import scrub
 from makerates_lake.store.tables import BRONZE_EXTRACTIONS, GOLD_FACT_RATE, SILVER_RATES
 from makerates_lake.store.types import Table
 
@@ -269,7 +270,21 @@ def _with_purges(lake: Lake, legs: list[LegTrace]) -> tuple[LegTrace, ...]:
     """``legs``, those whose bronze row a retention purge removed marked ``purged`` with
     the purge's record (the access log is read only when a bronze row is gone)."""
     gone = [leg.extraction_id for leg in legs if leg.bronze is None]
-    purges = purges_of(lake, gone) if gone else {}
+    if not gone:
+        return tuple(legs)
+    try:
+        purges = purges_of(lake, gone)
+    except Exception as exc:  # the log is evidence, not the trace: the legs stay missing
+        unread = (
+            "the access log could not be read to look for a retention purge: "
+            f"{type(exc).__name__}: {scrub(str(exc), lake)}"
+        )
+        return tuple(
+            dataclasses.replace(leg, problems=(*leg.problems, unread))
+            if leg.bronze is None
+            else leg
+            for leg in legs
+        )
     return tuple(
         dataclasses.replace(
             leg,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from makerates_lake.audit.retention import purges_of
 from makerates_lake.bronze.verify import VerifyReport, verify_bronze
 from makerates_lake.bronze.writer import ids_in_file
 from makerates_lake.progress import StageProgress
@@ -50,6 +51,9 @@ class AuditVerifyReport:
     orphans: list[Orphan] = field(default_factory=list)
     rows_checked: dict[str, int] = field(default_factory=dict)
     lineage_unchecked: list[str] = field(default_factory=list)
+    purged: list[Orphan] = field(default_factory=list)
+    """Rows naming an extraction a completed retention purge removed from bronze: the
+    access log explains them, so they are not orphans."""
 
     @property
     def ok(self) -> bool:
@@ -108,7 +112,8 @@ def verify_lake(
     """Recompute bronze checksums in ``[start, end)`` and check silver/gold lineage.
 
     Silver rows are selected by ``extraction_timestamp``, gold facts by ``observed_at``,
-    in the same range; each extraction id they name must exist in bronze (any time).
+    in the same range; each extraction id they name must exist in bronze (any time), or
+    have been removed by a completed retention purge (:attr:`AuditVerifyReport.purged`).
     Not an audited read of records (it returns no rates), so it writes no access entry.
 
     Example: ``assert mr.verify(lake).ok``; ``mr.verify(lake).offenders()`` names what
@@ -152,4 +157,8 @@ def verify_lake(
     if on_progress is not None:
         on_progress(PROGRESS_STEP, len(_LINEAGE_COLUMNS), len(_LINEAGE_COLUMNS))
     report.rows_checked[BRONZE_EXTRACTIONS.identifier] = report.bronze.rows_checked
+    if report.orphans:
+        purged = purges_of(lake, {o.extraction_id for o in report.orphans})
+        report.purged = [o for o in report.orphans if o.extraction_id in purged]
+        report.orphans = [o for o in report.orphans if o.extraction_id not in purged]
     return report

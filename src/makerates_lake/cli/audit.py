@@ -113,11 +113,25 @@ def verify_command(
     offenders = report.offenders()
     if start is None and end is None:
         _remember_verify(lake, report.ok, offenders)
+    purged = sorted({o.extraction_id for o in report.purged})
     if as_json:
-        _echo_json({"ok": report.ok, "rows_checked": report.rows_checked, "offenders": offenders})
+        _echo_json(
+            {
+                "ok": report.ok,
+                "rows_checked": report.rows_checked,
+                "offenders": offenders,
+                "purged_extractions": purged,
+            }
+        )
     else:
         for line in offenders:
             click.echo(line)
+        if purged:
+            click.echo(
+                f"{len(purged)} extraction(s) named by silver or gold were removed from bronze "
+                "by a retention purge (see the access log's retention_purged entries): "
+                "not a problem"
+            )
         checked = ", ".join(f"{t}: {n}" for t, n in report.rows_checked.items())
         click.echo(f"{'OK' if report.ok else 'FAILED'} ({checked} rows checked)")
     if not report.ok:

@@ -140,13 +140,25 @@ def _history_expired_before(table: Table, millis: int) -> bool:
 def held_branch_of(table: Table, snapshot_id: int) -> str | None:
     """The branch other than ``main`` whose lineage holds ``snapshot_id``, when ``main``'s
     does not (a write-audit run held on its branch); otherwise None."""
-    main = table.snapshot_by_name(MAIN_BRANCH)
-    if main is not None and is_ancestor_of(main.snapshot_id, snapshot_id, table.metadata):
+    # PyIceberg's is_ancestor_of finds each parent by scanning every snapshot, which is
+    # quadratic in a long history; one dictionary makes each walk linear.
+    by_id = {s.snapshot_id: s for s in table.metadata.snapshots}
+
+    def holds(head_id: int) -> bool:
+        current = by_id.get(head_id)
+        while current is not None:
+            if current.snapshot_id == snapshot_id:
+                return True
+            parent = current.parent_snapshot_id
+            current = None if parent is None else by_id.get(parent)
+        return False
+
+    refs = table.metadata.refs
+    if MAIN_BRANCH in refs and holds(refs[MAIN_BRANCH].snapshot_id):
         return None
-    for name, ref in sorted(table.metadata.refs.items()):
-        if name == MAIN_BRANCH or ref.snapshot_ref_type != SnapshotRefType.BRANCH:
-            continue
-        if is_ancestor_of(ref.snapshot_id, snapshot_id, table.metadata):
+    for name, ref in sorted(refs.items()):
+        is_branch = ref.snapshot_ref_type == SnapshotRefType.BRANCH
+        if name != MAIN_BRANCH and is_branch and holds(ref.snapshot_id):
             return name
     return None
 
