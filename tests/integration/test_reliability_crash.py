@@ -141,8 +141,7 @@ def test_rest_commit_accepted_but_never_answered_is_stored_once(rest_s3_lake: La
 
 
 def _killed_backfill_recovers(lake: Lake, point: str) -> None:
-    """A backfill killed at ``point`` left no partial rows, its orphans are removable, and
-    the next run stores the file exactly once."""
+    """A backfill killed at ``point``: no partial rows, orphans removable, rerun stores once."""
     committed = _seed(lake)
     killed = run_cli(lake.settings, "backfill", "ecb", "--file", str(SAMPLE_ZIP), crash_at=point)
     assert killed.returncode == KILLED, killed.stderr[-2000:]
