@@ -8,7 +8,8 @@ other programs parse it: dates, times and timestamps are ISO 8601 text, interval
 durations (``P1M2DT3S``), binary values hex text, and the floats JSON cannot hold are the
 strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (text rather than null, so a missing
 value and a non-finite one stay distinguishable). Dates and timestamps outside Python's
-range (DuckDB's ``infinity``, say) are text in every format rather than an error.
+range (DuckDB's ``infinity``, say) are text in every format rather than an error. In the
+table and CSV formats a list, struct or map is its JSON text.
 
 Column names are made unique first (:func:`unique_names`): same-named columns (``SELECT
 1 AS a, 2 AS a``, or ``SELECT *`` over a join) each keep their own values instead of
@@ -67,6 +68,9 @@ def _text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, pa.MonthDayNano):
         return _interval_text(value)
+    if isinstance(value, list | tuple | dict):
+        # A list, struct or map as its JSON text, not Python's repr ("datetime.date(...)").
+        return json.dumps(_json_value(value), allow_nan=False)
     return str(value)
 
 

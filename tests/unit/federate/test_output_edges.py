@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date, time
 
@@ -123,3 +125,24 @@ def test_plain_dates_still_render_as_before() -> None:
     table = pa.table({"d": pa.array([date(2026, 3, 2), None], pa.date32())})
     assert render(table, "csv") == 'd\n2026-03-02\n""'
     assert _strict_json(render(table, "json")) == [{"d": "2026-03-02"}, {"d": None}]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_nested_values_in_table_and_csv_are_their_json_text(fmt: str) -> None:
+    """A list, struct or map cell reads as JSON, with dates and decimals as text, not as
+    Python's repr (``datetime.date(2020, 1, 1)``, ``Decimal('1.50')``, single quotes)."""
+    result = _duckdb(
+        "SELECT [DATE '2020-01-01', NULL] AS l, {'r': 1.50::DECIMAL(5, 2), 't': 'x'} AS s, "
+        "MAP {'k': 2} AS m"
+    )
+    text = render(result, fmt)
+    cells = (
+        next(csv.DictReader(io.StringIO(text))).values()
+        if fmt == "csv"
+        else [c.strip() for c in text.splitlines()[2].split(" | ")]
+    )
+    assert [json.loads(c) for c in cells] == [
+        ["2020-01-01", None], {"r": "1.50", "t": "x"}, [["k", 2]],
+    ]  # fmt: skip
+    assert "datetime" not in text
+    assert "Decimal" not in text
