@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from makerates_lake.errors import ConfigError
 from makerates_lake.pins import check_pins_setting
@@ -210,8 +211,8 @@ class Settings:
             for item in dataclasses.fields(self)
             if isinstance(getattr(self, item.name), Secret) and getattr(self, item.name)
         ]
-        if self.publish_dsn and (password := dsn_password(self.publish_dsn.reveal())):
-            values.append(password)
+        if self.publish_dsn:
+            values.extend(dsn_passwords(self.publish_dsn.reveal()))
         if self.catalog_credential and ":" in self.catalog_credential.reveal():
             values.append(self.catalog_credential.reveal().split(":", 1)[1])
         return values
@@ -247,9 +248,28 @@ def dsn_password(dsn: str) -> str | None:
 
     try:
         password = conninfo_to_dict(dsn).get("password")
-    except Exception:  # an unparsable DSN has no password we can find
+    except Exception:  # an unparsable DSN has no password libpq can find
         return None
     return None if password is None else str(password)
+
+
+# The password as written in a URL or key=value DSN, found even when libpq cannot parse
+# the DSN: its error then quotes the raw text (a bad percent escape, say).
+_WRITTEN_PASSWORDS: Final = (
+    re.compile(r"^[A-Za-z][\w+.-]*://[^:/@\s]*:([^@\s]+)@"),
+    re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE),
+)
+
+
+def dsn_passwords(dsn: str) -> list[str]:
+    """Every spelling of the DSN's password a message may quote: as libpq reads it and
+    as it is written (percent-encoded, quoted), even when libpq cannot parse the DSN."""
+    found = [p for p in (dsn_password(dsn),) if p]
+    for pattern in _WRITTEN_PASSWORDS:
+        if (match := pattern.search(dsn)) is not None:
+            written = match.group(1)
+            found += [written, written.strip("'")]
+    return list(dict.fromkeys(p for p in found if p))
 
 
 def _parse_bool(text: str) -> bool:

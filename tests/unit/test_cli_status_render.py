@@ -53,3 +53,12 @@ def test_known_facts_are_shown_as_before() -> None:
     )
     assert "API key: vault, 3 days old, rotation due 2027-01-01" in text
     assert "last verify: 2026-12-01T00:00:00+00:00 (ok: True)" in text
+
+
+def test_an_unreadable_publish_database_is_unknown_not_never() -> None:
+    """When PostgreSQL cannot be read, the last publish is unknown (it was 'never')."""
+    publish = {"configured": True, "last_published_at": None, "gold_snapshot_id": None,
+               "age_hours": None, "error": "PublishLoadError: connection refused"}  # fmt: skip
+    text = render_status(_report(publish=publish))
+    assert "last publish: unknown (the publish database could not be read)" in text
+    assert "last publish: never" not in text

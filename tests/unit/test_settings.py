@@ -154,6 +154,21 @@ def test_secret_values_lists_every_secret_and_the_dsn_password() -> None:
     assert "not-a-secret-id" not in values
 
 
+@pytest.mark.parametrize(
+    ("dsn", "spellings"),
+    [
+        # libpq cannot parse it, and its error quotes the password as written.
+        ("postgresql://u:S3cret%ZZPW@127.0.0.1:1/x", {"S3cret%ZZPW"}),
+        ("postgresql://u:p%40ss-9@h/x", {"p@ss-9", "p%40ss-9"}),
+        ("host=h password='a b-9' dbname=x", {"a b-9", "'a b-9'"}),
+    ],
+)
+def test_the_dsn_password_is_a_secret_in_every_spelling(dsn: str, spellings: set[str]) -> None:
+    """The publish DSN's password is scrubbed as libpq reads it and as written, even when
+    libpq cannot parse the DSN (its error then quotes the raw password)."""
+    assert spellings <= set(load_settings(environ={}, publish_dsn=dsn).secret_values())
+
+
 def test_a_relative_home_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A relative --home is taken from the working folder: its warehouse is a file URI
     (a relative path has none, and every command failed in as_uri)."""

@@ -211,7 +211,13 @@ _DISAGREEMENT_COLUMNS = [
 @click.option("--from", "from_", required=True, help=_AS_OF_HELP)
 @click.option("--to", "to", default=None, help=f"{_AS_OF_HELP} Default: now.")
 @click.option("--key", "keys", multiple=True, help="Key column (repeat); default per table.")
-@click.option("--limit", default=20, show_default=True, help="Rows shown per section.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Rows shown per section.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @library_errors
@@ -253,7 +259,7 @@ def diff_command(
 @audit_group.command("read")
 @click.argument("table")
 @click.option("--as-of", "as_of", default=None, help=_AS_OF_HELP)
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=0))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
 @library_errors

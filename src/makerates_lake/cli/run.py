@@ -119,6 +119,8 @@ def render_status(report: dict[str, object]) -> str:
     published = data["publish"]
     if not published["configured"]:
         lines.append("publish: no publish_dsn set")
+    elif published.get("error") is not None:
+        lines.append("last publish: unknown (the publish database could not be read)")
     elif published["last_published_at"] is None:
         lines.append("last publish: never")
     else:

@@ -9,7 +9,8 @@ durations (``P1M2DT3S``), binary values hex text, and the floats JSON cannot hol
 strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (text rather than null, so a missing
 value and a non-finite one stay distinguishable). Dates and timestamps outside Python's
 range (DuckDB's ``infinity``, say) are text in every format rather than an error. In the
-table and CSV formats a list, struct or map is its JSON text.
+table and CSV formats a list, struct or map is its JSON text, and binary values are hex
+text as in JSON.
 
 Column names are made unique first (:func:`unique_names`): same-named columns (``SELECT
 1 AS a, 2 AS a``, or ``SELECT *`` over a join) each keep their own values instead of
@@ -71,6 +72,8 @@ def _text(value: object) -> str:
     if isinstance(value, list | tuple | dict):
         # A list, struct or map as its JSON text, not Python's repr ("datetime.date(...)").
         return json.dumps(_json_value(value), allow_nan=False)
+    if isinstance(value, bytes):
+        return value.hex()  # as in JSON, not Python's repr (b'PK\x03...')
     return str(value)
 
 

@@ -110,10 +110,14 @@ def window(last: date, days: int) -> tuple[date, date]:
     """First and last rate date of a ``days``-long window ending at ``last``.
 
     Raises:
-        PublishConfigError: ``days`` is not positive.
+        PublishConfigError: ``days`` is not positive, or reaches back before year 1.
     """
     if days <= 0:
         raise PublishConfigError("days must be a positive number", days=days)
+    if days > last.toordinal():
+        raise PublishConfigError(
+            "days reaches back before the first date there is", days=days, last=last.isoformat()
+        )
     return last - timedelta(days=days - 1), last
 
 

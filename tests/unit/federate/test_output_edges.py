@@ -146,3 +146,11 @@ def test_nested_values_in_table_and_csv_are_their_json_text(fmt: str) -> None:
     ]  # fmt: skip
     assert "datetime" not in text
     assert "Decimal" not in text
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_binary_values_are_hex_text_in_every_format(fmt: str) -> None:
+    """A BLOB reads as the same hex text in every format, not as Python's repr."""
+    text = render(_duckdb("SELECT '\\xAB\\x00'::BLOB AS b"), fmt)
+    assert "ab00" in text
+    assert "b'" not in text

@@ -62,11 +62,14 @@ def test_window_ends_at_last_date_inclusive(days: int, first: date) -> None:
     assert window(date(2026, 3, 5), days) == (first, date(2026, 3, 5))
 
 
-@pytest.mark.parametrize("days", [0, -1])
-def test_window_needs_positive_days(days: int) -> None:
-    """Zero or negative days is a configuration error."""
+@pytest.mark.parametrize("days", [0, -1, date(2026, 3, 5).toordinal() + 1, 2**31, 10**20])
+def test_window_needs_positive_days_that_fit_the_calendar(days: int) -> None:
+    """Zero, negative, or more days than there are before the last date is a
+    configuration error (it was an OverflowError traceback)."""
     with pytest.raises(PublishConfigError):
         window(date(2026, 3, 5), days)
+    # The longest window there is starts on 0001-01-01.
+    assert window(date(2026, 3, 5), date(2026, 3, 5).toordinal())[0] == date(1, 1, 1)
 
 
 @pytest.mark.parametrize("code", ["usd", "US", "USDX", "U1D", "ÉUR", "", None, " USD"])
