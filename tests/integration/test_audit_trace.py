@@ -149,6 +149,24 @@ def test_trace_of_an_unknown_pair_raises_not_found(embedded_lake: Lake) -> None:
         trace(embedded_lake, FIRST_DAY, "USD", "CHF")
 
 
+def test_a_trace_as_of_a_time_before_gold_existed_says_so(embedded_lake: Lake) -> None:
+    """As of a time before gold's first snapshot, the error says gold had no snapshot yet
+    and names its first, instead of "no gold fact" for a lake that has the fact."""
+    from datetime import UTC, datetime
+
+    build_small_lake(embedded_lake)
+    with pytest.raises(RecordNotFoundError, match="no snapshot yet") as caught:
+        trace(
+            embedded_lake,
+            FIRST_DAY,
+            "usd",
+            "eur",
+            as_of=AsOf(timestamp=datetime(2020, 1, 1, tzinfo=UTC)),
+        )
+    assert caught.value.context["first_snapshot_at"] > "2020-01-01"
+    assert trace(embedded_lake, FIRST_DAY, "usd", "eur").verdict == "ok"
+
+
 def test_a_date_without_a_rate_names_the_nearest_dates_that_have_one(
     embedded_lake: Lake,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -16,6 +17,7 @@ from makerates_lake.publish.postgres import read_window
 from makerates_lake.settings import load_settings
 from makerates_lake.store.access_log import read_access_log
 from makerates_lake.store.catalog import Lake, open_lake
+from makerates_lake.store.refs import AsOf
 from makerates_lake.store.tables import GOLD_FACT_RATE
 from tests.integration.federate_publish_helpers import fill_gold
 
@@ -327,6 +329,14 @@ def test_publish_needs_a_dsn_and_gold(tmp_path: Path, pg_database: str) -> None:
         publish(open_lake(load_settings(home=tmp_path / "b", publish_dsn=pg_database)))
     with pytest.raises(PublishConfigError, match="positive"):
         publish(open_lake(load_settings(home=tmp_path / "b", publish_dsn=pg_database)), days=0)
+
+
+def test_publish_as_of_a_time_before_gold_existed_says_so(lake: Lake) -> None:
+    """As of a time before gold's first snapshot: gold had no snapshot yet, with its first
+    named (it said "gold has no snapshot" of a gold that has snapshots)."""
+    with pytest.raises(NothingToPublishError, match="no snapshot yet") as caught:
+        publish(lake, as_of=AsOf(timestamp=datetime(2020, 1, 1, tzinfo=UTC)))
+    assert caught.value.context["first_snapshot_at"] > "2020-01-01"
 
 
 def test_connection_errors_hide_the_password(gold_home: Path, postgres: str) -> None:

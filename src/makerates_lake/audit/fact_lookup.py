@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from makerates_lake.audit.errors import RecordNotFoundError
@@ -42,6 +42,19 @@ def _nearest_dates(
 def find_fact(
     gold: Table, snapshot_id: int | None, day: date, base: str, quote: str, source: str | None
 ) -> dict[str, Any]:
+    """The gold fact for ``day`` and the pair (the best one, or ``source``'s).
+
+    Raises:
+        RecordNotFoundError: No such fact, naming the nearest dates that have one; or
+            gold had no snapshot yet at the point asked for, naming its first.
+    """
+    if snapshot_id is None and gold.metadata.snapshots:
+        first = min(s.timestamp_ms for s in gold.metadata.snapshots)
+        raise RecordNotFoundError(
+            "gold had no snapshot yet at that point in time",
+            table=GOLD_FACT_RATE.identifier,
+            first_snapshot_at=datetime.fromtimestamp(first / 1000, UTC).isoformat(),
+        )
     keys: dict[str, object] = {"rate_date": day, "base_currency": base, "quote_currency": quote}
     keys.update({"source_name": source} if source else {"is_best": True})
     rows = find_rows(gold, snapshot_id, keys)

@@ -112,6 +112,14 @@ def publish(lake: Lake, *, days: int = 90, as_of: AsOf | None = None) -> Publish
     dsn = _dsn(lake)
     fact_table = lake.table(GOLD_FACT_RATE, refresh=True)
     snapshot = resolve_as_of(fact_table, as_of)
+    if snapshot is None and as_of is not None and fact_table.metadata.snapshots:
+        first = min(s.timestamp_ms for s in fact_table.metadata.snapshots)
+        raise NothingToPublishError(
+            "gold had no snapshot yet at that point in time",
+            table=GOLD_FACT_RATE.identifier,
+            as_of=as_of.describe(),
+            first_snapshot_at=datetime.fromtimestamp(first / 1000, UTC).isoformat(),
+        )
     if snapshot is None:
         raise NothingToPublishError("gold has no snapshot", table=GOLD_FACT_RATE.identifier)
     sid = snapshot.snapshot_id
