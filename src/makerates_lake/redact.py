@@ -44,6 +44,11 @@ _ERAPI_KEY_IN_PATH = re.compile(
     r"(/v6/)([^/?#]+)(/(?:latest|pair|history|quota|enriched|codes)\b)", re.IGNORECASE
 )
 # Keys shorter than this are not scrubbed by value: replacing "a" everywhere would be noise.
+# Where a password sits in a libpq DSN, as written: group 1 is what comes before it,
+# group 2 the password. scheme://user:password@host (a driver may echo the URL it was
+# given), and key=value's password=..., quoted or up to the next space.
+DSN_URL_PASSWORD: Final = re.compile(r"([A-Za-z][\w+.-]*://[^:/@\s]*:)([^@\s]+)@")
+DSN_KV_PASSWORD: Final = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 _MIN_SECRET_LENGTH: Final = 6
 # Below this, the part of a value's base64 that does not depend on its neighbours is too
 # short to tell apart from other base64 text.

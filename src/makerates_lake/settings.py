@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from makerates_lake.errors import ConfigError
 from makerates_lake.pins import check_pins_setting
-from makerates_lake.redact import redact_url
+from makerates_lake.redact import DSN_KV_PASSWORD, DSN_URL_PASSWORD, redact_url
 from makerates_lake.secret import Secret
 from makerates_lake.setting_checks import check_values
 
@@ -253,21 +252,15 @@ def dsn_password(dsn: str) -> str | None:
     return None if password is None else str(password)
 
 
-# The password as written in a URL or key=value DSN, found even when libpq cannot parse
-# the DSN: its error then quotes the raw text (a bad percent escape, say).
-_WRITTEN_PASSWORDS: Final = (
-    re.compile(r"^[A-Za-z][\w+.-]*://[^:/@\s]*:([^@\s]+)@"),
-    re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE),
-)
-
-
 def dsn_passwords(dsn: str) -> list[str]:
     """Every spelling of the DSN's password a message may quote: as libpq reads it and
     as it is written (percent-encoded, quoted), even when libpq cannot parse the DSN."""
     found = [p for p in (dsn_password(dsn),) if p]
-    for pattern in _WRITTEN_PASSWORDS:
+    # As written, found even when libpq cannot parse the DSN: its error then quotes the
+    # raw text (a bad percent escape, say).
+    for pattern in (DSN_URL_PASSWORD, DSN_KV_PASSWORD):
         if (match := pattern.search(dsn)) is not None:
-            written = match.group(1)
+            written = match.group(2)
             found += [written, written.strip("'")]
     return list(dict.fromkeys(p for p in found if p))
 
