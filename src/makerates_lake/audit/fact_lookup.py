@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from makerates_lake.audit.errors import RecordNotFoundError
 from makerates_lake.store.expressions import all_equal, all_of, at_least, at_most
 from makerates_lake.store.lookup import find_rows
+from makerates_lake.store.refs import first_snapshot_at
 from makerates_lake.store.scan import read_table
 from makerates_lake.store.tables import GOLD_FACT_RATE
 from makerates_lake.store.types import Table
@@ -48,12 +49,11 @@ def find_fact(
         RecordNotFoundError: No such fact, naming the nearest dates that have one; or
             gold had no snapshot yet at the point asked for, naming its first.
     """
-    if snapshot_id is None and gold.metadata.snapshots:
-        first = min(s.timestamp_ms for s in gold.metadata.snapshots)
+    if snapshot_id is None and (first := first_snapshot_at(gold)) is not None:
         raise RecordNotFoundError(
             "gold had no snapshot yet at that point in time",
             table=GOLD_FACT_RATE.identifier,
-            first_snapshot_at=datetime.fromtimestamp(first / 1000, UTC).isoformat(),
+            first_snapshot_at=first.isoformat(),
         )
     keys: dict[str, object] = {"rate_date": day, "base_currency": base, "quote_currency": quote}
     keys.update({"source_name": source} if source else {"is_best": True})

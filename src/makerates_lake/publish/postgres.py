@@ -50,7 +50,7 @@ from makerates_lake.publish.frame import (
 from makerates_lake.publish.load import load_table
 from makerates_lake.store.catalog import Lake
 from makerates_lake.store.expressions import at_least
-from makerates_lake.store.refs import AsOf, move_tag, resolve_as_of
+from makerates_lake.store.refs import AsOf, first_snapshot_at, move_tag, resolve_as_of
 from makerates_lake.store.scrub import scrub
 from makerates_lake.store.tables import GOLD_FACT_RATE
 
@@ -112,15 +112,15 @@ def publish(lake: Lake, *, days: int = 90, as_of: AsOf | None = None) -> Publish
     dsn = _dsn(lake)
     fact_table = lake.table(GOLD_FACT_RATE, refresh=True)
     snapshot = resolve_as_of(fact_table, as_of)
-    if snapshot is None and as_of is not None and fact_table.metadata.snapshots:
-        first = min(s.timestamp_ms for s in fact_table.metadata.snapshots)
-        raise NothingToPublishError(
-            "gold had no snapshot yet at that point in time",
-            table=GOLD_FACT_RATE.identifier,
-            as_of=as_of.describe(),
-            first_snapshot_at=datetime.fromtimestamp(first / 1000, UTC).isoformat(),
-        )
     if snapshot is None:
+        first = first_snapshot_at(fact_table)
+        if as_of is not None and first is not None:
+            raise NothingToPublishError(
+                "gold had no snapshot yet at that point in time",
+                table=GOLD_FACT_RATE.identifier,
+                as_of=as_of.describe(),
+                first_snapshot_at=first.isoformat(),
+            )
         raise NothingToPublishError("gold has no snapshot", table=GOLD_FACT_RATE.identifier)
     sid = snapshot.snapshot_id
     try:

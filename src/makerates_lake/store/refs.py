@@ -137,6 +137,12 @@ def _history_expired_before(table: Table, millis: int) -> bool:
     )
 
 
+def first_snapshot_at(table: Table) -> datetime | None:
+    """When the oldest snapshot the table still holds was committed (None: it has none)."""
+    millis = min((s.timestamp_ms for s in table.metadata.snapshots), default=None)
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
+
+
 def held_branch_of(table: Table, snapshot_id: int) -> str | None:
     """The branch other than ``main`` whose lineage holds ``snapshot_id``, when ``main``'s
     does not (a write-audit run held on its branch); otherwise None."""
