@@ -22,7 +22,7 @@ from makerates_lake.audit.retention import purge_bronze
 from makerates_lake.audit.trace import trace
 from makerates_lake.audit.verify import verify_lake
 from makerates_lake.cli.progress import progress_reporter
-from makerates_lake.cli.support import lake_from_context, library_errors
+from makerates_lake.cli.support import lake_from_context, library_errors, limit_option
 from makerates_lake.cli.wap import branches_command, checks_command, promote_command
 from makerates_lake.store.access_log import AccessLog
 from makerates_lake.store.catalog import Lake
@@ -211,13 +211,7 @@ _DISAGREEMENT_COLUMNS = [
 @click.option("--from", "from_", required=True, help=_AS_OF_HELP)
 @click.option("--to", "to", default=None, help=f"{_AS_OF_HELP} Default: now.")
 @click.option("--key", "keys", multiple=True, help="Key column (repeat); default per table.")
-@click.option(
-    "--limit",
-    default=20,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Rows shown per section.",
-)
+@limit_option(20, "Rows shown per section.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @library_errors
@@ -259,7 +253,7 @@ def diff_command(
 @audit_group.command("read")
 @click.argument("table")
 @click.option("--as-of", "as_of", default=None, help=_AS_OF_HELP)
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=0))
+@limit_option(50)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
 @library_errors

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
+from click.decorators import FC
 
 from makerates_lake.errors import LakeError, MakeratesError
 from makerates_lake.settings import Settings, load_settings
@@ -83,6 +84,13 @@ def library_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise SystemExit(1) from None
 
     return wrapper
+
+
+def limit_option(default: int, help: str | None = None) -> Callable[[FC], FC]:
+    """``--limit``: how many rows a command shows, a whole number from 0."""
+    return click.option(
+        "--limit", default=default, show_default=True, type=click.IntRange(min=0), help=help
+    )
 
 
 def currency_codes(

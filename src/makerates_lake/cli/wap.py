@@ -7,19 +7,13 @@ import json
 
 import click
 
-from makerates_lake.cli.support import lake_from_context, library_errors
+from makerates_lake.cli.support import lake_from_context, library_errors, limit_option
 from makerates_lake.errors import MakeratesError
 
 
 @click.command("checks")
 @click.option("--branch", default=None, help="One run's branch; default every run.")
-@click.option(
-    "--limit",
-    default=60,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Rows shown, newest first.",
-)
+@limit_option(60, "Rows shown, newest first.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @library_errors

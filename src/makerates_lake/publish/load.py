@@ -92,11 +92,7 @@ def copy_rows(conn: Conn, name: str, rows: pa.Table) -> None:
         raise CopyEncodeError("rows do not have the publish schema", table=f"{ddl.SCHEMA}.{name}")
     pgcopy.refuse_nulls(rows)  # before anything is sent
     keys = ProvenanceKeys()
-    whole = rows.combine_chunks()  # so that every block is a slice, not a copy
-    blocks = (
-        keys.rates(whole.slice(start, COPY_BLOCK_ROWS))
-        for start in range(0, rows.num_rows, COPY_BLOCK_ROWS)
-    )
+    blocks = (keys.rates(block) for block in pgcopy.blocks_of(rows, COPY_BLOCK_ROWS))
     _copy(conn, name, RATE_SCHEMA.names, pgcopy.encode_blocks(blocks))
     provenance = keys.provenance()
     _copy(

@@ -71,13 +71,16 @@ def encode(
         CopyEncodeError: A column has nulls or an unsupported type.
     """
     refuse_nulls(table)
+    return encode_blocks(blocks_of(table, rows_per_chunk), uuids=uuids)
+
+
+def blocks_of(table: pa.Table, rows_per_block: int) -> Iterator[pa.Table]:
+    """``table`` in slices of ``rows_per_block`` rows, each column one chunk."""
     # Chunks combined once (a column of one chunk is kept as it is); a block is then a
     # slice of each array, which copies nothing.
     whole = table.combine_chunks()
-    blocks = (
-        whole.slice(start, rows_per_chunk) for start in range(0, table.num_rows, rows_per_chunk)
-    )
-    return encode_blocks(blocks, uuids=uuids)
+    for start in range(0, table.num_rows, rows_per_block):
+        yield whole.slice(start, rows_per_block)
 
 
 def encode_blocks(
