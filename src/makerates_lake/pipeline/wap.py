@@ -65,7 +65,11 @@ P = ParamSpec("P")
 Window = tuple[date | None, date | None]
 
 #: Runs that lost the race to publish are rebuilt on the new ``main`` this many times.
-_REBUILDS: Final = 3
+#: Each loss means another run published, so rebuilding makes progress; with a few
+#: commands at once (two backfills, a transform, a reprocess, a maintain that compacts)
+#: one run can lose once to each of the others, which 3 did not always cover. The bound
+#: only stops a run rebuilding forever under an endless stream of publishers.
+_REBUILDS: Final = 10
 _COUNTED: Final = (SILVER_RATES, SILVER_REJECTS, GOLD_FACT_RATE)
 _HISTORY: Final = timedelta(days=31)
 
